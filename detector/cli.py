@@ -1,0 +1,277 @@
+"""Command line: ``detector scan``, ``detector report``, ``detector explain``.
+
+Exit codes (see :mod:`detector.errors`): 0 success, 1 internal error (a bug: the only case
+with a traceback), 2 bad option or argument, 3 missing or unreadable input, 4 broken input
+file or missing column, 5 output cannot be written.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from detector import __version__
+from detector.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ScanConfig, parse_duration
+from detector.errors import DetectorError, UsageError
+
+DEFAULTS = ScanConfig()
+
+
+def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a DetectorError into one line on stderr and its documented exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except DetectorError as error:
+            click.echo(f"detector: error: {error.one_line()}", err=True)
+            sys.exit(error.exit_code)
+
+    return wrapper
+
+
+def _column_map(values: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for value in values:
+        logical, sep, name = value.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--column expects LOGICAL=NAME, got {value!r}")
+        mapping[logical.strip()] = name.strip()
+    return mapping
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="detector")
+def main() -> None:
+    """Find coordinated inauthentic behaviour (bot networks) in dumps of social-media posts."""
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the results (created if missing).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "csv"]),
+    default="parquet",
+    show_default=True,
+    help="File format of the result tables.",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="LOGICAL=NAME",
+    help=f"Read a column under another name, e.g. --column account_id=user_id. LOGICAL is "
+    f"one of {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}. Repeatable.",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=DEFAULTS.threshold,
+    show_default=True,
+    help="Jaccard similarity at which two texts count as near-duplicates.",
+)
+@click.option(
+    "--num-perm",
+    type=int,
+    default=DEFAULTS.num_perm,
+    show_default=True,
+    help="MinHash permutations per signature (more: finer similarity, slower).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=DEFAULTS.seed,
+    show_default=True,
+    help="Seed of the MinHash permutations and of community detection.",
+)
+@click.option(
+    "--cjk-ngram",
+    type=int,
+    default=DEFAULTS.cjk_ngram,
+    show_default=True,
+    help="Characters per shingle in Chinese/Japanese runs.",
+)
+@click.option(
+    "--word-ngram",
+    type=int,
+    default=DEFAULTS.word_ngram,
+    show_default=True,
+    help="Words per shingle in space-delimited text.",
+)
+@click.option(
+    "--min-shingles",
+    type=int,
+    default=DEFAULTS.min_shingles,
+    show_default=True,
+    help="Texts with fewer shingles are too short to match and are left out of text "
+    "matching (counted in the summary as posts_too_short).",
+)
+@click.option(
+    "--mask-urls/--keep-urls",
+    default=DEFAULTS.mask_urls,
+    show_default=True,
+    help="Replace URLs by one token before matching text.",
+)
+@click.option(
+    "--mask-mentions/--keep-mentions",
+    default=DEFAULTS.mask_mentions,
+    show_default=True,
+    help="Replace @mentions by one token before matching text.",
+)
+@click.option(
+    "--mask-digits/--keep-digits",
+    default=DEFAULTS.mask_digits,
+    show_default=True,
+    help="Replace long digit runs (see --min-digit-run) by one token.",
+)
+@click.option(
+    "--min-digit-run",
+    type=int,
+    default=DEFAULTS.min_digit_run,
+    show_default=True,
+    help="Shortest run of digits that --mask-digits replaces.",
+)
+@click.option(
+    "--fold-homoglyphs/--keep-homoglyphs",
+    default=DEFAULTS.fold_homoglyphs,
+    show_default=True,
+    help="Map Cyrillic/Greek look-alikes to Latin letters.",
+)
+@click.option(
+    "--window",
+    default="12h",
+    show_default=True,
+    help="Co-posting window: posts of the same content this close in time link their "
+    "accounts (e.g. 30m, 6h, 2d).",
+)
+@click.option(
+    "--neighbours",
+    type=int,
+    default=DEFAULTS.neighbours,
+    show_default=True,
+    help="Links per post to the next posts of the same content (keeps the graph "
+    "linear in the number of posts).",
+)
+@click.option(
+    "--min-repeat",
+    type=int,
+    default=DEFAULTS.min_repeat,
+    show_default=True,
+    help="Distinct shared contents an account needs to enter the account graph.",
+)
+@click.option(
+    "--use-urls/--no-urls",
+    default=DEFAULTS.use_urls,
+    show_default=True,
+    help="Link accounts that share URLs (when a urls column exists).",
+)
+@click.option(
+    "--use-hashtags/--no-hashtags",
+    default=DEFAULTS.use_hashtags,
+    show_default=True,
+    help="Link accounts that share hashtags (when a hashtags column exists).",
+)
+@click.option(
+    "--use-reposts/--no-reposts",
+    default=DEFAULTS.use_reposts,
+    show_default=True,
+    help="Link accounts that repost the same post (when a repost_of column exists).",
+)
+@click.option(
+    "--min-cluster",
+    "min_cluster_accounts",
+    type=int,
+    default=DEFAULTS.min_cluster_accounts,
+    show_default=True,
+    help="Smallest number of accounts reported as a cluster.",
+)
+@click.option(
+    "--flag-threshold",
+    type=float,
+    default=DEFAULTS.flag_threshold,
+    show_default=True,
+    help="Cluster score from which its accounts are flagged.",
+)
+@click.option(
+    "--batch-rows",
+    type=int,
+    default=DEFAULTS.batch_rows,
+    show_default=True,
+    help="Rows read per batch (bounds memory while reading).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bars or summary line.")
+@_user_errors
+def scan(
+    inputs: tuple[str, ...],
+    out_dir: Path,
+    fmt: str,
+    columns: tuple[str, ...],
+    window: str,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """Scan post dumps (CSV, JSONL, Parquet, optionally .gz; files, folders or globs) and
+    write ranked coordinated clusters with their reasons to --out."""
+    from detector.pipeline import scan as run_scan
+    from detector.triage import write_exports, write_report
+
+    config = ScanConfig.from_options(
+        columns=_column_map(columns), window_seconds=parse_duration(window), **options
+    )
+    result = run_scan(list(inputs), config=config, progress=not quiet)
+    result.save(out_dir, fmt)
+    report = write_report(result, out_dir)
+    write_exports(result, out_dir)
+    if not quiet:
+        s = result.summary
+        click.echo(
+            f"Scanned {s['rows_scanned']:,} of {s['rows_read']:,} rows "
+            f"({s['rows_rejected']:,} rejected) from {s['accounts']:,} accounts in "
+            f"{s['seconds']:.1f} s: {s['flagged_accounts']:,} accounts flagged in "
+            f"{s['flagged_clusters']:,} of {s['clusters']:,} clusters."
+        )
+        click.echo(f"Results: {out_dir}/  Report: {report}")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@_user_errors
+def report(out_dir: Path) -> None:
+    """(Re)write report.html and the exports from a saved scan folder."""
+    from detector.result import ScanResult
+    from detector.triage import write_exports, write_report
+
+    result = ScanResult.load(out_dir)
+    path = write_report(result, out_dir)
+    write_exports(result, out_dir)
+    click.echo(f"Report: {path}")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("cluster_id", type=int)
+@_user_errors
+def explain(out_dir: Path, cluster_id: int) -> None:
+    """Print the evidence for one cluster of a saved scan."""
+    from detector.result import ScanResult
+    from detector.triage import explain_cluster
+
+    click.echo(explain_cluster(ScanResult.load(out_dir), cluster_id))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""MinHash signatures by numba kernels, bit-compatible with datasketch.
+
+For the same 32-bit shingle hashes, ``num_perm``, ``seed`` and permutation scheme, a row of
+:func:`signatures` equals ``datasketch.MinHash(num_perm, seed, scheme=...).hashvalues``
+after ``update_batch`` of those hashes (``hashfunc`` the identity). The permutation
+parameters are taken from datasketch itself, so they cannot drift from the reference.
+
+Two schemes are supported: ``"affine32"`` (datasketch >= 2.0's default: MurmurHash3 fmix32,
+then ``a*h + b mod 2**32``; SIMD-friendly 32-bit arithmetic) and ``"legacy"`` (datasketch
+< 2.0: ``(a*h + b) mod (2**61 - 1)`` truncated to 32 bits).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numba as nb
+import numpy as np
+import polars as pl
+from datasketch import MinHash
+
+from detector.shingle import shingle_tokens, tokenise, utf8_buffers
+
+SCHEMES = ("affine32", "legacy")
+_MERSENNE = np.uint64((1 << 61) - 1)
+_MAX32 = np.uint64(0xFFFFFFFF)
+
+
+@lru_cache(maxsize=8)
+def permutations(
+    num_perm: int, seed: int, scheme: str = "affine32"
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) permutation parameters datasketch uses for this num_perm/seed/scheme."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
+    dtype = np.uint32 if scheme == "affine32" else np.uint64
+    return np.ascontiguousarray(a, dtype=dtype), np.ascontiguousarray(b, dtype=dtype)
+
+
+@nb.njit(cache=True, inline="always")
+def _fmix32(h: np.uint32) -> np.uint32:
+    # numba widens 32-bit products to 64 bits: truncate after each step to wrap mod 2**32.
+    h = np.uint32(h ^ (h >> np.uint32(16)))
+    h = np.uint32(h * np.uint32(0x85EBCA6B))
+    h = np.uint32(h ^ (h >> np.uint32(13)))
+    h = np.uint32(h * np.uint32(0xC2B2AE35))
+    return np.uint32(h ^ (h >> np.uint32(16)))
+
+
+@nb.njit(cache=True)
+def _minhash_affine32(
+    shingles: np.ndarray, n: int, a: np.ndarray, b: np.ndarray, sig: np.ndarray
+) -> None:
+    sig[:] = np.uint32(0xFFFFFFFF)
+    for s in range(n):
+        hv = _fmix32(np.uint32(shingles[s]))
+        for j in range(a.shape[0]):
+            sig[j] = min(sig[j], np.uint32(hv * a[j] + b[j]))
+
+
+@nb.njit(cache=True)
+def _minhash_legacy(
+    shingles: np.ndarray, n: int, a: np.ndarray, b: np.ndarray, sig: np.ndarray
+) -> None:
+    sig[:] = np.uint32(0xFFFFFFFF)
+    for s in range(n):
+        hv = np.uint64(shingles[s])
+        for j in range(a.shape[0]):
+            x = a[j] * hv + b[j]  # wraps modulo 2**64, exactly as numpy does
+            x = (x & _MERSENNE) + (x >> np.uint64(61))  # x mod (2**61 - 1), one fold
+            if x >= _MERSENNE:
+                x -= _MERSENNE
+            v = np.uint32(x & _MAX32)
+            if v < sig[j]:
+                sig[j] = v
+
+
+@nb.njit(cache=True, parallel=True)
+def _signatures_kernel(
+    data: np.ndarray,
+    offsets: np.ndarray,
+    cjk_ngram: int,
+    word_ngram: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    legacy: bool,
+    sigs: np.ndarray,
+    n_shingles: np.ndarray,
+) -> None:
+    n_texts = offsets.shape[0] - 1
+    n_blocks = min(n_texts, 256)
+    for block in nb.prange(n_blocks):
+        lo = block * n_texts // n_blocks
+        hi = (block + 1) * n_texts // n_blocks
+        longest = 1
+        for i in range(lo, hi):
+            longest = max(longest, offsets[i + 1] - offsets[i])
+        tok_hash = np.empty(longest, np.uint64)
+        tok_kind = np.empty(longest, np.uint8)
+        shingles = np.empty(longest, np.uint32)
+        for i in range(lo, hi):
+            n_tok = tokenise(data, offsets[i], offsets[i + 1], tok_hash, tok_kind)
+            n = shingle_tokens(tok_hash, tok_kind, n_tok, cjk_ngram, word_ngram, shingles)
+            n_shingles[i] = n
+            if legacy:
+                _minhash_legacy(shingles, n, a, b, sigs[i])
+            else:
+                _minhash_affine32(shingles, n, a, b, sigs[i])
+
+
+def signatures(
+    texts: pl.Series,
+    *,
+    num_perm: int = 128,
+    seed: int = 1,
+    cjk_ngram: int = 2,
+    word_ngram: int = 2,
+    scheme: str = "affine32",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle and MinHash every (normalised) text in one parallel pass.
+
+    Returns ``(sigs, n_shingles)``: a ``(len(texts), num_perm)`` uint32 matrix and the
+    number of shingles of each text (a text with none keeps the all-ones empty signature).
+    """
+    a, b = permutations(num_perm, seed, scheme)
+    data, offsets = utf8_buffers(texts)
+    sigs = np.empty((len(texts), num_perm), dtype=np.uint32)
+    n_shingles = np.zeros(len(texts), dtype=np.int32)
+    if len(texts):
+        _signatures_kernel(
+            data, offsets, cjk_ngram, word_ngram, a, b, scheme == "legacy", sigs, n_shingles
+        )
+    return sigs, n_shingles
+
+
+def minhash_values(
+    hashes: np.ndarray, *, num_perm: int = 128, seed: int = 1, scheme: str = "affine32"
+) -> np.ndarray:
+    """Signature of one set of 32-bit hash values: the kernel datasketch is checked against."""
+    a, b = permutations(num_perm, seed, scheme)
+    values = np.ascontiguousarray(hashes, dtype=np.uint32)
+    sig = np.empty(num_perm, dtype=np.uint32)
+    (_minhash_legacy if scheme == "legacy" else _minhash_affine32)(values, len(values), a, b, sig)
+    return sig

@@ -1,0 +1,489 @@
+"""The scan, top to bottom: ingest -> normalise -> shingle + MinHash -> LSH -> graph ->
+cluster -> score -> tables.
+
+Input is streamed batch by batch: each batch is normalised and only its texts not seen
+before are shingled and MinHashed, so exact copies (a slogan pasted 50,000 times) cost one
+signature. What is kept per post is small (ids, time, raw text, a text key); the rest of
+the pipeline works on numpy arrays indexed by dense account and text numbers.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from tqdm.auto import tqdm
+
+from detector import __version__
+from detector.cluster import detect_communities
+from detector.config import ScanConfig
+from detector.graph import build_graph, concat_traces, make_traces, shared_contents
+from detector.ingest import expand_inputs, iter_batches
+from detector.lsh import near_duplicate_groups
+from detector.minhash import signatures
+from detector.normalise import normalise_expr
+from detector.result import ScanResult
+from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
+from detector.score import cluster_evidence, cluster_reasons, score_clusters
+
+TEXT_KEY_SEED = 0x5EED
+MAX_EXAMPLES = 8
+
+
+@dataclass
+class _Stages:
+    """Wall time and peak resident memory of each pipeline stage."""
+
+    progress: bool
+    seconds: dict[str, float] = field(default_factory=dict)
+    peak_mb: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.peak_mb[name] = round(max(self.peak_mb.get(name, 0.0), peak), 1)
+
+    def bar(self, total: int | None, desc: str, unit: str = "posts") -> tqdm:
+        return tqdm(
+            total=total,
+            desc=desc,
+            unit=unit,
+            unit_scale=True,
+            disable=not self.progress,
+            leave=False,
+        )
+
+    def report(self) -> dict[str, dict[str, float]]:
+        return {
+            n: {"seconds": round(s, 3), "peak_rss_mb": self.peak_mb[n]}
+            for n, s in self.seconds.items()
+        }
+
+
+@dataclass
+class _Texts:
+    """Unique normalised texts seen so far, with their signatures."""
+
+    keys: list[pl.DataFrame] = field(default_factory=list)
+    sigs: list[np.ndarray] = field(default_factory=list)
+    n_shingles: list[np.ndarray] = field(default_factory=list)
+    count: int = 0
+
+
+def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
+    """Stream the input: keep compact per-post columns, MinHash each new text once."""
+    frames: list[pl.DataFrame] = []
+    rejects: list[pl.DataFrame] = []
+    texts = _Texts()
+    seen = pl.DataFrame(schema={"text_key": pl.UInt64})
+    rows_read = 0
+    batches = iter_batches(inputs, config)
+    with stages.bar(None, "read + minhash") as bar:
+        while True:
+            with stages.stage("ingest"):
+                batch = next(batches, None)
+            if batch is None:
+                break
+            rows_read += batch.rows_read
+            rejects.append(batch.rejects)
+            with stages.stage("normalise"):
+                posts = batch.posts.with_columns(
+                    normalise_expr(pl.col("text"), config).alias("normalised")
+                ).with_columns(text_key=pl.col("normalised").hash(TEXT_KEY_SEED))
+                new = (
+                    posts.select("text_key", "normalised")
+                    .unique("text_key", keep="first", maintain_order=True)
+                    .join(seen, on="text_key", how="anti")
+                )
+                seen = pl.concat([seen, new.select("text_key")])
+            with stages.stage("minhash"):
+                sigs, n_shingles = signatures(
+                    new["normalised"],
+                    num_perm=config.num_perm,
+                    seed=config.seed,
+                    cjk_ngram=config.cjk_ngram,
+                    word_ngram=config.word_ngram,
+                )
+            texts.keys.append(new.select("text_key").with_row_index("text_id", offset=texts.count))
+            texts.sigs.append(sigs)
+            texts.n_shingles.append(n_shingles)
+            texts.count += new.height
+            frames.append(posts.drop("normalised"))
+            bar.update(batch.rows_read)
+    return frames, rejects, texts, rows_read
+
+
+def _empty(schema: pl.Schema) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def scan(
+    inputs: str | Path | Sequence[str | Path],
+    *,
+    progress: bool = False,
+    config: ScanConfig | None = None,
+    **options: Any,
+) -> ScanResult:
+    """Scan post dumps for coordinated inauthentic clusters.
+
+    ``inputs`` are files, directories or globs (CSV, JSONL, Parquet, gzip). ``options`` are
+    :class:`~detector.config.ScanConfig` fields (or pass a ready ``config``). Returns the
+    result tables as polars DataFrames; nothing is written (see :meth:`ScanResult.save`).
+    """
+    config = config or ScanConfig.from_options(**options)
+    inputs = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    files = expand_inputs(inputs)
+    stages = _Stages(progress=progress and sys.stderr.isatty())
+    started = time.perf_counter()
+
+    frames, reject_frames, texts, rows_read = _ingest(files, config, stages)
+    rejects = pl.concat([_empty(REJECTS), *reject_frames], how="diagonal_relaxed").select(
+        REJECTS.names()
+    )
+
+    with stages.stage("lsh"):
+        posts = pl.concat(frames, how="diagonal_relaxed") if frames else _empty_posts()
+        text_index = (
+            pl.concat(texts.keys)
+            if texts.keys
+            else pl.DataFrame(schema={"text_id": pl.UInt32, "text_key": pl.UInt64})
+        )
+        sigs = (
+            np.concatenate(texts.sigs) if texts.sigs else np.zeros((0, config.num_perm), np.uint32)
+        )
+        n_shingles = np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
+        matchable = n_shingles >= config.min_shingles
+        text_group = near_duplicate_groups(sigs, matchable, config.threshold)
+        del sigs
+        posts = _index_posts(posts, text_index, text_group, matchable)
+
+    with stages.stage("graph"):
+        accounts = _account_table(posts)
+        n_accounts = accounts.height
+        traces = concat_traces(list(_traces(posts, config)))
+        graph = build_graph(
+            traces,
+            n_accounts,
+            window_seconds=config.window_seconds,
+            neighbours=config.neighbours,
+            min_repeat=config.min_repeat,
+        )
+        repetition = shared_contents(traces, n_accounts)
+
+    with stages.stage("cluster"):
+        account_cluster = detect_communities(
+            graph, min_size=config.min_cluster_accounts, seed=config.seed
+        )
+        n_clusters = int(account_cluster.max()) + 1 if n_accounts else 0
+
+    with stages.stage("score"):
+        post_account = posts["account"].to_numpy()
+        created = accounts["account_created_at"].dt.epoch("s").fill_null(-1).to_numpy()
+        evidence = cluster_evidence(
+            post_cluster=account_cluster[post_account],
+            post_account=post_account,
+            post_time=posts["time"].to_numpy(),
+            post_group=posts["shared_group"].to_numpy(),
+            post_text=posts["text_id"].to_numpy(),
+            account_cluster=account_cluster,
+            account_repetition=repetition,
+            account_created=created,
+            n_clusters=n_clusters,
+            window_seconds=config.window_seconds,
+        )
+        scores = score_clusters(evidence)
+        flagged = scores >= config.flag_threshold
+        # Cluster ids rank clusters: 1 is the most suspicious.
+        rank = np.lexsort((np.arange(n_clusters), -evidence.n_accounts, -scores))
+        cluster_id = np.empty(n_clusters, np.int64)
+        cluster_id[rank] = np.arange(1, n_clusters + 1)
+        reasons = [cluster_reasons(evidence, c, config.window_seconds) for c in range(n_clusters)]
+
+    with stages.stage("report"):
+        account_cid = np.where(account_cluster >= 0, cluster_id[np.maximum(account_cluster, 0)], -1)
+        posts = posts.with_columns(
+            cluster_id=pl.Series(account_cid[post_account]).replace(-1, None)
+        )
+        clusters = _cluster_table(posts, evidence, scores, flagged, cluster_id, reasons)
+        result = ScanResult(
+            accounts=_accounts_out(accounts, account_cluster, cluster_id, scores, flagged, reasons),
+            clusters=clusters,
+            posts=posts.select(POSTS.names()).cast(POSTS),
+            groups=_groups_out(posts),
+            edges=_edges_out(graph, accounts, account_cluster, cluster_id),
+            rejects=rejects,
+        )
+
+    result.summary = _summary(
+        result, files, config, rows_read, posts, matchable, stages, time.perf_counter() - started
+    )
+    return result
+
+
+def _empty_posts() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "post_id": pl.String,
+            "account_id": pl.String,
+            "created_at": TIME,
+            "text": pl.String,
+            "text_key": pl.UInt64,
+        }
+    )
+
+
+def _index_posts(
+    posts: pl.DataFrame, text_index: pl.DataFrame, text_group: np.ndarray, matchable: np.ndarray
+) -> pl.DataFrame:
+    """Attach dense account numbers, epoch seconds, the text number and the near-duplicate
+    group shared by >= 2 accounts (``shared_group``, -1 otherwise)."""
+    posts = posts.join(text_index, on="text_key", how="left", maintain_order="left")
+    text_id = posts["text_id"].cast(pl.Int64).to_numpy()
+    posts = posts.with_columns(
+        account=pl.col("account_id").rank("dense").cast(pl.Int64) - 1,
+        time=pl.col("created_at").dt.epoch("s"),
+        text_id=pl.Series(text_id),
+        matchable=pl.Series(matchable[text_id]),
+        group=pl.Series(text_group[text_id]),
+    )
+    shared = (pl.col("group") >= 0) & (pl.col("account").n_unique().over("group") >= 2)
+    posts = posts.with_columns(shared_group=pl.when(shared).then(pl.col("group")).otherwise(-1))
+    # Output group ids: 1.. by decreasing number of posts, ties by first post, then label.
+    ids = (
+        posts.filter(pl.col("shared_group") >= 0)
+        .group_by("shared_group")
+        .agg(n=pl.len(), first=pl.col("time").min())
+        .sort(["n", "first", "shared_group"], descending=[True, False, False])
+        .with_row_index("group_id", offset=1)
+        .select("shared_group", pl.col("group_id").cast(pl.Int64))
+    )
+    return posts.join(ids, on="shared_group", how="left", maintain_order="left")
+
+
+def _account_table(posts: pl.DataFrame) -> pl.DataFrame:
+    """One row per account, in dense-index order."""
+    columns = [pl.len().alias("n_posts")]
+    if "account_created_at" in posts.columns:
+        columns.append(pl.col("account_created_at").drop_nulls().min().alias("account_created_at"))
+    else:
+        columns.append(pl.lit(None, TIME).alias("account_created_at"))
+    return posts.group_by("account", "account_id").agg(columns).sort("account")
+
+
+def _hash_key(values: pl.Expr) -> pl.Expr:
+    return values.hash(TEXT_KEY_SEED).reinterpret(signed=True)
+
+
+def _traces(posts: pl.DataFrame, config: ScanConfig) -> Iterator:
+    """Co-posting traces of every kind present in the input."""
+    text = posts.filter(pl.col("shared_group") >= 0)
+    yield make_traces(
+        "text", text["shared_group"].to_numpy(), text["account"].to_numpy(), text["time"].to_numpy()
+    )
+    optional = {"url": ("urls", config.use_urls), "hashtag": ("hashtags", config.use_hashtags)}
+    for kind, (column, enabled) in optional.items():
+        if enabled and column in posts.columns:
+            items = posts.select("account", "time", column).explode(column).drop_nulls(column)
+            items = items.filter(pl.col(column) != "").with_columns(key=_hash_key(pl.col(column)))
+            yield make_traces(
+                kind, items["key"].to_numpy(), items["account"].to_numpy(), items["time"].to_numpy()
+            )
+    if config.use_reposts and "repost_of" in posts.columns:
+        reposts = posts.filter(pl.col("repost_of").is_not_null() & (pl.col("repost_of") != ""))
+        reposts = reposts.with_columns(key=_hash_key(pl.col("repost_of")))
+        yield make_traces(
+            "repost",
+            reposts["key"].to_numpy(),
+            reposts["account"].to_numpy(),
+            reposts["time"].to_numpy(),
+        )
+
+
+def _cluster_table(
+    posts: pl.DataFrame,
+    evidence,
+    scores: np.ndarray,
+    flagged: np.ndarray,
+    cluster_id: np.ndarray,
+    reasons: list[list[str]],
+) -> pl.DataFrame:
+    n_clusters = scores.shape[0]
+    base = pl.DataFrame(
+        {
+            "cluster_id": cluster_id,
+            "n_accounts": evidence.n_accounts,
+            "n_posts": evidence.n_posts,
+            "n_groups": evidence.n_groups,
+            "score": np.round(scores, 4),
+            "flagged": flagged,
+            **{name: np.round(evidence.features[:, k], 4) for k, name in enumerate(FEATURES)},
+            "reasons": pl.Series(reasons, dtype=pl.List(pl.String))
+            if n_clusters
+            else pl.Series([], dtype=pl.List(pl.String)),
+        },
+        schema_overrides={
+            "cluster_id": pl.Int64,
+            "n_accounts": pl.Int64,
+            "n_posts": pl.Int64,
+            "n_groups": pl.Int64,
+        },
+    ).with_columns(pl.col(FEATURES).fill_nan(None))
+    clustered = posts.filter(pl.col("cluster_id").is_not_null())
+    span = clustered.group_by("cluster_id").agg(
+        first_seen=pl.col("created_at").min(), last_seen=pl.col("created_at").max()
+    )
+    return (
+        base.join(_examples(clustered), on="cluster_id", how="left")
+        .join(span, on="cluster_id", how="left")
+        .with_columns(pl.col("example_texts").fill_null(pl.lit([], pl.List(pl.String))))
+        .sort("cluster_id")
+        .select(CLUSTERS.names())
+        .cast(CLUSTERS)
+    )
+
+
+def _examples(clustered: pl.DataFrame) -> pl.DataFrame:
+    """Distinct example texts per cluster: variants of its largest group first, then the
+    first text of its next largest groups."""
+    shared = clustered.filter(pl.col("group_id").is_not_null())
+    texts = (
+        shared.sort("time", "post_id")
+        .unique(["cluster_id", "text_id"], keep="first", maintain_order=True)
+        .with_columns(rank=pl.col("group_id").rank("dense").over("cluster_id"))
+    )
+    variants = (
+        texts.filter(pl.col("rank") == 1)
+        .group_by("cluster_id")
+        .agg(pl.col("text").head(MAX_EXAMPLES // 2))
+    )
+    others = (
+        texts.filter(pl.col("rank") > 1)
+        .unique(["cluster_id", "group_id"], keep="first", maintain_order=True)
+        .sort("cluster_id", "rank")
+        .group_by("cluster_id", maintain_order=True)
+        .agg(pl.col("text").head(MAX_EXAMPLES // 2).alias("more"))
+    )
+    return variants.join(others, on="cluster_id", how="full", coalesce=True).select(
+        "cluster_id",
+        example_texts=pl.concat_list(pl.col("text").fill_null([]), pl.col("more").fill_null([])),
+    )
+
+
+def _accounts_out(
+    accounts: pl.DataFrame,
+    account_cluster: np.ndarray,
+    cluster_id: np.ndarray,
+    scores: np.ndarray,
+    flagged: np.ndarray,
+    reasons: list[list[str]],
+) -> pl.DataFrame:
+    member = account_cluster >= 0
+    c = np.maximum(account_cluster, 0)
+    joined = np.array(["; ".join(r) for r in reasons] or [""], dtype=object)
+    return (
+        accounts.with_columns(
+            cluster_id=pl.Series(
+                np.where(member, cluster_id[c] if len(cluster_id) else -1, -1)
+            ).replace(-1, None),
+            score=pl.Series(np.where(member, np.round(scores[c], 4) if len(scores) else 0.0, 0.0)),
+            flagged=pl.Series(member & (flagged[c] if len(flagged) else False)),
+            reasons=pl.Series(np.where(member, joined[c], ""), dtype=pl.String),
+        )
+        .select(ACCOUNTS.names())
+        .cast(ACCOUNTS)
+    )
+
+
+def _groups_out(posts: pl.DataFrame) -> pl.DataFrame:
+    shared = posts.filter(pl.col("group_id").is_not_null())
+    majority = (
+        shared.group_by("group_id", "cluster_id")
+        .agg(n=pl.col("account").n_unique())
+        .sort("group_id", "n", "cluster_id", descending=[False, True, False], nulls_last=True)
+        .unique("group_id", keep="first", maintain_order=True)
+        .select("group_id", "cluster_id")
+    )
+    return (
+        shared.sort("time", "post_id")
+        .group_by("group_id")
+        .agg(
+            n_posts=pl.len(),
+            n_accounts=pl.col("account").n_unique(),
+            n_texts=pl.col("text_id").n_unique(),
+            first_seen=pl.col("created_at").min(),
+            last_seen=pl.col("created_at").max(),
+            example_text=pl.col("text").first(),
+        )
+        .join(majority, on="group_id", how="left")
+        .sort("group_id")
+        .select(GROUPS.names())
+        .cast(GROUPS)
+    )
+
+
+def _edges_out(
+    graph, accounts: pl.DataFrame, account_cluster: np.ndarray, cluster_id: np.ndarray
+) -> pl.DataFrame:
+    """Edges with both ends in the same cluster."""
+    if graph.n_edges == 0:
+        return _empty(EDGES)
+    a, b = account_cluster[graph.source], account_cluster[graph.target]
+    inside = (a >= 0) & (a == b)
+    ids = accounts["account_id"]
+    return (
+        pl.DataFrame(
+            {
+                "source": ids.gather(graph.source[inside]),
+                "target": ids.gather(graph.target[inside]),
+                "weight": np.round(graph.weight[inside], 4),
+                "shared": graph.shared[inside],
+                "cluster_id": cluster_id[a[inside]],
+            }
+        )
+        .sort("cluster_id", "source", "target")
+        .cast(EDGES)
+    )
+
+
+def _summary(
+    result: ScanResult,
+    files: list[Path],
+    config: ScanConfig,
+    rows_read: int,
+    posts: pl.DataFrame,
+    matchable: np.ndarray,
+    stages: _Stages,
+    seconds: float,
+) -> dict[str, Any]:
+    times = posts["created_at"]
+    return {
+        "version": __version__,
+        "inputs": [str(f) for f in files],
+        "rows_read": rows_read,
+        "rows_rejected": result.rejects.height,
+        "rows_scanned": posts.height,
+        "posts_too_short": int((~posts["matchable"]).sum()) if posts.height else 0,
+        "unique_texts": int(matchable.shape[0]),
+        "near_duplicate_groups": result.groups.height,
+        "accounts": result.accounts.height,
+        "clusters": result.clusters.height,
+        "flagged_clusters": int(result.clusters["flagged"].sum()),
+        "flagged_accounts": int(result.accounts["flagged"].sum()),
+        "graph_edges": int(result.edges.height),
+        "first_seen": times.min().isoformat() if posts.height else None,
+        "last_seen": times.max().isoformat() if posts.height else None,
+        "seconds": round(seconds, 3),
+        "stages": stages.report(),
+        "config": config.to_dict(),
+    }

@@ -1,0 +1,60 @@
+"""LSH banding: parameters as datasketch picks them, recall at the threshold, precision below."""
+
+import numpy as np
+from datasketch.lsh import _optimal_param
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detector.lsh import near_duplicate_groups, optimal_bands
+from detector.minhash import minhash_values
+
+
+@settings(max_examples=20, deadline=None)
+@given(threshold=st.floats(min_value=0.1, max_value=0.9), num_perm=st.sampled_from([32, 64, 128]))
+def test_band_parameters_match_datasketch(threshold, num_perm):
+    assert optimal_bands(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5)
+
+
+def pairs_with_jaccard(jaccard: float, n_pairs: int, size: int, rng) -> np.ndarray:
+    """Signatures of ``n_pairs`` set pairs whose exact Jaccard similarity is ``jaccard``."""
+    shared = round(2 * size * jaccard / (1 + jaccard))
+    sigs = []
+    for _ in range(n_pairs):
+        values = rng.choice(2**32 - 1, size=2 * size - shared, replace=False).astype(np.uint32)
+        a, b = values[:size], np.concatenate([values[:shared], values[size:]])
+        sigs += [minhash_values(a), minhash_values(b)]
+    return np.stack(sigs)
+
+
+def grouped_share(sigs: np.ndarray, threshold: float) -> float:
+    labels = near_duplicate_groups(sigs, np.ones(len(sigs), bool), threshold)
+    return float(np.mean(labels[0::2] == labels[1::2]))
+
+
+def test_recall_above_threshold():
+    rng = np.random.default_rng(1)
+    assert grouped_share(pairs_with_jaccard(0.8, 300, 100, rng), 0.5) >= 0.99
+    assert grouped_share(pairs_with_jaccard(0.65, 300, 100, rng), 0.5) >= 0.9
+
+
+def test_dissimilar_pairs_are_not_grouped():
+    rng = np.random.default_rng(2)
+    assert grouped_share(pairs_with_jaccard(0.2, 300, 100, rng), 0.5) == 0.0
+    assert grouped_share(pairs_with_jaccard(0.35, 300, 100, rng), 0.5) <= 0.05
+
+
+def test_groups_are_transitive_and_labelled_by_smallest_member():
+    rng = np.random.default_rng(3)
+    base = rng.choice(2**32 - 1, size=200, replace=False).astype(np.uint32)
+    chain = [base[i * 10 : i * 10 + 100] for i in range(5)]  # neighbours share 90%
+    unrelated = rng.choice(2**32 - 1, size=100, replace=False).astype(np.uint32) ^ 1
+    sigs = np.stack([minhash_values(s) for s in [*chain, unrelated]])
+    labels = near_duplicate_groups(sigs, np.ones(6, bool), 0.5)
+    assert labels[:5].tolist() == [0, 0, 0, 0, 0]
+    assert labels[5] == 5
+
+
+def test_inactive_texts_never_join():
+    sigs = np.stack([minhash_values(np.arange(50, dtype=np.uint32))] * 3)
+    labels = near_duplicate_groups(sigs, np.array([True, False, True]), 0.5)
+    assert labels.tolist() == [0, -1, 0]
