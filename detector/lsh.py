@@ -3,10 +3,10 @@
 Signatures are cut into ``bands`` bands of ``rows`` rows, chosen for the Jaccard threshold
 exactly as datasketch's ``MinHashLSH`` chooses them. Texts whose band hashes collide are
 candidates; a candidate is linked only if the two signatures agree on at least
-``threshold`` of their positions. Each band is sorted once and every text in a bucket is
-verified against the bucket's first member only, so the work stays linear in the number
-of texts however large a bucket gets; transitivity through union-find and the other bands
-recovers the rest of the group.
+``threshold`` of their positions. Each band is bucketed in a hash table and every text in a
+bucket is verified against the bucket's first member only, so the work stays linear in the
+number of texts however large a bucket gets; transitivity through union-find and the other
+bands recovers the rest of the group.
 """
 
 from __future__ import annotations
@@ -74,27 +74,34 @@ def _agreement(sigs: np.ndarray, i: int, j: int) -> float:
 
 
 @nb.njit(cache=True)
-def _link_band(
-    keys: np.ndarray, order: np.ndarray, sigs: np.ndarray, threshold: float, parent: np.ndarray
-) -> int:
-    """Union each bucket member with the bucket's first member when verified; returns links made."""
+def _link_bands(keys: np.ndarray, sigs: np.ndarray, threshold: float, parent: np.ndarray) -> int:
+    """For each band, bucket texts by band key in an open-addressing hash table and union
+    each text with its bucket's first member when their signatures verify. Linear in the
+    number of texts per band; returns the number of links made."""
+    n = keys.shape[1]
+    size = 1
+    while size < 2 * n:
+        size *= 2
+    mask = np.uint64(size - 1)
+    table_key = np.empty(size, np.uint64)
+    table_head = np.empty(size, np.int64)
     links = 0
-    start = 0
-    n = order.shape[0]
-    while start < n:
-        head = order[start]
-        end = start + 1
-        while end < n and keys[order[end]] == keys[head]:
-            member = order[end]
-            ra, rb = _find(parent, head), _find(parent, member)
-            if ra != rb and _agreement(sigs, head, member) >= threshold:
-                if ra < rb:
-                    parent[rb] = ra
-                else:
-                    parent[ra] = rb
+    for band in range(keys.shape[0]):
+        table_head[:] = -1
+        for i in range(n):
+            key = keys[band, i]
+            slot = key & mask
+            while table_head[slot] != -1 and table_key[slot] != key:
+                slot = (slot + np.uint64(1)) & mask
+            head = table_head[slot]
+            if head == -1:
+                table_key[slot] = key
+                table_head[slot] = i
+                continue
+            ra, rb = _find(parent, head), _find(parent, i)
+            if ra != rb and _agreement(sigs, head, i) >= threshold:
+                parent[max(ra, rb)] = min(ra, rb)
                 links += 1
-            end += 1
-        start = end
     return links
 
 
@@ -120,8 +127,6 @@ def near_duplicate_groups(sigs: np.ndarray, active: np.ndarray, threshold: float
     chosen = np.ascontiguousarray(sigs[index])
     keys = band_keys(chosen, bands, rows)
     parent = np.arange(index.size, dtype=np.int64)
-    for band in range(bands):
-        order = np.argsort(keys[band], kind="stable")
-        _link_band(keys[band], order, chosen, threshold, parent)
+    _link_bands(keys, chosen, threshold, parent)
     labels[index] = index[_roots(parent)]
     return labels
