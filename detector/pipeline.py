@@ -27,7 +27,7 @@ from detector.cluster import detect_communities
 from detector.config import ScanConfig
 from detector.graph import build_graph, concat_traces, make_traces, shared_contents
 from detector.ingest import expand_inputs, iter_batches
-from detector.lsh import near_duplicate_groups
+from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
 from detector.normalise import normalise_expr
 from detector.result import ScanResult
@@ -73,10 +73,10 @@ class _Stages:
 
 @dataclass
 class _Texts:
-    """Unique normalised texts seen so far, with their signatures."""
+    """Unique normalised texts seen so far, with their LSH sketches."""
 
     keys: list[pl.DataFrame] = field(default_factory=list)
-    sigs: list[np.ndarray] = field(default_factory=list)
+    sketches: list[Sketch] = field(default_factory=list)
     n_shingles: list[np.ndarray] = field(default_factory=list)
     count: int = 0
 
@@ -115,8 +115,8 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
                     cjk_ngram=config.cjk_ngram,
                     word_ngram=config.word_ngram,
                 )
+                texts.sketches.append(sketch(sigs, config.threshold))
             texts.keys.append(new.select("text_key").with_row_index("text_id", offset=texts.count))
-            texts.sigs.append(sigs)
             texts.n_shingles.append(n_shingles)
             texts.count += new.height
             frames.append(posts.drop("normalised"))
@@ -159,13 +159,14 @@ def scan(
             if texts.keys
             else pl.DataFrame(schema={"text_id": pl.UInt32, "text_key": pl.UInt64})
         )
-        sigs = (
-            np.concatenate(texts.sigs) if texts.sigs else np.zeros((0, config.num_perm), np.uint32)
-        )
         n_shingles = np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
         matchable = n_shingles >= config.min_shingles
-        text_group = near_duplicate_groups(sigs, matchable, config.threshold)
-        del sigs
+        text_group = (
+            group_sketches(Sketch.concat(texts.sketches), matchable, config.threshold)
+            if texts.sketches
+            else np.zeros(0, np.int64)
+        )
+        texts.sketches.clear()
         posts = _index_posts(posts, text_index, text_group, matchable)
 
     with stages.stage("graph"):
