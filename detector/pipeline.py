@@ -212,7 +212,7 @@ def scan(
         reasons = [cluster_reasons(evidence, c, config.window_seconds) for c in range(n_clusters)]
 
     with stages.stage("report"):
-        account_cid = np.where(account_cluster >= 0, cluster_id[np.maximum(account_cluster, 0)], -1)
+        account_cid = _per_account(cluster_id, account_cluster, -1)
         posts = posts.with_columns(
             cluster_id=pl.Series(account_cid[post_account]).replace(-1, None)
         )
@@ -389,21 +389,24 @@ def _accounts_out(
     flagged: np.ndarray,
     reasons: list[list[str]],
 ) -> pl.DataFrame:
-    member = account_cluster >= 0
-    c = np.maximum(account_cluster, 0)
-    joined = np.array(["; ".join(r) for r in reasons] or [""], dtype=object)
+    joined = ["; ".join(r) for r in reasons]
     return (
         accounts.with_columns(
-            cluster_id=pl.Series(
-                np.where(member, cluster_id[c] if len(cluster_id) else -1, -1)
-            ).replace(-1, None),
-            score=pl.Series(np.where(member, np.round(scores[c], 4) if len(scores) else 0.0, 0.0)),
-            flagged=pl.Series(member & (flagged[c] if len(flagged) else False)),
-            reasons=pl.Series(np.where(member, joined[c], ""), dtype=pl.String),
+            cluster_id=pl.Series(_per_account(cluster_id, account_cluster, -1)).replace(-1, None),
+            score=pl.Series(_per_account(np.round(scores, 4), account_cluster, 0.0)),
+            flagged=pl.Series(_per_account(flagged, account_cluster, False)),
+            reasons=pl.Series(
+                _per_account(np.array(joined, object), account_cluster, ""), dtype=pl.String
+            ),
         )
         .select(ACCOUNTS.names())
         .cast(ACCOUNTS)
     )
+
+
+def _per_account(per_cluster: np.ndarray, account_cluster: np.ndarray, outside) -> np.ndarray:
+    """Spread a per-cluster value to accounts; accounts outside clusters (-1) get ``outside``."""
+    return np.append(per_cluster, np.array([outside], dtype=per_cluster.dtype))[account_cluster]
 
 
 def _groups_out(posts: pl.DataFrame) -> pl.DataFrame:

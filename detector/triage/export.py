@@ -1,0 +1,69 @@
+"""Exports for other tools: the account graph of flagged clusters (GraphML for Gephi/igraph,
+GEXF for Gephi) and enforcement.csv, the list a trust-and-safety team acts on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import polars as pl
+
+from detector.errors import OutputError
+from detector.result import ScanResult
+
+
+def flagged_graph(result: ScanResult) -> nx.Graph:
+    """Flagged accounts (attributes cluster, score, flagged) and the links between them
+    (attributes weight, shared)."""
+    graph = nx.Graph()
+    accounts = result.flagged_accounts.sort("account_id")
+    graph.add_nodes_from(
+        (account, {"cluster": int(cluster), "score": float(score), "flagged": True})
+        for account, cluster, score in accounts.select(
+            "account_id", "cluster_id", "score"
+        ).iter_rows()
+    )
+    flagged = result.clusters.filter(pl.col("flagged"))["cluster_id"]
+    edges = result.edges.filter(pl.col("cluster_id").is_in(flagged.implode())).sort(
+        "source", "target"
+    )
+    graph.add_edges_from(
+        (source, target, {"weight": float(weight), "shared": int(shared)})
+        for source, target, weight, shared in edges.select(
+            "source", "target", "weight", "shared"
+        ).iter_rows()
+    )
+    return graph
+
+
+def enforcement(result: ScanResult) -> pl.DataFrame:
+    """Flagged accounts with their cluster, score and the cluster's strongest reason,
+    highest score first (then cluster, then account)."""
+    top = result.clusters.select(
+        "cluster_id", top_reason=pl.col("reasons").list.first().fill_null("")
+    )
+    return (
+        result.flagged_accounts.select("account_id", "cluster_id", "score")
+        .join(top, on="cluster_id", how="left")
+        .sort(["score", "cluster_id", "account_id"], descending=[True, False, False])
+    )
+
+
+def write_exports(result: ScanResult, out_dir: Path) -> dict[str, Path]:
+    """Write flagged_graph.graphml, flagged_graph.gexf and enforcement.csv into ``out_dir``;
+    returns their paths by kind ("graphml", "gexf", "enforcement")."""
+    out = Path(out_dir)
+    paths = {
+        "graphml": out / "flagged_graph.graphml",
+        "gexf": out / "flagged_graph.gexf",
+        "enforcement": out / "enforcement.csv",
+    }
+    graph = flagged_graph(result)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        nx.write_graphml(graph, paths["graphml"])
+        nx.write_gexf(graph, paths["gexf"])
+        enforcement(result).write_csv(paths["enforcement"])
+    except OSError as exc:
+        raise OutputError(f"cannot write exports: {exc.strerror or exc}", file=str(out)) from None
+    return paths

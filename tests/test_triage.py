@@ -1,0 +1,171 @@
+"""Triage outputs: exports read back against the tables, explain text, templates, and the
+report file itself (the browser test opens it for real)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import networkx as nx
+import polars as pl
+import pytest
+from triage_fixture import HOSTILE, make_result
+
+from detector.errors import EXIT_USAGE, UsageError
+from detector.result import ScanResult
+from detector.schema import TABLES
+from detector.triage import explain_cluster, write_exports, write_report
+from detector.triage.evidence import MAX_BUCKETS, MIN_BUCKETS, histogram
+from detector.triage.explain import marked
+from detector.triage.template import families
+
+
+@pytest.fixture(scope="module")
+def result() -> ScanResult:
+    return make_result(filler=8)
+
+
+@pytest.fixture(scope="module")
+def exports(result, tmp_path_factory):
+    return write_exports(result, tmp_path_factory.mktemp("exports"))
+
+
+def _flagged_edges(result: ScanResult) -> pl.DataFrame:
+    flagged = result.clusters.filter(pl.col("flagged"))["cluster_id"].to_list()
+    return result.edges.filter(pl.col("cluster_id").is_in(flagged))
+
+
+@pytest.mark.parametrize("kind", ["graphml", "gexf"])
+def test_graph_export_holds_flagged_accounts_and_their_links(result, exports, kind):
+    graph = nx.read_graphml(exports[kind]) if kind == "graphml" else nx.read_gexf(exports[kind])
+    flagged = result.flagged_accounts
+    assert set(graph.nodes) == set(flagged["account_id"])
+    for account, cluster, score in flagged.select("account_id", "cluster_id", "score").iter_rows():
+        node = graph.nodes[account]
+        assert node["cluster"] == cluster and isinstance(node["cluster"], int)
+        assert node["score"] == pytest.approx(score) and isinstance(node["score"], float)
+        assert node["flagged"] is True
+    edges = _flagged_edges(result)
+    assert graph.number_of_edges() == edges.height
+    for source, target, weight, shared in edges.select(
+        "source", "target", "weight", "shared"
+    ).iter_rows():
+        data = graph.edges[source, target]
+        assert data["weight"] == pytest.approx(weight)
+        assert data["shared"] == shared and isinstance(data["shared"], int)
+
+
+def test_graph_export_leaves_out_unflagged_clusters(result, exports):
+    graph = nx.read_graphml(exports["graphml"])
+    assert not any(node.startswith("hk_citizen_") for node in graph.nodes)
+    assert "ring<b>0</b>" in graph.nodes  # odd ids survive XML
+
+
+def test_enforcement_list_is_ranked_flagged_accounts_with_reason(result, exports):
+    table = pl.read_csv(exports["enforcement"])
+    assert table.columns == ["account_id", "cluster_id", "score", "top_reason"]
+    assert sorted(table["account_id"]) == sorted(result.flagged_accounts["account_id"])
+    expected = table.sort(["score", "cluster_id", "account_id"], descending=[True, False, False])
+    assert table.equals(expected)
+    assert table["account_id"][0].startswith("xm_fan_")  # the highest-scored campaign
+    first_reason = {r["cluster_id"]: r["reasons"][0] for r in result.clusters.iter_rows(named=True)}
+    for cluster, reason in table.select("cluster_id", "top_reason").iter_rows():
+        assert reason == first_reason[cluster]
+
+
+def test_exports_of_a_scan_without_clusters(tmp_path):
+    full = make_result()
+    empty = ScanResult(**{name: getattr(full, name).clear() for name in TABLES}, summary={})
+    paths = write_exports(empty, tmp_path)
+    assert nx.read_graphml(paths["graphml"]).number_of_nodes() == 0
+    assert nx.read_gexf(paths["gexf"]).number_of_nodes() == 0
+    assert paths["enforcement"].read_text().strip() == "account_id,cluster_id,score,top_reason"
+
+
+def test_explain_shows_reasons_timeline_and_marked_template(result):
+    text = explain_cluster(result, 1)
+    assert text.startswith("Cluster 1: FLAGGED (score 0.86, threshold 0.5)")
+    for reason in result.clusters.filter(pl.col("cluster_id") == 1)["reasons"][0]:
+        assert reason in text
+    assert "Posts per hour (peak " in text
+    assert "Accounts created per day (peak 30 at 2024-02-10)" in text
+    assert re.search(r"\|[ ▁▂▃▄▅▆▇█]+\|", text)  # sparkline
+    assert "xm_fan_000" in text
+    assert "小米汽车[的刹车]系统有[严重]问题，千万[不要]买！" in text
+    assert "    > 小米汽车的刹车系统有[大]问题，千万[别]买！" in text
+
+
+def test_explain_unflagged_cluster_says_why_not(result):
+    text = explain_cluster(result, 3)
+    assert "Cluster 3: not flagged (score 0.21" in text
+    assert "Not flagged: score 0.21 is below the flag threshold 0.5: low repetition" in text
+
+
+def test_explain_without_creation_dates(result):
+    text = explain_cluster(result, 2)
+    assert "Accounts created: dates not in the input" in text
+    assert "creation_concentration  unknown" in text
+    assert HOSTILE in text  # terminal text, printed as is
+
+
+def test_explain_unknown_cluster_is_a_usage_error(result):
+    with pytest.raises(UsageError, match="no cluster 999") as error:
+        explain_cluster(result, 999)
+    assert error.value.exit_code == EXIT_USAGE
+
+
+def test_template_marks_spun_spots_char_by_char_in_chinese_word_by_word_in_english():
+    chinese, english, other = families(
+        [
+            "今天天气很好，我们去公园",
+            "今天天气不错，我们去公园",
+            "Vote NO on measure 12, it will raise your taxes",
+            "Vote NO on measure 12, it will double your taxes",
+            "完全无关的一句话",
+        ]
+    )
+    assert marked(chinese.template) == "今天天气[很好]，我们去公园"
+    assert [marked(v) for v in chinese.variants] == ["今天天气[不错]，我们去公园"]
+    assert marked(english.variants[0]) == "Vote NO on measure 12, it will [double] your taxes"
+    assert marked(other.template) == "完全无关的一句话" and other.variants == []
+
+
+def test_template_is_the_text_the_variants_share():
+    (family,) = families(["A B C D X", "A B C D E", "A B C D E F", "A B Y D E"])
+    assert "".join(span.text for span in family.template) == "A B C D E"
+    assert marked(family.template) == "A B [C] D [E]"
+
+
+def test_histogram_buckets_every_post_and_pads_short_bursts():
+    times = pl.Series(
+        [datetime(2024, 1, 1, h, m, tzinfo=UTC) for h in range(24) for m in (0, 30)]
+        + [datetime(2024, 3, 1, tzinfo=UTC)]
+    )
+    hist = histogram(times)
+    assert sum(hist.counts) == times.len() and len(hist.counts) <= MAX_BUCKETS
+    assert hist.unit == "2 days"
+    burst = histogram(pl.Series([datetime(2024, 1, 1, 12, 0, tzinfo=UTC)] * 5))
+    assert len(burst.counts) == MIN_BUCKETS and sum(burst.counts) == 5
+    assert histogram(pl.Series([None], dtype=pl.Datetime("us", "UTC"))) is None
+
+
+def test_report_is_self_contained_escaped_and_complete(result, tmp_path):
+    result.save(tmp_path, "csv")
+    loaded = ScanResult.load(tmp_path)
+    path = write_report(loaded, tmp_path)
+    html = path.read_text(encoding="utf-8")
+    assert path == tmp_path / "report.html"
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "<link" not in html and "@import" not in html
+    assert HOSTILE not in html and "&lt;script&gt;window.__pwned" in html
+    for cid in loaded.clusters["cluster_id"]:
+        assert html.count(f'id="cluster-{cid}"') == 1
+    assert "<mark>的刹车</mark>" in html
+    assert write_report(loaded, tmp_path).read_text(encoding="utf-8") == html  # deterministic
+
+
+def test_report_of_thousands_of_clusters_stays_small(tmp_path):
+    big = make_result(filler=3000)
+    html = write_report(big, tmp_path).read_text(encoding="utf-8")
+    assert len(html.encode()) < 12_000_000
+    assert html.count('<details class="cluster') <= 200 + 10
