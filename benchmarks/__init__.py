@@ -1,0 +1,1 @@
+"""Benchmark suite: ``python -m benchmarks.run`` regenerates every figure in RESULTS.md."""

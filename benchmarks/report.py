@@ -1,0 +1,389 @@
+"""RESULTS.md and the scaling plot, written from the results dictionary of a run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from benchmarks.worlds import size_label
+
+GIB = 1024
+PACKAGES = ("polars", "numba", "datasketch", "networkx", "coordination-network-toolkit")
+COLORS = {"ours": "C0", "baseline": "C1", "toolkit": "C2"}
+NAMES = {
+    "ours": "ours (detector.pipeline.scan)",
+    "baseline": "baseline (benchmarks/baseline.py)",
+    "toolkit": "coordination-network-toolkit",
+}
+
+
+def _shell(*cmd: str) -> str:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+
+
+def machine(command: str, args) -> dict[str, Any]:
+    """Where, when and how the figures were taken."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _shell("lscpu").splitlines()
+            if line.startswith("Model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "ram_gib": round(mem_kb / 1024**2, 1),
+        "python": platform.python_version(),
+        "packages": {p: version(p) for p in PACKAGES},
+        "command": command,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _shell("git", "rev-parse", "--short", "HEAD"),
+        "dirty": bool(_shell("git", "status", "--porcelain", "--", "detector")),
+        "repeats": args.repeats,
+        "max_repeat_s": args.max_repeat_s,
+    }
+
+
+def _plain(results: dict) -> list[dict]:
+    """Entries of the plain (timed) worlds."""
+    return [e for e in results["entries"] if e["scenario"] == "plain"]
+
+
+def _entry(results: dict, system: str, posts: int, scenario: str = "plain") -> dict | None:
+    return next(
+        (
+            e
+            for e in results["entries"]
+            if e["system"] == system and e["posts"] == posts and e["scenario"] == scenario
+        ),
+        None,
+    )
+
+
+def _ok(entry: dict | None) -> bool:
+    return entry is not None and entry["status"] == "ok"
+
+
+def _seconds(entry: dict) -> float:
+    return entry["median"]["seconds"]
+
+
+def _ratio(ours: dict, other: dict | None) -> str:
+    """How many times faster ours is than ``other`` (a lower bound if it did not finish)."""
+    if not _ok(ours) or other is None or other["status"] in ("error", "oom"):
+        return "–"
+    if other["status"] == "ok":
+        return f"{_seconds(other) / _seconds(ours):,.1f}×"
+    if other["status"] == "dnf":
+        return f"> {other['limit_s'] / _seconds(ours):,.0f}×"
+    return "> (did not finish)"
+
+
+def _sizes(results: dict) -> list[int]:
+    return sorted({e["posts"] for e in _plain(results)})
+
+
+def _mark(ok: bool | None) -> str:
+    return "not measured" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def targets(results: dict) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) for each target of the issue."""
+    rows = []
+    ten, one = _entry(results, "ours", 10_000_000), _entry(results, "ours", 1_000_000)
+    if _ok(ten):
+        s, mb = _seconds(ten), ten["median"]["peak_rss_mb"]
+        rows.append(
+            (
+                "10M posts end to end ≤ 120 s, peak ≤ 8 GiB",
+                f"{s:.1f} s, {mb / GIB:.2f} GiB",
+                _mark(s <= 120 and mb <= 8 * GIB),
+            )
+        )
+    else:
+        rows.append(("10M posts end to end ≤ 120 s, peak ≤ 8 GiB", "–", _mark(None)))
+    rows.append(
+        (
+            "1M posts ≤ 15 s",
+            f"{_seconds(one):.1f} s" if _ok(one) else "–",
+            _mark(_seconds(one) <= 15 if _ok(one) else None),
+        )
+    )
+    single = [
+        k for k in results.get("kernel", []) if k["system"].startswith("ours") and k["threads"] == 1
+    ]
+    rows.append(
+        (
+            "kernel ≥ 300k posts/s per core",
+            f"{single[0]['posts_s_per_core']:,} posts/s" if single else "–",
+            _mark(single[0]["posts_s_per_core"] >= 300_000 if single else None),
+        )
+    )
+    base = _entry(results, "baseline", 1_000_000)
+    if _ok(one) and base is not None and base["status"] in ("ok", "dnf"):
+        ratio = _ratio(one, base)
+        bound = _seconds(base) if _ok(base) else base.get("limit_s") or 0
+        rows.append(
+            (
+                "≥ 10× the baseline's throughput on 1M posts",
+                ratio,
+                _mark(bound / _seconds(one) >= 10),
+            )
+        )
+    else:
+        rows.append(("≥ 10× the baseline's throughput on 1M posts", "–", _mark(None)))
+    finished = [e for e in _plain(results) if e["system"] == "toolkit" and _ok(e)]
+    if finished:
+        top = max(finished, key=lambda e: e["posts"])
+        ours = _entry(results, "ours", top["posts"])
+        speedup = _seconds(top) / _seconds(ours) if _ok(ours) else None
+        rows.append(
+            (
+                f"≥ 50× the toolkit at the largest size it finishes ({size_label(top['posts'])})",
+                f"{speedup:,.1f}×" if speedup else "–",
+                _mark(speedup >= 50 if speedup else None),
+            )
+        )
+    else:
+        rows.append(
+            ("≥ 50× the toolkit at the largest size it finishes", "finished no size", _mark(None))
+        )
+    rows.extend(_quality_targets(results, "plain"))
+    rows.extend(_quality_targets(results, "evasion"))
+    return rows
+
+
+def _quality_targets(results: dict, scenario: str) -> list[tuple[str, str, str]]:
+    measured = [
+        e
+        for e in results["entries"]
+        if e["system"] == "ours" and e["scenario"] == scenario and _ok(e)
+    ]
+    if not measured:
+        return [(f"quality targets, {scenario} world", "–", _mark(None))]
+    top = max(measured, key=lambda e: e["posts"])
+    q, at = top["quality"], f" ({scenario} world, {size_label(top['posts'])} posts)"
+    rows = []
+    if q["campaigns"]:
+        largest = q["campaigns"][0]
+        rows.append(
+            (
+                f"recall ≥ 0.95 on the largest campaign{at}",
+                f"{largest['recall']:.4f} ({largest['campaign']}, "
+                f"{largest['accounts']:,} accounts)",
+                _mark(largest["recall"] >= 0.95),
+            )
+        )
+    rows.append((f"precision ≥ 0.99{at}", f"{q['precision']:.4f}", _mark(q["precision"] >= 0.99)))
+    if q["bursts"]:
+        worst = max(q["bursts"], key=lambda b: b["flagged_share"])
+        rows.append(
+            (
+                f"authentic-burst participants flagged < 0.2%{at}",
+                f"{100 * worst['flagged_share']:.2f}% (worst: {worst['burst']})",
+                _mark(worst["flagged_share"] < 0.002),
+            )
+        )
+    for campaign in q["campaigns"][1:]:
+        rows.append(
+            (
+                f"recall on {campaign['campaign']}{at}",
+                f"{campaign['recall']:.4f} ({campaign['accounts']:,} accounts)",
+                "reported",
+            )
+        )
+    return rows
+
+
+def _speed_table(results: dict) -> list[str]:
+    lines = [
+        "| posts | system | status | seconds | posts/s | peak RSS (MB) | ours faster by "
+        "| ours' memory share | runs |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n in _sizes(results):
+        ours = _entry(results, "ours", n)
+        for e in (x for x in _plain(results) if x["posts"] == n):
+            if not _ok(e):
+                lines.append(
+                    f"| {size_label(n)} | {NAMES[e['system']]} | {e['note']} "
+                    f"| – | – | – | {_ratio(ours, e)} | – | – |"
+                )
+                continue
+            m = e["median"]
+            share = f"{ours['median']['peak_rss_mb'] / m['peak_rss_mb']:.2f}" if _ok(ours) else "–"
+            faster = "1×" if e["system"] == "ours" else _ratio(ours, e)
+            lines.append(
+                f"| {size_label(n)} | {NAMES[e['system']]} | ok | {m['seconds']:,.2f} "
+                f"| {e['posts_s']:,} | {m['peak_rss_mb']:,.0f} | {faster} "
+                f"| {share} | {len(e['runs'])} |"
+            )
+    return lines
+
+
+def _stage_table(results: dict) -> list[str]:
+    ours = [e for e in _plain(results) if e["system"] == "ours" and _ok(e)]
+    if not ours:
+        return []
+    stages = list(ours[0]["median"]["stages"])
+    lines = [
+        "| posts | " + " | ".join(stages) + " | end to end |",
+        "|---|" + "---:|" * (len(stages) + 1),
+    ]
+    for e in ours:
+        cells = " | ".join(f"{e['median']['stages'].get(s, 0):.2f}" for s in stages)
+        lines.append(f"| {size_label(e['posts'])} | {cells} | {_seconds(e):.2f} |")
+    return lines
+
+
+def _quality_table(results: dict) -> list[str]:
+    scored = [e for e in results["entries"] if "quality" in e]
+    if not scored:
+        return []
+    campaigns = sorted({c["campaign"] for e in scored for c in e["quality"]["campaigns"]})
+    bursts = sorted({b["burst"] for e in scored for b in e["quality"]["bursts"]})
+    head = (
+        ["posts", "world", "system", "precision", "recall", "F1", "ARI", "flagged"]
+        + [f"recall: {c}" for c in campaigns]
+        + [f"flagged: {b}" for b in bursts]
+    )
+    lines = ["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * (len(head) - 3)]
+    for e in scored:
+        q = e["quality"]
+        recall = {
+            c["campaign"]: f"{c['recall']:.3f} (of {c['accounts']:,})" for c in q["campaigns"]
+        }
+        share = {
+            b["burst"]: f"{100 * b['flagged_share']:.2f}% (of {b['accounts']:,})"
+            for b in q["bursts"]
+        }
+        cells = [
+            size_label(e["posts"]),
+            e["scenario"],
+            NAMES[e["system"]],
+            f"{q['precision']:.4f}",
+            f"{q['recall']:.4f}",
+            f"{q['f1']:.4f}",
+            "–" if q["ari"] is None else f"{q['ari']:.4f}",
+            f"{q['flagged_accounts']:,}",
+        ]
+        cells += [recall.get(c, "–") for c in campaigns] + [share.get(b, "–") for b in bursts]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _kernel_table(results: dict) -> list[str]:
+    lines = ["| kernel | threads | posts/s | posts/s per core |", "|---|---:|---:|---:|"]
+    for k in results.get("kernel", []):
+        lines.append(
+            f"| {k['system']} | {k['threads']} | {k['posts_s']:,} | {k['posts_s_per_core']:,} |"
+        )
+    return lines
+
+
+def _world_table(results: dict) -> list[str]:
+    lines = ["| world | posts | accounts | generated in |", "|---|---:|---:|---:|"]
+    for label, w in results["worlds"].items():
+        made = "cached" if w["generate_s"] is None else f"{w['generate_s']:.1f} s"
+        lines.append(f"| {label} | {w['posts']:,} | {w['accounts']:,} | {made} |")
+    return lines
+
+
+def write_results(results: dict, path: Path) -> None:
+    """Write RESULTS.md."""
+    m = results["meta"]
+    packages = ", ".join(f"{p} {v}" for p, v in m["packages"].items())
+    dirty = " (with uncommitted changes under detector/)" if m["dirty"] else ""
+    lines = [
+        "# Benchmark results",
+        "",
+        "Every figure below was written by",
+        "",
+        f"    {m['command']}",
+        "",
+        f"on {m['date']} at commit `{m['commit']}`{dirty}. Machine: {m['cpu']}, "
+        f"{m['cores']} cores, {m['ram_gib']} GiB RAM; Python {m['python']}, {packages}.",
+        f"Figures are medians of {m['repeats']} run(s) (a run slower than "
+        f"{m['max_repeat_s']:g} s is not repeated); seconds are the system's own work inside "
+        "its process (reading the Parquet dump included, interpreter start-up and imports "
+        "excluded); peak RSS is that of the system's largest process. "
+        "See README.md for what each system is.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+        *(f"| {t} | {v} | {ok} |" for t, v, ok in targets(results)),
+        "",
+        "## Speed and memory",
+        "",
+        *_speed_table(results),
+        "",
+        "![scaling](scaling.png)",
+        "",
+        "## Our stages (seconds)",
+        "",
+        *_stage_table(results),
+        "",
+        "## Quality (account level)",
+        "",
+        *_quality_table(results),
+        "",
+        "## Signature kernel",
+        "",
+        *_kernel_table(results),
+        "",
+        "## Worlds",
+        "",
+        *_world_table(results),
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def write_plot(results: dict, path: Path) -> None:
+    """Seconds and peak memory against posts, log-log, one line per system."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (time_ax, mem_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for system, name in NAMES.items():
+        done = [e for e in _plain(results) if e["system"] == system and _ok(e)]
+        if done:
+            x = [e["posts"] for e in done]
+            time_ax.plot(x, [_seconds(e) for e in done], "o-", color=COLORS[system], label=name)
+            mem_ax.plot(x, [e["median"]["peak_rss_mb"] for e in done], "o-", color=COLORS[system])
+        dnf = [e for e in _plain(results) if e["system"] == system and e["status"] == "dnf"]
+        if dnf:
+            time_ax.plot(
+                [e["posts"] for e in dnf],
+                [e["limit_s"] for e in dnf],
+                "x",
+                color=COLORS[system],
+                markersize=10,
+                label=f"{name}: did not finish (limit)",
+            )
+    for ax, label in ((time_ax, "seconds (median)"), (mem_ax, "peak RSS (MB)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("posts")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    time_ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
