@@ -108,19 +108,73 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
     degree = np.diff(adjacency.indptr)
     order = np.argsort(component, kind="stable")
     cuts = np.flatnonzero(np.diff(component[order])) + 1
-    communities: list[np.ndarray] = []
+    next_label = 0
     for nodes in np.split(order, cuts):
         nodes = nodes[degree[nodes] > 0]
         if nodes.size < min_size:
             continue
         n_edges = int(degree[nodes].sum() // 2)
-        parts = (
-            _louvain(adjacency, nodes, seed)
-            if n_edges <= LOUVAIN_MAX_EDGES
-            else _propagate(adjacency, nodes)
-        )
-        communities.extend(p for p in parts if p.size >= min_size)
-    communities.sort(key=lambda members: (-members.size, int(members[0])))
-    for cluster, members in enumerate(communities):
-        labels[members] = cluster
-    return labels
+        small = n_edges <= LOUVAIN_MAX_EDGES
+        parts = _louvain(adjacency, nodes, seed) if small else _propagate(adjacency, nodes)
+        for members in parts:
+            labels[members] = next_label
+            next_label += 1
+    return _renumber(labels, min_size)
+
+
+def keep_core_members(
+    labels: np.ndarray,
+    post_account: np.ndarray,
+    post_group: np.ndarray,
+    post_text: np.ndarray,
+    *,
+    min_contents: int,
+    min_size: int,
+) -> np.ndarray:
+    """Keep in each community only the accounts that posted at least ``min_contents``
+    distinct texts in near-duplicate groups *owned* by that community (more than half of
+    the group's accounts are members). An ordinary account drawn in because a few bots used
+    its everyday phrases as camouflage does not qualify; communities left below
+    ``min_size`` are dissolved. Labels are renumbered by decreasing size, ties by smallest
+    member."""
+    shared = post_group >= 0
+    triples = np.unique(
+        np.stack([post_group[shared], post_account[shared], post_text[shared]], axis=1), axis=0
+    )
+    first_of_pair = np.ones(triples.shape[0], bool)
+    first_of_pair[1:] = np.any(triples[1:, :2] != triples[:-1, :2], axis=1)
+    group, account = triples[first_of_pair, 0], triples[first_of_pair, 1]
+    community = labels[account]
+    # Owner of each group: the community holding strictly more than half of its accounts.
+    group_ids, group_index, group_size = np.unique(group, return_inverse=True, return_counts=True)
+    member = community >= 0
+    owned, counts = np.unique(
+        np.stack([group_index[member], community[member]], axis=1), axis=0, return_counts=True
+    )
+    owner = np.full(group_ids.size, -1, np.int64)
+    majority = counts * 2 > group_size[owned[:, 0]]
+    owner[owned[majority, 0]] = owned[majority, 1]
+    triple_owner = owner[np.searchsorted(group_ids, triples[:, 0])]
+    triple_community = labels[triples[:, 1]]
+    core = (triple_community >= 0) & (triple_owner == triple_community)
+    core_contents = np.bincount(triples[core, 1], minlength=labels.size)
+    kept = np.where((labels >= 0) & (core_contents >= min_contents), labels, -1)
+    return _renumber(kept, min_size)
+
+
+def _renumber(labels: np.ndarray, min_size: int) -> np.ndarray:
+    members = np.flatnonzero(labels >= 0)
+    out = np.full(labels.size, -1, np.int64)
+    if members.size == 0:
+        return out
+    ids, inverse, sizes = np.unique(labels[members], return_inverse=True, return_counts=True)
+    first = np.full(ids.size, labels.size, np.int64)
+    np.minimum.at(first, inverse, members)
+    order = np.lexsort((first, -sizes))
+    rank = np.empty(ids.size, np.int64)
+    rank[order] = np.arange(ids.size)
+    big = sizes[inverse] >= min_size
+    # Ranks over the kept communities only, so labels stay 0..k-1.
+    kept_rank = np.cumsum(sizes[order] >= min_size) - 1
+    out[members[big]] = kept_rank[rank[inverse[big]]]
+    return out

@@ -14,8 +14,9 @@ detection needs.
 Weights follow IDF: a link through a key shared by ``df`` of the ``n`` accounts weighs
 ``kind_weight * ln(n / df)``, so a slogan or statement pushed by a huge crowd counts for
 little, while a pair that co-posts many *different* contents accumulates weight over each
-of them. Repetition is counted as the number of distinct keys a pair (and an account)
-shares; accounts sharing fewer than ``min_repeat`` distinct contents are left out.
+of them. Repetition is counted as the number of distinct contents an account shares with
+others (see :func:`shared_contents`); accounts sharing fewer than ``min_repeat`` are left
+out.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Traces:
     account: np.ndarray  # int64 dense account index
     time: np.ndarray  # int64 epoch seconds
     weight: np.ndarray  # float64 kind weight of the key
+    variant: np.ndarray  # int64: which text within a near-duplicate group (0 for other kinds)
 
 
 @dataclass(frozen=True)
@@ -55,24 +57,31 @@ class AccountGraph:
         return int(self.source.shape[0])
 
 
-def make_traces(kind: str, key: np.ndarray, account: np.ndarray, time: np.ndarray) -> Traces:
-    """Traces of one kind; ``key`` is any int64 identifier (a group label or a value hash)."""
+def make_traces(
+    kind: str,
+    key: np.ndarray,
+    account: np.ndarray,
+    time: np.ndarray,
+    variant: np.ndarray | None = None,
+) -> Traces:
+    """Traces of one kind; ``key`` is any int64 identifier (a group label or a value hash),
+    ``variant`` tells the distinct texts of one near-duplicate group apart."""
     code = np.int64(KIND_CODES[kind])
     tagged = (np.asarray(key, dtype=np.int64) & np.int64((1 << 60) - 1)) | (code << np.int64(60))
     weight = np.full(tagged.shape[0], KIND_WEIGHTS[kind], dtype=np.float64)
-    return Traces(tagged, np.asarray(account, np.int64), np.asarray(time, np.int64), weight)
+    variant = (
+        np.zeros(tagged.shape[0], np.int64) if variant is None else np.asarray(variant, np.int64)
+    )
+    return Traces(
+        tagged, np.asarray(account, np.int64), np.asarray(time, np.int64), weight, variant
+    )
 
 
 def concat_traces(parts: list[Traces]) -> Traces:
+    names = ("key", "account", "time", "weight", "variant")
     if not parts:
-        empty = np.zeros(0, np.int64)
-        return Traces(empty, empty, empty, np.zeros(0, np.float64))
-    return Traces(
-        *(
-            np.concatenate([getattr(p, f) for p in parts])
-            for f in ("key", "account", "time", "weight")
-        )
-    )
+        return Traces(*(np.zeros(0, np.float64 if n == "weight" else np.int64) for n in names))
+    return Traces(*(np.concatenate([getattr(p, n) for p in parts]) for n in names))
 
 
 @nb.njit(cache=True)
@@ -165,31 +174,37 @@ def _aggregate_pairs(
 
 @nb.njit(cache=True)
 def _account_repetition(
-    traces_key: np.ndarray,
-    traces_account: np.ndarray,
+    key: np.ndarray,
+    account: np.ndarray,
+    variant: np.ndarray,
     order: np.ndarray,
     df: np.ndarray,
     n_accounts: int,
 ) -> np.ndarray:
-    """Distinct shared keys (df >= 2) per account; rows sorted by (account, key)."""
+    """Distinct (key, variant) contents per account among shared keys (df >= 2); rows
+    sorted by (account, key, variant)."""
     out = np.zeros(n_accounts, np.int64)
     for p in range(order.shape[0]):
         i = order[p]
         if df[i] < 2:
             continue
         if p > 0:
-            prev = order[p - 1]
-            if traces_account[prev] == traces_account[i] and traces_key[prev] == traces_key[i]:
+            j = order[p - 1]
+            if account[j] == account[i] and key[j] == key[i] and variant[j] == variant[i]:
                 continue
-        out[traces_account[i]] += 1
+        out[account[i]] += 1
     return out
 
 
 def shared_contents(traces: Traces, n_accounts: int) -> np.ndarray:
-    """How many distinct keys each account shares with at least one other account."""
+    """How many distinct contents each account shares with at least one other account.
+
+    Two different rewordings in one near-duplicate group count as two contents (a spinner
+    produced both); the same text posted twice counts once.
+    """
     df = _document_frequency(traces)
-    order = np.lexsort((traces.key, traces.account))
-    return _account_repetition(traces.key, traces.account, order, df, n_accounts)
+    order = np.lexsort((traces.variant, traces.key, traces.account))
+    return _account_repetition(traces.key, traces.account, traces.variant, order, df, n_accounts)
 
 
 def _document_frequency(traces: Traces) -> np.ndarray:

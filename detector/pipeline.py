@@ -23,7 +23,7 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from detector import __version__
-from detector.cluster import detect_communities
+from detector.cluster import detect_communities, keep_core_members
 from detector.config import ScanConfig
 from detector.graph import build_graph, concat_traces, make_traces, shared_contents
 from detector.ingest import expand_inputs, iter_batches
@@ -183,8 +183,16 @@ def scan(
         repetition = shared_contents(traces, n_accounts)
 
     with stages.stage("cluster"):
-        account_cluster = detect_communities(
+        communities = detect_communities(
             graph, min_size=config.min_cluster_accounts, seed=config.seed
+        )
+        account_cluster = keep_core_members(
+            communities,
+            posts["account"].to_numpy(),
+            posts["shared_group"].to_numpy(),
+            posts["text_id"].to_numpy(),
+            min_contents=config.min_repeat,
+            min_size=config.min_cluster_accounts,
         )
         n_clusters = int(account_cluster.max()) + 1 if n_accounts else 0
 
@@ -290,7 +298,11 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> Iterator:
     """Co-posting traces of every kind present in the input."""
     text = posts.filter(pl.col("shared_group") >= 0)
     yield make_traces(
-        "text", text["shared_group"].to_numpy(), text["account"].to_numpy(), text["time"].to_numpy()
+        "text",
+        text["shared_group"].to_numpy(),
+        text["account"].to_numpy(),
+        text["time"].to_numpy(),
+        variant=text["text_id"].to_numpy(),
     )
     optional = {"url": ("urls", config.use_urls), "hashtag": ("hashtags", config.use_hashtags)}
     for kind, (column, enabled) in optional.items():
