@@ -217,7 +217,10 @@ def scan(
         rank = np.lexsort((np.arange(n_clusters), -evidence.n_accounts, -scores))
         cluster_id = np.empty(n_clusters, np.int64)
         cluster_id[rank] = np.arange(1, n_clusters + 1)
-        reasons = [cluster_reasons(evidence, c, config.window_seconds) for c in range(n_clusters)]
+        reasons = [
+            cluster_reasons(evidence, c, config.window_seconds, flagged=bool(flagged[c]))
+            for c in range(n_clusters)
+        ]
 
     with stages.stage("report"):
         account_cid = _per_account(cluster_id, account_cluster, -1)

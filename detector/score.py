@@ -3,14 +3,18 @@
 Features are computed by numba kernels over flat post and account arrays. The score is the
 geometric mean of two kinds of evidence, because a takedown needs both:
 
-- *coordination*: members repeatedly co-post many distinct contents (``repetition``). An
-  authentic crowd converges on one slogan or statement once; a bot network pushes many.
+- *coordination*: members repeatedly co-post many distinct contents (``repetition``) and
+  those contents are theirs alone (``exclusivity``). An authentic crowd converges on a
+  slogan or a statement that thousands of others post too; a bot network pushes many
+  contents that nobody else posts.
 - *inauthenticity*: accounts created in batches (``creation_concentration``), texts spun
-  into variants rather than copied (``variant_ratio``), posts landing together
-  (``synchrony``) across many contents (``content_diversity``).
+  into variants rather than copied (``variant_ratio``), activity made of little but the
+  shared contents (``near_duplicate_density``) spread over many of them
+  (``content_diversity``), posts landing together (``synchrony``).
 
-Either kind alone stays below 0.5, so an authentic burst (synchronous, one content, old
-accounts) or a set of regular co-posters (repetitive, but organic) is not flagged.
+Either kind alone stays below 0.5, so an authentic burst (synchronous, but shared with a
+crowd, old accounts) or a set of regular co-posters (repetitive, but organic) is not
+flagged.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from detector.schema import FEATURES
 
 INAUTHENTICITY_WEIGHTS = {
     "creation_concentration": 0.45,
-    "variant_ratio": 0.25,
-    "synchrony": 0.15,
-    "content_diversity": 0.15,
+    "variant_ratio": 0.2,
+    "near_duplicate_density": 0.15,
+    "content_diversity": 0.1,
+    "synchrony": 0.1,
 }
 UNKNOWN_CREATION = 0.5  # uninformative value used when creation dates are not in the input
 BUSY_DAY_SHARE = 0.02  # a sign-up day is "busy" when it holds >= 2% of the members (and >= 3)
@@ -56,18 +61,20 @@ def _post_features(
     time: np.ndarray,
     group: np.ndarray,
     text: np.ndarray,
+    group_posts: np.ndarray,
     n_clusters: int,
     window: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Posts per cluster, shared posts, synchronous shared posts, distinct groups, distinct
-    texts within groups and the largest group's post count (posts sorted by
-    cluster, group, time; ``group`` -1 for posts in no shared group)."""
+) -> tuple[np.ndarray, ...]:
+    """Per cluster: posts, shared posts, synchronous shared posts, distinct groups, distinct
+    texts within groups, the largest group's posts and all posts (anyone's) in its groups.
+    Posts sorted by cluster, group, time; ``group`` -1 for posts in no shared group."""
     posts = np.zeros(n_clusters, np.int64)
     shared = np.zeros(n_clusters, np.int64)
     synchronous = np.zeros(n_clusters, np.int64)
     groups = np.zeros(n_clusters, np.int64)
     texts = np.zeros(n_clusters, np.int64)
     largest = np.zeros(n_clusters, np.int64)
+    reach = np.zeros(n_clusters, np.int64)
     n = cluster.shape[0]
     start = 0
     while start < n:
@@ -80,6 +87,7 @@ def _post_features(
             shared[c] += end - start
             groups[c] += 1
             largest[c] = max(largest[c], end - start)
+            reach[c] += group_posts[g]
             seen = np.sort(text[start:end])
             texts[c] += 1 + np.count_nonzero(seen[1:] != seen[:-1])
             for i in range(start, end):
@@ -94,16 +102,16 @@ def _post_features(
                     j += 1
                 synchronous[c] += hit
         start = end
-    return posts, shared, synchronous, groups, texts, largest
+    return posts, shared, synchronous, groups, texts, largest, reach
 
 
 @nb.njit(cache=True)
 def _account_features(
     cluster: np.ndarray, repetition: np.ndarray, created_day: np.ndarray, n_clusters: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Members, median repetition, members with a known creation day, members created on
-    busy days and the number of busy days (accounts sorted by cluster, created_day;
-    ``created_day`` -1 when unknown)."""
+) -> tuple[np.ndarray, ...]:
+    """Per cluster: members, median repetition, members with a known creation day, members
+    created on busy days and the number of busy days. Accounts sorted by cluster,
+    created_day; ``created_day`` -1 when unknown."""
     members = np.zeros(n_clusters, np.int64)
     median = np.zeros(n_clusters, np.float64)
     known = np.zeros(n_clusters, np.int64)
@@ -119,7 +127,7 @@ def _account_features(
         size = end - start
         members[c] = size
         median[c] = np.median(repetition[start:end])
-        busy = max(3, int(math.ceil(BUSY_DAY_SHARE * size)))
+        busy = max(3, math.ceil(BUSY_DAY_SHARE * size))
         i = start
         while i < end:
             j = i
@@ -148,45 +156,42 @@ def cluster_evidence(
     n_clusters: int,
     window_seconds: int,
 ) -> ClusterEvidence:
-    """Features of every cluster. Posts/accounts outside clusters have cluster -1;
-    ``account_created`` is epoch seconds or -1 when unknown."""
-    in_cluster = post_cluster >= 0
-    pc, pa, pt = post_cluster[in_cluster], post_account[in_cluster], post_time[in_cluster]
-    pg, px = post_group[in_cluster], post_text[in_cluster]
+    """Features of every cluster. Posts/accounts outside clusters have cluster -1, posts in
+    no shared group have group -1; ``account_created`` is epoch seconds or -1 if unknown."""
+    group_posts = np.bincount(post_group[post_group >= 0], minlength=1)
+    inside = post_cluster >= 0
+    pc, pa, pt = post_cluster[inside], post_account[inside], post_time[inside]
+    pg, px = post_group[inside], post_text[inside]
     order = np.lexsort((pt, pg, pc))
-    posts, shared, synchronous, groups, texts, largest = _post_features(
-        pc[order], pa[order], pt[order], pg[order], px[order], n_clusters, window_seconds
-    )
-    members_mask = account_cluster >= 0
-    ac, rep = account_cluster[members_mask], account_repetition[members_mask]
-    created = account_created[members_mask]
+    posts, shared, synchronous, groups, texts, largest, reach = _post_features(
+        pc[order], pa[order], pt[order], pg[order], px[order], group_posts, n_clusters,
+        window_seconds,
+    )  # fmt: skip
+    member = account_cluster >= 0
+    ac, rep, created = account_cluster[member], account_repetition[member], account_created[member]
     day = np.where(created >= 0, created // SECONDS_PER_DAY, -1)
     order = np.lexsort((day, ac))
     members, median, known, on_busy, busy_days = _account_features(
         ac[order], rep[order].astype(np.float64), day[order], n_clusters
     )
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        density = np.where(posts > 0, shared / np.maximum(posts, 1), 0.0)
-        synchrony = np.where(shared > 0, synchronous / np.maximum(shared, 1), 0.0)
-        variant = np.where(shared > groups, (texts - groups) / np.maximum(shared - groups, 1), 0.0)
-        largest_share = np.where(shared > 0, largest / np.maximum(shared, 1), 1.0)
-        creation = np.where(known * 2 >= members, on_busy / np.maximum(known, 1), np.nan)
-    repetition = np.clip(1.0 - np.exp(-0.45 * (median - 1.0)), 0.0, 1.0)
-    diversity = 1.0 - largest_share
-    size = 1.0 - np.exp(-members / 20.0)
+    def ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
+        return np.where(den > 0, num / np.maximum(den, 1), empty)
+
+    largest_share = ratio(largest, shared, 1.0)
+    creation = np.where(known * 2 >= members, ratio(on_busy, known, 0.0), np.nan)
     columns = {
-        "near_duplicate_density": density,
-        "synchrony": synchrony,
-        "repetition": repetition,
+        "near_duplicate_density": ratio(shared, posts, 0.0),
+        "synchrony": ratio(synchronous, shared, 0.0),
+        "repetition": np.clip(1.0 - np.exp(-0.45 * (median - 1.0)), 0.0, 1.0),
+        "exclusivity": ratio(shared, reach, 0.0),
         "creation_concentration": creation,
-        "content_diversity": diversity,
-        "variant_ratio": variant,
-        "size": size,
+        "content_diversity": 1.0 - largest_share,
+        "variant_ratio": ratio(texts - groups, shared - groups, 0.0),
+        "size": 1.0 - np.exp(-members / 20.0),
     }
-    features = np.column_stack([columns[name] for name in FEATURES]).astype(np.float64)
     return ClusterEvidence(
-        features=features,
+        features=np.column_stack([columns[name] for name in FEATURES]).astype(np.float64),
         n_accounts=members,
         n_posts=posts,
         n_shared_posts=shared,
@@ -203,84 +208,90 @@ def feature(evidence: ClusterEvidence, name: str) -> np.ndarray:
 
 def score_clusters(evidence: ClusterEvidence) -> np.ndarray:
     """Score in [0, 1]: sqrt(coordination * inauthenticity) (see module docstring)."""
-    creation = feature(evidence, "creation_concentration")
-    inauthenticity = INAUTHENTICITY_WEIGHTS["creation_concentration"] * np.where(
-        np.isnan(creation), UNKNOWN_CREATION, creation
-    )
+    coordination = feature(evidence, "repetition") * feature(evidence, "exclusivity")
+    inauthenticity = np.zeros(evidence.features.shape[0])
     for name, weight in INAUTHENTICITY_WEIGHTS.items():
-        if name != "creation_concentration":
-            inauthenticity = inauthenticity + weight * feature(evidence, name)
-    return np.sqrt(np.clip(feature(evidence, "repetition") * inauthenticity, 0.0, 1.0))
+        values = feature(evidence, name)
+        if name == "creation_concentration":
+            values = np.where(np.isnan(values), UNKNOWN_CREATION, values)
+        inauthenticity += weight * values
+    return np.sqrt(np.clip(coordination * inauthenticity, 0.0, 1.0))
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def cluster_reasons(evidence: ClusterEvidence, index: int, window_seconds: int) -> list[str]:
-    """Plain-English reasons for one cluster's score, strongest evidence first."""
+def cluster_reasons(
+    evidence: ClusterEvidence, index: int, window_seconds: int, *, flagged: bool
+) -> list[str]:
+    """Plain-English reasons for one cluster's score: for a flagged cluster the strongest
+    evidence first, for an unflagged one the evidence that cleared it first."""
     f = {name: float(evidence.features[index, k]) for k, name in enumerate(FEATURES)}
     members = int(evidence.n_accounts[index])
     median = float(evidence.median_repetition[index])
-    hours = window_seconds / 3600
+    shared = int(evidence.n_shared_posts[index])
+    groups = int(evidence.n_groups[index])
+    largest = _pct(float(evidence.largest_group_share[index]))
     reasons: list[tuple[float, str]] = []
-    if f["repetition"] >= 0.5:
-        text = f"repetition: its {members} accounts each co-posted a median of {median:g} distinct contents with other accounts"
-    else:
-        text = f"low repetition: members co-posted a median of only {median:g} distinct contents, as an authentic crowd reacting once does"
-    reasons.append((f["repetition"], text))
+
+    def add(strength: float, strong: bool, if_strong: str, if_weak: str) -> None:
+        reasons.append((strength, if_strong if strong else if_weak))
+
+    add(
+        f["repetition"], f["repetition"] >= 0.5,
+        f"repetition: its {members} accounts each co-posted a median of {median:g} "
+        "distinct contents with other accounts",
+        f"low repetition: members co-posted a median of only {median:g} distinct contents, "
+        "as an authentic crowd reacting once does",
+    )  # fmt: skip
+    add(
+        f["exclusivity"], f["exclusivity"] >= 0.5,
+        f"exclusive content: {_pct(f['exclusivity'])} of all posts of its {groups} "
+        "near-duplicate contents come from these accounts alone",
+        f"shared with a crowd: its accounts made only {_pct(f['exclusivity'])} of the posts "
+        "of these contents; many others posted them too",
+    )  # fmt: skip
     creation = f["creation_concentration"]
     if math.isnan(creation):
         reasons.append((0.0, "account creation dates are not in the input"))
-    elif creation >= 0.5:
-        reasons.append(
-            (
-                creation,
-                f"batch creation: {_pct(creation)} of accounts were created on {int(evidence.busy_days[index])} days with mass sign-ups",
-            )
-        )
     else:
-        reasons.append(
-            (
-                creation,
-                f"account creation dates are spread out (only {_pct(creation)} on mass sign-up days)",
-            )
-        )
-    if f["variant_ratio"] >= 0.5:
-        reasons.append(
-            (
-                f["variant_ratio"],
-                f"spun variants: {_pct(f['variant_ratio'])} of the {int(evidence.n_shared_posts[index])} shared posts are rewordings of one another, not copies",
-            )
-        )
-    elif evidence.n_shared_posts[index] > 0:
-        reasons.append(
-            (
-                f["variant_ratio"],
-                f"shared posts are mostly identical copies ({_pct(1 - f['variant_ratio'])}), not spun rewordings",
-            )
-        )
+        add(
+            creation, creation >= 0.5,
+            f"batch creation: {_pct(creation)} of accounts were created on "
+            f"{int(evidence.busy_days[index])} days of mass sign-ups",
+            f"account creation dates are spread out (only {_pct(creation)} on mass "
+            "sign-up days)",
+        )  # fmt: skip
+    if shared:
+        add(
+            f["variant_ratio"], f["variant_ratio"] >= 0.5,
+            f"spun variants: {_pct(f['variant_ratio'])} of the {shared} shared posts are "
+            "rewordings of one another, not copies",
+            f"shared posts are mostly identical copies ({_pct(1 - f['variant_ratio'])}), "
+            "not spun rewordings",
+        )  # fmt: skip
+    add(
+        f["near_duplicate_density"], f["near_duplicate_density"] >= 0.5,
+        f"dedicated accounts: {_pct(f['near_duplicate_density'])} of their posts are "
+        "shared contents",
+        f"mostly ordinary activity: only {_pct(f['near_duplicate_density'])} of their posts "
+        "are shared contents",
+    )  # fmt: skip
+    add(
+        f["content_diversity"], f["content_diversity"] >= 0.5,
+        f"pushes {groups} distinct near-duplicate contents; the largest holds only "
+        f"{largest} of shared posts",
+        f"one content dominates: the largest of {groups} near-duplicate contents holds "
+        f"{largest} of shared posts",
+    )  # fmt: skip
     if f["synchrony"] >= 0.5:
         reasons.append(
             (
                 f["synchrony"],
-                f"synchrony: {_pct(f['synchrony'])} of shared posts came within {hours:g} h of another member posting the same content",
+                f"synchrony: {_pct(f['synchrony'])} of shared posts came within "
+                f"{window_seconds / 3600:g} h of another member posting the same content",
             )
         )
-    groups = int(evidence.n_groups[index])
-    if f["content_diversity"] >= 0.5:
-        reasons.append(
-            (
-                f["content_diversity"],
-                f"pushes {groups} distinct near-duplicate contents; the largest holds only {_pct(evidence.largest_group_share[index])} of shared posts",
-            )
-        )
-    else:
-        reasons.append(
-            (
-                f["content_diversity"],
-                f"one content dominates: the largest of {groups} near-duplicate groups holds {_pct(evidence.largest_group_share[index])} of shared posts",
-            )
-        )
-    reasons.sort(key=lambda item: -item[0])
+    reasons.sort(key=lambda item: -item[0] if flagged else item[0])
     return [text for _, text in reasons]

@@ -37,11 +37,11 @@ RING_REASONS = [
     "synchrony: 90% of shared posts came within 12 h of another member posting the same content",
     "account creation dates are not in the input",
 ]
-BURST_REASONS = [
-    "shared posts are mostly identical copies (100%), not spun rewordings",
+BURST_REASONS = [  # an unflagged cluster lists what cleared it first
     "low repetition: members co-posted a median of only 1 distinct contents, as an authentic "
     "crowd reacting once does",
     "account creation dates are spread out (only 0% on mass sign-up days)",
+    "shared posts are mostly identical copies (100%), not spun rewordings",
 ]
 SLOGAN = "#StandWithHongKong 守护香港，我们与你同在"
 

@@ -40,12 +40,10 @@ def unflagged_clusters(result: ScanResult, limit: int = TOP_CLUSTERS) -> list[in
 
 
 def why_not_flagged(cluster: dict[str, Any], threshold: float) -> str:
-    """One sentence: the score against the threshold and the weakest kind of evidence."""
+    """One sentence: the score against the threshold and the evidence that cleared it
+    (an unflagged cluster's reasons list that first)."""
     reasons = cluster["reasons"] or []
-    weak = next(
-        (r for r in reasons if r.startswith(("low repetition", "account creation dates"))),
-        reasons[-1] if reasons else "no further evidence recorded",
-    )
+    weak = reasons[0] if reasons else "no further evidence recorded"
     return f"score {cluster['score']:.2f} is below the flag threshold {threshold:g}: {weak}"
 
 
