@@ -17,8 +17,9 @@ from detector.graph import AccountGraph
 
 LOUVAIN_MAX_EDGES = 200_000
 # Below 1 Louvain prefers fewer, larger communities: a bot network's co-posting graph is
-# close to random inside, and at resolution 1 Louvain would cut it into arbitrary pieces.
-LOUVAIN_RESOLUTION = 0.5
+# close to random inside, and at resolution 1 (or even 0.5) Louvain cuts it into arbitrary
+# pieces that then each own too little of the network's content to be recognised.
+LOUVAIN_RESOLUTION = 0.2
 PROPAGATION_SWEEPS = 30
 
 
