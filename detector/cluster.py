@@ -107,13 +107,13 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
     adjacency = _symmetric_csr(graph)
     _, component = connected_components(adjacency, directed=False)
     degree = np.diff(adjacency.indptr)
-    order = np.argsort(component, kind="stable")
-    cuts = np.flatnonzero(np.diff(component[order])) + 1
+    # Only components that can hold a cluster: most accounts are isolated.
+    sizes = np.bincount(component[degree > 0], minlength=component.max() + 1)
+    candidates = np.flatnonzero((degree > 0) & (sizes[component] >= min_size))
+    candidates = candidates[np.argsort(component[candidates], kind="stable")]
+    cuts = np.flatnonzero(np.diff(component[candidates])) + 1
     next_label = 0
-    for nodes in np.split(order, cuts):
-        nodes = nodes[degree[nodes] > 0]
-        if nodes.size < min_size:
-            continue
+    for nodes in np.split(candidates, cuts):
         n_edges = int(degree[nodes].sum() // 2)
         small = n_edges <= LOUVAIN_MAX_EDGES
         parts = _louvain(adjacency, nodes, seed) if small else _propagate(adjacency, nodes)
