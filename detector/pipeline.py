@@ -86,7 +86,6 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
     frames: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
     texts = _Texts()
-    seen = pl.DataFrame(schema={"text_key": pl.UInt64})
     rows_read = 0
     batches = iter_batches(inputs, config)
     with stages.bar(None, "read + minhash") as bar:
@@ -101,12 +100,11 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
                 posts = batch.posts.with_columns(
                     normalise_expr(pl.col("text"), config).alias("normalised")
                 ).with_columns(text_key=pl.col("normalised").hash(TEXT_KEY_SEED))
-                new = (
-                    posts.select("text_key", "normalised")
-                    .unique("text_key", keep="first", maintain_order=True)
-                    .join(seen, on="text_key", how="anti")
+                new = posts.select("text_key", "normalised").unique(
+                    "text_key", keep="first", maintain_order=True
                 )
-                seen = pl.concat([seen, new.select("text_key")])
+                if texts.keys:
+                    new = new.join(pl.concat(texts.keys), on="text_key", how="anti")
             with stages.stage("minhash"):
                 sigs, n_shingles = signatures(
                     new["normalised"],
