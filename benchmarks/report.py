@@ -82,13 +82,21 @@ def _seconds(entry: dict) -> float:
 
 def _ratio(ours: dict, other: dict | None) -> str:
     """How many times faster ours is than ``other`` (a lower bound if it did not finish)."""
-    if not _ok(ours) or other is None or other["status"] in ("error", "oom"):
+    if not _ok(ours) or other is None:
         return "–"
     if other["status"] == "ok":
         return f"{_seconds(other) / _seconds(ours):,.1f}×"
-    if other["status"] == "dnf":
-        return f"> {other['limit_s'] / _seconds(ours):,.0f}×"
-    return "> (did not finish)"
+    bound = _unfinished_seconds(other)
+    return f"> {bound / _seconds(ours):,.0f}×" if bound else "–"
+
+
+def _unfinished_seconds(entry: dict) -> float | None:
+    """How long a run that did not finish had worked when it was stopped."""
+    if entry["status"] == "dnf":
+        return entry["limit_s"]
+    if entry["status"] == "oom":
+        return entry.get("stopped_after_s")
+    return None
 
 
 def _sizes(results: dict) -> list[int]:
@@ -132,9 +140,9 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
         )
     )
     base = _entry(results, "baseline", 1_000_000)
-    if _ok(one) and base is not None and base["status"] in ("ok", "dnf"):
+    bound = None if base is None else _seconds(base) if _ok(base) else _unfinished_seconds(base)
+    if _ok(one) and bound:
         ratio = _ratio(one, base)
-        bound = _seconds(base) if _ok(base) else base.get("limit_s") or 0
         rows.append(
             (
                 "≥ 10× the baseline's throughput on 1M posts",

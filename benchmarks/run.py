@@ -71,8 +71,8 @@ def measure_system(
             flush=True,
         )
         if child.out_of_memory:
-            note = f"exceeded {args.memory_limit_gb:g} GiB of memory"
-            return entry | {"status": "oom", "note": note}
+            note = f"exceeded {args.memory_limit_gb:g} GiB of memory after {child.wall_s:.0f} s"
+            return entry | {"status": "oom", "note": note, "stopped_after_s": child.wall_s}
         if child.timed_out:
             return entry | {"status": "dnf", "note": f"did not finish in {limit_s:g} s"}
         if child.returncode != 0:
