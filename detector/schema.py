@@ -34,7 +34,7 @@ FEATURES = (
     "near_duplicate_density",  # share of the cluster's posts in near-duplicate groups
     "synchrony",  # share of co-posts that land within the window of another member's
     "repetition",  # how many distinct contents members co-post (saturating)
-    "exclusivity",  # share of all posts of the cluster's contents made by its members
+    "exclusivity",  # members' share of each content's posts, averaged over shared posts
     "creation_concentration",  # how bunched the members' account-creation dates are
     "content_diversity",  # distinct near-duplicate groups per shared post (spinning)
     "variant_ratio",  # distinct texts per post inside the shared groups (spun variants)

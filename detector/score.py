@@ -66,15 +66,16 @@ def _post_features(
     window: int,
 ) -> tuple[np.ndarray, ...]:
     """Per cluster: posts, shared posts, synchronous shared posts, distinct groups, distinct
-    texts within groups, the largest group's posts and all posts (anyone's) in its groups.
-    Posts sorted by cluster, group, time; ``group`` -1 for posts in no shared group."""
+    texts within groups, the largest group's posts and the owned share of its shared posts
+    (each weighted by the cluster's share of all posts of its group). Posts sorted by
+    cluster, group, time; ``group`` -1 for posts in no shared group."""
     posts = np.zeros(n_clusters, np.int64)
     shared = np.zeros(n_clusters, np.int64)
     synchronous = np.zeros(n_clusters, np.int64)
     groups = np.zeros(n_clusters, np.int64)
     texts = np.zeros(n_clusters, np.int64)
     largest = np.zeros(n_clusters, np.int64)
-    reach = np.zeros(n_clusters, np.int64)
+    owned = np.zeros(n_clusters, np.float64)
     n = cluster.shape[0]
     start = 0
     while start < n:
@@ -87,7 +88,7 @@ def _post_features(
             shared[c] += end - start
             groups[c] += 1
             largest[c] = max(largest[c], end - start)
-            reach[c] += group_posts[g]
+            owned[c] += (end - start) * (end - start) / group_posts[g]
             seen = np.sort(text[start:end])
             texts[c] += 1 + np.count_nonzero(seen[1:] != seen[:-1])
             for i in range(start, end):
@@ -102,7 +103,7 @@ def _post_features(
                     j += 1
                 synchronous[c] += hit
         start = end
-    return posts, shared, synchronous, groups, texts, largest, reach
+    return posts, shared, synchronous, groups, texts, largest, owned
 
 
 @nb.njit(cache=True)
@@ -163,7 +164,7 @@ def cluster_evidence(
     pc, pa, pt = post_cluster[inside], post_account[inside], post_time[inside]
     pg, px = post_group[inside], post_text[inside]
     order = np.lexsort((pt, pg, pc))
-    posts, shared, synchronous, groups, texts, largest, reach = _post_features(
+    posts, shared, synchronous, groups, texts, largest, owned = _post_features(
         pc[order], pa[order], pt[order], pg[order], px[order], group_posts, n_clusters,
         window_seconds,
     )  # fmt: skip
@@ -184,7 +185,7 @@ def cluster_evidence(
         "near_duplicate_density": ratio(shared, posts, 0.0),
         "synchrony": ratio(synchronous, shared, 0.0),
         "repetition": np.clip(1.0 - np.exp(-0.45 * (median - 1.0)), 0.0, 1.0),
-        "exclusivity": ratio(shared, reach, 0.0),
+        "exclusivity": ratio(owned, shared, 0.0),
         "creation_concentration": creation,
         "content_diversity": 1.0 - largest_share,
         "variant_ratio": ratio(texts - groups, shared - groups, 0.0),
@@ -247,10 +248,10 @@ def cluster_reasons(
     )  # fmt: skip
     add(
         f["exclusivity"], f["exclusivity"] >= 0.5,
-        f"exclusive content: {_pct(f['exclusivity'])} of all posts of its {groups} "
-        "near-duplicate contents come from these accounts alone",
-        f"shared with a crowd: its accounts made only {_pct(f['exclusivity'])} of the posts "
-        "of these contents; many others posted them too",
+        f"exclusive content: of all posts of the content behind a typical shared post, "
+        f"{_pct(f['exclusivity'])} come from these accounts alone",
+        f"shared with a crowd: of all posts of the content behind a typical shared post, "
+        f"its accounts made only {_pct(f['exclusivity'])}; many others posted it too",
     )  # fmt: skip
     creation = f["creation_concentration"]
     if math.isnan(creation):
