@@ -1,0 +1,45 @@
+"""Cluster features: exclusivity must tell a network's own contents from a crowd's."""
+
+import numpy as np
+import pytest
+
+from detector.score import cluster_evidence, feature
+
+
+def _exclusivity(own_posts: int, crowd_posts_by_members: int, crowd_posts_by_others: int):
+    """One 5-account cluster posting ``own_posts`` in a group nobody else posts, and
+    ``crowd_posts_by_members`` in a group that ``crowd_posts_by_others`` outsiders post too."""
+    members = np.arange(5)
+    own = np.resize(members, own_posts)
+    joined = np.resize(members, crowd_posts_by_members)
+    outsiders = 5 + np.arange(crowd_posts_by_others)
+    account = np.concatenate([own, joined, outsiders])
+    group = np.repeat([0, 1, 1], [own.size, joined.size, outsiders.size])
+    n_accounts = 5 + crowd_posts_by_others
+    account_cluster = np.where(np.arange(n_accounts) < 5, 0, -1)
+    evidence = cluster_evidence(
+        post_cluster=account_cluster[account],
+        post_account=account,
+        post_time=np.arange(account.size, dtype=np.int64),
+        post_group=group,
+        post_text=np.arange(account.size, dtype=np.int64),
+        account_cluster=account_cluster,
+        account_repetition=np.full(n_accounts, 3),
+        account_created=np.full(n_accounts, -1),
+        n_clusters=1,
+        window_seconds=3600,
+    )
+    return float(feature(evidence, "exclusivity")[0])
+
+
+def test_camouflage_in_a_huge_everyday_group_does_not_hide_a_network():
+    # 90% of the network's shared posts are its own; 10% join a phrase 100,000 others post.
+    assert _exclusivity(90, 10, 100_000) == pytest.approx(0.9, abs=1e-3)
+
+
+def test_members_of_a_crowd_own_little_of_what_they_post():
+    assert _exclusivity(0, 20, 10_000) == pytest.approx(20 / 10_020)
+
+
+def test_a_network_alone_owns_all_of_it():
+    assert _exclusivity(50, 0, 0) == 1.0
