@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
 import os
 import platform
 import subprocess
@@ -152,25 +154,34 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
         )
     else:
         rows.append(("≥ 10× the baseline's throughput on 1M posts", "–", _mark(None)))
-    finished = [e for e in _plain(results) if e["system"] == "toolkit" and _ok(e)]
-    if finished:
-        top = max(finished, key=lambda e: e["posts"])
-        ours = _entry(results, "ours", top["posts"])
-        speedup = _seconds(top) / _seconds(ours) if _ok(ours) else None
-        rows.append(
-            (
-                f"≥ 50× the toolkit at the largest size it finishes ({size_label(top['posts'])})",
-                f"{speedup:,.1f}×" if speedup else "–",
-                _mark(speedup >= 50 if speedup else None),
-            )
-        )
-    else:
-        rows.append(
-            ("≥ 50× the toolkit at the largest size it finishes", "finished no size", _mark(None))
-        )
+    rows.append(_toolkit_target(results))
     rows.extend(_quality_targets(results, "plain"))
     rows.extend(_quality_targets(results, "evasion"))
     return rows
+
+
+def _toolkit_target(results: dict) -> tuple[str, str, str]:
+    """Ours against the toolkit at the largest size it finishes; if it finishes none, a
+    lower bound from the smallest size it was stopped at."""
+    target = "≥ 50× the toolkit at the largest size it finishes"
+    toolkit = [e for e in _plain(results) if e["system"] == "toolkit"]
+    finished = [e for e in toolkit if _ok(e)]
+    stopped = [e for e in toolkit if _unfinished_seconds(e)]
+    if finished:
+        top = max(finished, key=lambda e: e["posts"])
+        seconds = _seconds(top)
+        measured = "{:,.1f}×"
+    elif stopped:
+        top = min(stopped, key=lambda e: e["posts"])
+        seconds = _unfinished_seconds(top)
+        measured = f"> {{:,.0f}}× ({top['note']} at {size_label(top['posts'])} posts)"
+    else:
+        return target, "–", _mark(None)
+    ours = _entry(results, "ours", top["posts"])
+    if not _ok(ours):
+        return target, "–", _mark(None)
+    speedup = seconds / _seconds(ours)
+    return f"{target} ({size_label(top['posts'])})", measured.format(speedup), _mark(speedup >= 50)
 
 
 def _quality_targets(results: dict, scenario: str) -> list[tuple[str, str, str]]:
@@ -395,3 +406,19 @@ def write_plot(results: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Rewrite RESULTS.md and scaling.png from a run's results.json, without rerunning."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    default = Path(__file__).resolve().parent / "results.json"
+    parser.add_argument("results", type=Path, nargs="?", default=default)
+    path = parser.parse_args(argv).results
+    results = json.loads(path.read_text())
+    write_plot(results, path.with_name("scaling.png"))
+    write_results(results, path.with_name("RESULTS.md"))
+    print(f"wrote {path.with_name('RESULTS.md')}")
+
+
+if __name__ == "__main__":
+    main()
