@@ -35,34 +35,38 @@ def _symmetric_csr(graph: AccountGraph) -> csr_matrix:
 def _label_propagation(
     indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, nodes: np.ndarray, sweeps: int
 ) -> np.ndarray:
-    """Asynchronous weighted label propagation over ``nodes`` in a fixed order; each node
-    takes the label with the largest summed edge weight among its neighbours (ties: the
-    smallest label). Returns the label of every node of the graph (-1 outside ``nodes``)."""
-    labels = np.full(indptr.shape[0] - 1, -1, np.int64)
+    """Asynchronous weighted label propagation over ``nodes`` (whole components) in a fixed
+    order; each node takes the label with the largest summed edge weight among its
+    neighbours (ties: the smallest label). Returns the label of every node of the graph (-1
+    outside ``nodes``). Label weights are summed in a dense scratch array, so a sweep is
+    linear in the edges."""
+    n = indptr.shape[0] - 1
+    labels = np.full(n, -1, np.int64)
     for node in nodes:
         labels[node] = node
+    label_weight = np.zeros(n, np.float64)
+    stamp = np.full(n, -1, np.int64)  # the node whose neighbourhood last touched a label
+    touched = np.empty(n, np.int64)
     for _ in range(sweeps):
         changed = 0
         for node in nodes:
-            start, end = indptr[node], indptr[node + 1]
-            if start == end:
+            n_touched = 0
+            for k in range(indptr[node], indptr[node + 1]):
+                label = labels[indices[k]]
+                if stamp[label] != node:
+                    stamp[label] = node
+                    label_weight[label] = 0.0
+                    touched[n_touched] = label
+                    n_touched += 1
+                label_weight[label] += weights[k]
+            if n_touched == 0:
                 continue
-            neighbour_labels = np.empty(end - start, np.int64)
-            for k in range(start, end):
-                neighbour_labels[k - start] = labels[indices[k]]
-            order = np.argsort(neighbour_labels)
             best_label, best_weight = labels[node], -1.0
-            run_label, run_weight = neighbour_labels[order[0]], 0.0
-            for p in range(order.shape[0] + 1):
-                if p == order.shape[0] or neighbour_labels[order[p]] != run_label:
-                    if run_weight > best_weight or (
-                        run_weight == best_weight and run_label < best_label
-                    ):
-                        best_label, best_weight = run_label, run_weight
-                    if p == order.shape[0]:
-                        break
-                    run_label, run_weight = neighbour_labels[order[p]], 0.0
-                run_weight += weights[start + order[p]]
+            for t in range(n_touched):
+                label = touched[t]
+                weight = label_weight[label]
+                if weight > best_weight or (weight == best_weight and label < best_label):
+                    best_label, best_weight = label, weight
             if best_label != labels[node]:
                 labels[node] = best_label
                 changed += 1
