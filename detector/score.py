@@ -66,9 +66,9 @@ def _post_features(
     window: int,
 ) -> tuple[np.ndarray, ...]:
     """Per cluster: posts, shared posts, synchronous shared posts, distinct groups, distinct
-    texts within groups, the largest group's posts and the owned share of its shared posts
-    (each weighted by the cluster's share of all posts of its group). Posts sorted by
-    cluster, group, time; ``group`` -1 for posts in no shared group."""
+    texts within groups, the largest group's posts and its shared posts each weighted by
+    the cluster's share of all posts of their group. Posts sorted by cluster, group, time;
+    ``group`` -1 for posts in no shared group."""
     posts = np.zeros(n_clusters, np.int64)
     shared = np.zeros(n_clusters, np.int64)
     synchronous = np.zeros(n_clusters, np.int64)
