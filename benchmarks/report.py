@@ -84,16 +84,19 @@ def _seconds(entry: dict) -> float:
 
 def _ratio(ours: dict, other: dict | None) -> str:
     """How many times faster ours is than ``other`` (a lower bound if it did not finish)."""
-    if not _ok(ours) or other is None:
+    seconds = None if other is None else _worked_seconds(other)
+    if not _ok(ours) or not seconds:
         return "–"
-    if other["status"] == "ok":
-        return f"{_seconds(other) / _seconds(ours):,.1f}×"
-    bound = _unfinished_seconds(other)
-    return f"> {bound / _seconds(ours):,.0f}×" if bound else "–"
+    if _ok(other):
+        return f"{seconds / _seconds(ours):,.1f}×"
+    return f"> {seconds / _seconds(ours):,.0f}×"
 
 
-def _unfinished_seconds(entry: dict) -> float | None:
-    """How long a run that did not finish had worked when it was stopped."""
+def _worked_seconds(entry: dict) -> float | None:
+    """A run's median seconds, or how long it had worked when it was stopped (a lower
+    bound on its time); None for a run that failed."""
+    if _ok(entry):
+        return _seconds(entry)
     if entry["status"] == "dnf":
         return entry["limit_s"]
     if entry["status"] == "oom":
@@ -142,7 +145,7 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
         )
     )
     base = _entry(results, "baseline", 1_000_000)
-    bound = None if base is None else _seconds(base) if _ok(base) else _unfinished_seconds(base)
+    bound = None if base is None else _worked_seconds(base)
     if _ok(one) and bound:
         ratio = _ratio(one, base)
         rows.append(
@@ -166,21 +169,19 @@ def _toolkit_target(results: dict) -> tuple[str, str, str]:
     target = "≥ 50× the toolkit at the largest size it finishes"
     toolkit = [e for e in _plain(results) if e["system"] == "toolkit"]
     finished = [e for e in toolkit if _ok(e)]
-    stopped = [e for e in toolkit if _unfinished_seconds(e)]
+    stopped = [e for e in toolkit if not _ok(e) and _worked_seconds(e)]
     if finished:
         top = max(finished, key=lambda e: e["posts"])
-        seconds = _seconds(top)
         measured = "{:,.1f}×"
     elif stopped:
         top = min(stopped, key=lambda e: e["posts"])
-        seconds = _unfinished_seconds(top)
         measured = f"> {{:,.0f}}× ({top['note']} at {size_label(top['posts'])} posts)"
     else:
         return target, "–", _mark(None)
     ours = _entry(results, "ours", top["posts"])
     if not _ok(ours):
         return target, "–", _mark(None)
-    speedup = seconds / _seconds(ours)
+    speedup = _worked_seconds(top) / _seconds(ours)
     return f"{target} ({size_label(top['posts'])})", measured.format(speedup), _mark(speedup >= 50)
 
 
