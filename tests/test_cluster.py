@@ -1,16 +1,15 @@
 """Label propagation, the community detection used on components too large for Louvain."""
 
 import numpy as np
-from scipy.sparse import coo_matrix
 
-from detector.cluster import _label_propagation
+from detector.cluster import _label_propagation, _symmetric_csr
+from detector.graph import AccountGraph
 
 
 def _csr(edges: list[tuple[int, int, float]], n: int):
-    rows = [a for a, b, _ in edges] + [b for a, b, _ in edges]
-    cols = [b for a, b, _ in edges] + [a for a, b, _ in edges]
-    data = [w for *_, w in edges] * 2
-    m = coo_matrix((data, (rows, cols)), shape=(n, n)).tocsr()
+    source, target, weight = (np.array(column) for column in zip(*edges, strict=True))
+    graph = AccountGraph(source, target, weight, np.ones(len(edges), np.int64), n)
+    m = _symmetric_csr(graph)
     return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data
 
 
