@@ -51,6 +51,7 @@ class AccountGraph:
     weight: np.ndarray  # float64: sum over shared keys of kind_weight * idf
     shared: np.ndarray  # int64: distinct keys the pair co-posted
     n_accounts: int
+    repetition: np.ndarray  # int64 per account: contents shared with others (shared_contents)
 
     @property
     def n_edges(self) -> int:
@@ -202,7 +203,10 @@ def shared_contents(traces: Traces, n_accounts: int) -> np.ndarray:
     Two different rewordings in one near-duplicate group count as two contents (a spinner
     produced both); the same text posted twice counts once.
     """
-    df = _document_frequency(traces)
+    return _shared_contents(traces, _document_frequency(traces), n_accounts)
+
+
+def _shared_contents(traces: Traces, df: np.ndarray, n_accounts: int) -> np.ndarray:
     order = np.lexsort((traces.variant, traces.key, traces.account))
     return _account_repetition(traces.key, traces.account, traces.variant, order, df, n_accounts)
 
@@ -224,7 +228,7 @@ def build_graph(
 ) -> AccountGraph:
     """The co-posting graph of the accounts that share at least ``min_repeat`` contents."""
     df = _document_frequency(traces)
-    repetition = shared_contents(traces, n_accounts)
+    repetition = _shared_contents(traces, df, n_accounts)
     keep = (df >= 2) & (repetition[traces.account] >= min_repeat)
     key, account, time = traces.key[keep], traces.account[keep], traces.time[keep]
     active = max(int(np.count_nonzero(repetition >= min_repeat)), 2)
@@ -256,4 +260,4 @@ def build_graph(
     )
     pair_order = np.lexsort((edge_key, dst, src))
     source, target, weight, shared = _aggregate_pairs(src, dst, edge_key, edge_weight, pair_order)
-    return AccountGraph(source, target, weight, shared, n_accounts)
+    return AccountGraph(source, target, weight, shared, n_accounts, repetition)

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from detector import __version__
 from detector.cluster import detect_communities, keep_core_members
 from detector.config import ScanConfig
-from detector.graph import build_graph, concat_traces, make_traces, shared_contents
+from detector.graph import build_graph, concat_traces, make_traces
 from detector.ingest import expand_inputs, iter_batches
 from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
@@ -178,7 +178,6 @@ def scan(
             neighbours=config.neighbours,
             min_repeat=config.min_repeat,
         )
-        repetition = shared_contents(traces, n_accounts)
 
     with stages.stage("cluster"):
         communities = detect_communities(
@@ -204,7 +203,7 @@ def scan(
             post_group=posts["shared_group"].to_numpy(),
             post_text=posts["text_id"].to_numpy(),
             account_cluster=account_cluster,
-            account_repetition=repetition,
+            account_repetition=graph.repetition,
             account_created=created,
             n_clusters=n_clusters,
             window_seconds=config.window_seconds,

@@ -8,7 +8,8 @@ from detector.graph import AccountGraph
 
 def _csr(edges: list[tuple[int, int, float]], n: int):
     source, target, weight = (np.array(column) for column in zip(*edges, strict=True))
-    graph = AccountGraph(source, target, weight, np.ones(len(edges), np.int64), n)
+    ones = np.ones(len(edges), np.int64)
+    graph = AccountGraph(source, target, weight, ones, n, np.ones(n, np.int64))
     m = _symmetric_csr(graph)
     return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data
 
