@@ -696,10 +696,14 @@ class _SeenIds:
         self._runs: list[np.ndarray] = []
 
     def contains(self, hashes: np.ndarray) -> np.ndarray:
+        # Searching in sorted order walks each run forwards: several times faster than
+        # random probes into runs of millions.
+        order = np.argsort(hashes)
+        ordered = hashes[order]
         found = np.zeros(len(hashes), dtype=bool)
         for run in self._runs:
-            at = np.minimum(np.searchsorted(run, hashes), len(run) - 1)
-            found |= run[at] == hashes
+            at = np.minimum(np.searchsorted(run, ordered), len(run) - 1)
+            found[order] |= run[at] == ordered
         return found
 
     def add(self, hashes: np.ndarray) -> None:
