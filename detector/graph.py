@@ -258,6 +258,7 @@ def build_graph(
         edge_key[:n_edges],
         edge_weight[:n_edges],
     )
-    pair_order = np.lexsort((edge_key, dst, src))
+    # Edges come out in key order, so a stable sort by pair orders them by (pair, key).
+    pair_order = np.argsort(src * np.int64(n_accounts) + dst, kind="stable")
     source, target, weight, shared = _aggregate_pairs(src, dst, edge_key, edge_weight, pair_order)
     return AccountGraph(source, target, weight, shared, n_accounts, repetition)
