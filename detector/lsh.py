@@ -16,11 +16,13 @@ chance with probability 1/256, which the verification corrects for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numba as nb
 import numpy as np
+from numba.typed import List
 from scipy.integrate import quad
 
 CHANCE_AGREEMENT = 1.0 / 256.0  # two unrelated low bytes are equal this often
@@ -56,33 +58,42 @@ class Sketch:
     keys: np.ndarray  # uint32 (bands, n)
     low_bytes: np.ndarray  # uint8 (n, num_perm)
 
-    @classmethod
-    def concat(cls, parts: list[Sketch]) -> Sketch:
-        return cls(
-            np.concatenate([p.keys for p in parts], axis=1),
-            np.concatenate([p.low_bytes for p in parts], axis=0),
-        )
+    @property
+    def size(self) -> int:
+        return int(self.low_bytes.shape[0])
 
 
 @nb.njit(cache=True, parallel=True)
-def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """32-bit hash of each band of each signature, shape ``(bands, n)``."""
-    n = sigs.shape[0]
-    keys = np.empty((bands, n), dtype=np.uint32)
-    for i in nb.prange(n):
+def _sketch_rows(
+    sigs: np.ndarray,
+    rows: np.ndarray,
+    bands: int,
+    band_rows: int,
+    keys: np.ndarray,
+    low: np.ndarray,
+) -> None:
+    for r in nb.prange(rows.shape[0]):
+        i = rows[r]
         for band in range(bands):
             h = np.uint64(0xCBF29CE484222325) ^ np.uint64(band)
-            for j in range(band * rows, (band + 1) * rows):
+            for j in range(band * band_rows, (band + 1) * band_rows):
                 h = (h ^ np.uint64(sigs[i, j])) * np.uint64(0x100000001B3)
             h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            keys[band, i] = np.uint32((h ^ (h >> np.uint64(31))) >> np.uint64(32))
-    return keys
+            keys[band, r] = np.uint32((h ^ (h >> np.uint64(31))) >> np.uint64(32))
+        for j in range(sigs.shape[1]):
+            low[r, j] = np.uint8(sigs[i, j] & np.uint32(0xFF))
 
 
-def sketch(sigs: np.ndarray, threshold: float) -> Sketch:
-    """Reduce signatures to their LSH sketch for ``threshold``."""
-    bands, rows = optimal_bands(threshold, sigs.shape[1])
-    return Sketch(band_keys(sigs, bands, rows), (sigs & 0xFF).astype(np.uint8))
+def sketch(sigs: np.ndarray, threshold: float, rows: np.ndarray | None = None) -> Sketch:
+    """Reduce signatures (the given ``rows``, default all) to their LSH sketch for
+    ``threshold``: a 32-bit hash of each band and the low byte of each value."""
+    rows = np.arange(sigs.shape[0]) if rows is None else np.asarray(rows, np.int64)
+    bands, band_rows = optimal_bands(threshold, sigs.shape[1])
+    keys = np.empty((bands, rows.shape[0]), np.uint32)
+    low = np.empty((rows.shape[0], sigs.shape[1]), np.uint8)
+    if rows.shape[0]:
+        _sketch_rows(np.ascontiguousarray(sigs), rows, bands, band_rows, keys, low)
+    return Sketch(keys, low)
 
 
 @nb.njit(cache=True, inline="always")
@@ -93,43 +104,70 @@ def _find(parent: np.ndarray, x: int) -> int:
     return x
 
 
+@nb.njit(cache=True, parallel=True)
+def _bucket_heads(keys: List, first_band: int, heads: np.ndarray) -> None:
+    """For each band ``first_band + b`` (one band per thread), ``heads[b, i]`` is the first
+    text with text ``i``'s band key. Each band has its own open-addressing table of packed
+    ``key << 32 | (first + 1)`` words: one cache line touched per probe."""
+    n = heads.shape[1]
+    size = 1
+    while size < 2 * n:
+        size *= 2
+    mask = np.uint64(size - 1)
+    for b in nb.prange(heads.shape[0]):
+        band = first_band + b
+        table = np.zeros(size, np.uint64)
+        text = 0
+        for part in keys:
+            for i in range(part.shape[1]):
+                key = np.uint64(part[band, i])
+                slot = key & mask
+                while True:
+                    entry = table[slot]
+                    if entry == 0:
+                        table[slot] = (key << np.uint64(32)) | np.uint64(text + 1)
+                        heads[b, text] = text
+                        break
+                    if (entry >> np.uint64(32)) == key:
+                        heads[b, text] = np.int32(entry & np.uint64(0xFFFFFFFF)) - 1
+                        break
+                    slot = (slot + np.uint64(1)) & mask
+                text += 1
+
+
 @nb.njit(cache=True)
-def _agreeing(low_bytes: np.ndarray, i: int, j: int) -> int:
+def _agreeing(low_bytes: List, starts: np.ndarray, i: int, j: int) -> int:
+    pi = np.searchsorted(starts, i, side="right") - 1
+    pj = np.searchsorted(starts, j, side="right") - 1
+    a, b = low_bytes[pi], low_bytes[pj]
+    ri, rj = i - starts[pi], j - starts[pj]
     same = 0
-    for k in range(low_bytes.shape[1]):
-        same += low_bytes[i, k] == low_bytes[j, k]
+    for k in range(a.shape[1]):
+        same += a[ri, k] == b[rj, k]
     return same
 
 
 @nb.njit(cache=True)
-def _link_bands(
-    keys: np.ndarray, low_bytes: np.ndarray, min_agreeing: int, parent: np.ndarray
+def _link(
+    heads: np.ndarray,
+    low_bytes: List,
+    starts: np.ndarray,
+    min_agreeing: int,
+    parent: np.ndarray,
+    last_head: np.ndarray,
 ) -> int:
-    """For each band, bucket texts by key in an open-addressing hash table and union each
-    text with its bucket's first member when they verify. Linear in the number of texts per
-    band; returns the number of links made."""
-    n = keys.shape[1]
-    size = 1
-    while size < 2 * n:
-        size *= 2
-    mask = np.uint32(size - 1)
-    table_key = np.empty(size, np.uint32)
-    table_head = np.empty(size, np.int64)
+    """Union each text with its bucket head, band by band, where the two verify; returns
+    the number of links made. A pair met again in a later band is skipped: it was joined
+    or failed verification already (``last_head``: each text's head in its last band)."""
     links = 0
-    for band in range(keys.shape[0]):
-        table_head[:] = -1
-        for i in range(n):
-            key = keys[band, i]
-            slot = key & mask
-            while table_head[slot] != -1 and table_key[slot] != key:
-                slot = (slot + np.uint32(1)) & mask
-            head = table_head[slot]
-            if head == -1:
-                table_key[slot] = key
-                table_head[slot] = i
+    for b in range(heads.shape[0]):
+        for i in range(heads.shape[1]):
+            head = heads[b, i]
+            if head == i or head == last_head[i]:
                 continue
+            last_head[i] = head
             ra, rb = _find(parent, head), _find(parent, i)
-            if ra != rb and _agreeing(low_bytes, head, i) >= min_agreeing:
+            if ra != rb and _agreeing(low_bytes, starts, head, i) >= min_agreeing:
                 parent[max(ra, rb)] = min(ra, rb)
                 links += 1
     return links
@@ -149,24 +187,40 @@ def min_agreeing(threshold: float, num_perm: int) -> int:
     return int(np.ceil(num_perm * (threshold + (1 - threshold) * CHANCE_AGREEMENT) - 1e-9))
 
 
-def group_sketches(sk: Sketch, active: np.ndarray, threshold: float) -> np.ndarray:
-    """Group label (the smallest member index) of each text; ``-1`` where inactive.
+def group_sketches(parts: Sequence[Sketch], threshold: float) -> np.ndarray:
+    """Group of every sketched text, numbered through ``parts`` in order: the index of the
+    group's first text.
 
-    ``active`` marks the texts long enough to match; the others never join a group.
+    Bands are bucketed in parallel, a thread per band; the union-find over the bucket heads
+    runs in band order, so the groups do not depend on the number of threads. The parts are
+    never concatenated: a scan's sketches take a quarter of its memory.
     """
-    n = sk.low_bytes.shape[0]
-    labels = np.full(n, -1, dtype=np.int64)
-    index = np.flatnonzero(active)
-    if index.size == 0:
-        return labels
-    keys = np.ascontiguousarray(sk.keys[:, index])
-    low_bytes = np.ascontiguousarray(sk.low_bytes[index])
-    parent = np.arange(index.size, dtype=np.int64)
-    _link_bands(keys, low_bytes, min_agreeing(threshold, low_bytes.shape[1]), parent)
-    labels[index] = index[_roots(parent)]
-    return labels
+    parts = [p for p in parts if p.size]
+    n = sum(p.size for p in parts)
+    parent = np.arange(n, dtype=np.int64)
+    if n == 0:
+        return parent
+    if n >= 2**31 - 1:
+        raise ValueError(f"LSH over {n} distinct texts: at most 2**31 - 2 in one scan")
+    keys = List([p.keys for p in parts])
+    low_bytes = List([p.low_bytes for p in parts])
+    starts = np.cumsum([0] + [p.size for p in parts[:-1]]).astype(np.int64)
+    need = min_agreeing(threshold, parts[0].low_bytes.shape[1])
+    bands = parts[0].keys.shape[0]
+    width = min(nb.get_num_threads(), bands)
+    heads = np.empty((width, n), np.int32)
+    last_head = np.full(n, -1, np.int32)
+    for first in range(0, bands, width):
+        block = heads[: min(width, bands - first)]
+        _bucket_heads(keys, first, block)
+        _link(block, low_bytes, starts, need, parent, last_head)
+    return _roots(parent)
 
 
 def near_duplicate_groups(sigs: np.ndarray, active: np.ndarray, threshold: float) -> np.ndarray:
-    """Group labels straight from full signatures (see :func:`group_sketches`)."""
-    return group_sketches(sketch(sigs, threshold), active, threshold)
+    """Group label (the smallest member index) of each signature; ``-1`` where inactive
+    (``active`` marks the texts long enough to match)."""
+    rows = np.flatnonzero(active)
+    labels = np.full(sigs.shape[0], -1, dtype=np.int64)
+    labels[rows] = rows[group_sketches([sketch(sigs, threshold, rows)], threshold)]
+    return labels

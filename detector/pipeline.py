@@ -73,10 +73,12 @@ class _Stages:
 
 @dataclass
 class _Texts:
-    """Unique normalised texts seen so far, with their LSH sketches."""
+    """Unique normalised texts seen so far, with the LSH sketches of those long enough to
+    match (``sketched``: their text numbers)."""
 
     keys: list[pl.DataFrame] = field(default_factory=list)
     sketches: list[Sketch] = field(default_factory=list)
+    sketched: list[np.ndarray] = field(default_factory=list)
     n_shingles: list[np.ndarray] = field(default_factory=list)
     count: int = 0
 
@@ -113,7 +115,10 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
                     cjk_ngram=config.cjk_ngram,
                     word_ngram=config.word_ngram,
                 )
-                texts.sketches.append(sketch(sigs, config.threshold))
+                matchable = np.flatnonzero(n_shingles >= config.min_shingles)
+                texts.sketches.append(sketch(sigs, config.threshold, matchable))
+                texts.sketched.append(matchable + texts.count)
+                del sigs
             texts.keys.append(new.select("text_key").with_row_index("text_id", offset=texts.count))
             texts.n_shingles.append(n_shingles)
             texts.count += new.height
@@ -159,11 +164,9 @@ def scan(
         )
         n_shingles = np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
         matchable = n_shingles >= config.min_shingles
-        text_group = (
-            group_sketches(Sketch.concat(texts.sketches), matchable, config.threshold)
-            if texts.sketches
-            else np.zeros(0, np.int64)
-        )
+        text_group = np.full(texts.count, -1, np.int64)
+        sketched = np.concatenate([np.zeros(0, np.int64), *texts.sketched])
+        text_group[sketched] = sketched[group_sketches(texts.sketches, config.threshold)]
         texts.sketches.clear()
         posts = _index_posts(posts, text_index, text_group, matchable)
 
@@ -178,6 +181,7 @@ def scan(
             neighbours=config.neighbours,
             min_repeat=config.min_repeat,
         )
+        posts = _slim(posts)
 
     with stages.stage("cluster"):
         communities = detect_communities(
@@ -278,6 +282,15 @@ def _index_posts(
         .select("shared_group", pl.col("group_id").cast(pl.Int64))
     )
     return posts.join(ids, on="shared_group", how="left", maintain_order="left")
+
+
+def _slim(posts: pl.DataFrame) -> pl.DataFrame:
+    """Drop what only the graph needed, and the texts of posts in no shared group (the
+    outputs quote shared texts only): at scale the raw texts are the largest column."""
+    graph_only = ["text_key", "group", "urls", "hashtags", "repost_of"]
+    return posts.drop(graph_only, strict=False).with_columns(
+        text=pl.when(pl.col("group_id").is_not_null()).then(pl.col("text"))
+    )
 
 
 def _account_table(posts: pl.DataFrame) -> pl.DataFrame:

@@ -1,11 +1,14 @@
 """LSH banding: parameters as datasketch picks them, recall at the threshold, precision below."""
 
+from itertools import pairwise
+
+import numba
 import numpy as np
 from datasketch.lsh import _optimal_param
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.lsh import near_duplicate_groups, optimal_bands
+from detector.lsh import group_sketches, near_duplicate_groups, optimal_bands, sketch
 from detector.minhash import minhash_values
 
 
@@ -58,3 +61,24 @@ def test_inactive_texts_never_join():
     sigs = np.stack([minhash_values(np.arange(50, dtype=np.uint32))] * 3)
     labels = near_duplicate_groups(sigs, np.array([True, False, True]), 0.5)
     assert labels.tolist() == [0, -1, 0]
+
+
+def test_groups_do_not_depend_on_parts_or_threads():
+    """A scan sketches batch by batch and buckets bands on every thread: neither the cut into
+    parts nor the thread count may change a group."""
+    rng = np.random.default_rng(4)
+    sigs = np.concatenate([pairs_with_jaccard(j, 40, 60, rng) for j in (0.3, 0.5, 0.7, 0.9)])[
+        rng.permutation(320)
+    ]
+    whole = group_sketches([sketch(sigs, 0.5)], 0.5)
+    cuts = [0, 1, 97, 98, 250, 320]
+    parts = [sketch(sigs[lo:hi], 0.5) for lo, hi in pairwise(cuts)]
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        single = group_sketches(parts, 0.5)
+    finally:
+        numba.set_num_threads(threads)
+    assert np.array_equal(group_sketches(parts, 0.5), whole)
+    assert np.array_equal(single, whole)
+    assert len(np.unique(whole)) < len(whole)
