@@ -115,9 +115,9 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
                     cjk_ngram=config.cjk_ngram,
                     word_ngram=config.word_ngram,
                 )
-                matchable = np.flatnonzero(n_shingles >= config.min_shingles)
-                texts.sketches.append(sketch(sigs, config.threshold, matchable))
-                texts.sketched.append(matchable + texts.count)
+                long_enough = np.flatnonzero(n_shingles >= config.min_shingles)
+                texts.sketches.append(sketch(sigs, config.threshold, long_enough))
+                texts.sketched.append(long_enough + texts.count)
                 del sigs
             texts.keys.append(new.select("text_key").with_row_index("text_id", offset=texts.count))
             texts.n_shingles.append(n_shingles)
