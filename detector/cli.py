@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from detector import __version__
-from detector.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ScanConfig, parse_duration
+from detector.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ScanConfig
 from detector.errors import DetectorError, UsageError
 
 DEFAULTS = ScanConfig()
@@ -44,6 +44,22 @@ def _column_map(values: tuple[str, ...]) -> dict[str, str]:
             raise UsageError(f"--column expects LOGICAL=NAME, got {value!r}")
         mapping[logical.strip()] = name.strip()
     return mapping
+
+
+def _window_map(values: tuple[str, ...]) -> dict[str, str]:
+    """``TRACE=DURATION`` options as a dict; a bare duration is the text window."""
+    windows = {}
+    for value in values:
+        trace, sep, duration = value.rpartition("=")
+        windows[trace.strip() if sep else "text"] = duration.strip()
+    return windows
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -152,44 +168,60 @@ def main() -> None:
     help="Map Cyrillic/Greek look-alikes to Latin letters.",
 )
 @click.option(
-    "--window",
-    default="12h",
+    "--traces",
+    default=",".join(DEFAULTS.traces),
     show_default=True,
-    help="Co-posting window: posts of the same content this close in time link their "
-    "accounts (e.g. 30m, 6h, 2d).",
+    help="Co-sharing traces that link accounts, comma-separated: text (near-duplicate "
+    "texts), repost (repost_of), reply (reply_to), url, hashtag, mention. A trace whose "
+    "column is not in the input is skipped.",
+)
+@click.option(
+    "--window",
+    "windows",
+    multiple=True,
+    metavar="[TRACE=]DURATION",
+    help="Co-sharing window of a trace: shares of the same object this close in time link "
+    "their accounts, e.g. --window repost=30s --window text=6h (a bare duration sets the "
+    "text window). Defaults: "
+    + ", ".join(f"{k} {_duration(v)}" for k, v in DEFAULTS.windows.items())
+    + ". Repeatable.",
 )
 @click.option(
     "--neighbours",
     type=int,
     default=DEFAULTS.neighbours,
     show_default=True,
-    help="Links per post to the next posts of the same content (keeps the graph "
-    "linear in the number of posts).",
+    help="Links per share to the next shares of the same object (keeps the graph "
+    "linear in the number of posts; pair counts are exact below this crowding).",
 )
 @click.option(
     "--min-repeat",
     type=int,
     default=DEFAULTS.min_repeat,
     show_default=True,
-    help="Distinct shared contents an account needs to enter the account graph.",
+    help="Distinct objects an account must co-share within window to enter the account "
+    "graph and to stay in a cluster.",
 )
 @click.option(
-    "--use-urls/--no-urls",
-    default=DEFAULTS.use_urls,
+    "--min-co-shares",
+    type=int,
+    default=DEFAULTS.min_co_shares,
     show_default=True,
-    help="Link accounts that share URLs (when a urls column exists).",
+    help="Distinct objects a pair must co-share within a trace's window for an edge (the "
+    "coordination-network-toolkit's minimum edge weight).",
 )
 @click.option(
-    "--use-hashtags/--no-hashtags",
-    default=DEFAULTS.use_hashtags,
+    "--min-participation",
+    type=int,
+    default=DEFAULTS.min_participation,
     show_default=True,
-    help="Link accounts that share hashtags (when a hashtags column exists).",
+    help="CooRTweet's min_participation: co-shares within window one end of an edge needs.",
 )
 @click.option(
-    "--use-reposts/--no-reposts",
-    default=DEFAULTS.use_reposts,
-    show_default=True,
-    help="Link accounts that repost the same post (when a repost_of column exists).",
+    "--write-graph",
+    is_flag=True,
+    help="Write every edge of the account graph to the edges table, not only those inside "
+    "clusters.",
 )
 @click.option(
     "--min-cluster",
@@ -220,7 +252,7 @@ def scan(
     out_dir: Path,
     fmt: str,
     columns: tuple[str, ...],
-    window: str,
+    windows: tuple[str, ...],
     quiet: bool,
     **options: Any,
 ) -> None:
@@ -230,7 +262,7 @@ def scan(
     from detector.triage import write_exports, write_report
 
     config = ScanConfig.from_options(
-        columns=_column_map(columns), window_seconds=parse_duration(window), **options
+        columns=_column_map(columns), windows=_window_map(windows), **options
     )
     result = run_scan(list(inputs), config=config, progress=not quiet)
     result.save(out_dir, fmt)

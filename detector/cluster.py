@@ -27,10 +27,13 @@ PROPAGATION_SWEEPS = 10
 
 
 def _symmetric_csr(graph: AccountGraph) -> csr_matrix:
+    """Pair weights summed over kinds, both directions; pairs whose co-shares chance
+    explains are left out."""
     n = graph.n_accounts
-    rows = np.concatenate([graph.source, graph.target])
-    cols = np.concatenate([graph.target, graph.source])
-    data = np.concatenate([graph.weight, graph.weight])
+    source, target, weight = graph.pairs()
+    rows = np.concatenate([source, target])
+    cols = np.concatenate([target, source])
+    data = np.concatenate([weight, weight])
     return coo_matrix((data, (rows, cols)), shape=(n, n)).tocsr()
 
 
@@ -109,9 +112,9 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
     """Cluster label of every account (``-1`` for none), numbered 0.. by decreasing size,
     ties by smallest member index."""
     labels = np.full(graph.n_accounts, -1, dtype=np.int64)
-    if graph.n_edges == 0:
-        return labels
     adjacency = _symmetric_csr(graph)
+    if adjacency.nnz == 0:
+        return labels
     _, component = connected_components(adjacency, directed=False)
     degree = np.diff(adjacency.indptr)
     # Only components that can hold a cluster: most accounts are isolated.
@@ -132,21 +135,21 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
 
 def keep_core_members(
     labels: np.ndarray,
-    post_account: np.ndarray,
-    post_group: np.ndarray,
-    post_text: np.ndarray,
+    trace_account: np.ndarray,
+    trace_key: np.ndarray,
+    trace_variant: np.ndarray,
     *,
     min_contents: int,
     min_size: int,
 ) -> np.ndarray:
-    """Keep in each community only the accounts that posted at least ``min_contents``
-    distinct texts in near-duplicate groups *owned* by that community (more than half of
-    the group's accounts are members). An ordinary account drawn in because a few bots used
-    its everyday phrases as camouflage does not qualify; communities left below
-    ``min_size`` are dissolved. Labels are renumbered by decreasing size, ties by smallest
-    member."""
-    shared = post_group >= 0
-    triples, _ = _unique_rows(post_group[shared], post_account[shared], post_text[shared])
+    """Keep in each community only the accounts that co-shared at least ``min_contents``
+    distinct contents (objects of any trace; each rewording of a near-duplicate group
+    counts) *owned* by that community: more than half of the accounts that co-shared the
+    object within its window are members. An ordinary account drawn in because a few bots
+    used its everyday phrases as camouflage, or a fan who reposted the campaign once, does
+    not qualify; communities left below ``min_size`` are dissolved. Labels are renumbered
+    by decreasing size, ties by smallest member. Pass the in-window traces only."""
+    triples, _ = _unique_rows(trace_key, trace_account, trace_variant)
     first_of_pair = np.ones(triples.shape[0], bool)
     first_of_pair[1:] = np.any(triples[1:, :2] != triples[:-1, :2], axis=1)
     group, account = triples[first_of_pair, 0], triples[first_of_pair, 1]

@@ -8,8 +8,29 @@ from typing import Any
 
 from detector.errors import UsageError
 
-REQUIRED_COLUMNS = ("account_id", "post_id", "created_at", "text")
-OPTIONAL_COLUMNS = ("urls", "hashtags", "repost_of", "account_created_at")
+REQUIRED_COLUMNS = ("account_id", "post_id", "created_at")
+OPTIONAL_COLUMNS = (
+    "text",
+    "urls",
+    "hashtags",
+    "mentions",
+    "repost_of",
+    "reply_to",
+    "account_created_at",
+)
+
+# Kinds of co-sharing trace, each with the input column its objects come from. ``text`` is
+# the near-duplicate group of the post's text; ``mention`` falls back to @names in the text
+# when the input has no ``mentions`` column.
+TRACE_COLUMNS = {
+    "text": "text",
+    "repost": "repost_of",
+    "reply": "reply_to",
+    "url": "urls",
+    "hashtag": "hashtags",
+    "mention": "mentions",
+}
+TRACES = tuple(TRACE_COLUMNS)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -54,13 +75,35 @@ class ScanConfig:
     seed: int = 1
     threshold: float = 0.5
 
-    # Account graph.
-    window_seconds: int = 12 * 3600
+    # Account graph. Each trace has its own co-sharing window: reposts by a network land
+    # seconds apart, a spun article is pushed over hours.
+    traces: tuple[str, ...] = TRACES
+    windows: dict[str, int] = field(
+        default_factory=lambda: {
+            "text": 12 * 3600,
+            "repost": 60,
+            "reply": 10 * 60,
+            "url": 3600,
+            "hashtag": 10 * 60,
+            "mention": 10 * 60,
+        }
+    )
+    # How much one co-shared object of each kind counts, relative to a near-duplicate text.
+    trace_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "text": 1.0,
+            "repost": 0.5,
+            "reply": 0.5,
+            "url": 1.0,
+            "hashtag": 0.3,
+            "mention": 0.3,
+        }
+    )
     neighbours: int = 5
-    min_repeat: int = 2
-    use_urls: bool = True
-    use_hashtags: bool = True
-    use_reposts: bool = True
+    min_repeat: int = 2  # distinct objects co-shared in window to enter the graph / a cluster
+    min_co_shares: int = 1  # distinct objects a pair co-shared in window for an edge
+    min_participation: int = 1  # CooRTweet: co-share posts of one end for an edge
+    write_graph: bool = False  # edges of the whole graph, not only those inside clusters
 
     # Clusters and scores.
     min_cluster_accounts: int = 5
@@ -75,9 +118,10 @@ class ScanConfig:
             "min_shingles": self.min_shingles >= 1,
             "num_perm": 2 <= self.num_perm <= 1024,
             "threshold": 0.0 < self.threshold < 1.0,
-            "window_seconds": self.window_seconds >= 1,
             "neighbours": self.neighbours >= 1,
             "min_repeat": self.min_repeat >= 1,
+            "min_co_shares": self.min_co_shares >= 1,
+            "min_participation": self.min_participation >= 1,
             "min_cluster_accounts": self.min_cluster_accounts >= 2,
             "flag_threshold": 0.0 <= self.flag_threshold <= 1.0,
         }
@@ -87,6 +131,19 @@ class ScanConfig:
         unknown = set(self.columns) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS)
         if unknown:
             raise UsageError(f"cannot map unknown column(s) {sorted(unknown)}")
+        bad = set(self.traces) - set(TRACES)
+        if bad or not self.traces:
+            raise UsageError(
+                f"unknown trace(s) {sorted(bad)}: choose from {', '.join(TRACES)}"
+                if bad
+                else "at least one trace must be switched on"
+            )
+        for table in ("windows", "trace_weights"):
+            values = getattr(self, table)
+            if set(values) != set(TRACES) or min(values.values()) <= 0:
+                raise UsageError(
+                    f"option {table} needs a positive value for each of {', '.join(TRACES)}"
+                )
 
     @classmethod
     def from_options(cls, **options: Any) -> ScanConfig:
@@ -95,9 +152,27 @@ class ScanConfig:
         unknown = set(options) - known
         if unknown:
             raise UsageError(f"unknown option(s): {', '.join(sorted(unknown))}")
-        if "window_seconds" in options:
-            options["window_seconds"] = parse_duration(options["window_seconds"])
-        return replace(cls(), **options)
+        defaults = cls()
+        if "windows" in options:
+            given = {k: parse_duration(v) for k, v in options["windows"].items()}
+            unknown_traces = set(given) - set(TRACES)
+            if unknown_traces:
+                raise UsageError(f"no window for unknown trace(s) {sorted(unknown_traces)}")
+            options["windows"] = {**defaults.windows, **given}
+        if "trace_weights" in options:
+            options["trace_weights"] = {**defaults.trace_weights, **options["trace_weights"]}
+        if "traces" in options:
+            traces = options["traces"]
+            if isinstance(traces, str):
+                traces = [t.strip() for t in traces.split(",") if t.strip()]
+            options["traces"] = tuple(t for t in TRACES if t in set(traces)) + tuple(
+                sorted(set(traces) - set(TRACES))
+            )
+        return replace(defaults, **options)
+
+    def window(self, trace: str) -> int:
+        """Co-sharing window of a trace, in seconds."""
+        return self.windows[trace]
 
     def column(self, logical: str) -> str:
         """Name of a logical column in the input files."""

@@ -1,22 +1,29 @@
-"""Account co-posting graph: accounts linked when they post the same content close in time.
+"""Account co-sharing graph: accounts linked when they share the same object close in time.
 
-Content is anything two accounts can share: a near-duplicate text group, a URL, a hashtag, a
-reposted post. Each becomes a *trace* ``(key, account, time)``.
+An object is anything two accounts can share: a near-duplicate text group, a reposted post,
+a post replied to, a URL, a hashtag, a mentioned account. Each share is a *trace*
+``(kind, key, account, time)``; every kind has its own window (seconds for reposts, hours
+for a spun article) and weight, set in :class:`~detector.config.ScanConfig`.
 
-Never all pairs. A key posted by ``m`` accounts would give ``m*(m-1)/2`` pairs (50 million
-for one template pushed by 10,000 accounts). Instead the traces of a key are sorted by
-time and each post is linked only to the next ``neighbours`` posts by other accounts that
-fall within ``window_seconds`` of it. A key contributes at most ``neighbours`` edges per
-post, so the edge list is linear in the number of posts; accounts that posted the same key
-in one wave still end up connected, through chains of neighbours, which is all community
-detection needs.
+Co-share semantics are the field's (coordination-network-toolkit, CooRTweet): a pair's
+``shared`` count for a kind is the number of *distinct objects* both accounts shared within
+that kind's window of each other. Two discounts keep chance out of the weights:
 
-Weights follow IDF: a link through a key shared by ``df`` of the ``n`` accounts weighs
-``kind_weight * ln(n / df)``, so a slogan or statement pushed by a huge crowd counts for
-little, while a pair that co-posts many *different* contents accumulates weight over each
-of them. Repetition is counted as the number of distinct contents an account shares with
-others (see :func:`shared_contents`); accounts sharing fewer than ``min_repeat`` are left
-out.
+- IDF: an object shared by ``df`` of the ``n`` accounts active in its kind weighs
+  ``ln(n / df)``, so a post reposted by everyone links nobody;
+- a null model (as coordinationz does, here per object): in a configuration model of the
+  account-object graph account ``a`` shares object ``o`` by chance with probability
+  ``p_a = min(1, k_a * df_o / M)`` (``k_a`` its distinct objects of the kind, ``M`` all
+  account-object shares of the kind); a co-shared object counts ``1 - p_a * p_b`` of its
+  IDF weight, so two hyperactive accounts that repost every popular post are not linked
+  by what their activity alone explains.
+
+Never all pairs. A key shared by ``m`` accounts would give ``m*(m-1)/2`` pairs (50 million
+for one template pushed by 10,000 accounts). The traces of a key are sorted by time and each
+is linked only to the next ``neighbours`` traces of other accounts within the window, so
+the edge list is linear in the number of traces; accounts of one wave still end up
+connected through chains of neighbours. Counts are exact whenever fewer than
+``neighbours`` other accounts' shares of an object fall between two accounts' shares.
 """
 
 from __future__ import annotations
@@ -26,84 +33,160 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-# How much one shared key of each kind counts, relative to a near-duplicate text.
-KIND_WEIGHTS = {"text": 1.0, "url": 1.0, "repost": 0.5, "hashtag": 0.3}
-KIND_CODES = {kind: code for code, kind in enumerate(KIND_WEIGHTS)}
+MAX_OBJECTS = 5  # shared objects quoted per pair and kind
 
 
 @dataclass(frozen=True)
 class Traces:
-    """Co-posting traces: for each row, a content key, the account and the time (seconds)."""
+    """Co-sharing traces, one row per (object, account, time); ``kind`` indexes the kind
+    names the graph is built with."""
 
-    key: np.ndarray  # int64, unique across kinds
+    kind: np.ndarray  # int64 kind index
+    key: np.ndarray  # int64 object key, unique across kinds
     account: np.ndarray  # int64 dense account index
     time: np.ndarray  # int64 epoch seconds
-    weight: np.ndarray  # float64 kind weight of the key
+    post: np.ndarray  # int64 row of the post that carries the trace
     variant: np.ndarray  # int64: which text within a near-duplicate group (0 for other kinds)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.key.shape[0])
+
+    def take(self, rows: np.ndarray) -> Traces:
+        """The traces at ``rows`` (indices or a boolean mask)."""
+        return Traces(*(getattr(self, n)[rows] for n in self.__dataclass_fields__))
+
+
+def make_traces(
+    kind: int,
+    key: np.ndarray,
+    account: np.ndarray,
+    time: np.ndarray,
+    post: np.ndarray,
+    variant: np.ndarray | None = None,
+) -> Traces:
+    """Traces of one kind (``kind`` < 16); ``key`` is any int64 identifier (a group label or
+    a value hash), ``variant`` tells the distinct texts of one near-duplicate group apart."""
+    code = np.int64(kind)
+    tagged = (np.asarray(key, dtype=np.int64) & np.int64((1 << 59) - 1)) | (code << np.int64(59))
+    n = tagged.shape[0]
+    return Traces(
+        np.full(n, code, np.int64),
+        tagged,
+        np.asarray(account, np.int64),
+        np.asarray(time, np.int64),
+        np.asarray(post, np.int64),
+        np.zeros(n, np.int64) if variant is None else np.asarray(variant, np.int64),
+    )
+
+
+def concat_traces(parts: list[Traces]) -> Traces:
+    names = ("kind", "key", "account", "time", "post", "variant")
+    return Traces(
+        *(np.concatenate([np.zeros(0, np.int64), *(getattr(p, n) for p in parts)]) for n in names)
+    )
 
 
 @dataclass(frozen=True)
 class AccountGraph:
-    """Undirected weighted graph over dense account indices (``source < target``)."""
+    """Co-sharing edges, one row per (pair, kind) with ``source < target``, and what the
+    later stages need of the traces."""
 
     source: np.ndarray  # int64
     target: np.ndarray  # int64
-    weight: np.ndarray  # float64: sum over shared keys of kind_weight * idf
-    shared: np.ndarray  # int64: distinct keys the pair co-posted
+    kind: np.ndarray  # int64 kind index
+    shared: np.ndarray  # int64 distinct objects co-shared within the kind's window
+    weight: np.ndarray  # float64 IDF sum over those objects, less what chance explains
+    gap_min: np.ndarray  # int64 seconds: closest shares of one object by the two accounts
+    gap_median: np.ndarray  # float64 seconds: median over objects of that closest gap
+    objects: np.ndarray  # int64 (n_edges, MAX_OBJECTS) keys of shared objects, -1 padded
+    co_posts: np.ndarray  # int64 the toolkit's edge weight (see _co_posts)
     n_accounts: int
-    repetition: np.ndarray  # int64 per account: contents shared with others (shared_contents)
+    linked: np.ndarray  # bool per trace row: another account shared its object within window
+    repetition: np.ndarray  # int64 per account: distinct objects co-shared within window
+    participation: np.ndarray  # int64 per account: its co-share traces (CooRTweet's count)
 
     @property
     def n_edges(self) -> int:
         return int(self.source.shape[0])
 
-
-def make_traces(
-    kind: str,
-    key: np.ndarray,
-    account: np.ndarray,
-    time: np.ndarray,
-    variant: np.ndarray | None = None,
-) -> Traces:
-    """Traces of one kind; ``key`` is any int64 identifier (a group label or a value hash),
-    ``variant`` tells the distinct texts of one near-duplicate group apart."""
-    code = np.int64(KIND_CODES[kind])
-    tagged = (np.asarray(key, dtype=np.int64) & np.int64((1 << 60) - 1)) | (code << np.int64(60))
-    weight = np.full(tagged.shape[0], KIND_WEIGHTS[kind], dtype=np.float64)
-    variant = (
-        np.zeros(tagged.shape[0], np.int64) if variant is None else np.asarray(variant, np.int64)
-    )
-    return Traces(
-        tagged, np.asarray(account, np.int64), np.asarray(time, np.int64), weight, variant
-    )
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(source, target, weight) with one row per pair: weights summed over kinds, pairs
+        whose co-shares chance explains fully left out."""
+        positive = self.weight > 0
+        src, dst, w = self.source[positive], self.target[positive], self.weight[positive]
+        code = src * np.int64(max(self.n_accounts, 1)) + dst
+        unique, inverse = np.unique(code, return_inverse=True)
+        total = np.bincount(inverse, weights=w, minlength=unique.size)
+        n = np.int64(max(self.n_accounts, 1))
+        return unique // n, unique % n, total
 
 
-def concat_traces(parts: list[Traces]) -> Traces:
-    names = ("key", "account", "time", "weight", "variant")
-    if not parts:
-        return Traces(*(np.zeros(0, np.float64 if n == "weight" else np.int64) for n in names))
-    return Traces(*(np.concatenate([getattr(p, n) for p in parts]) for n in names))
+def linked_in_window(
+    key: np.ndarray, account: np.ndarray, time: np.ndarray, window: np.ndarray
+) -> np.ndarray:
+    """Per trace: does another account share the same ``key`` within ``window`` of it?"""
+    order = np.lexsort((account, time, key))
+    out = np.zeros(key.shape[0], bool)
+    _linked(key, account, time, window, order, out)
+    return out
 
 
 @nb.njit(cache=True)
-def _key_document_frequency(
-    key: np.ndarray, account: np.ndarray, order: np.ndarray, df_out: np.ndarray
+def _linked(
+    key: np.ndarray,
+    account: np.ndarray,
+    time: np.ndarray,
+    window: np.ndarray,
+    order: np.ndarray,
+    out: np.ndarray,
 ) -> None:
-    """Distinct accounts per key, written at every row of the key (rows sorted by key, account)."""
+    """Mark each trace that another account's trace of the same key lies within the
+    window of (rows sorted by key, time). Two linear passes: each keeps the latest trace
+    and the latest trace of any *other* account than the latest's."""
     n = order.shape[0]
-    start = 0
-    while start < n:
-        end = start
-        distinct = 0
-        previous = -1
-        while end < n and key[order[end]] == key[order[start]]:
-            if account[order[end]] != previous:
-                distinct += 1
-                previous = account[order[end]]
-            end += 1
-        for i in range(start, end):
-            df_out[order[i]] = distinct
-        start = end
+    for direction in range(2):
+        previous_key = np.int64(-1)
+        last_account = np.int64(-1)
+        last_time = np.int64(0)
+        other_time = np.int64(0)
+        has_other = False
+        for p in range(n):
+            i = order[p] if direction == 0 else order[n - 1 - p]
+            if p == 0 or key[i] != previous_key:
+                previous_key = key[i]
+                last_account = -1
+                has_other = False
+            if last_account >= 0:
+                if last_account != account[i]:
+                    near = last_time
+                    found = True
+                else:
+                    near = other_time
+                    found = has_other
+                if found and abs(time[i] - near) <= window[i]:
+                    out[i] = True
+            if last_account >= 0 and last_account != account[i]:
+                other_time = last_time
+                has_other = True
+            last_account = account[i]
+            last_time = time[i]
+
+
+@nb.njit(cache=True)
+def _count_distinct(
+    group: np.ndarray, item: np.ndarray, order: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """Distinct ``item`` values per ``group`` (rows sorted by group, item)."""
+    out = np.zeros(n_groups, np.int64)
+    for p in range(order.shape[0]):
+        i = order[p]
+        if p > 0:
+            j = order[p - 1]
+            if group[j] == group[i] and item[j] == item[i]:
+                continue
+        out[group[i]] += 1
+    return out
 
 
 @nb.njit(cache=True)
@@ -111,14 +194,14 @@ def _neighbour_edges(
     key: np.ndarray,
     account: np.ndarray,
     time: np.ndarray,
-    row_weight: np.ndarray,
+    window: np.ndarray,
     order: np.ndarray,
-    window: int,
     neighbours: int,
     src: np.ndarray,
     dst: np.ndarray,
-    edge_key: np.ndarray,
-    edge_weight: np.ndarray,
+    edge_row: np.ndarray,
+    edge_other: np.ndarray,
+    gap: np.ndarray,
 ) -> int:
     """Link each trace (rows sorted by key, time) to its next ``neighbours`` in-window traces
     of other accounts under the same key; returns the number of edges written."""
@@ -130,14 +213,14 @@ def _neighbour_edges(
         q = p + 1
         while q < n and linked < neighbours:
             j = order[q]
-            if key[j] != key[i] or time[j] - time[i] > window:
+            if key[j] != key[i] or time[j] - time[i] > window[i]:
                 break
             if account[j] != account[i]:
-                a, b = account[i], account[j]
-                src[n_edges] = min(a, b)
-                dst[n_edges] = max(a, b)
-                edge_key[n_edges] = key[i]
-                edge_weight[n_edges] = row_weight[i]
+                src[n_edges] = min(account[i], account[j])
+                dst[n_edges] = max(account[i], account[j])
+                edge_row[n_edges] = i
+                edge_other[n_edges] = j
+                gap[n_edges] = time[j] - time[i]
                 n_edges += 1
                 linked += 1
             q += 1
@@ -145,120 +228,230 @@ def _neighbour_edges(
 
 
 @nb.njit(cache=True)
-def _aggregate_pairs(
+def _aggregate(
     src: np.ndarray,
     dst: np.ndarray,
-    edge_key: np.ndarray,
-    edge_weight: np.ndarray,
+    kind: np.ndarray,
+    key: np.ndarray,
+    gap: np.ndarray,
+    key_weight: np.ndarray,
     order: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Collapse edges sorted by (src, dst, key): one row per pair, weight summed over
-    distinct keys, ``shared`` = number of distinct keys."""
+) -> tuple[np.ndarray, ...]:
+    """Collapse edges sorted by (src, dst, kind, key, gap) into one row per (pair, kind):
+    distinct keys, their summed weight, the smallest gap and the median over keys of each
+    key's smallest gap, and the first MAX_OBJECTS keys."""
     n = order.shape[0]
     out_src = np.empty(n, np.int64)
     out_dst = np.empty(n, np.int64)
-    out_w = np.empty(n, np.float64)
-    out_shared = np.empty(n, np.int64)
+    out_kind = np.empty(n, np.int64)
+    out_shared = np.zeros(n, np.int64)
+    out_weight = np.zeros(n, np.float64)
+    out_gap_min = np.zeros(n, np.int64)
+    out_gap_median = np.zeros(n, np.float64)
+    out_objects = np.full((n, MAX_OBJECTS), -1, np.int64)
+    key_gaps = np.empty(n, np.int64)  # smallest gap of each key of the current row
+    record_row = np.empty(n, np.int64)  # the output row of each edge record
     m = -1
-    for p in range(n):
-        e = order[p]
-        new_pair = p == 0 or src[e] != out_src[m] or dst[e] != out_dst[m]
-        if new_pair:
+    for p in range(n + 1):
+        e = order[p] if p < n else -1
+        new_row = (
+            p == n
+            or m < 0
+            or src[e] != out_src[m]
+            or dst[e] != out_dst[m]
+            or kind[e] != out_kind[m]
+        )
+        if new_row and m >= 0:
+            k = out_shared[m]
+            gaps = np.sort(key_gaps[:k])
+            out_gap_min[m] = gaps[0]
+            out_gap_median[m] = (gaps[(k - 1) // 2] + gaps[k // 2]) / 2.0
+        if p == n:
+            break
+        if new_row:
             m += 1
-            out_src[m], out_dst[m], out_w[m], out_shared[m] = src[e], dst[e], 0.0, 0
-        if new_pair or edge_key[e] != edge_key[order[p - 1]]:
-            out_w[m] += edge_weight[e]
-            out_shared[m] += 1
+            out_src[m], out_dst[m], out_kind[m] = src[e], dst[e], kind[e]
+        record_row[e] = m
+        if new_row or key[e] != key[order[p - 1]]:
+            k = out_shared[m]
+            key_gaps[k] = gap[e]  # sorted by gap within a key: the first is the smallest
+            if k < MAX_OBJECTS:
+                out_objects[m, k] = key[e]
+            out_weight[m] += key_weight[e]
+            out_shared[m] = k + 1
     m += 1
-    return out_src[:m], out_dst[:m], out_w[:m], out_shared[:m]
+    return (
+        out_src[:m],
+        out_dst[:m],
+        out_kind[:m],
+        out_shared[:m],
+        out_weight[:m],
+        out_gap_min[:m],
+        out_gap_median[:m],
+        out_objects[:m],
+        record_row,
+    )
 
 
-@nb.njit(cache=True)
-def _account_repetition(
-    key: np.ndarray,
-    account: np.ndarray,
-    variant: np.ndarray,
-    order: np.ndarray,
-    df: np.ndarray,
-    n_accounts: int,
-) -> np.ndarray:
-    """Distinct (key, variant) contents per account among shared keys (df >= 2); rows
-    sorted by (account, key, variant)."""
-    out = np.zeros(n_accounts, np.int64)
-    for p in range(order.shape[0]):
-        i = order[p]
-        if df[i] < 2:
-            continue
-        if p > 0:
-            j = order[p - 1]
-            if account[j] == account[i] and key[j] == key[i] and variant[j] == variant[i]:
-                continue
-        out[account[i]] += 1
-    return out
+class _Chance:
+    """The null model: how likely account ``a`` shares object ``o`` of kind ``t`` by chance,
+    ``p = min(1, k_at * df_o / M_t)`` (``k_at`` the account's distinct objects of the kind,
+    ``df_o`` the object's distinct accounts, ``M_t`` the kind's distinct account-object
+    shares), as in a configuration model of the account-object graph."""
 
+    def __init__(self, traces: Traces, key_df: np.ndarray, n_kinds: int) -> None:
+        order = np.lexsort((traces.key, traces.account, traces.kind))
+        kind, account, key = traces.kind[order], traces.account[order], traces.key[order]
+        first = np.ones(order.size, bool)
+        first[1:] = (kind[1:] != kind[:-1]) | (account[1:] != account[:-1]) | (key[1:] != key[:-1])
+        self.n_kinds = n_kinds
+        self.shares = np.maximum(np.bincount(kind[first], minlength=n_kinds), 1).astype(float)
+        self.codes, self.objects = np.unique(
+            account[first] * n_kinds + kind[first], return_counts=True
+        )
+        self.key_df = key_df
 
-def shared_contents(traces: Traces, n_accounts: int) -> np.ndarray:
-    """How many distinct contents each account shares with at least one other account.
-
-    Two different rewordings in one near-duplicate group count as two contents (a spinner
-    produced both); the same text posted twice counts once.
-    """
-    return _shared_contents(traces, _document_frequency(traces), n_accounts)
-
-
-def _shared_contents(traces: Traces, df: np.ndarray, n_accounts: int) -> np.ndarray:
-    order = np.lexsort((traces.variant, traces.key, traces.account))
-    return _account_repetition(traces.key, traces.account, traces.variant, order, df, n_accounts)
-
-
-def _document_frequency(traces: Traces) -> np.ndarray:
-    order = np.lexsort((traces.account, traces.key))
-    df = np.zeros(traces.key.shape[0], np.int64)
-    _key_document_frequency(traces.key, traces.account, order, df)
-    return df
+    def share_probability(self, account: np.ndarray, kind: np.ndarray, row: np.ndarray):
+        wanted = account * self.n_kinds + kind
+        at = np.clip(np.searchsorted(self.codes, wanted), 0, max(self.codes.size - 1, 0))
+        k = np.where(self.codes[at] == wanted, self.objects[at], 0)
+        return np.minimum(1.0, k * self.key_df[row] / self.shares[kind])
 
 
 def build_graph(
     traces: Traces,
     n_accounts: int,
     *,
-    window_seconds: int,
+    windows: np.ndarray,
+    weights: np.ndarray,
     neighbours: int,
     min_repeat: int,
+    min_co_shares: int = 1,
+    min_participation: int = 1,
 ) -> AccountGraph:
-    """The co-posting graph of the accounts that share at least ``min_repeat`` contents."""
-    df = _document_frequency(traces)
-    repetition = _shared_contents(traces, df, n_accounts)
-    keep = (df >= 2) & (repetition[traces.account] >= min_repeat)
-    key, account, time = traces.key[keep], traces.account[keep], traces.time[keep]
-    active = max(int(np.count_nonzero(repetition >= min_repeat)), 2)
-    idf = np.log(np.maximum(active / np.maximum(df[keep], 1), 1.0)) + 1e-3
-    row_weight = traces.weight[keep] * idf
+    """The co-sharing graph of the accounts that co-shared at least ``min_repeat`` distinct
+    objects within their kinds' windows (``windows``/``weights``: per kind index).
 
-    order = np.lexsort((account, time, key))
-    capacity = key.shape[0] * neighbours
+    Edges need ``min_co_shares`` distinct co-shared objects of one kind and one end with at
+    least ``min_participation`` co-share traces (CooRTweet's ``min_participation``).
+    """
+    window = np.asarray(windows, np.int64)[traces.kind]
+    order = np.lexsort((traces.account, traces.time, traces.key))
+    linked = np.zeros(traces.n_rows, bool)
+    _linked(traces.key, traces.account, traces.time, window, order, linked)
+    participation = np.bincount(traces.account[linked], minlength=n_accounts).astype(np.int64)
+    repetition = _distinct_contents(traces, linked, n_accounts)
+
+    # Object popularity over every share of it, in or out of window.
+    _, key_index, key_df = _distinct_accounts_per_key(traces)
+    row_df = key_df[key_index]
+    active = np.bincount(traces.kind, minlength=len(windows)).astype(bool)
+    kind_accounts = np.array(
+        [
+            np.unique(traces.account[traces.kind == k]).size if active[k] else 1
+            for k in range(len(windows))
+        ],
+        np.float64,
+    )
+    idf = np.log(np.maximum(kind_accounts[traces.kind] / row_df, 1.0))
+    row_weight = np.asarray(weights, np.float64)[traces.kind] * idf
+
+    keep = linked & (repetition[traces.account] >= min_repeat)
+    rows = np.flatnonzero(keep)
+    sub_order = order[keep[order]]
+    capacity = rows.size * neighbours
     src, dst = np.empty(capacity, np.int64), np.empty(capacity, np.int64)
-    edge_key, edge_weight = np.empty(capacity, np.int64), np.empty(capacity, np.float64)
+    edge_row, edge_other = np.empty(capacity, np.int64), np.empty(capacity, np.int64)
+    gap = np.empty(capacity, np.int64)
     n_edges = _neighbour_edges(
-        key,
-        account,
-        time,
-        row_weight,
-        order,
-        window_seconds,
+        traces.key,
+        traces.account,
+        traces.time,
+        window,
+        sub_order,
         neighbours,
         src,
         dst,
-        edge_key,
-        edge_weight,
+        edge_row,
+        edge_other,
+        gap,
     )
-    src, dst, edge_key, edge_weight = (
-        src[:n_edges],
-        dst[:n_edges],
-        edge_key[:n_edges],
-        edge_weight[:n_edges],
+    src, dst, gap = src[:n_edges], dst[:n_edges], gap[:n_edges]
+    edge_row, edge_other = edge_row[:n_edges], edge_other[:n_edges]
+    kind, key = traces.kind[edge_row], traces.key[edge_row]
+    chance = _Chance(traces, row_df, len(windows))
+    surprise = 1.0 - chance.share_probability(src, kind, edge_row) * chance.share_probability(
+        dst, kind, edge_row
     )
-    # Edges come out in key order, so a stable sort by pair orders them by (pair, key).
-    pair_order = np.argsort(src * np.int64(n_accounts) + dst, kind="stable")
-    source, target, weight, shared = _aggregate_pairs(src, dst, edge_key, edge_weight, pair_order)
-    return AccountGraph(source, target, weight, shared, n_accounts, repetition)
+    edge_order = np.lexsort((gap, key, kind, dst, src))
+    source, target, kind, shared, weight, gap_min, gap_median, objects, record_row = _aggregate(
+        src, dst, kind, key, gap, row_weight[edge_row] * surprise, edge_order
+    )
+    co_posts = _co_posts(traces, src, edge_row, edge_other, record_row, source.size)
+    busy = participation >= min_participation
+    keep_edge = (co_posts >= min_co_shares) & (busy[source] | busy[target])
+    source, target, kind, shared = (a[keep_edge] for a in (source, target, kind, shared))
+    co_posts = co_posts[keep_edge]
+    weight, gap_min, gap_median = (a[keep_edge] for a in (weight, gap_min, gap_median))
+    objects = objects[keep_edge]
+    return AccountGraph(
+        source,
+        target,
+        kind,
+        shared,
+        weight,
+        gap_min,
+        gap_median,
+        objects,
+        co_posts,
+        n_accounts,
+        linked,
+        repetition,
+        participation,
+    )
+
+
+def _co_posts(
+    traces: Traces,
+    src: np.ndarray,
+    edge_row: np.ndarray,
+    edge_other: np.ndarray,
+    record_row: np.ndarray,
+    n_rows: int,
+) -> np.ndarray:
+    """coordination-network-toolkit's edge weight of each (pair, kind) row: the larger, over
+    the two accounts, of the number of its posts that the other co-shared within window.
+    It differs from ``shared`` (distinct objects) when an account shares one object twice."""
+    first_is_src = traces.account[edge_row] == src
+    src_post = np.where(first_is_src, traces.post[edge_row], traces.post[edge_other])
+    dst_post = np.where(first_is_src, traces.post[edge_other], traces.post[edge_row])
+    counts = []
+    for post in (src_post, dst_post):
+        order = np.lexsort((post, record_row))
+        row, post = record_row[order], post[order]
+        first = np.ones(row.size, bool)
+        first[1:] = (row[1:] != row[:-1]) | (post[1:] != post[:-1])
+        counts.append(np.bincount(row[first], minlength=n_rows))
+    return np.maximum(*counts).astype(np.int64)
+
+
+def _distinct_accounts_per_key(traces: Traces) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(keys, index of each row's key, distinct accounts per key)."""
+    keys, key_index = np.unique(traces.key, return_inverse=True)
+    order = np.lexsort((traces.account, key_index))
+    df = _count_distinct(key_index, traces.account, order, keys.size)
+    return keys, key_index, df
+
+
+def _distinct_contents(traces: Traces, linked: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Distinct (key, variant) contents each account co-shared within window. Two
+    rewordings in one near-duplicate group count as two (a spinner produced both)."""
+    rows = np.flatnonzero(linked)
+    account, key, variant = traces.account[rows], traces.key[rows], traces.variant[rows]
+    order = np.lexsort((variant, key, account))
+    account, key, variant = account[order], key[order], variant[order]
+    first = np.ones(rows.size, bool)
+    first[1:] = (
+        (account[1:] != account[:-1]) | (key[1:] != key[:-1]) | (variant[1:] != variant[:-1])
+    )
+    return np.bincount(account[first], minlength=n_accounts).astype(np.int64)

@@ -24,8 +24,8 @@ from tqdm.auto import tqdm
 
 from detector import __version__
 from detector.cluster import detect_communities, keep_core_members
-from detector.config import ScanConfig
-from detector.graph import build_graph, concat_traces, make_traces
+from detector.config import TRACE_COLUMNS, ScanConfig
+from detector.graph import AccountGraph, Traces, build_graph, concat_traces, make_traces
 from detector.ingest import expand_inputs, iter_batches
 from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
@@ -173,14 +173,22 @@ def scan(
     with stages.stage("graph"):
         accounts = _account_table(posts)
         n_accounts = accounts.height
-        traces = concat_traces(list(_traces(posts, config)))
+        kinds = config.traces
+        traces, objects = _traces(posts, config)
         graph = build_graph(
             traces,
             n_accounts,
-            window_seconds=config.window_seconds,
+            windows=np.array([config.window(k) for k in kinds], np.int64),
+            weights=np.array([config.trace_weights[k] for k in kinds], np.float64),
             neighbours=config.neighbours,
             min_repeat=config.min_repeat,
+            min_co_shares=config.min_co_shares,
+            min_participation=config.min_participation,
         )
+        _, key_index, key_shares = np.unique(traces.key, return_inverse=True, return_counts=True)
+        co_shares = traces.take(graph.linked)
+        object_shares = key_shares[key_index][graph.linked]
+        del traces, key_index, key_shares
         posts = _slim(posts)
 
     with stages.stage("cluster"):
@@ -189,9 +197,9 @@ def scan(
         )
         account_cluster = keep_core_members(
             communities,
-            posts["account"].to_numpy(),
-            posts["shared_group"].to_numpy(),
-            posts["text_id"].to_numpy(),
+            co_shares.account,
+            co_shares.key,
+            co_shares.variant,
             min_contents=config.min_repeat,
             min_size=config.min_cluster_accounts,
         )
@@ -201,16 +209,15 @@ def scan(
         post_account = posts["account"].to_numpy()
         created = accounts["account_created_at"].dt.epoch("s").fill_null(-1).to_numpy()
         evidence = cluster_evidence(
-            post_cluster=account_cluster[post_account],
-            post_account=post_account,
-            post_time=posts["time"].to_numpy(),
-            post_group=posts["shared_group"].to_numpy(),
-            post_text=posts["text_id"].to_numpy(),
+            graph=graph,
+            traces=co_shares,
+            object_shares=object_shares,
             account_cluster=account_cluster,
-            account_repetition=graph.repetition,
+            account_posts=accounts["n_posts"].to_numpy(),
             account_created=created,
+            kinds=kinds,
+            windows=np.array([config.window(k) for k in kinds], np.int64),
             n_clusters=n_clusters,
-            window_seconds=config.window_seconds,
         )
         scores = score_clusters(evidence)
         flagged = scores >= config.flag_threshold
@@ -219,8 +226,7 @@ def scan(
         cluster_id = np.empty(n_clusters, np.int64)
         cluster_id[rank] = np.arange(1, n_clusters + 1)
         reasons = [
-            cluster_reasons(evidence, c, config.window_seconds, flagged=bool(flagged[c]))
-            for c in range(n_clusters)
+            cluster_reasons(evidence, c, flagged=bool(flagged[c])) for c in range(n_clusters)
         ]
 
     with stages.stage("report"):
@@ -234,13 +240,16 @@ def scan(
             clusters=clusters,
             posts=posts.select(POSTS.names()).cast(POSTS),
             groups=_groups_out(posts),
-            edges=_edges_out(graph, accounts, account_cluster, cluster_id),
+            edges=_edges_out(
+                graph, kinds, objects, accounts, account_cluster, cluster_id, config.write_graph
+            ),
             rejects=rejects,
         )
 
     result.summary = _summary(
-        result, files, config, rows_read, posts, matchable, stages, time.perf_counter() - started
-    )
+        result, files, config, rows_read, posts, matchable, graph, stages,
+        time.perf_counter() - started,
+    )  # fmt: skip
     return result
 
 
@@ -287,7 +296,7 @@ def _index_posts(
 def _slim(posts: pl.DataFrame) -> pl.DataFrame:
     """Drop what only the graph needed, and the texts of posts in no shared group (the
     outputs quote shared texts only): at scale the raw texts are the largest column."""
-    graph_only = ["text_key", "group", "urls", "hashtags", "repost_of"]
+    graph_only = ["text_key", "group", *(c for c in TRACE_COLUMNS.values() if c != "text")]
     return posts.drop(graph_only, strict=False).with_columns(
         text=pl.when(pl.col("group_id").is_not_null()).then(pl.col("text"))
     )
@@ -307,33 +316,51 @@ def _hash_key(values: pl.Expr) -> pl.Expr:
     return values.hash(TEXT_KEY_SEED).reinterpret(signed=True)
 
 
-def _traces(posts: pl.DataFrame, config: ScanConfig) -> Iterator:
-    """Co-posting traces of every kind present in the input."""
-    text = posts.filter(pl.col("shared_group") >= 0)
-    yield make_traces(
-        "text",
-        text["shared_group"].to_numpy(),
-        text["account"].to_numpy(),
-        text["time"].to_numpy(),
-        variant=text["text_id"].to_numpy(),
-    )
-    optional = {"url": ("urls", config.use_urls), "hashtag": ("hashtags", config.use_hashtags)}
-    for kind, (column, enabled) in optional.items():
-        if enabled and column in posts.columns:
-            items = posts.select("account", "time", column).explode(column).drop_nulls(column)
-            items = items.filter(pl.col(column) != "").with_columns(key=_hash_key(pl.col(column)))
-            yield make_traces(
-                kind, items["key"].to_numpy(), items["account"].to_numpy(), items["time"].to_numpy()
+def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
+    """Co-sharing traces of every switched-on kind the input has, and a label per object
+    key (a text, an id, a URL, a tag) for the edge evidence."""
+    parts: list[Traces] = []
+    labels: list[pl.DataFrame] = []
+    posts = posts.with_row_index("row")
+    for index, kind in enumerate(config.traces):
+        column = TRACE_COLUMNS[kind]
+        if kind == "text":
+            rows = posts.filter(pl.col("shared_group") >= 0).select(
+                "row", "account", "time", key="shared_group", variant="text_id", label="text"
             )
-    if config.use_reposts and "repost_of" in posts.columns:
-        reposts = posts.filter(pl.col("repost_of").is_not_null() & (pl.col("repost_of") != ""))
-        reposts = reposts.with_columns(key=_hash_key(pl.col("repost_of")))
-        yield make_traces(
-            "repost",
-            reposts["key"].to_numpy(),
-            reposts["account"].to_numpy(),
-            reposts["time"].to_numpy(),
+        elif column not in posts.columns:
+            continue
+        elif isinstance(posts.schema[column], pl.List):
+            rows = (
+                posts.select("row", "account", "time", label=column)
+                .explode("label")
+                .filter(pl.col("label").is_not_null() & (pl.col("label") != ""))
+                .unique(["row", "label"], keep="first", maintain_order=True)
+                .with_columns(key=_hash_key(pl.col("label")), variant=pl.lit(0, pl.Int64))
+            )
+        else:
+            rows = posts.filter(pl.col(column).is_not_null() & (pl.col(column) != "")).select(
+                "row", "account", "time", label=column, key=_hash_key(pl.col(column)),
+                variant=pl.lit(0, pl.Int64),
+            )  # fmt: skip
+        traces = make_traces(
+            index,
+            rows["key"].to_numpy(),
+            rows["account"].to_numpy(),
+            rows["time"].to_numpy(),
+            rows["row"].to_numpy(),
+            rows["variant"].to_numpy(),
         )
+        parts.append(traces)
+        labels.append(
+            pl.DataFrame({"key": traces.key, "label": rows["label"]}).unique(
+                "key", keep="first", maintain_order=True
+            )
+        )
+    objects = (
+        pl.concat(labels) if labels else pl.DataFrame(schema={"key": pl.Int64, "label": pl.String})
+    )
+    return concat_traces(parts), objects
 
 
 def _cluster_table(
@@ -351,6 +378,10 @@ def _cluster_table(
             "n_accounts": evidence.n_accounts,
             "n_posts": evidence.n_posts,
             "n_groups": evidence.n_groups,
+            "n_objects": evidence.n_objects,
+            "traces": pl.Series(
+                [evidence.traces(c) for c in range(n_clusters)], dtype=pl.List(pl.String)
+            ),
             "score": np.round(scores, 4),
             "flagged": flagged,
             **{name: np.round(evidence.features[:, k], 4) for k, name in enumerate(FEATURES)},
@@ -363,6 +394,7 @@ def _cluster_table(
             "n_accounts": pl.Int64,
             "n_posts": pl.Int64,
             "n_groups": pl.Int64,
+            "n_objects": pl.Int64,
         },
     ).with_columns(pl.col(FEATURES).fill_nan(None))
     clustered = posts.filter(pl.col("cluster_id").is_not_null())
@@ -462,25 +494,49 @@ def _groups_out(posts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _edges_out(
-    graph, accounts: pl.DataFrame, account_cluster: np.ndarray, cluster_id: np.ndarray
+    graph: AccountGraph,
+    kinds: tuple[str, ...],
+    objects: pl.DataFrame,
+    accounts: pl.DataFrame,
+    account_cluster: np.ndarray,
+    cluster_id: np.ndarray,
+    whole_graph: bool,
 ) -> pl.DataFrame:
-    """Edges with both ends in the same cluster."""
-    if graph.n_edges == 0:
-        return _empty(EDGES)
+    """One row per pair and trace: edges inside clusters, or every edge (``whole_graph``),
+    with a few of the shared objects quoted."""
     a, b = account_cluster[graph.source], account_cluster[graph.target]
     inside = (a >= 0) & (a == b)
+    rows = np.flatnonzero(inside | whole_graph)
+    if rows.size == 0:
+        return _empty(EDGES)
     ids = accounts["account_id"]
+    quoted = graph.objects[rows]
+    labels = dict(
+        zip(
+            *objects.filter(
+                pl.col("key").is_in(np.unique(quoted[quoted >= 0]).tolist())
+            ).get_columns(),
+            strict=True,
+        )
+    )
+    cid = np.where(inside[rows], _per_account(cluster_id, a[rows], -1), -1)
     return (
         pl.DataFrame(
             {
-                "source": ids.gather(graph.source[inside]),
-                "target": ids.gather(graph.target[inside]),
-                "weight": np.round(graph.weight[inside], 4),
-                "shared": graph.shared[inside],
-                "cluster_id": cluster_id[a[inside]],
-            }
+                "source": ids.gather(graph.source[rows]),
+                "target": ids.gather(graph.target[rows]),
+                "trace": pl.Series(np.array(kinds, object)[graph.kind[rows]], dtype=pl.String),
+                "shared": graph.shared[rows],
+                "co_posts": graph.co_posts[rows],
+                "weight": np.round(graph.weight[rows], 4),
+                "gap_min_s": graph.gap_min[rows],
+                "gap_median_s": graph.gap_median[rows],
+                "objects": [[labels[k][:200] for k in keys if k >= 0] for keys in quoted],
+                "cluster_id": pl.Series(cid).replace(-1, None),
+            },
+            schema_overrides={"objects": pl.List(pl.String)},
         )
-        .sort("cluster_id", "source", "target")
+        .sort("cluster_id", "source", "target", "trace", nulls_last=True)
         .cast(EDGES)
     )
 
@@ -492,6 +548,7 @@ def _summary(
     rows_read: int,
     posts: pl.DataFrame,
     matchable: np.ndarray,
+    graph: AccountGraph,
     stages: _Stages,
     seconds: float,
 ) -> dict[str, Any]:
@@ -509,7 +566,17 @@ def _summary(
         "clusters": result.clusters.height,
         "flagged_clusters": int(result.clusters["flagged"].sum()),
         "flagged_accounts": int(result.accounts["flagged"].sum()),
-        "graph_edges": int(result.edges.height),
+        "graph_edges": graph.n_edges,
+        "graph_edges_by_trace": {
+            kind: int(np.count_nonzero(graph.kind == k)) for k, kind in enumerate(config.traces)
+        },
+        "edges_written": result.edges.height,
+        "rejects_by_reason": dict(
+            result.rejects.group_by("reason")
+            .len()
+            .sort("len", "reason", descending=[True, False])
+            .iter_rows()
+        ),
         "first_seen": times.min().isoformat() if posts.height else None,
         "last_seen": times.max().isoformat() if posts.height else None,
         "seconds": round(seconds, 3),

@@ -31,6 +31,20 @@ class ScanResult:
     def flagged_accounts(self) -> pl.DataFrame:
         return self.accounts.filter(pl.col("flagged"))
 
+    def pair_links(self, edges: pl.DataFrame | None = None) -> pl.DataFrame:
+        """``edges`` (default: all written) with one row per account pair: weight and
+        shared objects summed over traces, ``traces`` the traces that link the pair."""
+        edges = self.edges if edges is None else edges
+        return (
+            edges.sort("source", "target", "trace")
+            .group_by("source", "target", "cluster_id", maintain_order=True)
+            .agg(
+                pl.col("weight").sum(),
+                pl.col("shared").sum(),
+                traces=pl.col("trace").str.join(","),
+            )
+        )
+
     def save(self, out_dir: str | Path, fmt: str = "parquet") -> dict[str, Path]:
         """Write every table and ``summary.json`` into ``out_dir``; returns the paths."""
         if fmt not in FORMATS:

@@ -29,15 +29,18 @@ ACCOUNTS = pl.Schema(
     }
 )
 
-# Per-cluster features, each in [0, 1] (creation_concentration is null where unknown).
+# Per-cluster features, each in [0, 1]; null where unknown (creation_concentration without
+# creation dates, variant_ratio without text co-shares, co_share_speed with text only).
 FEATURES = (
-    "near_duplicate_density",  # share of the cluster's posts in near-duplicate groups
-    "synchrony",  # share of co-posts that land within the window of another member's
-    "repetition",  # how many distinct contents members co-post (saturating)
-    "exclusivity",  # members' share of each content's posts, averaged over shared posts
+    "co_share_density",  # share of members' posts that co-share an object within its window
+    "synchrony",  # share of co-shares within the window of another member sharing the object
+    "repetition",  # how many distinct objects members co-share (saturating)
+    "exclusivity",  # members' share of each object's shares, averaged over their co-shares
+    "pair_recurrence",  # share of member pairs that co-shared two or more distinct objects
+    "co_share_speed",  # how close in time members co-share reposts, links, tags (not text)
     "creation_concentration",  # how bunched the members' account-creation dates are
-    "content_diversity",  # distinct near-duplicate groups per shared post (spinning)
-    "variant_ratio",  # distinct texts per post inside the shared groups (spun variants)
+    "content_diversity",  # 1 - the largest object's share of the cluster's co-shares
+    "variant_ratio",  # distinct texts per post inside the shared text groups (spun variants)
     "size",  # saturating function of the member count
 )
 
@@ -47,6 +50,8 @@ CLUSTERS = pl.Schema(
         "n_accounts": pl.Int64,
         "n_posts": pl.Int64,
         "n_groups": pl.Int64,  # distinct near-duplicate groups the members posted in
+        "n_objects": pl.Int64,  # distinct objects of any trace the members co-shared
+        "traces": pl.List(pl.String),  # traces holding the cluster together, strongest first
         "score": pl.Float64,
         "flagged": pl.Boolean,
         **{name: pl.Float64 for name in FEATURES},
@@ -70,13 +75,19 @@ GROUPS = pl.Schema(
     }
 )
 
+# One row per account pair and trace (source < target by account number).
 EDGES = pl.Schema(
     {
         "source": pl.String,
         "target": pl.String,
-        "weight": pl.Float64,
-        "shared": pl.Int64,  # distinct contents (texts, urls, hashtags, reposts) co-posted
-        "cluster_id": pl.Int64,  # both ends are in this cluster
+        "trace": pl.String,  # text, repost, reply, url, hashtag or mention
+        "shared": pl.Int64,  # distinct objects both accounts shared within the trace's window
+        "co_posts": pl.Int64,  # the toolkit's weight: max over the two of posts co-shared
+        "weight": pl.Float64,  # IDF-weighted, less what chance co-sharing explains (>= 0)
+        "gap_min_s": pl.Int64,  # smallest time between the two accounts' posts of an object
+        "gap_median_s": pl.Float64,  # median over the shared objects of that smallest gap
+        "objects": pl.List(pl.String),  # a few of the shared objects (ids, URLs, tags, texts)
+        "cluster_id": pl.Int64,  # both ends are in this cluster, else null
     }
 )
 

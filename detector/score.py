@@ -1,16 +1,18 @@
 """Per-cluster evidence, a score in [0, 1], a verdict and the reasons behind it.
 
-Features are computed by numba kernels over flat post and account arrays. The score is the
-geometric mean of two kinds of evidence, because a takedown needs both:
+Features are computed by numba kernels over the members' in-window co-shares (of every
+trace: texts, reposts, replies, URLs, hashtags, mentions) and the links between them. The
+score is the geometric mean of two kinds of evidence, because a takedown needs both:
 
-- *coordination*: members repeatedly co-post many distinct contents (``repetition``) and
-  those contents are theirs alone (``exclusivity``). An authentic crowd converges on a
-  slogan or a statement that thousands of others post too; a bot network pushes many
-  contents that nobody else posts.
+- *coordination*: members repeatedly co-share many distinct objects (``repetition``) and
+  those objects are theirs alone (``exclusivity``). An authentic crowd converges on a
+  slogan, a statement or a trending post that thousands of others share too; a bot network
+  pushes many objects that nobody else pushes.
 - *inauthenticity*: accounts created in batches (``creation_concentration``), texts spun
-  into variants rather than copied (``variant_ratio``), activity made of little but the
-  shared contents (``near_duplicate_density``) spread over many of them
-  (``content_diversity``), posts landing together (``synchrony``).
+  into variants rather than copied (``variant_ratio``; for reposts, links and tags, how
+  fast members co-share, ``co_share_speed``), activity made of little but co-shares
+  (``co_share_density``) spread over many objects (``content_diversity``), shares landing
+  together (``synchrony``).
 
 Either kind alone stays below 0.5, so an authentic burst (synchronous, but shared with a
 crowd, old accounts) or a set of regular co-posters (repetitive, but organic) is not
@@ -25,17 +27,20 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from detector.graph import AccountGraph, Traces
 from detector.schema import FEATURES
 
 INAUTHENTICITY_WEIGHTS = {
     "creation_concentration": 0.45,
-    "variant_ratio": 0.2,
-    "near_duplicate_density": 0.15,
+    "variant_ratio": 0.2,  # text co-shares; reposts, links and tags use co_share_speed
+    "co_share_density": 0.15,
     "content_diversity": 0.1,
     "synchrony": 0.1,
 }
 UNKNOWN_CREATION = 0.5  # uninformative value used when creation dates are not in the input
 BUSY_DAY_SHARE = 0.02  # a sign-up day is "busy" when it holds >= 2% of the members (and >= 3)
+SPEED_SECONDS = 30.0  # co_share_speed is 0.5 at this median gap between members' co-shares
+TRACE_SHOWN = 0.05  # a trace "holds" a cluster when it carries >= 5% of its link weight
 SECONDS_PER_DAY = 86_400
 
 
@@ -47,63 +52,82 @@ class ClusterEvidence:
     features: np.ndarray  # float64 (n_clusters, len(FEATURES)); NaN = unknown
     n_accounts: np.ndarray
     n_posts: np.ndarray
-    n_shared_posts: np.ndarray
-    n_groups: np.ndarray
+    n_shared_posts: np.ndarray  # posts co-sharing an object within its window
+    n_groups: np.ndarray  # distinct near-duplicate text groups co-shared
+    n_objects: np.ndarray  # distinct objects of any trace co-shared
     median_repetition: np.ndarray
     busy_days: np.ndarray
     largest_group_share: np.ndarray
+    median_gap: np.ndarray  # seconds between members' co-shares (not text); NaN if none
+    trace_share: np.ndarray  # (n_clusters, n_kinds) share of internal link weight per kind
+    kinds: tuple[str, ...]
+
+    def traces(self, index: int) -> list[str]:
+        """The traces holding cluster ``index`` together, strongest first."""
+        share = self.trace_share[index]
+        order = np.argsort(-share, kind="stable")
+        return [self.kinds[k] for k in order if share[k] >= TRACE_SHOWN]
 
 
 @nb.njit(cache=True)
-def _post_features(
+def _object_features(
     cluster: np.ndarray,
+    key: np.ndarray,
     account: np.ndarray,
     time: np.ndarray,
-    group: np.ndarray,
-    text: np.ndarray,
-    group_posts: np.ndarray,
+    window: np.ndarray,
+    variant: np.ndarray,
+    is_text: np.ndarray,
+    object_shares: np.ndarray,
     n_clusters: int,
-    window: int,
 ) -> tuple[np.ndarray, ...]:
-    """Per cluster: posts, shared posts, synchronous shared posts, distinct groups, distinct
-    texts within groups, the largest group's posts and its shared posts each weighted by
-    the cluster's share of all posts of their group. Posts sorted by cluster, group, time;
-    ``group`` -1 for posts in no shared group."""
-    posts = np.zeros(n_clusters, np.int64)
-    shared = np.zeros(n_clusters, np.int64)
+    """Per cluster, over its members' in-window co-shares (rows sorted by cluster, key,
+    time): co-shares, those within the window of another *member*, distinct objects,
+    distinct text groups, text co-shares, distinct texts within them, the largest object's
+    co-shares, and co-shares weighted by the cluster's share of all shares of their object.
+    Linear: each (cluster, object) run is walked forwards and backwards once."""
+    shares = np.zeros(n_clusters, np.int64)
     synchronous = np.zeros(n_clusters, np.int64)
+    objects = np.zeros(n_clusters, np.int64)
     groups = np.zeros(n_clusters, np.int64)
+    text_shares = np.zeros(n_clusters, np.int64)
     texts = np.zeros(n_clusters, np.int64)
     largest = np.zeros(n_clusters, np.int64)
     owned = np.zeros(n_clusters, np.float64)
+    near = np.zeros(cluster.shape[0], np.bool_)
     n = cluster.shape[0]
     start = 0
     while start < n:
-        c, g = cluster[start], group[start]
+        c, k = cluster[start], key[start]
         end = start
-        while end < n and cluster[end] == c and group[end] == g:
+        while end < n and cluster[end] == c and key[end] == k:
             end += 1
-        posts[c] += end - start
-        if g >= 0:
-            shared[c] += end - start
+        size = end - start
+        shares[c] += size
+        objects[c] += 1
+        largest[c] = max(largest[c], size)
+        owned[c] += size * size / object_shares[start]
+        if is_text[start]:
             groups[c] += 1
-            largest[c] = max(largest[c], end - start)
-            owned[c] += (end - start) * (end - start) / group_posts[g]
-            seen = np.sort(text[start:end])
+            text_shares[c] += size
+            seen = np.sort(variant[start:end])
             texts[c] += 1 + np.count_nonzero(seen[1:] != seen[:-1])
-            for i in range(start, end):
-                hit = False
-                j = i - 1
-                while j >= start and time[i] - time[j] <= window and not hit:
-                    hit = account[j] != account[i]
-                    j -= 1
-                j = i + 1
-                while j < end and time[j] - time[i] <= window and not hit:
-                    hit = account[j] != account[i]
-                    j += 1
-                synchronous[c] += hit
+        for direction in range(2):
+            last_account, last_time, other_time, has_other = -1, 0, 0, False
+            for step in range(size):
+                i = start + step if direction == 0 else end - 1 - step
+                if last_account >= 0:
+                    other = last_account != account[i]
+                    t = last_time if other else other_time
+                    if (other or has_other) and abs(time[i] - t) <= window[i]:
+                        near[i] = True
+                    if other:
+                        other_time, has_other = last_time, True
+                last_account, last_time = account[i], time[i]
+        for i in range(start, end):
+            synchronous[c] += near[i]
         start = end
-    return posts, shared, synchronous, groups, texts, largest, owned
+    return shares, synchronous, objects, groups, text_shares, texts, largest, owned
 
 
 @nb.njit(cache=True)
@@ -144,63 +168,123 @@ def _account_features(
     return members, median, known, on_busy, busy_days
 
 
+def _edge_features(
+    graph: AccountGraph, account_cluster: np.ndarray, text_kind: int, n_clusters: int, n_kinds: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cluster, over links inside it: share of member pairs that co-shared >= 2
+    distinct objects, median gap of non-text co-shares (NaN if none), and each kind's
+    share of the link weight."""
+    a, b = account_cluster[graph.source], account_cluster[graph.target]
+    inside = (a >= 0) & (a == b)
+    c, kind = a[inside], graph.kind[inside]
+    share = np.zeros((n_clusters, n_kinds))
+    np.add.at(share, (c, kind), graph.weight[inside])
+    share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-12)
+    # Pairs: co-shared objects summed over kinds.
+    pair = graph.source[inside] * np.int64(graph.n_accounts) + graph.target[inside]
+    unique, inverse = np.unique(pair, return_inverse=True)
+    pair_shared = np.bincount(inverse, weights=graph.shared[inside], minlength=unique.size)
+    pair_cluster = np.zeros(unique.size, np.int64)
+    pair_cluster[inverse] = c
+    pairs = np.bincount(pair_cluster, minlength=n_clusters)
+    recurrent = np.bincount(pair_cluster, weights=pair_shared >= 2, minlength=n_clusters)
+    recurrence = np.where(pairs > 0, recurrent / np.maximum(pairs, 1), 0.0)
+    gap = np.full(n_clusters, np.nan)
+    fast = kind != text_kind
+    if fast.any():
+        fc, fg = c[fast], graph.gap_median[inside][fast]
+        order = np.lexsort((fg, fc))
+        fc, fg = fc[order], fg[order]
+        starts = np.flatnonzero(np.r_[True, fc[1:] != fc[:-1]])
+        ends = np.r_[starts[1:], fc.size]
+        gap[fc[starts]] = [np.median(fg[s:e]) for s, e in zip(starts, ends, strict=True)]
+    return recurrence, gap, share
+
+
 def cluster_evidence(
     *,
-    post_cluster: np.ndarray,
-    post_account: np.ndarray,
-    post_time: np.ndarray,
-    post_group: np.ndarray,
-    post_text: np.ndarray,
+    graph: AccountGraph,
+    traces: Traces,
+    object_shares: np.ndarray,
     account_cluster: np.ndarray,
-    account_repetition: np.ndarray,
+    account_posts: np.ndarray,
     account_created: np.ndarray,
+    kinds: tuple[str, ...],
+    windows: np.ndarray,
     n_clusters: int,
-    window_seconds: int,
 ) -> ClusterEvidence:
-    """Features of every cluster. Posts/accounts outside clusters have cluster -1, posts in
-    no shared group have group -1; ``account_created`` is epoch seconds or -1 if unknown."""
-    group_posts = np.bincount(post_group[post_group >= 0], minlength=1)
-    inside = post_cluster >= 0
-    pc, pa, pt = post_cluster[inside], post_account[inside], post_time[inside]
-    pg, px = post_group[inside], post_text[inside]
-    order = np.lexsort((pt, pg, pc))
-    posts, shared, synchronous, groups, texts, largest, owned = _post_features(
-        pc[order], pa[order], pt[order], pg[order], px[order], group_posts, n_clusters,
-        window_seconds,
+    """Features of every cluster from its members' in-window co-shares (``traces``, with
+    ``object_shares`` the number of all shares of each row's object) and the links between
+    them. Accounts outside clusters have cluster -1; ``account_created`` is epoch seconds
+    or -1 if unknown."""
+    text_kind = kinds.index("text") if "text" in kinds else -1
+    tc = account_cluster[traces.account]
+    inside = tc >= 0
+    t = traces.take(inside)
+    tc, shares_of_object = tc[inside], object_shares[inside]
+    order = np.lexsort((t.time, t.key, tc))
+    shares, synchronous, objects, groups, text_shares, texts, largest, owned = (
+        _object_features(
+            tc[order], t.key[order], t.account[order], t.time[order],
+            np.asarray(windows, np.int64)[t.kind[order]], t.variant[order],
+            t.kind[order] == text_kind, shares_of_object[order].astype(np.float64), n_clusters,
+        )
     )  # fmt: skip
+    shared_posts = np.bincount(_post_cluster(t.post, tc), minlength=n_clusters)
     member = account_cluster >= 0
-    ac, rep, created = account_cluster[member], account_repetition[member], account_created[member]
+    posts = np.bincount(
+        account_cluster[member], weights=account_posts[member], minlength=n_clusters
+    )
+    ac, rep, created = account_cluster[member], graph.repetition[member], account_created[member]
     day = np.where(created >= 0, created // SECONDS_PER_DAY, -1)
     order = np.lexsort((day, ac))
     members, median, known, on_busy, busy_days = _account_features(
         ac[order], rep[order].astype(np.float64), day[order], n_clusters
     )
+    recurrence, gap, trace_share = _edge_features(
+        graph, account_cluster, text_kind, n_clusters, len(kinds)
+    )
 
     def ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
         return np.where(den > 0, num / np.maximum(den, 1), empty)
 
-    largest_share = ratio(largest, shared, 1.0)
+    largest_share = ratio(largest, shares, 1.0)
     creation = np.where(known * 2 >= members, ratio(on_busy, known, 0.0), np.nan)
     columns = {
-        "near_duplicate_density": ratio(shared, posts, 0.0),
-        "synchrony": ratio(synchronous, shared, 0.0),
+        "co_share_density": ratio(shared_posts, posts, 0.0),
+        "synchrony": ratio(synchronous, shares, 0.0),
         "repetition": np.clip(1.0 - np.exp(-0.45 * (median - 1.0)), 0.0, 1.0),
-        "exclusivity": ratio(owned, shared, 0.0),
+        "exclusivity": ratio(owned, shares, 0.0),
+        "pair_recurrence": recurrence,
+        "co_share_speed": 1.0 / (1.0 + gap / SPEED_SECONDS),
         "creation_concentration": creation,
         "content_diversity": 1.0 - largest_share,
-        "variant_ratio": ratio(texts - groups, shared - groups, 0.0),
+        "variant_ratio": np.where(
+            text_shares > groups, (texts - groups) / np.maximum(text_shares - groups, 1),
+            np.where(groups > 0, 0.0, np.nan),
+        ),
         "size": 1.0 - np.exp(-members / 20.0),
-    }
+    }  # fmt: skip
     return ClusterEvidence(
         features=np.column_stack([columns[name] for name in FEATURES]).astype(np.float64),
         n_accounts=members,
-        n_posts=posts,
-        n_shared_posts=shared,
+        n_posts=posts.astype(np.int64),
+        n_shared_posts=shared_posts.astype(np.int64),
         n_groups=groups,
+        n_objects=objects,
         median_repetition=median,
         busy_days=busy_days,
         largest_group_share=largest_share,
+        median_gap=gap,
+        trace_share=trace_share,
+        kinds=tuple(kinds),
     )
+
+
+def _post_cluster(post: np.ndarray, cluster: np.ndarray) -> np.ndarray:
+    """The cluster of each distinct post (a post's traces all belong to its account)."""
+    _, first = np.unique(post, return_index=True)
+    return cluster[first]
 
 
 def feature(evidence: ClusterEvidence, name: str) -> np.ndarray:
@@ -208,14 +292,20 @@ def feature(evidence: ClusterEvidence, name: str) -> np.ndarray:
 
 
 def score_clusters(evidence: ClusterEvidence) -> np.ndarray:
-    """Score in [0, 1]: sqrt(coordination * inauthenticity) (see module docstring)."""
+    """Score in [0, 1]: sqrt(coordination * inauthenticity) (see module docstring). The
+    weight of ``variant_ratio`` is shared between it and ``co_share_speed`` by how much of
+    the cluster's link weight is text."""
     coordination = feature(evidence, "repetition") * feature(evidence, "exclusivity")
-    inauthenticity = np.zeros(evidence.features.shape[0])
-    for name, weight in INAUTHENTICITY_WEIGHTS.items():
-        values = feature(evidence, name)
-        if name == "creation_concentration":
-            values = np.where(np.isnan(values), UNKNOWN_CREATION, values)
-        inauthenticity += weight * values
+    text = (
+        evidence.trace_share[:, evidence.kinds.index("text")]
+        if "text" in evidence.kinds
+        else np.zeros(evidence.features.shape[0])
+    )
+    known = {name: np.nan_to_num(feature(evidence, name)) for name in FEATURES}
+    known["variant_ratio"] = text * known["variant_ratio"] + (1 - text) * known["co_share_speed"]
+    creation = feature(evidence, "creation_concentration")
+    known["creation_concentration"] = np.where(np.isnan(creation), UNKNOWN_CREATION, creation)
+    inauthenticity = sum(weight * known[name] for name, weight in INAUTHENTICITY_WEIGHTS.items())
     return np.sqrt(np.clip(coordination * inauthenticity, 0.0, 1.0))
 
 
@@ -223,9 +313,15 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def cluster_reasons(
-    evidence: ClusterEvidence, index: int, window_seconds: int, *, flagged: bool
-) -> list[str]:
+def _seconds(value: float) -> str:
+    if value < 90:
+        return f"{value:.0f} s"
+    if value < 5400:
+        return f"{value / 60:.0f} min"
+    return f"{value / 3600:.1f} h"
+
+
+def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> list[str]:
     """Plain-English reasons for one cluster's score: for a flagged cluster the strongest
     evidence first, for an unflagged one the evidence that cleared it first."""
     f = {name: float(evidence.features[index, k]) for k, name in enumerate(FEATURES)}
@@ -233,7 +329,10 @@ def cluster_reasons(
     median = float(evidence.median_repetition[index])
     shared = int(evidence.n_shared_posts[index])
     groups = int(evidence.n_groups[index])
+    objects = int(evidence.n_objects[index])
     largest = _pct(float(evidence.largest_group_share[index]))
+    traces = evidence.traces(index)
+    what = " and ".join(traces) if traces else "shared objects"
     reasons: list[tuple[float, str]] = []
 
     def add(strength: float, strong: bool, if_strong: str, if_weak: str) -> None:
@@ -241,17 +340,24 @@ def cluster_reasons(
 
     add(
         f["repetition"], f["repetition"] >= 0.5,
-        f"repetition: its {members} accounts each co-posted a median of {median:g} "
-        "distinct contents with other accounts",
-        f"low repetition: members co-posted a median of only {median:g} distinct contents, "
+        f"repetition: its {members} accounts each co-shared a median of {median:g} "
+        f"distinct objects ({what}) with other accounts",
+        f"low repetition: members co-shared a median of only {median:g} distinct objects, "
         "as an authentic crowd reacting once does",
     )  # fmt: skip
     add(
         f["exclusivity"], f["exclusivity"] >= 0.5,
-        f"exclusive content: of all posts of the content behind a typical shared post, "
+        f"exclusive content: of all shares of the object behind a typical co-share, "
         f"{_pct(f['exclusivity'])} come from these accounts alone",
-        f"shared with a crowd: of all posts of the content behind a typical shared post, "
-        f"its accounts made only {_pct(f['exclusivity'])}; many others posted it too",
+        f"shared with a crowd: of all shares of the object behind a typical co-share, "
+        f"its accounts made only {_pct(f['exclusivity'])}; many others shared it too",
+    )  # fmt: skip
+    add(
+        f["pair_recurrence"], f["pair_recurrence"] >= 0.5,
+        f"the same pairs again and again: {_pct(f['pair_recurrence'])} of linked member "
+        "pairs co-shared two or more distinct objects",
+        f"pairs rarely meet twice: only {_pct(f['pair_recurrence'])} of linked member pairs "
+        "co-shared more than one object",
     )  # fmt: skip
     creation = f["creation_concentration"]
     if math.isnan(creation):
@@ -264,34 +370,42 @@ def cluster_reasons(
             f"account creation dates are spread out (only {_pct(creation)} on mass "
             "sign-up days)",
         )  # fmt: skip
-    if shared:
+    if groups and not math.isnan(f["variant_ratio"]):
         add(
             f["variant_ratio"], f["variant_ratio"] >= 0.5,
-            f"spun variants: {_pct(f['variant_ratio'])} of the {shared} shared posts are "
+            f"spun variants: {_pct(f['variant_ratio'])} of the shared texts are "
             "rewordings of one another, not copies",
-            f"shared posts are mostly identical copies ({_pct(1 - f['variant_ratio'])}), "
+            f"shared texts are mostly identical copies ({_pct(1 - f['variant_ratio'])}), "
             "not spun rewordings",
         )  # fmt: skip
+    gap = float(evidence.median_gap[index])
+    if not math.isnan(gap):
+        add(
+            f["co_share_speed"], f["co_share_speed"] >= 0.5,
+            f"fast co-sharing: linked members shared the same {what} a median of "
+            f"{_seconds(gap)} apart",
+            f"unhurried co-sharing: linked members shared the same objects a median of "
+            f"{_seconds(gap)} apart",
+        )  # fmt: skip
     add(
-        f["near_duplicate_density"], f["near_duplicate_density"] >= 0.5,
-        f"dedicated accounts: {_pct(f['near_duplicate_density'])} of their posts are "
-        "shared contents",
-        f"mostly ordinary activity: only {_pct(f['near_duplicate_density'])} of their posts "
-        "are shared contents",
+        f["co_share_density"], f["co_share_density"] >= 0.5,
+        f"dedicated accounts: {_pct(f['co_share_density'])} of their "
+        f"{int(evidence.n_posts[index])} posts co-share an object with another account",
+        f"mostly ordinary activity: only {_pct(f['co_share_density'])} of their posts "
+        "co-share an object with another account",
     )  # fmt: skip
     add(
         f["content_diversity"], f["content_diversity"] >= 0.5,
-        f"pushes {groups} distinct near-duplicate contents; the largest holds only "
-        f"{largest} of shared posts",
-        f"one content dominates: the largest of {groups} near-duplicate contents holds "
-        f"{largest} of shared posts",
+        f"pushes {objects} distinct objects; the largest holds only {largest} of co-shares",
+        f"one object dominates: the largest of {objects} objects holds {largest} of "
+        "co-shares",
     )  # fmt: skip
-    if f["synchrony"] >= 0.5:
+    if f["synchrony"] >= 0.5 and shared:
         reasons.append(
             (
                 f["synchrony"],
-                f"synchrony: {_pct(f['synchrony'])} of shared posts came within "
-                f"{window_seconds / 3600:g} h of another member posting the same content",
+                f"synchrony: {_pct(f['synchrony'])} of co-shares came within the window of "
+                "another member sharing the same object",
             )
         )
     reasons.sort(key=lambda item: -item[0] if flagged else item[0])

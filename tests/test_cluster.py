@@ -3,13 +3,18 @@
 import numpy as np
 
 from detector.cluster import _label_propagation, _symmetric_csr
-from detector.graph import AccountGraph
+from detector.graph import MAX_OBJECTS, AccountGraph
 
 
 def _csr(edges: list[tuple[int, int, float]], n: int):
     source, target, weight = (np.array(column) for column in zip(*edges, strict=True))
-    ones = np.ones(len(edges), np.int64)
-    graph = AccountGraph(source, target, weight, ones, n, np.ones(n, np.int64))
+    m = len(edges)
+    ones, zeros = np.ones(m, np.int64), np.zeros(m, np.int64)
+    graph = AccountGraph(
+        source, target, zeros, ones, weight, zeros, zeros.astype(float),
+        np.full((m, MAX_OBJECTS), -1), ones, n, np.zeros(0, bool), np.ones(n, np.int64),
+        np.ones(n, np.int64),
+    )  # fmt: skip
     m = _symmetric_csr(graph)
     return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data
 

@@ -1,86 +1,220 @@
-"""The co-posting graph stays linear in posts, weights repetition over crowds, and
-communities are deterministic."""
+"""The co-sharing graph: the field's co-share semantics per trace, linear in posts, chance
+discounted, communities deterministic."""
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detector.cluster import detect_communities
-from detector.graph import build_graph, concat_traces, make_traces, shared_contents
+from detector.graph import build_graph, concat_traces, linked_in_window, make_traces
 
 HOUR = 3600
+TEXT, URL, REPOST = 0, 1, 2
+WINDOWS = np.array([12 * HOUR, HOUR, 60])
+WEIGHTS = np.array([1.0, 1.0, 0.5])
+
+
+def traces_of(kind, keys, accounts, times):
+    keys, accounts, times = (np.asarray(x, np.int64) for x in (keys, accounts, times))
+    return make_traces(kind, keys, accounts, times, np.arange(keys.size))
+
+
+def graph_of(traces, n_accounts, **options):
+    settings = {"windows": WINDOWS, "weights": WEIGHTS, "neighbours": 5, "min_repeat": 1}
+    return build_graph(traces, n_accounts, **{**settings, **options})
 
 
 def template_traces(n_accounts: int, n_contents: int, rng, spread: int = 2 * HOUR):
     accounts = np.repeat(np.arange(n_accounts), n_contents)
     keys = np.tile(np.arange(n_contents), n_accounts)
     times = keys * 7 * 24 * HOUR + rng.integers(0, spread, accounts.size)
-    return make_traces("text", keys, accounts, times)
+    return traces_of(TEXT, keys, accounts, times)
 
 
 def test_one_template_by_10000_accounts_stays_linear():
     rng = np.random.default_rng(0)
-    traces = template_traces(10_000, 1, rng)
-    graph = build_graph(traces, 10_000, window_seconds=12 * HOUR, neighbours=5, min_repeat=1)
+    # 10,000 of 100,000 accounts post the template; the others post objects of their own.
+    template = template_traces(10_000, 1, rng)
+    others = traces_of(TEXT, np.arange(1, 90_001), np.arange(10_000, 100_000), np.zeros(90_000))
+    traces = concat_traces([template, others])
+    graph = graph_of(traces, 100_000)
     all_pairs = 10_000 * 9_999 // 2
-    assert graph.n_edges <= 5 * traces.key.size  # at most `neighbours` links per post
+    assert graph.n_edges <= 5 * template.n_rows  # at most `neighbours` links per post
     assert graph.n_edges < all_pairs / 500
     labels = detect_communities(graph, min_size=5, seed=1)
-    assert np.all(labels >= 0)  # every account still reachable from the others
+    assert np.all(labels[:10_000] >= 0)  # every account still reachable from the others
 
 
-def test_window_limits_links():
-    traces = make_traces(
-        "text", np.zeros(4), np.arange(4), np.array([0, 10, 100 * HOUR, 100 * HOUR + 10])
-    )
-    graph = build_graph(traces, 4, window_seconds=HOUR, neighbours=5, min_repeat=1)
-    assert sorted(zip(graph.source.tolist(), graph.target.tolist(), strict=True)) == [
-        (0, 1),
-        (2, 3),
-    ]
+def test_each_trace_has_its_own_window():
+    # Two reposts 90 s apart are outside the 60 s repost window; two URL shares 90 s apart
+    # are inside the 1 h URL window.
+    reposts = traces_of(REPOST, [0, 0], [0, 1], [0, 90])
+    urls = traces_of(URL, [0, 0], [2, 3], [0, 90])
+    graph = graph_of(concat_traces([reposts, urls]), 4)
+    assert list(zip(graph.source.tolist(), graph.target.tolist(), strict=True)) == [(2, 3)]
+    assert graph.linked.tolist() == [False, False, True, True]
 
 
-def test_repetition_counts_distinct_contents():
-    # Accounts 0 and 1 co-post three contents; 2 joins them once.
-    keys = np.array([0, 0, 1, 1, 2, 2, 0])
-    accounts = np.array([0, 1, 0, 1, 0, 1, 2])
-    traces = make_traces("text", keys, accounts, np.zeros(7, np.int64))
-    assert shared_contents(traces, 3).tolist() == [3, 3, 1]
-    graph = build_graph(traces, 3, window_seconds=HOUR, neighbours=5, min_repeat=2)
-    assert graph.source.tolist() == [0] and graph.target.tolist() == [1]
+def test_pair_weight_counts_distinct_objects_in_window_and_gaps():
+    # Accounts 0 and 1 co-share objects 0, 1, 2 (object 2 twice by account 1) 5, 10, 20 s
+    # apart; object 3 they share an hour apart, outside the 60 s repost window.
+    keys = [0, 0, 1, 1, 2, 2, 2, 3, 3]
+    accounts = [0, 1, 0, 1, 0, 1, 1, 0, 1]
+    times = [0, 5, 100, 110, 200, 220, 230, 300, 300 + HOUR]
+    graph = graph_of(traces_of(REPOST, keys, accounts, times), 2)
     assert graph.shared.tolist() == [3]
+    assert graph.gap_min.tolist() == [5]
+    assert graph.gap_median.tolist() == [10.0]
+    assert graph.repetition.tolist() == [3, 3]
+    assert (graph.objects[0] >= 0).sum() == 3
+
+
+def test_min_co_shares_and_min_participation():
+    # Pair (0, 1) co-shares two objects, pair (2, 3) one.
+    keys = [0, 0, 1, 1, 2, 2]
+    accounts = [0, 1, 0, 1, 2, 3]
+    traces = traces_of(REPOST, keys, accounts, np.zeros(6))
+    assert graph_of(traces, 4, min_co_shares=2).source.tolist() == [0]
+    assert graph_of(traces, 4, min_participation=2).source.tolist() == [0]
+    assert graph_of(traces, 4).n_edges == 2
+
+
+def test_repetition_respects_the_window():
+    # Same objects, but account 1 always comes a day later: nothing is co-shared in window.
+    keys = [0, 0, 1, 1, 2, 2]
+    accounts = [0, 1, 0, 1, 0, 1]
+    times = [0, 86_400, 10, 86_410, 20, 86_420]
+    graph = graph_of(traces_of(URL, keys, accounts, times), 2)
+    assert graph.repetition.tolist() == [0, 0]
+    assert graph.n_edges == 0
 
 
 def test_crowd_content_weighs_less_than_rare_content():
     rng = np.random.default_rng(1)
-    crowd = make_traces("text", np.zeros(1000), np.arange(1000), rng.integers(0, HOUR, 1000))
+    crowd = traces_of(TEXT, np.zeros(1000), np.arange(1000), rng.integers(0, HOUR, 1000))
     # Accounts 0 and 1 also share a rare content; 0 and 2 share only the crowd one.
-    rare = make_traces("text", np.ones(2), np.array([0, 1]), np.array([0, 60]))
-    traces = concat_traces([crowd, rare])
-    graph = build_graph(traces, 1000, window_seconds=2 * HOUR, neighbours=999, min_repeat=1)
-    weight = {(s, t): w for s, t, w in zip(graph.source, graph.target, graph.weight, strict=True)}
-    assert weight[(0, 1)] > 5 * weight[(0, 2)]
+    rare = traces_of(TEXT, np.ones(2), [0, 1], [0, 60])
+    graph = graph_of(concat_traces([crowd, rare]), 1000, neighbours=999)
+    source, target, weight = graph.pairs()
+    weights = dict(zip(zip(source.tolist(), target.tolist(), strict=True), weight, strict=True))
+    assert weights[(0, 1)] > 5 * weights.get((0, 2), 0.0)
+
+
+def test_a_post_reposted_by_everyone_links_nobody():
+    # All 50 accounts repost object 0 within a minute: IDF is zero, the edges weigh nothing.
+    rng = np.random.default_rng(3)
+    traces = traces_of(REPOST, np.zeros(50), np.arange(50), np.sort(rng.integers(0, 50, 50)))
+    graph = graph_of(traces, 50)
+    assert graph.n_edges > 0
+    assert graph.pairs()[0].size == 0
+    assert np.all(detect_communities(graph, min_size=2, seed=1) == -1)
+
+
+def test_chance_explains_co_shares_of_very_active_accounts():
+    # Two accounts that each repost every one of 200 popular objects (with 30 others each)
+    # co-share them by chance: their weight is discounted to nothing, unlike a quiet pair
+    # that co-shares two rare objects.
+    rng = np.random.default_rng(4)
+    keys, accounts, times = [], [], []
+    for obj in range(200):
+        crowd = rng.choice(np.arange(4, 400), 30, replace=False)
+        for account in [0, 1, *crowd.tolist()]:
+            keys.append(obj)
+            accounts.append(account)
+            times.append(obj * 1000 + int(rng.integers(0, 50)))
+    keys += [500, 500, 501, 501]
+    accounts += [2, 3, 2, 3]
+    times += [10**6, 10**6 + 5, 2 * 10**6, 2 * 10**6 + 5]
+    graph = graph_of(traces_of(REPOST, keys, accounts, times), 400, neighbours=999)
+    source, target, weight = graph.pairs()
+    weights = dict(zip(zip(source.tolist(), target.tolist(), strict=True), weight, strict=True))
+    assert weights.get((0, 1), 0.0) < 0.2 * weights[(2, 3)]
 
 
 def test_kinds_never_collide():
-    text = make_traces("text", np.array([5, 5]), np.array([0, 1]), np.zeros(2, np.int64))
-    url = make_traces("url", np.array([5, 5]), np.array([2, 3]), np.zeros(2, np.int64))
-    graph = build_graph(concat_traces([text, url]), 4, window_seconds=1, neighbours=5, min_repeat=1)
+    text = traces_of(TEXT, [5, 5], [0, 1], [0, 0])
+    url = traces_of(URL, [5, 5], [2, 3], [0, 0])
+    graph = graph_of(concat_traces([text, url]), 4)
     assert sorted(zip(graph.source.tolist(), graph.target.tolist(), strict=True)) == [
         (0, 1),
         (2, 3),
     ]
+    assert graph.kind.tolist() == [TEXT, URL]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 5), st.integers(0, 300)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(1, 120),
+)
+def test_linked_matches_brute_force(rows, window):
+    key, account, time = (np.array(column, np.int64) for column in zip(*rows, strict=True))
+    got = linked_in_window(key, account, time, np.full(key.size, window))
+    want = [
+        any(key[j] == key[i] and account[j] != account[i] and abs(time[j] - time[i]) <= window
+            for j in range(key.size))
+        for i in range(key.size)
+    ]  # fmt: skip
+    assert got.tolist() == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 6), st.integers(0, 200)),
+        min_size=2,
+        max_size=40,
+    )
+)
+def test_pair_counts_are_exact_below_the_neighbour_cap(rows):
+    key, account, time = (np.array(column, np.int64) for column in zip(*rows, strict=True))
+    graph = graph_of(traces_of(REPOST, key, account, time), 7, neighbours=100)
+    got = dict(
+        zip(zip(graph.source.tolist(), graph.target.tolist(), strict=True), graph.shared.tolist(),
+            strict=True)
+    )  # fmt: skip
+    want: dict = {}
+    for a in range(7):
+        for b in range(a + 1, 7):
+            objects = {
+                key[i]
+                for i in range(key.size)
+                for j in range(key.size)
+                if key[i] == key[j] and account[i] == a and account[j] == b
+                and abs(time[i] - time[j]) <= 60
+            }  # fmt: skip
+            if objects:
+                want[(a, b)] = len(objects)
+    assert got == want
 
 
 def test_communities_are_deterministic_and_separate_groups():
     rng = np.random.default_rng(2)
     a = template_traces(60, 4, rng)
-    b = make_traces(
-        "text",
+    b = traces_of(
+        TEXT,
         np.repeat(np.arange(10, 14), 60),
         np.tile(np.arange(60, 120), 4),
         rng.integers(0, HOUR, 240),
     )
-    traces = concat_traces([a, b])
-    graph = build_graph(traces, 120, window_seconds=12 * HOUR, neighbours=5, min_repeat=2)
+    graph = graph_of(concat_traces([a, b]), 120, min_repeat=2)
     first = detect_communities(graph, min_size=5, seed=1)
     assert np.array_equal(first, detect_communities(graph, min_size=5, seed=1))
     assert len(set(first[:60].tolist()) & set(first[60:].tolist())) == 0
+
+
+@pytest.mark.parametrize("neighbours", [1, 5])
+def test_graph_does_not_depend_on_trace_order(neighbours):
+    rng = np.random.default_rng(5)
+    traces = template_traces(40, 3, rng, spread=HOUR)
+    shuffled = traces.take(rng.permutation(traces.n_rows))
+    one, two = (
+        graph_of(traces, 40, neighbours=neighbours),
+        graph_of(shuffled, 40, neighbours=neighbours),
+    )
+    assert np.array_equal(one.source, two.source) and np.array_equal(one.shared, two.shared)

@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
+from detector.graph import build_graph, make_traces
 from detector.score import cluster_evidence, feature
+
+WINDOWS = np.array([3600])
 
 
 def _exclusivity(own_posts: int, crowd_posts_by_members: int, crowd_posts_by_others: int):
@@ -16,18 +19,22 @@ def _exclusivity(own_posts: int, crowd_posts_by_members: int, crowd_posts_by_oth
     account = np.concatenate([own, joined, outsiders])
     group = np.repeat([0, 1, 1], [own.size, joined.size, outsiders.size])
     n_accounts = 5 + crowd_posts_by_others
-    account_cluster = np.where(np.arange(n_accounts) < 5, 0, -1)
+    rows = np.arange(account.size)
+    traces = make_traces(0, group, account, rows // 100, rows, rows)
+    graph = build_graph(
+        traces, n_accounts, windows=WINDOWS, weights=np.ones(1), neighbours=5, min_repeat=1
+    )
+    _, index, shares = np.unique(traces.key, return_inverse=True, return_counts=True)
     evidence = cluster_evidence(
-        post_cluster=account_cluster[account],
-        post_account=account,
-        post_time=np.arange(account.size, dtype=np.int64),
-        post_group=group,
-        post_text=np.arange(account.size, dtype=np.int64),
-        account_cluster=account_cluster,
-        account_repetition=np.full(n_accounts, 3),
+        graph=graph,
+        traces=traces.take(graph.linked),
+        object_shares=shares[index][graph.linked],
+        account_cluster=np.where(np.arange(n_accounts) < 5, 0, -1),
+        account_posts=np.bincount(account, minlength=n_accounts),
         account_created=np.full(n_accounts, -1),
+        kinds=("text",),
+        windows=WINDOWS,
         n_clusters=1,
-        window_seconds=3600,
     )
     return float(feature(evidence, "exclusivity")[0])
 

@@ -32,7 +32,7 @@ def exports(result, tmp_path_factory):
 
 def _flagged_edges(result: ScanResult) -> pl.DataFrame:
     flagged = result.clusters.filter(pl.col("flagged"))["cluster_id"].to_list()
-    return result.edges.filter(pl.col("cluster_id").is_in(flagged))
+    return result.pair_links(result.edges.filter(pl.col("cluster_id").is_in(flagged)))
 
 
 @pytest.mark.parametrize("kind", ["graphml", "gexf"])

@@ -97,7 +97,7 @@ def collect(result: ScanResult, cluster_ids: list[int]) -> list[Evidence]:
     wanted = pl.col("cluster_id").is_in(cluster_ids)
     posts = _by_cluster(result.posts.filter(wanted))
     accounts = _by_cluster(result.accounts.filter(wanted))
-    edges = _by_cluster(result.edges.filter(wanted))
+    edges = _by_cluster(result.pair_links(result.edges.filter(wanted)))
     rows = {r["cluster_id"]: r for r in result.clusters.filter(wanted).iter_rows(named=True)}
     if missing := [cid for cid in cluster_ids if cid not in rows]:
         raise UsageError(
@@ -107,7 +107,7 @@ def collect(result: ScanResult, cluster_ids: list[int]) -> list[Evidence]:
     for cid in cluster_ids:
         row = rows[cid]
         members = accounts.get(cid, result.accounts.clear())
-        links = edges.get(cid, result.edges.clear())
+        links = edges.get(cid, result.pair_links(result.edges.clear()))
         degree = _degree(links)
         out.append(
             Evidence(

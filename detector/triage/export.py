@@ -14,7 +14,7 @@ from detector.result import ScanResult
 
 def flagged_graph(result: ScanResult) -> nx.Graph:
     """Flagged accounts (attributes cluster, score, flagged) and the links between them
-    (attributes weight, shared)."""
+    (attributes weight, shared, traces), one per pair."""
     graph = nx.Graph()
     accounts = result.flagged_accounts.sort("account_id")
     graph.add_nodes_from(
@@ -24,13 +24,11 @@ def flagged_graph(result: ScanResult) -> nx.Graph:
         ).iter_rows()
     )
     flagged = result.clusters.filter(pl.col("flagged"))["cluster_id"]
-    edges = result.edges.filter(pl.col("cluster_id").is_in(flagged.implode())).sort(
-        "source", "target"
-    )
+    edges = result.pair_links(result.edges.filter(pl.col("cluster_id").is_in(flagged.implode())))
     graph.add_edges_from(
-        (source, target, {"weight": float(weight), "shared": int(shared)})
-        for source, target, weight, shared in edges.select(
-            "source", "target", "weight", "shared"
+        (source, target, {"weight": float(weight), "shared": int(shared), "traces": traces})
+        for source, target, weight, shared, traces in edges.select(
+            "source", "target", "weight", "shared", "traces"
         ).iter_rows()
     )
     return graph
