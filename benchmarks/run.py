@@ -211,7 +211,12 @@ def main(argv: list[str] | None = None) -> None:
     results["kernel"] = run_kernel(worlds[0], args.scratch, args)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     write_plot(results, args.out / "scaling.png")
-    write_results(results, args.out / "RESULTS.md")
+    traces = args.out / "traces.json"
+    write_results(
+        results,
+        args.out / "RESULTS.md",
+        json.loads(traces.read_text()) if traces.is_file() else None,
+    )
     print(f"wrote {args.out / 'RESULTS.md'}")
 
 
