@@ -47,6 +47,7 @@ class Traces:
     time: np.ndarray  # int64 epoch seconds
     post: np.ndarray  # int64 row of the post that carries the trace
     variant: np.ndarray  # int64: which text within a near-duplicate group (0 for other kinds)
+    source: np.ndarray  # int64: who the object comes from (author, URL domain); -1 unknown
 
     @property
     def n_rows(self) -> int:
@@ -64,9 +65,11 @@ def make_traces(
     time: np.ndarray,
     post: np.ndarray,
     variant: np.ndarray | None = None,
+    source: np.ndarray | None = None,
 ) -> Traces:
     """Traces of one kind (``kind`` < 16); ``key`` is any int64 identifier (a group label or
-    a value hash), ``variant`` tells the distinct texts of one near-duplicate group apart."""
+    a value hash), ``variant`` tells the distinct texts of one near-duplicate group apart,
+    ``source`` where the object comes from (the reposted post's author, a URL's domain)."""
     code = np.int64(kind)
     tagged = (np.asarray(key, dtype=np.int64) & np.int64((1 << 59) - 1)) | (code << np.int64(59))
     n = tagged.shape[0]
@@ -77,11 +80,12 @@ def make_traces(
         np.asarray(time, np.int64),
         np.asarray(post, np.int64),
         np.zeros(n, np.int64) if variant is None else np.asarray(variant, np.int64),
+        np.full(n, -1, np.int64) if source is None else np.asarray(source, np.int64),
     )
 
 
 def concat_traces(parts: list[Traces]) -> Traces:
-    names = ("kind", "key", "account", "time", "post", "variant")
+    names = ("kind", "key", "account", "time", "post", "variant", "source")
     return Traces(
         *(np.concatenate([np.zeros(0, np.int64), *(getattr(p, n) for p in parts)]) for n in names)
     )

@@ -322,6 +322,7 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
     parts: list[Traces] = []
     labels: list[pl.DataFrame] = []
     posts = posts.with_row_index("row")
+    authors = posts.select(label="post_id", source="account")
     for index, kind in enumerate(config.traces):
         column = TRACE_COLUMNS[kind]
         if kind == "text":
@@ -350,6 +351,7 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
             rows["time"].to_numpy(),
             rows["row"].to_numpy(),
             rows["variant"].to_numpy(),
+            _sources(kind, rows, authors),
         )
         parts.append(traces)
         labels.append(
@@ -361,6 +363,18 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
         pl.concat(labels) if labels else pl.DataFrame(schema={"key": pl.Int64, "label": pl.String})
     )
     return concat_traces(parts), objects
+
+
+def _sources(kind: str, rows: pl.DataFrame, authors: pl.DataFrame) -> np.ndarray | None:
+    """Where each object comes from: the author of a reposted or replied-to post in the
+    dump (-1 when it is not), the domain of a URL; None for other traces."""
+    if kind in ("repost", "reply"):
+        joined = rows.select("label").join(authors, on="label", how="left", maintain_order="left")
+        return joined["source"].fill_null(-1).to_numpy()
+    if kind == "url":
+        domain = pl.col("label").str.extract(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?([^/?#]+)")
+        return rows.select(_hash_key(domain).fill_null(-1).abs())["label"].to_numpy()
+    return None
 
 
 def _cluster_table(

@@ -30,7 +30,8 @@ ACCOUNTS = pl.Schema(
 )
 
 # Per-cluster features, each in [0, 1]; null where unknown (creation_concentration without
-# creation dates, variant_ratio without text co-shares, co_share_speed with text only).
+# creation dates, variant_ratio without text co-shares, co_share_speed with text only,
+# source_concentration without reposts, replies or links whose source is known).
 FEATURES = (
     "co_share_density",  # share of members' posts that co-share an object within its window
     "synchrony",  # share of co-shares within the window of another member sharing the object
@@ -38,6 +39,7 @@ FEATURES = (
     "exclusivity",  # members' share of each object's shares, averaged over their co-shares
     "pair_recurrence",  # share of member pairs that co-shared two or more distinct objects
     "co_share_speed",  # how close in time members co-share reposts, links, tags (not text)
+    "source_concentration",  # share of reposts/replies/links going to the top 3 sources
     "creation_concentration",  # how bunched the members' account-creation dates are
     "content_diversity",  # 1 - the largest object's share of the cluster's co-shares
     "variant_ratio",  # distinct texts per post inside the shared text groups (spun variants)

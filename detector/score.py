@@ -40,6 +40,7 @@ INAUTHENTICITY_WEIGHTS = {
 UNKNOWN_CREATION = 0.5  # uninformative value used when creation dates are not in the input
 BUSY_DAY_SHARE = 0.02  # a sign-up day is "busy" when it holds >= 2% of the members (and >= 3)
 SPEED_SECONDS = 30.0  # co_share_speed is 0.5 at this median gap between members' co-shares
+TOP_SOURCES = 3  # source_concentration: the share of the three most shared sources
 TRACE_SHOWN = 0.05  # a trace "holds" a cluster when it carries >= 5% of its link weight
 SECONDS_PER_DAY = 86_400
 
@@ -244,6 +245,7 @@ def cluster_evidence(
     recurrence, gap, trace_share = _edge_features(
         graph, account_cluster, text_kind, n_clusters, len(kinds)
     )
+    concentration = _source_concentration(tc, t.source, n_clusters)
 
     def ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
         return np.where(den > 0, num / np.maximum(den, 1), empty)
@@ -257,6 +259,7 @@ def cluster_evidence(
         "exclusivity": ratio(owned, shares, 0.0),
         "pair_recurrence": recurrence,
         "co_share_speed": 1.0 / (1.0 + gap / SPEED_SECONDS),
+        "source_concentration": concentration,
         "creation_concentration": creation,
         "content_diversity": 1.0 - largest_share,
         "variant_ratio": np.where(
@@ -279,6 +282,29 @@ def cluster_evidence(
         trace_share=trace_share,
         kinds=tuple(kinds),
     )
+
+
+def _source_concentration(cluster: np.ndarray, source: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Per cluster: share of its co-shares with a known source that go to its TOP_SOURCES
+    most shared sources (NaN when no source is known)."""
+    out = np.full(n_clusters, np.nan)
+    known = source >= 0
+    if not known.any():
+        return out
+    c, s = cluster[known], source[known]
+    order = np.lexsort((s, c))
+    c, s = c[order], s[order]
+    starts = np.flatnonzero(np.r_[True, (c[1:] != c[:-1]) | (s[1:] != s[:-1])])
+    counts = np.diff(np.r_[starts, c.size])
+    owner = c[starts]
+    order = np.lexsort((-counts, owner))
+    owner, counts = owner[order], counts[order]
+    firsts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    rank = np.arange(owner.size) - np.repeat(firsts, np.diff(np.r_[firsts, owner.size]))
+    total = np.bincount(owner, weights=counts, minlength=n_clusters)
+    top = np.bincount(owner, weights=np.where(rank < TOP_SOURCES, counts, 0), minlength=n_clusters)
+    out[total > 0] = top[total > 0] / total[total > 0]
+    return out
 
 
 def _post_cluster(post: np.ndarray, cluster: np.ndarray) -> np.ndarray:
@@ -387,6 +413,15 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
             f"unhurried co-sharing: linked members shared the same objects a median of "
             f"{_seconds(gap)} apart",
         )  # fmt: skip
+    concentration = f["source_concentration"]
+    if not math.isnan(concentration) and concentration >= 0.5:
+        reasons.append(
+            (
+                0.5 * concentration,
+                f"few sources: {_pct(concentration)} of the reposts, replies and links they "
+                f"co-shared point to {TOP_SOURCES} or fewer accounts or sites",
+            )
+        )
     add(
         f["co_share_density"], f["co_share_density"] >= 0.5,
         f"dedicated accounts: {_pct(f['co_share_density'])} of their "
