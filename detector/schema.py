@@ -38,7 +38,7 @@ FEATURES = (
     "repetition",  # how many distinct objects members co-share (saturating)
     "exclusivity",  # members' share of each object's shares, averaged over their co-shares
     "pair_recurrence",  # share of member pairs that co-shared two or more distinct objects
-    "co_share_speed",  # how close in time members co-share reposts, links, tags (not text)
+    "co_share_speed",  # how tightly members' shares of an object bunch, in windows (not text)
     "source_concentration",  # share of reposts/replies/links going to the top 3 sources
     "creation_concentration",  # how bunched the members' account-creation dates are
     "content_diversity",  # 1 - the largest object's share of the cluster's co-shares

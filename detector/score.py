@@ -39,7 +39,6 @@ INAUTHENTICITY_WEIGHTS = {
 }
 UNKNOWN_CREATION = 0.5  # uninformative value used when creation dates are not in the input
 BUSY_DAY_SHARE = 0.02  # a sign-up day is "busy" when it holds >= 2% of the members (and >= 3)
-SPEED_SECONDS = 30.0  # co_share_speed is 0.5 at this median gap between members' co-shares
 TOP_SOURCES = 3  # source_concentration: the share of the three most shared sources
 TRACE_SHOWN = 0.05  # a trace "holds" a cluster when it carries >= 5% of its link weight
 SECONDS_PER_DAY = 86_400
@@ -85,7 +84,8 @@ def _object_features(
     """Per cluster, over its members' in-window co-shares (rows sorted by cluster, key,
     time): co-shares, those within the window of another *member*, distinct objects,
     distinct text groups, text co-shares, distinct texts within them, the largest object's
-    co-shares, and co-shares weighted by the cluster's share of all shares of their object.
+    co-shares, co-shares weighted by the cluster's share of all shares of their object, and
+    for each non-text object the interquartile range of the members' share times in windows.
     Linear: each (cluster, object) run is walked forwards and backwards once."""
     shares = np.zeros(n_clusters, np.int64)
     synchronous = np.zeros(n_clusters, np.int64)
@@ -96,6 +96,9 @@ def _object_features(
     largest = np.zeros(n_clusters, np.int64)
     owned = np.zeros(n_clusters, np.float64)
     near = np.zeros(cluster.shape[0], np.bool_)
+    spread_cluster = np.empty(cluster.shape[0], np.int64)  # one entry per non-text object
+    spread = np.empty(cluster.shape[0], np.float64)
+    n_spread = 0
     n = cluster.shape[0]
     start = 0
     while start < n:
@@ -108,6 +111,12 @@ def _object_features(
         objects[c] += 1
         largest[c] = max(largest[c], size)
         owned[c] += size * size / object_shares[start]
+        if not is_text[start] and size >= 2:
+            # Interquartile range of the members' share times, in windows.
+            q1, q3 = time[start + (size - 1) // 4], time[start + (3 * (size - 1)) // 4]
+            spread_cluster[n_spread] = c
+            spread[n_spread] = (q3 - q1) / window[start]
+            n_spread += 1
         if is_text[start]:
             groups[c] += 1
             text_shares[c] += size
@@ -128,7 +137,10 @@ def _object_features(
         for i in range(start, end):
             synchronous[c] += near[i]
         start = end
-    return shares, synchronous, objects, groups, text_shares, texts, largest, owned
+    return (
+        shares, synchronous, objects, groups, text_shares, texts, largest, owned,
+        spread_cluster[:n_spread], spread[:n_spread],
+    )  # fmt: skip
 
 
 @nb.njit(cache=True)
@@ -190,15 +202,8 @@ def _edge_features(
     pairs = np.bincount(pair_cluster, minlength=n_clusters)
     recurrent = np.bincount(pair_cluster, weights=pair_shared >= 2, minlength=n_clusters)
     recurrence = np.where(pairs > 0, recurrent / np.maximum(pairs, 1), 0.0)
-    gap = np.full(n_clusters, np.nan)
     fast = kind != text_kind
-    if fast.any():
-        fc, fg = c[fast], graph.gap_median[inside][fast]
-        order = np.lexsort((fg, fc))
-        fc, fg = fc[order], fg[order]
-        starts = np.flatnonzero(np.r_[True, fc[1:] != fc[:-1]])
-        ends = np.r_[starts[1:], fc.size]
-        gap[fc[starts]] = [np.median(fg[s:e]) for s, e in zip(starts, ends, strict=True)]
+    gap = _median_per_cluster(c[fast], graph.gap_median[inside][fast], n_clusters)
     return recurrence, gap, share
 
 
@@ -224,7 +229,7 @@ def cluster_evidence(
     t = traces.take(inside)
     tc, shares_of_object = tc[inside], object_shares[inside]
     order = np.lexsort((t.time, t.key, tc))
-    shares, synchronous, objects, groups, text_shares, texts, largest, owned = (
+    shares, synchronous, objects, groups, text_shares, texts, largest, owned, sc, spread = (
         _object_features(
             tc[order], t.key[order], t.account[order], t.time[order],
             np.asarray(windows, np.int64)[t.kind[order]], t.variant[order],
@@ -258,7 +263,7 @@ def cluster_evidence(
         "repetition": np.clip(1.0 - np.exp(-0.45 * (median - 1.0)), 0.0, 1.0),
         "exclusivity": ratio(owned, shares, 0.0),
         "pair_recurrence": recurrence,
-        "co_share_speed": 1.0 / (1.0 + gap / SPEED_SECONDS),
+        "co_share_speed": 1.0 / (1.0 + _median_per_cluster(sc, spread, n_clusters)),
         "source_concentration": concentration,
         "creation_concentration": creation,
         "content_diversity": 1.0 - largest_share,
@@ -307,6 +312,19 @@ def _source_concentration(cluster: np.ndarray, source: np.ndarray, n_clusters: i
     return out
 
 
+def _median_per_cluster(cluster: np.ndarray, values: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Median of ``values`` per cluster (NaN where a cluster has none)."""
+    out = np.full(n_clusters, np.nan)
+    if cluster.size == 0:
+        return out
+    order = np.lexsort((values, cluster))
+    cluster, values = cluster[order], values[order]
+    starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]])
+    for start, end in zip(starts, np.r_[starts[1:], cluster.size], strict=True):
+        out[cluster[start]] = np.median(values[start:end])
+    return out
+
+
 def _post_cluster(post: np.ndarray, cluster: np.ndarray) -> np.ndarray:
     """The cluster of each distinct post (a post's traces all belong to its account)."""
     _, first = np.unique(post, return_index=True)
@@ -318,16 +336,24 @@ def feature(evidence: ClusterEvidence, name: str) -> np.ndarray:
 
 
 def score_clusters(evidence: ClusterEvidence) -> np.ndarray:
-    """Score in [0, 1]: sqrt(coordination * inauthenticity) (see module docstring). The
-    weight of ``variant_ratio`` is shared between it and ``co_share_speed`` by how much of
-    the cluster's link weight is text."""
-    coordination = feature(evidence, "repetition") * feature(evidence, "exclusivity")
+    """Score in [0, 1]: sqrt(coordination * inauthenticity) (see module docstring).
+
+    Reposts, links and tags are shared by whole crowds, so for them co-sharing many objects
+    (``repetition``) that few others share (``exclusivity``) is not yet coordination: a
+    fandom reposts its idol's posts, all of them, and nobody else does. What a network adds
+    is acting *together*: members' shares of an object bunched within its window
+    (``co_share_speed``) or the same pairs meeting again and again (``pair_recurrence``).
+    Coordination is gated by that, in proportion to the non-text share of the cluster's
+    link weight; in the inauthenticity sum, the same share of ``variant_ratio``'s weight
+    goes to ``co_share_speed``."""
     text = (
         evidence.trace_share[:, evidence.kinds.index("text")]
         if "text" in evidence.kinds
         else np.zeros(evidence.features.shape[0])
     )
     known = {name: np.nan_to_num(feature(evidence, name)) for name in FEATURES}
+    together = np.maximum(known["co_share_speed"], known["pair_recurrence"])
+    coordination = known["repetition"] * known["exclusivity"] * (text + (1 - text) * together)
     known["variant_ratio"] = text * known["variant_ratio"] + (1 - text) * known["co_share_speed"]
     creation = feature(evidence, "creation_concentration")
     known["creation_concentration"] = np.where(np.isnan(creation), UNKNOWN_CREATION, creation)
@@ -405,13 +431,13 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
             "not spun rewordings",
         )  # fmt: skip
     gap = float(evidence.median_gap[index])
-    if not math.isnan(gap):
+    if not math.isnan(gap) and not math.isnan(f["co_share_speed"]):
         add(
             f["co_share_speed"], f["co_share_speed"] >= 0.5,
-            f"fast co-sharing: linked members shared the same {what} a median of "
-            f"{_seconds(gap)} apart",
-            f"unhurried co-sharing: linked members shared the same objects a median of "
-            f"{_seconds(gap)} apart",
+            f"acting together: members shared each object in one tight burst (linked "
+            f"members a median of {_seconds(gap)} apart)",
+            "each on their own time: members' shares of an object spread far beyond the "
+            f"co-sharing window (linked members a median of {_seconds(gap)} apart)",
         )  # fmt: skip
     concentration = f["source_concentration"]
     if not math.isnan(concentration) and concentration >= 0.5:
