@@ -431,7 +431,7 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
             "not spun rewordings",
         )  # fmt: skip
     gap = float(evidence.median_gap[index])
-    if not math.isnan(gap) and not math.isnan(f["co_share_speed"]):
+    if any(t != "text" for t in traces) and not math.isnan(f["co_share_speed"]):
         add(
             f["co_share_speed"], f["co_share_speed"] >= 0.5,
             f"acting together: members shared each object in one tight burst (linked "
