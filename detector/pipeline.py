@@ -36,6 +36,7 @@ from detector.score import cluster_evidence, cluster_reasons, score_clusters
 
 TEXT_KEY_SEED = 0x5EED
 MAX_EXAMPLES = 8
+MAX_OBJECT_CHARS = 200  # of each object quoted in the edges table
 
 
 @dataclass
@@ -525,13 +526,19 @@ def _edges_out(
         return _empty(EDGES)
     ids = accounts["account_id"]
     quoted = graph.objects[rows]
-    labels = dict(
-        zip(
-            *objects.filter(
-                pl.col("key").is_in(np.unique(quoted[quoted >= 0]).tolist())
-            ).get_columns(),
-            strict=True,
+    listed = (
+        pl.DataFrame(
+            {"edge": np.repeat(np.arange(rows.size), quoted.shape[1]), "key": quoted.reshape(-1)}
         )
+        .filter(pl.col("key") >= 0)
+        .join(objects, on="key", how="left", maintain_order="left")
+        .group_by("edge", maintain_order=True)
+        .agg(pl.col("label").str.slice(0, MAX_OBJECT_CHARS))
+    )
+    labels = (
+        pl.DataFrame({"edge": np.arange(rows.size)})
+        .join(listed, on="edge", how="left", maintain_order="left")["label"]
+        .fill_null([])
     )
     cid = np.where(inside[rows], _per_account(cluster_id, a[rows], -1), -1)
     return (
@@ -545,7 +552,7 @@ def _edges_out(
                 "weight": np.round(graph.weight[rows], 4),
                 "gap_min_s": graph.gap_min[rows],
                 "gap_median_s": graph.gap_median[rows],
-                "objects": [[labels[k][:200] for k in keys if k >= 0] for keys in quoted],
+                "objects": labels,
                 "cluster_id": pl.Series(cid).replace(-1, None),
             },
             schema_overrides={"objects": pl.List(pl.String)},
