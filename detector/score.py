@@ -85,7 +85,9 @@ def _object_features(
     time): co-shares, those within the window of another *member*, distinct objects,
     distinct text groups, text co-shares, distinct texts within them, the largest object's
     co-shares, co-shares weighted by the cluster's share of all shares of their object, and
-    for each non-text object the interquartile range of the members' share times in windows.
+    for each wave of a non-text object (members' shares chained within the window) the
+    interquartile range of its share times, in windows: a network fired at once gives
+    tight waves, a crowd reacting over hours one long loose chain.
     Linear: each (cluster, object) run is walked forwards and backwards once."""
     shares = np.zeros(n_clusters, np.int64)
     synchronous = np.zeros(n_clusters, np.int64)
@@ -98,6 +100,7 @@ def _object_features(
     near = np.zeros(cluster.shape[0], np.bool_)
     spread_cluster = np.empty(cluster.shape[0], np.int64)  # one entry per non-text object
     spread = np.empty(cluster.shape[0], np.float64)
+    spread_weight = np.empty(cluster.shape[0], np.float64)
     n_spread = 0
     n = cluster.shape[0]
     start = 0
@@ -111,12 +114,21 @@ def _object_features(
         objects[c] += 1
         largest[c] = max(largest[c], size)
         owned[c] += size * size / object_shares[start]
-        if not is_text[start] and size >= 2:
-            # Interquartile range of the members' share times, in windows.
-            q1, q3 = time[start + (size - 1) // 4], time[start + (3 * (size - 1)) // 4]
-            spread_cluster[n_spread] = c
-            spread[n_spread] = (q3 - q1) / window[start]
-            n_spread += 1
+        if not is_text[start]:
+            # Split the members' shares into waves (consecutive shares within the window);
+            # record each wave's interquartile range of share times, in windows.
+            wave = start
+            for i in range(start + 1, end + 1):
+                if i == end or time[i] - time[i - 1] > window[i]:
+                    size_wave = i - wave
+                    if size_wave >= 2:
+                        q1 = time[wave + (size_wave - 1) // 4]
+                        q3 = time[wave + (3 * (size_wave - 1)) // 4]
+                        spread_cluster[n_spread] = c
+                        spread[n_spread] = (q3 - q1) / window[wave]
+                        spread_weight[n_spread] = size_wave
+                        n_spread += 1
+                    wave = i
         if is_text[start]:
             groups[c] += 1
             text_shares[c] += size
@@ -139,7 +151,7 @@ def _object_features(
         start = end
     return (
         shares, synchronous, objects, groups, text_shares, texts, largest, owned,
-        spread_cluster[:n_spread], spread[:n_spread],
+        spread_cluster[:n_spread], spread[:n_spread], spread_weight[:n_spread],
     )  # fmt: skip
 
 
@@ -229,7 +241,10 @@ def cluster_evidence(
     t = traces.take(inside)
     tc, shares_of_object = tc[inside], object_shares[inside]
     order = np.lexsort((t.time, t.key, tc))
-    shares, synchronous, objects, groups, text_shares, texts, largest, owned, sc, spread = (
+    (
+        shares, synchronous, objects, groups, text_shares, texts, largest, owned,
+        spread_cluster, spread, spread_weight,
+    ) = (
         _object_features(
             tc[order], t.key[order], t.account[order], t.time[order],
             np.asarray(windows, np.int64)[t.kind[order]], t.variant[order],
@@ -263,7 +278,8 @@ def cluster_evidence(
         "repetition": np.clip(1.0 - np.exp(-0.45 * (median - 1.0)), 0.0, 1.0),
         "exclusivity": ratio(owned, shares, 0.0),
         "pair_recurrence": recurrence,
-        "co_share_speed": 1.0 / (1.0 + _median_per_cluster(sc, spread, n_clusters)),
+        "co_share_speed": 1.0
+        / (1.0 + _median_per_cluster(spread_cluster, spread, n_clusters, spread_weight)),
         "source_concentration": concentration,
         "creation_concentration": creation,
         "content_diversity": 1.0 - largest_share,
@@ -312,16 +328,21 @@ def _source_concentration(cluster: np.ndarray, source: np.ndarray, n_clusters: i
     return out
 
 
-def _median_per_cluster(cluster: np.ndarray, values: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Median of ``values`` per cluster (NaN where a cluster has none)."""
+def _median_per_cluster(
+    cluster: np.ndarray, values: np.ndarray, n_clusters: int, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """(Weighted) median of ``values`` per cluster (NaN where a cluster has none)."""
     out = np.full(n_clusters, np.nan)
     if cluster.size == 0:
         return out
+    weights = np.ones(cluster.size) if weights is None else weights
     order = np.lexsort((values, cluster))
-    cluster, values = cluster[order], values[order]
+    cluster, values, weights = cluster[order], values[order], weights[order]
     starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]])
     for start, end in zip(starts, np.r_[starts[1:], cluster.size], strict=True):
-        out[cluster[start]] = np.median(values[start:end])
+        cumulative = np.cumsum(weights[start:end])
+        middle = np.searchsorted(cumulative, cumulative[-1] / 2)
+        out[cluster[start]] = values[start + middle]
     return out
 
 

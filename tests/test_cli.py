@@ -115,6 +115,10 @@ def test_non_utf8_row_is_rejected_not_lost(tmp_path):
     [
         ["--threshold", "1.5"],
         ["--window", "soon"],
+        ["--window", "teleport=5s"],
+        ["--traces", "text,smoke"],
+        ["--traces", ""],
+        ["--min-co-shares", "0"],
         ["--column", "nonsense"],
         ["--column", "colour=text"],
         ["--num-perm", "0"],
@@ -123,6 +127,26 @@ def test_non_utf8_row_is_rejected_not_lost(tmp_path):
 def test_bad_options_exit_2(dump, tmp_path, args):
     result = run("scan", str(dump), "--out", str(tmp_path / "o"), *args)
     assert_one_line_error(result, EXIT_USAGE)
+
+
+def test_traces_and_windows_reach_the_scan(tmp_path):
+    path = tmp_path / "reposts.csv"
+    rows = [f"a{i},p{i},2025-03-01T10:00:{i:02d}Z,,root{i % 2}" for i in range(6)]
+    path.write_text("account_id,post_id,created_at,text,repost_of\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    result = run(
+        "scan", str(path), "--out", str(out), "--quiet", "--traces", "repost",
+        "--window", "repost=30s", "--window", "2h", "--min-repeat", "1", "--write-graph",
+    )  # fmt: skip
+    assert result.exit_code == EXIT_OK, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["traces"] == ["repost"]
+    assert summary["config"]["windows"]["repost"] == 30
+    assert summary["config"]["windows"]["text"] == 7200
+    assert summary["rows_scanned"] == 6
+    # Accounts 0, 2, 4 repost root0 and 1, 3, 5 root1, 2 s apart: chains inside 30 s.
+    edges = pl.read_parquet(out / "edges.parquet")
+    assert set(edges["trace"]) == {"repost"} and summary["graph_edges_by_trace"]["repost"] > 0
 
 
 def test_unwritable_output(dump, tmp_path):
