@@ -6,6 +6,7 @@ Scenario facts and text pools live in ``seeds/*.toml``; see ``seeds/README.md``.
 
 from detector.synth.output import write_world
 from detector.synth.scenarios import load_scenarios
+from detector.synth.traces import generate_trace_world
 from detector.synth.world import generate_world
 
-__all__ = ["generate_world", "load_scenarios", "write_world"]
+__all__ = ["generate_trace_world", "generate_world", "load_scenarios", "write_world"]

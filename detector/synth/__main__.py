@@ -1,5 +1,6 @@
-"""``python -m detector.synth --posts N --seed S --out DIR [--format csv.gz]``: generate a
-world and write ``posts.<format>`` and ``truth.csv`` into DIR."""
+"""``python -m detector.synth --posts N --seed S --out DIR [--format csv.gz] [--traces]``:
+generate a world (with ``--traces`` the co-sharing trace world) and write
+``posts.<format>`` and ``truth.csv`` into DIR."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from pathlib import Path
 
 from detector.synth.output import FORMATS, write_world
+from detector.synth.traces import generate_trace_world
 from detector.synth.world import generate_world
 
 
@@ -20,9 +22,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--format", choices=FORMATS, default="csv.gz")
     parser.add_argument("--seeds-dir", type=Path, default=None, help="scenario TOML folder")
     parser.add_argument("--no-evasion", action="store_true", help="leave out evasion tricks")
+    parser.add_argument(
+        "--traces",
+        action="store_true",
+        help="the trace world (repost/link/hashtag networks beside fandoms, viral posts, "
+        "trending hashtags and default texts) instead of the Xiaomi scenarios",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    posts, truth = generate_world(args.posts, args.seed, args.seeds_dir, not args.no_evasion)
+    if args.traces:
+        posts, truth = generate_trace_world(args.posts, args.seed, args.seeds_dir)
+    else:
+        posts, truth = generate_world(args.posts, args.seed, args.seeds_dir, not args.no_evasion)
     generated = time.perf_counter() - start
     paths = write_world(posts, truth, args.out, args.format)
     print(
