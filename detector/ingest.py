@@ -9,12 +9,24 @@ lost without a trace. Decisions an analyst should know about:
   ``config.batch_rows`` plus one read block (16 MiB), whatever the size of the dump.
 * ``row`` is the 1-based record number in its file, header excluded. Blank lines are not
   records: they are skipped and not counted.
+* Columns: ``post_id``, ``account_id`` and ``created_at`` are required. ``text`` is
+  required only when the file has none of the other trace columns (``repost_of``,
+  ``reply_to``, ``urls``, ``hashtags``, ``mentions``): a dump of reposts alone (CooRTweet's)
+  is a valid input. Without a text column every post gets the text ``""``; the posts frame
+  always has a non-null String ``text``.
 * A row is rejected only when a *required* field is bad: missing/empty ``post_id`` or
-  ``account_id``, missing or unparseable ``created_at``, null ``text`` (an empty text is
-  kept), or when the record itself is broken (wrong CSV field count, invalid JSON, not a
-  JSON object). Later rows repeating an accepted ``post_id`` anywhere in the scan are
-  rejected as ``duplicate post_id``; the first one wins. An unparseable
-  ``account_created_at`` becomes null and the row is kept.
+  ``account_id``, missing or unparseable ``created_at``, a null ``text`` on a row that
+  carries no object (no ``repost_of``/``reply_to`` id, empty ``urls``/``hashtags``/
+  ``mentions`` lists), or when the record itself is broken (wrong CSV field count, invalid
+  JSON, not a JSON object). A null text on a row that reposts, replies to or shares
+  something is kept as ``""``, since the row is still a co-sharing trace; an empty text is
+  always kept. An unparseable ``account_created_at`` becomes null and the row is kept.
+* Later rows repeating an accepted ``post_id`` anywhere in the scan are rejected; the
+  first one wins. The reason is ``duplicate post_id``, or ``duplicate post_id with
+  different content`` when the repeat is in the same batch as the kept row and differs
+  from it in ``text``, ``repost_of`` or ``reply_to`` (an id reused for another post, or a
+  post listed once per object it shares). Across batches only a hash of the kept ids is
+  kept, so a repeat there is plainly ``duplicate post_id``.
 * Bytes that are not valid UTF-8 in a column the scan uses are never replaced: the row is
   rejected with reason ``invalid UTF-8`` and ``raw`` shows the bytes escaped (``\\xff``).
   Bad bytes in columns the scan ignores do not matter. (A CSV record that is both
@@ -23,9 +35,20 @@ lost without a trace. Decisions an analyst should know about:
 * Timestamps: ISO 8601 with ``T`` or space, optional fraction and zone (naive means UTC),
   a bare date, Twitter's ``Wed Oct 10 20:19:24 +0000 2018``, and epoch numbers, whose unit
   is read from the magnitude (below 1e11 seconds, then ms, µs, ns).
-* ``urls``/``hashtags`` become lists of strings: native lists, JSON or Python-style list
-  strings, or text split on spaces, commas and ``|``; hashtags lose the ``#`` and are
-  lower-cased; a null becomes an empty list.
+* ``repost_of`` and ``reply_to`` are ids, typed like ``post_id`` (null when empty).
+* ``urls``/``hashtags``/``mentions`` become lists of strings: native lists, JSON or
+  Python-style list strings, or text split on spaces, commas and ``|``; hashtags lose the
+  ``#``, mentions the ``@``, and both are lower-cased; a null becomes an empty list. URLs
+  are normalised by :func:`detector.urls.normalise_urls` (scheme, ``www.``, fragment and
+  tracking parameters dropped) so that co-URL traces see one page as one object; short
+  links are not expanded.
+* Without a ``mentions`` column, mentions are the ``@name`` tokens of the text (a name is
+  letters of any script, digits, ``_`` and ``-``; ``me@mail.com`` is not one, ``传@人民网``
+  is), lower-cased, distinct within a post, in order. Weibo's repost-chain quotations
+  ``//@name:`` (who the post was reposted through, added by the platform) and the reply
+  prefix ``回复@name:`` are not mentions, nor is an ``@`` right after ``/`` (chains, and
+  URLs such as ``site.com/@name``). The regexes run only on texts holding an ``@``. The
+  posts frame has ``mentions`` whenever the file has text or a mentions column.
 * Duplicate detection across batches keeps 8 bytes (a 64-bit hash) per accepted post; a
   hash collision, about 3e-4 likely at 100M posts, would reject one post as a duplicate.
 """
@@ -52,6 +75,7 @@ import pyarrow.parquet as pq
 from detector.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ScanConfig
 from detector.errors import DataError, DetectorError, InputError
 from detector.schema import REJECTS, TIME
+from detector.urls import normalise_urls
 
 FORMATS = {
     ".csv": "csv",
@@ -77,6 +101,20 @@ _TIME_FORMATS = (
     "%a %b %d %H:%M:%S %z %Y",
 )
 _EMPTY_LIST = pl.lit([], dtype=pl.List(pl.String))
+# Columns whose objects are co-sharing traces besides the text: with one of them a file needs
+# no text column, and a row with a null text is kept when it carries one of their objects.
+OBJECT_COLUMNS = ("repost_of", "reply_to", "urls", "hashtags", "mentions")
+_IDS = ("repost_of", "reply_to")
+_LISTS = ("urls", "hashtags", "mentions")
+# @names in a text: a name is letters (any script), digits, marks, ``_`` and ``-``. The ``@``
+# may follow a CJK character or name (``还在传@人民网@新华网``) but not an ASCII letter, digit or
+# one of ``_.+-`` (an e-mail address: ``me@mail.com`` is no mention), nor a ``/``: Weibo's
+# repost-chain quotations ``//@name:`` (who the post was reposted through) and URLs
+# (``site.com/@name``) hold none. Such ``@`` are blanked in one pass, with the reply prefix
+# ``回复@name:`` and chain quotations spaced ``// @name``; what is left is ``@name``.
+_NAME = r"[\p{L}\p{N}\p{M}_-]+"
+_NOT_MENTION = r"(回复\s*@" + _NAME + r"\s*[:：]|//\s+@)|([A-Za-z0-9_.+/-])@"
+_MENTION = "@" + _NAME
 _EARLY = pl.Schema({k: v for k, v in REJECTS.items() if k != "file"})  # rejects before the file
 _READ_ERRORS = (pa.ArrowException, OSError, EOFError)
 
@@ -209,15 +247,18 @@ def _clip(value: str | bytes | None) -> str | None:
 
 
 def _resolve(found: Sequence[str], config: ScanConfig, path: Path, hint: str = "") -> dict:
-    """Logical column -> column name in the file; DataError if a required one is absent."""
+    """Logical column -> column name in the file; DataError if a required one is absent
+    (``text`` is required only when no other trace column is there)."""
     present = set(found)
-    for logical in REQUIRED_COLUMNS:
+    has_object = any(config.column(c) in present for c in OBJECT_COLUMNS)
+    for logical in (*REQUIRED_COLUMNS, *(() if has_object else ("text",))):
         name = config.column(logical)
         if name not in present:
             mapped = f" (mapped from '{logical}')" if name != logical else ""
+            alone = f" (or one of {', '.join(OBJECT_COLUMNS)})" if logical == "text" else ""
             shown = ", ".join(repr(c) for c in list(found)[:30])
             raise DataError(
-                f"missing required column '{name}'{mapped}; columns found: {shown}{hint}",
+                f"missing required column '{name}'{mapped}{alone}; columns found: {shown}{hint}",
                 file=str(path),
                 column=logical,
             )
@@ -533,18 +574,22 @@ def _validate(raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds) -
     """Type the records and split them into posts and rejects (first problem wins)."""
     raw = raw.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
     schema = raw.schema
+    has_text = "text" in schema
+    text = pl.col("text").cast(pl.String) if has_text else pl.lit("", pl.String)
     typed: dict[str, pl.Expr | pl.Series] = {
         "post_id": _id(pl.col("post_id"), schema["post_id"]),
         "account_id": _id(pl.col("account_id"), schema["account_id"]),
         "created_at": _times(raw["created_at"]),
-        "text": pl.col("text").cast(pl.String),
+        "text": text,
     }
-    if "urls" in schema:
-        typed["urls"] = _list(pl.col("urls"), schema["urls"], hashtags=False)
-    if "hashtags" in schema:
-        typed["hashtags"] = _list(pl.col("hashtags"), schema["hashtags"], hashtags=True)
-    if "repost_of" in schema:
-        typed["repost_of"] = _id(pl.col("repost_of"), schema["repost_of"])
+    for name in _LISTS:
+        if name in schema:
+            typed[name] = _list(pl.col(name), schema[name], kind=name)
+        elif name == "mentions" and has_text:
+            typed[name] = _mentions(raw["text"].cast(pl.String))
+    for name in _IDS:
+        if name in schema:
+            typed[name] = _id(pl.col(name), schema[name])
     if "account_created_at" in schema:
         typed["account_created_at"] = _times(raw["account_created_at"])
     given = pl.col("created_at").cast(pl.String).str.strip_chars()
@@ -557,25 +602,38 @@ def _validate(raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds) -
         ("account_id", pl.col("__account_id").is_null(), "missing account_id"),
         ("created_at", pl.col("__no_time"), "missing created_at"),
         ("created_at", pl.col("__created_at").is_null(), "unparseable created_at"),
-        ("text", pl.col("__text").is_null(), "missing text"),
     ]
+    if has_text:
+        objects = [pl.col(f"__{c}").is_not_null() for c in _IDS if c in schema] + [
+            pl.col(f"__{c}").list.len() > 0 for c in _LISTS if c in schema
+        ]
+        no_object = ~pl.any_horizontal(objects) if objects else pl.lit(True)
+        checks.append(("text", pl.col("__text").is_null() & no_object, "missing text"))
     checked = typed_ok.with_columns(
         __reason=_first(checks, lambda name, why: pl.lit(why)),
         __column=_first(checks, lambda name, why: pl.lit(name)),
         __raw=_first(checks, lambda name, why: pl.col(name).cast(pl.String)).str.slice(0, RAW_MAX),
-    ).select(ROW, "__reason", "__column", "__raw", *(pl.col(f"__{n}").alias(n) for n in typed))
+    ).select(
+        ROW,
+        "__reason",
+        "__column",
+        "__raw",
+        *(pl.col(f"__{n}").alias(n) for n in typed if n != "text"),
+        pl.col("__text").fill_null("").alias("text"),
+    )
     failed = checked.filter(pl.col("__reason").is_not_null())
     passed = checked.filter(pl.col("__reason").is_null())
 
-    ids = passed["post_id"]
-    hashes = ids.hash(seed=0).to_numpy()
-    duplicate = ~ids.is_first_distinct().to_numpy() | seen.contains(hashes)
+    hashes = passed["post_id"].hash(seed=0).to_numpy()
+    order = np.argsort(hashes)
+    earlier = seen.contains(hashes, order)
+    first, changed = _repeats(passed, hashes, order, earlier)
+    duplicate = ~first | earlier
     seen.add(hashes[~duplicate])
-    duplicates = passed.filter(pl.Series(duplicate)).select(
-        pl.col(ROW).alias("row"),
-        pl.lit("post_id").alias("column"),
-        pl.lit("duplicate post_id").alias("reason"),
-        pl.col("post_id").alias("raw"),
+    reasons = np.full(len(hashes), "duplicate post_id", dtype=object)
+    reasons[changed] = "duplicate post_id with different content"
+    duplicates = passed.with_columns(pl.Series("__reason", reasons, pl.String)).filter(
+        pl.Series(duplicate)
     )
     rejects = pl.concat(
         [
@@ -586,7 +644,12 @@ def _validate(raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds) -
                 pl.col("__reason").alias("reason"),
                 pl.col("__raw").alias("raw"),
             ),
-            duplicates,
+            duplicates.select(
+                pl.col(ROW).alias("row"),
+                pl.lit("post_id").alias("column"),
+                pl.col("__reason").alias("reason"),
+                pl.col("post_id").alias("raw"),
+            ),
         ]
     ).sort("row")
     posts = passed.filter(pl.Series(~duplicate)).select(list(typed))
@@ -596,6 +659,33 @@ def _validate(raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds) -
         rows_read=raw.height + pre.height,
         file=file,
     )
+
+
+def _repeats(
+    passed: pl.DataFrame, hashes: np.ndarray, order: np.ndarray, earlier: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows hold the first occurrence of their post_id in the batch, and the indices of
+    the later rows whose text, repost_of or reply_to differ from that first row's (when it
+    is kept, i.e. not ``earlier``). Only rows sharing an id hash with another row are
+    compared, by their ids themselves: a few of a batch, and no string hashing of them all."""
+    first = np.ones(len(hashes), dtype=bool)
+    ordered = hashes[order]
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return first, np.zeros(0, dtype=np.int64)
+    clash = np.zeros(len(hashes), dtype=bool)
+    clash[order[1:][same]] = True
+    clash[order[:-1][same]] = True
+    rows = np.flatnonzero(clash)  # ascending: the first row of an id comes first
+    content = [c for c in ("text", *_IDS) if c in passed.columns]
+    group = passed.select("post_id", *content)[rows]
+    later = ~group["post_id"].is_first_distinct().to_numpy()
+    first[rows[later]] = False
+    differs = group.select(
+        pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).first().over("post_id")) for c in content)
+    ).to_series()
+    changed = later & differs.to_numpy() & ~earlier[rows]
+    return first, rows[changed]
 
 
 def _first(checks: list[tuple[str, pl.Expr, str]], pick) -> pl.Expr:
@@ -669,8 +759,8 @@ def _epoch(value: pl.Expr) -> pl.Expr:
     )
 
 
-def _list(col: pl.Expr, dtype: pl.DataType, *, hashtags: bool) -> pl.Expr:
-    """urls/hashtags as List(String) from native lists or from list-like text."""
+def _list(col: pl.Expr, dtype: pl.DataType, *, kind: str) -> pl.Expr:
+    """urls/hashtags/mentions as List(String) from native lists or from list-like text."""
     if isinstance(dtype, pl.List):
         items = col.cast(pl.List(pl.String), strict=False)
     else:
@@ -682,10 +772,30 @@ def _list(col: pl.Expr, dtype: pl.DataType, *, hashtags: bool) -> pl.Expr:
             .otherwise(text.str.extract_all(r"[^\s,|]+"))
         )
     item = pl.element().str.strip_chars().str.strip_chars("\"'").str.replace_all(r"\\/", "/")
-    if hashtags:
-        item = item.str.strip_chars_start("#").str.to_lowercase()
+    if kind != "urls":
+        item = item.str.strip_chars_start("#" if kind == "hashtags" else "@").str.to_lowercase()
     cleaned = items.list.eval(item.filter(item.str.len_bytes() > 0))
+    if kind == "urls":
+        cleaned = normalise_urls(cleaned)
     return cleaned.fill_null(_EMPTY_LIST)
+
+
+def _mentions(text: pl.Series) -> pl.Series:
+    """The distinct @names of each text, lower-cased, in order of first appearance, leaving
+    out repost-chain quotations, reply prefixes and URLs. The regexes run only on the texts
+    holding an ``@`` (a few percent of a dump); the others get an empty list."""
+    at = text.str.contains("@", literal=True).fill_null(False).arg_true()
+    found = (
+        text.gather(at)
+        .str.replace_all(_NOT_MENTION, "${2} ")
+        .str.extract_all(_MENTION)
+        .list.eval(pl.element().str.slice(1).str.to_lowercase())
+        .list.unique(maintain_order=True)
+    )
+    place = np.full(len(text), len(found), dtype=np.int64)
+    place[at.to_numpy()] = np.arange(len(found))
+    empty = pl.Series([[]], dtype=pl.List(pl.String))
+    return found.append(empty).gather(place).fill_null([]).alias("mentions")
 
 
 class _SeenIds:
@@ -695,10 +805,11 @@ class _SeenIds:
     def __init__(self) -> None:
         self._runs: list[np.ndarray] = []
 
-    def contains(self, hashes: np.ndarray) -> np.ndarray:
+    def contains(self, hashes: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
+        """Which hashes were added before; ``order`` is ``np.argsort(hashes)`` if known."""
         # Searching in sorted order walks each run forwards: several times faster than
         # random probes into runs of millions.
-        order = np.argsort(hashes)
+        order = np.argsort(hashes) if order is None else order
         ordered = hashes[order]
         found = np.zeros(len(hashes), dtype=bool)
         for run in self._runs:

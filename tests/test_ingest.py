@@ -9,11 +9,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from detector.config import ScanConfig
 from detector.errors import DataError, InputError
 from detector.ingest import Batch, expand_inputs, iter_batches
 from detector.schema import REJECTS, TIME
+from detector.urls import normalise_urls
 
 DATA = Path(__file__).parent / "data"
 HEADER = "post_id,account_id,created_at,text\n"
@@ -40,13 +43,21 @@ def when(*args: int) -> datetime:
 
 def test_messy_csv_splits_every_record_into_posts_or_rejects() -> None:
     posts, rejects, _ = scan(DATA / "messy.csv")
-    assert posts.columns == ["post_id", "account_id", "created_at", "text", "urls", "hashtags"]
+    assert posts.columns == [
+        "post_id",
+        "account_id",
+        "created_at",
+        "text",
+        "urls",
+        "hashtags",
+        "mentions",
+    ]
     assert posts.schema["created_at"] == TIME
     assert posts["post_id"].to_list() == ["0001", "0002", "0008"]
     assert posts["text"].to_list() == ["hello", "multi\nline text", ""]
     assert posts["urls"].to_list()[:2] == [
-        ["https://a.example/x"],
-        ["https://b.example", "https://c.example"],
+        ["a.example/x"],
+        ["b.example", "c.example"],
     ]
     assert posts["hashtags"].to_list()[0] == ["elections", "vote"]
     assert posts["created_at"].to_list()[:2] == [when(2024, 1, 2, 3, 4, 5)] * 2
@@ -55,7 +66,7 @@ def test_messy_csv_splits_every_record_into_posts_or_rejects() -> None:
         (3, None, "malformed CSV record (expected 6 fields)"),
         (4, "created_at", "unparseable created_at"),
         (5, "text", "invalid UTF-8"),
-        (6, "post_id", "duplicate post_id"),
+        (6, "post_id", "duplicate post_id with different content"),
         (7, "post_id", "missing post_id"),
     }
     raw = dict(zip(rejects["row"], rejects["raw"], strict=True))
@@ -135,9 +146,10 @@ def test_parquet_with_native_types(tmp_path: Path) -> None:
         "created_at",
         "text",
         "hashtags",
+        "mentions",
         "account_created_at",
     ]
-    assert posts.row(0) == ("1", "a", when(2024, 1, 2, 3, 4, 5), "x", ["tag"], when(2020, 1, 1))
+    assert posts.row(0) == ("1", "a", when(2024, 1, 2, 3, 4, 5), "x", ["tag"], [], when(2020, 1, 1))
     assert rejects.select("row", "column", "reason").row(0) == (2, "text", "missing text")
 
 
@@ -177,7 +189,7 @@ def test_column_mapping(tmp_path: Path) -> None:
     path = write(tmp_path / "m.csv", "id,user,time,content,tags\n01,u,2024-01-01,hi,#X\n")
     mapping = {"post_id": "id", "account_id": "user", "created_at": "time", "text": "content"}
     posts, _, _ = scan(path, columns={**mapping, "hashtags": "tags"})
-    assert posts.row(0) == ("01", "u", when(2024, 1, 1), "hi", ["x"])
+    assert posts.row(0) == ("01", "u", when(2024, 1, 1), "hi", ["x"], [])
     with pytest.raises(DataError, match=r"column 'user_name' \(mapped from 'account_id'\)") as err:
         scan(path, columns={**mapping, "account_id": "user_name"})
     assert err.value.column == "account_id" and err.value.file == str(path)
@@ -264,3 +276,229 @@ def test_malformed_record_that_is_not_utf8_stops_the_file(tmp_path: Path) -> Non
     with pytest.raises(DataError, match="Expected 4 columns") as err:
         scan(path)
     assert err.value.file == str(path)
+
+
+# --------------------------------------------------------------------------- traces
+
+
+def test_file_without_text_but_with_repost_of(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "r.csv",
+        "post_id,account_id,created_at,repost_of\n1,a,2024-01-01,9\n2,b,2024-01-01,\n",
+    )
+    posts, rejects, _ = scan(path)
+    assert rejects.height == 0
+    assert posts.columns == ["post_id", "account_id", "created_at", "text", "repost_of"]
+    assert posts.schema["text"] == pl.String
+    assert posts["text"].to_list() == ["", ""]
+    assert posts["repost_of"].to_list() == ["9", None]
+
+
+def test_file_without_text_or_trace_column_names_text(tmp_path: Path) -> None:
+    path = write(tmp_path / "n.csv", "post_id,account_id,created_at,lang\n1,a,2024-01-01,en\n")
+    with pytest.raises(DataError, match="missing required column 'text'") as err:
+        scan(path)
+    assert err.value.column == "text"
+    assert "columns found: 'post_id', 'account_id', 'created_at', 'lang'" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_null_text_kept_only_with_an_object(tmp_path: Path) -> None:
+    df = pl.DataFrame(
+        {
+            "post_id": ["1", "2", "3", "4", "5"],
+            "account_id": ["a"] * 5,
+            "created_at": ["2024-01-01"] * 5,
+            "text": [None, None, None, None, "t"],
+            "repost_of": ["9", None, " ", None, None],
+            "reply_to": [None, 7, None, None, None],
+            "urls": [None, None, None, ["https://x.example/"], None],
+        },
+        schema_overrides={"reply_to": pl.Int64},
+    )
+    df.write_parquet(tmp_path / "p.parquet")
+    posts, rejects, _ = scan(tmp_path / "p.parquet")
+    assert posts["post_id"].to_list() == ["1", "2", "4", "5"]
+    assert posts["text"].to_list() == ["", "", "", "t"]
+    assert posts["reply_to"].to_list() == [None, "7", None, None]
+    assert posts.schema["reply_to"] == pl.String
+    assert posts["urls"].to_list() == [[], [], ["x.example"], []]
+    assert rejects.select("row", "column", "reason").rows() == [(3, "text", "missing text")]
+
+
+def test_mentions_from_text_skip_repost_chains_and_reply_prefix(tmp_path: Path) -> None:
+    texts = [
+        "讲真的话//@王海:不说真话。//@瓦良格号归来：@王海，需要打假吗？",
+        "回复@张三:谢谢 @李四，@Bob_1 and @bob_1 and @-李志永-: hi",
+        "mail me@example.com or see https://medium.com/@writer/x @End.",
+        "//@A: //@B:转发微博",
+        "假的，还在传@中国长安网 @人民网 早日康复@易建联 // @C:",
+    ]
+    path = write(
+        tmp_path / "m.jsonl",
+        "\n".join(
+            json.dumps({"post_id": i, "account_id": "a", "created_at": "2024-01-01", "text": t})
+            for i, t in enumerate(texts)
+        ),
+    )
+    posts, _, _ = scan(path)
+    assert posts["mentions"].to_list() == [
+        ["王海"],
+        ["李四", "bob_1", "-李志永-"],
+        ["end"],
+        [],
+        ["中国长安网", "人民网", "易建联"],
+    ]
+
+
+def test_mentions_column_parsed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "m.csv",
+        "post_id,account_id,created_at,text,mentions\n"
+        '1,a,2024-01-01,hi @x,"[""@Alice"", ""bob""]"\n'
+        "2,a,2024-01-01,hi,@Carol|@Dan\n"
+        "3,a,2024-01-01,hi,\n",
+    )
+    posts, _, _ = scan(path)
+    assert posts["mentions"].to_list() == [["alice", "bob"], ["carol", "dan"], []]
+
+
+def test_no_mentions_column_without_text_or_mentions(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", "post_id,account_id,created_at,reply_to\n1,a,2024-01-01,5\n")
+    posts, _, _ = scan(path)
+    assert "mentions" not in posts.columns
+    assert posts["reply_to"].to_list() == ["5"]
+
+
+def normalise(*urls: str) -> list[str]:
+    frame = pl.DataFrame({"u": [list(urls)]}, schema={"u": pl.List(pl.String)})
+    return frame.select(normalise_urls(pl.col("u")))["u"][0].to_list()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.site.com/a?utm_source=x", "site.com/a"),
+        ("site.com/a", "site.com/a"),
+        ("HTTP://WWW.Site.COM/Path/To#section", "site.com/Path/To"),
+        ("http://site.com/a/", "site.com/a"),
+        ("https://site.com/", "site.com"),
+        ("https://site.com/a/?utm_medium=m&utm_campaign=c", "site.com/a"),
+        ("https://s.com/p?id=3&fbclid=abc&Page=2&gclid=x&si=1", "s.com/p?id=3&Page=2"),
+        ("https://s.com/p?igshid=1&spm=2&share_source=3&_hsenc=4&yclid=5&q=A", "s.com/p?q=A"),
+        ("https://s.com/p?sid=1&utm=2", "s.com/p?sid=1&utm=2"),
+        ("https://t.co/AbCdE", "t.co/AbCdE"),
+        ("http://t.cn/A6xYz", "t.cn/A6xYz"),
+        ("HTTPS://WWW.Bit.ly/AbC/?utm_source=x#f", "bit.ly/AbC/?utm_source=x"),
+        ("https://t.co/AbC?", "t.co/AbC"),
+        ("https://twitter.com/u/status/1?s=20&t=A", "twitter.com/u/status/1?t=A"),
+        ("https://mobile.twitter.com/u?S=09", "mobile.twitter.com/u"),
+        ("https://x.com/u?s=1&ref_src=twsrc", "x.com/u"),
+        ("https://shop.com/find?s=Cats&utm_term=x", "shop.com/find?s=Cats"),
+        ("https://box.com/a?s=1", "box.com/a?s=1"),
+        ("ftp://Files.Example/Doc", "ftp://files.example/Doc"),
+        ("https://site.com/a//", "site.com/a//"),
+    ],
+)
+def test_normalise_urls(url: str, expected: str) -> None:
+    assert normalise(url) == [expected]
+
+
+def test_normalise_urls_drops_empty_results() -> None:
+    assert normalise("https://", " ", "#top", "www.site.com") == ["site.com"]
+
+
+_URL_PARTS = st.sampled_from(
+    ["https://", "HTTP://", "www.", "WWW.", "Site.COM", "t.co", "/", "//", "/Path", "?", "&",
+     "=", "#", "#frag", " ", "utm_source=x", "fbclid", "si=1", "SI", "q=A", "a", "%20", ":",
+     "@", "回复", "\t", "x.com", "bit.ly", "s=1", "S"]
+)  # fmt: skip
+
+
+@given(st.lists(st.lists(_URL_PARTS, max_size=12).map("".join), max_size=4))
+def test_normalise_urls_is_idempotent_and_drops_schemes(urls: list[str]) -> None:
+    once = normalise(*urls)
+    assert normalise(*once) == once
+    for url in once:
+        assert url and url == url.strip() and "#" not in url
+        assert not url.lower().startswith(("http://", "https://", "www."))
+
+
+def test_duplicate_post_id_with_different_content(tmp_path: Path) -> None:
+    body = (
+        "1,a,2024-01-01,x,\n"
+        "1,a,2024-01-01,x,\n"
+        "1,b,2024-01-02,y,\n"
+        "2,a,2024-01-01,z,\n"
+        "2,a,2024-01-01,z,5\n"
+    )
+    path = write(tmp_path / "d.csv", "post_id,account_id,created_at,text,repost_of\n" + body)
+    posts, rejects, _ = scan(path)
+    assert posts["post_id"].to_list() == ["1", "2"]
+    assert rejects.select("row", "reason").rows() == [
+        (2, "duplicate post_id"),
+        (3, "duplicate post_id with different content"),
+        (5, "duplicate post_id with different content"),
+    ]
+    _, rejects, _ = scan(path, batch_rows=1)  # across batches only a hash is kept
+    assert set(rejects["reason"]) == {"duplicate post_id"}
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_coortweet_dump_without_text() -> None:
+    path = SHARED / "coortweet_russian_coord_tweets.parquet"
+    if not path.is_file():
+        pytest.skip(f"{path} is not here")
+    batches = list(iter_batches([path], ScanConfig()))
+    assert sum(b.rows_read for b in batches) == 35_125
+    rejects = pl.concat([b.rejects for b in batches])
+    # The dump repeats 40 post_ids (same account and time): 1 exact repeat, 39 with another
+    # repost_of; the first row of each wins.
+    assert rejects.height == 40
+    assert set(rejects["reason"]) == {
+        "duplicate post_id",
+        "duplicate post_id with different content",
+    }
+    assert sum(b.posts.height for b in batches) == 35_085
+    posts = batches[0].posts
+    assert posts["text"].null_count() == 0 and set(posts["text"]) == {""}
+
+
+def test_qut_coretweet_fixture_with_bom_and_mapped_columns() -> None:
+    path = SHARED / "qut_coretweet_test_input.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} is not here")
+    mapping = {
+        "post_id": "message_id",
+        "account_id": "user_id",
+        "repost_of": "repost_id",
+        "reply_to": "reply_id",
+        "text": "message",
+        "created_at": "timestamp",
+    }
+    posts, rejects, _ = scan(path, columns=mapping)
+    assert rejects.height == 0 and posts.height == 15
+    assert posts.columns == [
+        "post_id",
+        "account_id",
+        "created_at",
+        "text",
+        "urls",
+        "mentions",
+        "repost_of",
+        "reply_to",
+    ]
+    assert posts.row(0) == (
+        "0",
+        "uid0",
+        when(1970, 1, 1),
+        "Example tweet from uid0",
+        [],
+        [],
+        "rtid0",
+        None,
+    )
+    assert posts["created_at"][13] == when(1970, 1, 1, 0, 5)
+    assert posts.schema["reply_to"] == pl.String and posts["reply_to"].null_count() == 15
