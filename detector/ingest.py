@@ -13,10 +13,10 @@ lost without a trace. Decisions an analyst should know about:
   required only when the file has none of the other trace columns (``repost_of``,
   ``reply_to``, ``urls``, ``hashtags``, ``mentions``): a dump of reposts alone (CooRTweet's)
   is a valid input. Without a text column every post gets the text ``""``; the posts frame
-  always has a non-null String ``text``.
+  always has a non-null String ``text``. A row of such a file must carry an object (below).
 * A row is rejected only when a *required* field is bad: missing/empty ``post_id`` or
-  ``account_id``, missing or unparseable ``created_at``, a null ``text`` on a row that
-  carries no object (no ``repost_of``/``reply_to`` id, empty ``urls``/``hashtags``/
+  ``account_id``, missing or unparseable ``created_at``, a null or absent ``text`` on a row
+  that carries no object (no ``repost_of``/``reply_to`` id, empty ``urls``/``hashtags``/
   ``mentions`` lists), or when the record itself is broken (wrong CSV field count, invalid
   JSON, not a JSON object). A null text on a row that reposts, replies to or shares
   something is kept as ``""``, since the row is still a co-sharing trace; an empty text is
@@ -43,12 +43,15 @@ lost without a trace. Decisions an analyst should know about:
   tracking parameters dropped) so that co-URL traces see one page as one object; short
   links are not expanded.
 * Without a ``mentions`` column, mentions are the ``@name`` tokens of the text (a name is
-  letters of any script, digits, ``_`` and ``-``; ``me@mail.com`` is not one, ``传@人民网``
-  is), lower-cased, distinct within a post, in order. Weibo's repost-chain quotations
+  letters of any script, digits, ``_`` and ``-``, up to a space or punctuation such as
+  ``:``, ``：`` or ``,``), lower-cased, distinct within a post, in order. An ``@`` right
+  after an ASCII letter, digit or one of ``_.+-`` starts no mention (``me@mail.com``), one
+  after a CJK character does (``传@人民网@新华网`` has two). Weibo's repost-chain quotations
   ``//@name:`` (who the post was reposted through, added by the platform) and the reply
-  prefix ``回复@name:`` are not mentions, nor is an ``@`` right after ``/`` (chains, and
-  URLs such as ``site.com/@name``). The regexes run only on texts holding an ``@``. The
-  posts frame has ``mentions`` whenever the file has text or a mentions column.
+  prefix ``回复@name:`` are not mentions, nor is any ``@`` right after ``/`` (chains, and
+  URLs such as ``site.com/@name``); names the quoted chain text itself mentions are kept.
+  The regexes run only on texts holding an ``@``. The posts frame has ``mentions``
+  whenever the file has text or a mentions column.
 * Duplicate detection across batches keeps 8 bytes (a 64-bit hash) per accepted post; a
   hash collision, about 3e-4 likely at 100M posts, would reject one post as a duplicate.
 """
@@ -575,7 +578,7 @@ def _validate(raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds) -
     raw = raw.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
     schema = raw.schema
     has_text = "text" in schema
-    text = pl.col("text").cast(pl.String) if has_text else pl.lit("", pl.String)
+    text = pl.col("text").cast(pl.String) if has_text else pl.lit(None, pl.String)
     typed: dict[str, pl.Expr | pl.Series] = {
         "post_id": _id(pl.col("post_id"), schema["post_id"]),
         "account_id": _id(pl.col("account_id"), schema["account_id"]),
@@ -603,16 +606,16 @@ def _validate(raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds) -
         ("created_at", pl.col("__no_time"), "missing created_at"),
         ("created_at", pl.col("__created_at").is_null(), "unparseable created_at"),
     ]
-    if has_text:
-        objects = [pl.col(f"__{c}").is_not_null() for c in _IDS if c in schema] + [
-            pl.col(f"__{c}").list.len() > 0 for c in _LISTS if c in schema
-        ]
-        no_object = ~pl.any_horizontal(objects) if objects else pl.lit(True)
-        checks.append(("text", pl.col("__text").is_null() & no_object, "missing text"))
+    # A row without text (null, or no text column) must carry an object to be kept.
+    objects = [pl.col(f"__{c}").is_not_null() for c in _IDS if c in schema] + [
+        pl.col(f"__{c}").list.len() > 0 for c in _LISTS if c in schema
+    ]
+    no_object = ~pl.any_horizontal(objects) if objects else pl.lit(True)
+    checks.append(("text", pl.col("__text").is_null() & no_object, "missing text"))
     checked = typed_ok.with_columns(
         __reason=_first(checks, lambda name, why: pl.lit(why)),
         __column=_first(checks, lambda name, why: pl.lit(name)),
-        __raw=_first(checks, lambda name, why: pl.col(name).cast(pl.String)).str.slice(0, RAW_MAX),
+        __raw=_first(checks, lambda name, why: _raw(name, schema)).str.slice(0, RAW_MAX),
     ).select(
         ROW,
         "__reason",
@@ -686,6 +689,11 @@ def _repeats(
     ).to_series()
     changed = later & differs.to_numpy() & ~earlier[rows]
     return first, rows[changed]
+
+
+def _raw(name: str, schema: pl.Schema) -> pl.Expr:
+    """The input value of a column as text, for a reject's ``raw`` (null if no such column)."""
+    return pl.col(name).cast(pl.String) if name in schema else pl.lit(None, pl.String)
 
 
 def _first(checks: list[tuple[str, pl.Expr, str]], pick) -> pl.Expr:

@@ -9,8 +9,10 @@ dump in many spellings: ``https://www.site.com/a?utm_source=x``, ``http://Site.c
 * the ``#fragment`` is dropped (it never reaches the server);
 * tracking query parameters are removed: ``utm_*``, ``fbclid``, ``gclid``, ``dclid``,
   ``msclkid``, ``igshid``, ``mc_cid``, ``mc_eid``, ``ref_src``, ``ref_url``, ``spm``,
-  ``share_source``, ``share_medium``, ``si``, ``_hsenc``, ``_hsmi``, ``yclid`` (names matched
-  without regard to case); the other parameters keep their order and case;
+  ``share_source``, ``share_medium``, ``si``, ``_hsenc``, ``_hsmi``, ``yclid``, and ``s`` on
+  ``twitter.com``/``x.com`` only (their share tag; elsewhere ``s`` is often a search term);
+  names are matched without regard to case, and the other parameters keep their order and
+  case;
 * a ``?`` left with no parameter is dropped, and so is one trailing ``/`` of the path (not
   of ``//``, so that the result is a fixed point: normalising twice changes nothing);
 * whitespace around the URL and around the query is trimmed; a URL left empty is dropped.
@@ -85,6 +87,12 @@ _HOST = r"^(?:[a-z][a-z0-9+.\-]*://)?(?:[^@]*@)?"
 # Each parameter of a query written as ``&name=value&`` (ampersands doubled, see below).
 _TRACKING_PARAM = r"(?i)&\s*(?:" + "|".join(TRACKING) + r")(?:=[^&]*)?&"
 _TWITTER_PARAM = r"(?i)&\s*s(?:=[^&]*)?&"
+# Unicode white space (what ``str.strip_chars()`` and regex ``\s`` take).
+_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
 # Leading whitespace, http(s) schemes and www. prefixes, however many and in any case.
 _PREFIX = r"^(?:\s|(?i:https?://|www\.))+"
 # Scheme (other than http(s), already gone) and host: everything before the path or query.
@@ -143,10 +151,16 @@ def _normalise(urls: pl.Series) -> pl.Series:
     wrapped = (
         pl.when("twitter").then(wrapped.str.replace_all(_TWITTER_PARAM, "")).otherwise(wrapped)
     )
-    query = wrapped.str.replace_all("&&", "&", literal=True).str.replace_all(r"^[&\s]+|[&\s]+$", "")
-    path = pl.concat_str("head", "path")
-    body = path.str.strip_chars_end().str.replace(r"([^/\s])\s*/$", "$1")
-    # Short links keep their path and query untouched.
+    query = wrapped.str.replace_all("&&", "&", literal=True).str.strip_chars(_SPACE + "&")
+    path = pl.concat_str("head", "path").str.strip_chars_end()
+    # One trailing ``/`` (and the spaces before it) goes unless ``/`` or nothing would be left.
+    cut = path.str.head(-1).str.strip_chars_end()
+    body = (
+        pl.when(path.str.ends_with("/") & (cut != "") & ~cut.str.ends_with("/"))
+        .then(cut)
+        .otherwise(path)
+    )
+    # Short links keep their path and query (but for spaces at the end of the path).
     return (
         parts.select(
             query=pl.when("short").then("query").otherwise(query).fill_null(""),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.config import ScanConfig
@@ -287,11 +287,13 @@ def test_file_without_text_but_with_repost_of(tmp_path: Path) -> None:
         "post_id,account_id,created_at,repost_of\n1,a,2024-01-01,9\n2,b,2024-01-01,\n",
     )
     posts, rejects, _ = scan(path)
-    assert rejects.height == 0
     assert posts.columns == ["post_id", "account_id", "created_at", "text", "repost_of"]
     assert posts.schema["text"] == pl.String
-    assert posts["text"].to_list() == ["", ""]
-    assert posts["repost_of"].to_list() == ["9", None]
+    assert posts.rows() == [("1", "a", when(2024, 1, 1), "", "9")]
+    # Without text, a row must carry an object.
+    assert rejects.select("row", "column", "reason", "raw").rows() == [
+        (2, "text", "missing text", None)
+    ]
 
 
 def test_file_without_text_or_trace_column_names_text(tmp_path: Path) -> None:
@@ -332,7 +334,7 @@ def test_mentions_from_text_skip_repost_chains_and_reply_prefix(tmp_path: Path) 
         "回复@张三:谢谢 @李四，@Bob_1 and @bob_1 and @-李志永-: hi",
         "mail me@example.com or see https://medium.com/@writer/x @End.",
         "//@A: //@B:转发微博",
-        "假的，还在传@中国长安网 @人民网 早日康复@易建联 // @C:",
+        "假的，还在传@中国长安网@人民网 早日康复@易建联 // @C: 回复 @D：@@E",
     ]
     path = write(
         tmp_path / "m.jsonl",
@@ -347,7 +349,7 @@ def test_mentions_from_text_skip_repost_chains_and_reply_prefix(tmp_path: Path) 
         ["李四", "bob_1", "-李志永-"],
         ["end"],
         [],
-        ["中国长安网", "人民网", "易建联"],
+        ["中国长安网", "人民网", "易建联", "e"],
     ]
 
 
@@ -391,6 +393,7 @@ def normalise(*urls: str) -> list[str]:
         ("http://t.cn/A6xYz", "t.cn/A6xYz"),
         ("HTTPS://WWW.Bit.ly/AbC/?utm_source=x#f", "bit.ly/AbC/?utm_source=x"),
         ("https://t.co/AbC?", "t.co/AbC"),
+        ("bit.ly/x \t?", "bit.ly/x"),
         ("https://twitter.com/u/status/1?s=20&t=A", "twitter.com/u/status/1?t=A"),
         ("https://mobile.twitter.com/u?S=09", "mobile.twitter.com/u"),
         ("https://x.com/u?s=1&ref_src=twsrc", "x.com/u"),
@@ -411,10 +414,11 @@ def test_normalise_urls_drops_empty_results() -> None:
 _URL_PARTS = st.sampled_from(
     ["https://", "HTTP://", "www.", "WWW.", "Site.COM", "t.co", "/", "//", "/Path", "?", "&",
      "=", "#", "#frag", " ", "utm_source=x", "fbclid", "si=1", "SI", "q=A", "a", "%20", ":",
-     "@", "回复", "\t", "x.com", "bit.ly", "s=1", "S"]
+     "@", "回复", "\t", "\u3000", "x.com", "bit.ly", "s=1", "S"]
 )  # fmt: skip
 
 
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(_URL_PARTS, max_size=12).map("".join), max_size=4))
 def test_normalise_urls_is_idempotent_and_drops_schemes(urls: list[str]) -> None:
     once = normalise(*urls)
