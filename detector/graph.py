@@ -241,7 +241,7 @@ def _aggregate(
     key_weight: np.ndarray,
     order: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
-    """Collapse edges sorted by (src, dst, kind, key, gap) into one row per (pair, kind):
+    """Collapse edges sorted by (src, dst, kind, key) into one row per (pair, kind):
     distinct keys, their summed weight, the smallest gap and the median over keys of each
     key's smallest gap, and the first MAX_OBJECTS keys."""
     n = order.shape[0]
@@ -278,11 +278,14 @@ def _aggregate(
         record_row[e] = m
         if new_row or key[e] != key[order[p - 1]]:
             k = out_shared[m]
-            key_gaps[k] = gap[e]  # sorted by gap within a key: the first is the smallest
+            key_gaps[k] = gap[e]
             if k < MAX_OBJECTS:
                 out_objects[m, k] = key[e]
             out_weight[m] += key_weight[e]
             out_shared[m] = k + 1
+        else:
+            k = out_shared[m] - 1
+            key_gaps[k] = min(key_gaps[k], gap[e])
     m += 1
     return (
         out_src[:m],
@@ -387,7 +390,9 @@ def build_graph(
     surprise = 1.0 - chance.share_probability(src, kind, edge_row) * chance.share_probability(
         dst, kind, edge_row
     )
-    edge_order = np.lexsort((gap, key, kind, dst, src))
+    # Edges come out in key order (and a key's kind is in its top bits), so one stable sort
+    # by pair orders them by (pair, kind, key).
+    edge_order = np.argsort(src * np.int64(max(n_accounts, 1)) + dst, kind="stable")
     source, target, kind, shared, weight, gap_min, gap_median, objects, record_row = _aggregate(
         src, dst, kind, key, gap, row_weight[edge_row] * surprise, edge_order
     )
