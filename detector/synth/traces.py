@@ -26,7 +26,7 @@ import polars as pl
 from detector.synth import organic, trace_families
 from detector.synth.ledger import Ledger
 from detector.synth.scenarios import DEFAULT_DIR, REQUIRED, Scenario, ScenarioError, epoch
-from detector.synth.world import ACCOUNT_ID_BASE, POST_ID_BASE, TIME
+from detector.synth.world import assemble
 
 FAMILIES = (
     "repost_network",
@@ -356,64 +356,4 @@ def generate_trace_world(
         everyday["urls"],
         everyday["hashtags"],
     )
-    return _assemble(rngs[9], pl.concat([posts, everyday]), pl.concat(account_parts), labels)
-
-
-def _assemble(
-    rng: np.random.Generator, posts: pl.DataFrame, accounts: pl.DataFrame, labels: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Like ``world._assemble``: sort by time, give ids, resolve reposts and replies, then
-    drop hidden posts (deleted since; what pointed at them keeps the id), attach account
-    data and build the truth."""
-    n = posts.height
-    posts = posts.with_columns(tie=pl.Series(rng.permutation(n))).sort("ts", "tie")
-    post_id = POST_ID_BASE + np.arange(n, dtype=np.int64) * 8 + rng.integers(0, 8, n)
-    posts = posts.with_columns(post_id=pl.Series(post_id).cast(pl.String))
-    anchors = posts.filter(pl.col("anchor").is_not_null())
-
-    def resolve(column: str) -> pl.Expr:
-        return pl.col(column).replace_strict(
-            anchors["anchor"], anchors["post_id"], default=None, return_dtype=pl.String
-        )
-
-    posts = posts.with_columns(repost_of=resolve("repost"), reply_to=resolve("reply")).filter(
-        ~pl.col("hidden")
-    )
-    n_accounts = int(accounts["acct"].max()) + 1
-    account_id = ACCOUNT_ID_BASE + rng.permutation(n_accounts).astype(np.int64) * 64
-    account_id += rng.integers(0, 64, n_accounts)
-    borrowed = labels.select("acct", borrowed_burst="burst")
-    accounts = (
-        accounts.with_columns(
-            account_id=pl.Series(account_id).cast(pl.String).gather(accounts["acct"]),
-            account_created_at=pl.from_epoch("created", time_unit="s").dt.replace_time_zone("UTC"),
-        )
-        .join(borrowed, on="acct", how="left")
-        .with_columns(burst=pl.coalesce("burst", "borrowed_burst"))
-        .drop("borrowed_burst")
-    )
-    posts = posts.join(
-        accounts.select("acct", "account_id", "account_created_at"),
-        on="acct",
-        how="left",
-        maintain_order="left",
-    ).select(
-        "post_id",
-        "account_id",
-        pl.from_epoch("ts", time_unit="s")
-        .dt.replace_time_zone("UTC")
-        .cast(TIME)
-        .alias("created_at"),
-        "text",
-        "urls",
-        "hashtags",
-        "repost_of",
-        "reply_to",
-        pl.col("account_created_at").cast(TIME),
-    )
-    truth = (
-        accounts.join(posts.select("account_id").unique(), on="account_id", how="semi")
-        .select("account_id", "campaign", "burst")
-        .sort("account_id")
-    )
-    return posts, truth
+    return assemble(rngs[9], pl.concat([posts, everyday]), pl.concat(account_parts), labels)

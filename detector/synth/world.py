@@ -118,23 +118,30 @@ def generate_world(
     post_parts.append(
         organic.background(rngs[7], background_cfg, composer, sizes.organic_accounts, remaining)
     )
-    return _assemble(rngs[8], pl.concat(post_parts), pl.concat(account_parts), pl.concat(labels))
+    return assemble(rngs[8], pl.concat(post_parts), pl.concat(account_parts), pl.concat(labels))
 
 
-def _assemble(
+def assemble(
     rng: np.random.Generator, posts: pl.DataFrame, accounts: pl.DataFrame, labels: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Sort by time, give ids, resolve reposts, attach account data, and build the truth."""
+    """Sort by time, give ids, resolve reposts (and replies, when posts have a ``reply``
+    column), drop ``hidden`` posts (deleted since; what pointed at them keeps the id),
+    attach account data, and build the truth."""
     n = posts.height
     posts = posts.with_columns(tie=pl.Series(rng.permutation(n))).sort("ts", "tie")
     post_id = POST_ID_BASE + np.arange(n, dtype=np.int64) * 8 + rng.integers(0, 8, n)
     posts = posts.with_columns(post_id=pl.Series(post_id).cast(pl.String))
     anchors = posts.filter(pl.col("anchor").is_not_null())
+    targets = {"repost_of": "repost", "reply_to": "reply"}
+    targets = {name: column for name, column in targets.items() if column in posts.columns}
     posts = posts.with_columns(
-        repost_of=pl.col("repost").replace_strict(
-            anchors["anchor"], anchors["post_id"], default=None, return_dtype=pl.String
-        )
+        pl.col(column)
+        .replace_strict(anchors["anchor"], anchors["post_id"], default=None, return_dtype=pl.String)
+        .alias(name)
+        for name, column in targets.items()
     )
+    if "hidden" in posts.columns:
+        posts = posts.filter(~pl.col("hidden"))
     n_accounts = int(accounts["acct"].max()) + 1
     account_id = ACCOUNT_ID_BASE + rng.permutation(n_accounts).astype(np.int64) * 64
     account_id += rng.integers(0, 64, n_accounts)
@@ -163,7 +170,7 @@ def _assemble(
         "text",
         "urls",
         "hashtags",
-        "repost_of",
+        *targets,
         pl.col("account_created_at").cast(TIME),
     )
     truth = (
