@@ -109,6 +109,7 @@ class AccountGraph:
     linked: np.ndarray  # bool per trace row: another account shared its object within window
     repetition: np.ndarray  # int64 per account: distinct objects co-shared within window
     participation: np.ndarray  # int64 per account: its co-share traces (CooRTweet's count)
+    object_shares: np.ndarray  # int64 per linked trace: all shares of its object
 
     @property
     def n_edges(self) -> int:
@@ -417,6 +418,7 @@ def build_graph(
         linked,
         repetition,
         participation,
+        np.bincount(key_index)[key_index[linked]],
     )
 
 

@@ -186,10 +186,8 @@ def scan(
             min_co_shares=config.min_co_shares,
             min_participation=config.min_participation,
         )
-        _, key_index, key_shares = np.unique(traces.key, return_inverse=True, return_counts=True)
         co_shares = traces.take(graph.linked)
-        object_shares = key_shares[key_index][graph.linked]
-        del traces, key_index, key_shares
+        del traces
         posts = _slim(posts)
 
     with stages.stage("cluster"):
@@ -212,7 +210,7 @@ def scan(
         evidence = cluster_evidence(
             graph=graph,
             traces=co_shares,
-            object_shares=object_shares,
+            object_shares=graph.object_shares,
             account_cluster=account_cluster,
             account_posts=accounts["n_posts"].to_numpy(),
             account_created=created,

@@ -13,7 +13,7 @@ def _csr(edges: list[tuple[int, int, float]], n: int):
     graph = AccountGraph(
         source, target, zeros, ones, weight, zeros, zeros.astype(float),
         np.full((m, MAX_OBJECTS), -1), ones, n, np.zeros(0, bool), np.ones(n, np.int64),
-        np.ones(n, np.int64),
+        np.ones(n, np.int64), np.zeros(0, np.int64),
     )  # fmt: skip
     m = _symmetric_csr(graph)
     return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data

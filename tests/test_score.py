@@ -24,11 +24,10 @@ def _exclusivity(own_posts: int, crowd_posts_by_members: int, crowd_posts_by_oth
     graph = build_graph(
         traces, n_accounts, windows=WINDOWS, weights=np.ones(1), neighbours=5, min_repeat=1
     )
-    _, index, shares = np.unique(traces.key, return_inverse=True, return_counts=True)
     evidence = cluster_evidence(
         graph=graph,
         traces=traces.take(graph.linked),
-        object_shares=shares[index][graph.linked],
+        object_shares=graph.object_shares,
         account_cluster=np.where(np.arange(n_accounts) < 5, 0, -1),
         account_posts=np.bincount(account, minlength=n_accounts),
         account_created=np.full(n_accounts, -1),
