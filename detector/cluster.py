@@ -1,8 +1,9 @@
 """Communities of the account graph: the candidate coordinated groups.
 
 Connected components come from ``scipy.sparse.csgraph``. A component small enough for
-networkx is split with Louvain (seeded, so deterministic); a larger one with weighted label
-propagation in a numba kernel over the CSR adjacency, which is linear per sweep.
+networkx is split with Louvain (seeded, so deterministic); a larger one is first coarsened
+by weighted label propagation in a numba kernel over the CSR adjacency (linear per sweep),
+then Louvain splits the graph of those communities.
 """
 
 from __future__ import annotations
@@ -81,31 +82,59 @@ def _label_propagation(
     return labels
 
 
-def _louvain(adjacency: csr_matrix, nodes: np.ndarray, seed: int) -> list[np.ndarray]:
-    sub = adjacency[nodes][:, nodes].tocoo()
-    upper = sub.row < sub.col
+def _louvain(adjacency: csr_matrix, seed: int) -> np.ndarray:
+    """Louvain community (0..k-1) of each node of the symmetric ``adjacency``; a self-loop
+    holds a coarsened node's internal weight twice over, as :func:`_coarsen` leaves it."""
+    coo = adjacency.tocoo()
+    upper = coo.row <= coo.col
+    weight = np.where(coo.row == coo.col, coo.data / 2, coo.data)
     g = nx.Graph()
-    g.add_nodes_from(range(nodes.size))
+    g.add_nodes_from(range(adjacency.shape[0]))
     g.add_weighted_edges_from(
-        zip(sub.row[upper].tolist(), sub.col[upper].tolist(), sub.data[upper].tolist(), strict=True)
+        zip(coo.row[upper].tolist(), coo.col[upper].tolist(), weight[upper].tolist(), strict=True)
     )
     communities = nx.community.louvain_communities(
         g, weight="weight", resolution=LOUVAIN_RESOLUTION, seed=seed
     )
-    return [nodes[np.sort(np.fromiter(c, np.int64, len(c)))] for c in communities]
+    labels = np.empty(adjacency.shape[0], np.int64)
+    for label, members in enumerate(communities):
+        labels[np.fromiter(members, np.int64, len(members))] = label
+    return labels
 
 
-def _propagate(adjacency: csr_matrix, nodes: np.ndarray) -> list[np.ndarray]:
+def _propagate(adjacency: csr_matrix) -> np.ndarray:
+    """Label propagation community (0..k-1) of each node of ``adjacency``."""
     labels = _label_propagation(
         adjacency.indptr.astype(np.int64),
         adjacency.indices.astype(np.int64),
         adjacency.data,
-        nodes,
+        np.arange(adjacency.shape[0], dtype=np.int64),
         PROPAGATION_SWEEPS,
-    )[nodes]
-    order = np.lexsort((nodes, labels))
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    return [np.sort(part) for part in np.split(nodes[order], cuts)]
+    )
+    return np.unique(labels, return_inverse=True)[1].astype(np.int64)
+
+
+def _coarsen(adjacency: csr_matrix, labels: np.ndarray) -> csr_matrix:
+    """The graph of the communities: edge weights between communities summed, each
+    community's internal weight on its self-loop (as Louvain's own aggregation step)."""
+    n, k = adjacency.shape[0], int(labels.max()) + 1
+    membership = csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, k))
+    return (membership.T @ adjacency @ membership).tocsr()
+
+
+def _split_component(adjacency: csr_matrix, seed: int) -> np.ndarray:
+    """Communities of one connected component. Louvain when it is small enough for
+    networkx; otherwise label propagation first coarsens it (linear per sweep) and Louvain
+    runs on the graph of those communities. Label propagation alone leaves a dense network
+    cut into its squads, each owning too little of the network's content; coarsening and
+    Louvain joins them as Louvain on the whole graph would."""
+    member = np.arange(adjacency.shape[0], dtype=np.int64)
+    while adjacency.nnz // 2 > LOUVAIN_MAX_EDGES:
+        labels = _propagate(adjacency)
+        if labels.max() + 1 == adjacency.shape[0]:
+            return member  # nothing left to coarsen: the propagation communities stand
+        adjacency, member = _coarsen(adjacency, labels), labels[member]
+    return _louvain(adjacency, seed)[member]
 
 
 def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.ndarray:
@@ -124,12 +153,9 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
     cuts = np.flatnonzero(np.diff(component[candidates])) + 1
     next_label = 0
     for nodes in np.split(candidates, cuts):
-        n_edges = int(degree[nodes].sum() // 2)
-        small = n_edges <= LOUVAIN_MAX_EDGES
-        parts = _louvain(adjacency, nodes, seed) if small else _propagate(adjacency, nodes)
-        for members in parts:
-            labels[members] = next_label
-            next_label += 1
+        parts = _split_component(adjacency[nodes][:, nodes], seed)
+        labels[nodes] = parts + next_label
+        next_label += int(parts.max()) + 1
     return _renumber(labels, min_size)
 
 

@@ -1,12 +1,13 @@
-"""Label propagation, the community detection used on components too large for Louvain."""
+"""Community detection: Louvain, and label propagation for components too large for it."""
 
 import numpy as np
 
-from detector.cluster import _label_propagation, _symmetric_csr
+from detector import cluster
+from detector.cluster import _label_propagation, _symmetric_csr, detect_communities
 from detector.graph import MAX_OBJECTS, AccountGraph
 
 
-def _csr(edges: list[tuple[int, int, float]], n: int):
+def _graph(edges: list[tuple[int, int, float]], n: int) -> AccountGraph:
     source, target, weight = (np.array(column) for column in zip(*edges, strict=True))
     m = len(edges)
     ones, zeros = np.ones(m, np.int64), np.zeros(m, np.int64)
@@ -15,7 +16,11 @@ def _csr(edges: list[tuple[int, int, float]], n: int):
         np.full((m, MAX_OBJECTS), -1), ones, n, np.zeros(0, bool), np.ones(n, np.int64),
         np.ones(n, np.int64), np.zeros(0, np.int64),
     )  # fmt: skip
-    m = _symmetric_csr(graph)
+    return graph
+
+
+def _csr(edges: list[tuple[int, int, float]], n: int):
+    m = _symmetric_csr(_graph(edges, n))
     return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data
 
 
@@ -37,3 +42,30 @@ def test_heavier_neighbour_label_wins():
     labels = _label_propagation(indptr, indices, weights, np.arange(4), 1)
     # Sweep order 0..3: 0 takes 1's label, 1 keeps it (its only neighbour is 0).
     assert labels[0] == labels[1] == 1
+
+
+def test_a_network_of_squads_is_one_community_whatever_the_component_size(monkeypatch):
+    # Eight squads of 50 accounts pushing the same articles: each account is linked to 10
+    # squad mates and, at half the weight, to 10 accounts of other squads; account numbers
+    # interleave the squads, as account ids do. Label propagation alone settles on the
+    # squads, each owning too little of the network's content to be recognised; the path
+    # components too large for Louvain take must keep the network whole, as Louvain does.
+    rng = np.random.default_rng(3)
+    squad = np.repeat(np.arange(8), 50)
+    number = rng.permutation(squad.size)
+    edges = {}
+    for a in range(squad.size):
+        mates = np.flatnonzero(squad == squad[a])
+        others = np.flatnonzero(squad != squad[a])
+        for b in [*rng.choice(mates, 10, replace=False), *rng.choice(others, 10, replace=False)]:
+            if a != b:
+                pair = min(number[a], number[b]), max(number[a], number[b])
+                edges[pair] = 1.0 if squad[a] == squad[b] else 0.5
+    edge_list = [(a, b, w) for (a, b), w in sorted(edges.items())]
+    graph = _graph(edge_list, squad.size)
+    indptr, indices, weights = _csr(edge_list, squad.size)
+    squads_only = _label_propagation(indptr, indices, weights, np.arange(squad.size), 10)
+    assert len(set(squads_only)) > 1  # the trap is there
+    assert set(detect_communities(graph, min_size=5, seed=0)) == {0}
+    monkeypatch.setattr(cluster, "LOUVAIN_MAX_EDGES", 100)
+    assert set(detect_communities(graph, min_size=5, seed=0)) == {0}
