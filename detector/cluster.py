@@ -152,7 +152,7 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
     candidates = candidates[np.argsort(component[candidates], kind="stable")]
     cuts = np.flatnonzero(np.diff(component[candidates])) + 1
     next_label = 0
-    for nodes in np.split(candidates, cuts):
+    for nodes in np.split(candidates, cuts) if candidates.size else []:
         parts = _split_component(adjacency[nodes][:, nodes], seed)
         labels[nodes] = parts + next_label
         next_label += int(parts.max()) + 1

@@ -179,22 +179,6 @@ def _linked(
 
 
 @nb.njit(cache=True)
-def _count_distinct(
-    group: np.ndarray, item: np.ndarray, order: np.ndarray, n_groups: int
-) -> np.ndarray:
-    """Distinct ``item`` values per ``group`` (rows sorted by group, item)."""
-    out = np.zeros(n_groups, np.int64)
-    for p in range(order.shape[0]):
-        i = order[p]
-        if p > 0:
-            j = order[p - 1]
-            if group[j] == group[i] and item[j] == item[i]:
-                continue
-        out[group[i]] += 1
-    return out
-
-
-@nb.njit(cache=True)
 def _neighbour_edges(
     key: np.ndarray,
     account: np.ndarray,
@@ -268,9 +252,13 @@ def _aggregate(
         )
         if new_row and m >= 0:
             k = out_shared[m]
-            gaps = np.sort(key_gaps[:k])
-            out_gap_min[m] = gaps[0]
-            out_gap_median[m] = (gaps[(k - 1) // 2] + gaps[k // 2]) / 2.0
+            if k == 1:  # most pairs: no sort needed
+                out_gap_min[m] = key_gaps[0]
+                out_gap_median[m] = key_gaps[0]
+            else:
+                gaps = np.sort(key_gaps[:k])
+                out_gap_min[m] = gaps[0]
+                out_gap_median[m] = (gaps[(k - 1) // 2] + gaps[k // 2]) / 2.0
         if p == n:
             break
         if new_row:
@@ -301,29 +289,63 @@ def _aggregate(
     )
 
 
-class _Chance:
-    """The null model: how likely account ``a`` shares object ``o`` of kind ``t`` by chance,
-    ``p = min(1, k_at * df_o / M_t)`` (``k_at`` the account's distinct objects of the kind,
-    ``df_o`` the object's distinct accounts, ``M_t`` the kind's distinct account-object
-    shares), as in a configuration model of the account-object graph."""
+@dataclass(frozen=True)
+class _Shares:
+    """Distinct (object, account) shares, the basis of popularity and chance: one sort
+    of the traces serves the IDF, the null model and the repeat check.
 
-    def __init__(self, traces: Traces, key_df: np.ndarray, n_kinds: int) -> None:
-        order = np.lexsort((traces.key, traces.account, traces.kind))
-        kind, account, key = traces.kind[order], traces.account[order], traces.key[order]
-        first = np.ones(order.size, bool)
-        first[1:] = (kind[1:] != kind[:-1]) | (account[1:] != account[:-1]) | (key[1:] != key[:-1])
-        self.n_kinds = n_kinds
-        self.shares = np.maximum(np.bincount(kind[first], minlength=n_kinds), 1).astype(float)
-        self.codes, self.objects = np.unique(
-            account[first] * n_kinds + kind[first], return_counts=True
+    ``key_index``/``pair_index``: each trace's object number and (object, account) number;
+    ``df``: distinct accounts per object; ``pair_traces``: traces per (object, account);
+    ``objects``: per account and kind its distinct objects (``k_at`` below); ``total``:
+    per kind all distinct shares (``M_t``); ``accounts``: per kind its active accounts.
+    """
+
+    key_index: np.ndarray
+    pair_index: np.ndarray
+    df: np.ndarray
+    pair_traces: np.ndarray
+    objects: np.ndarray
+    total: np.ndarray
+    accounts: np.ndarray
+
+    @classmethod
+    def of(cls, traces: Traces, n_accounts: int, n_kinds: int) -> _Shares:
+        keys, key_index = np.unique(traces.key, return_inverse=True)
+        n = np.int64(max(n_accounts, 1))
+        pairs, pair_index, pair_traces = np.unique(
+            key_index * n + traces.account, return_inverse=True, return_counts=True
         )
-        self.key_df = key_df
+        pair_key, pair_account = pairs // n, pairs % n
+        pair_kind = (keys >> np.int64(59))[pair_key]
+        objects = (
+            np.bincount(pair_account * n_kinds + pair_kind, minlength=int(n) * n_kinds)
+            .astype(np.int32)
+            .reshape(int(n), n_kinds)
+        )
+        return cls(
+            key_index,
+            pair_index,
+            np.bincount(pair_key, minlength=keys.size),
+            pair_traces,
+            objects,
+            np.bincount(pair_kind, minlength=n_kinds),
+            np.count_nonzero(objects, axis=0),
+        )
 
-    def share_probability(self, account: np.ndarray, kind: np.ndarray, row: np.ndarray):
-        wanted = account * self.n_kinds + kind
-        at = np.clip(np.searchsorted(self.codes, wanted), 0, max(self.codes.size - 1, 0))
-        k = np.where(self.codes[at] == wanted, self.objects[at], 0)
-        return np.minimum(1.0, k * self.key_df[row] / self.shares[kind])
+    def idf(self, traces: Traces) -> np.ndarray:
+        """Per trace ``ln(n / df)``: ``n`` the accounts active in its kind."""
+        active = np.maximum(self.accounts, 1).astype(np.float64)[traces.kind]
+        return np.log(np.maximum(active / self.df[self.key_index], 1.0))
+
+    def surprise(
+        self, source: np.ndarray, target: np.ndarray, kind: np.ndarray, row: np.ndarray
+    ) -> np.ndarray:
+        """``1 - p_source * p_target`` per co-share: the null model, in which account ``a``
+        shares the object of trace ``row`` by chance with ``p = min(1, k_at * df_o / M_t)``,
+        as in a configuration model of the account-object graph."""
+        popularity = self.df[self.key_index[row]] / np.maximum(self.total[kind], 1)
+        p_source = np.minimum(1.0, self.objects[source, kind] * popularity)
+        return 1.0 - p_source * np.minimum(1.0, self.objects[target, kind] * popularity)
 
 
 def build_graph(
@@ -351,18 +373,8 @@ def build_graph(
     repetition = _distinct_contents(traces, linked, n_accounts)
 
     # Object popularity over every share of it, in or out of window.
-    _, key_index, key_df = _distinct_accounts_per_key(traces)
-    row_df = key_df[key_index]
-    active = np.bincount(traces.kind, minlength=len(windows)).astype(bool)
-    kind_accounts = np.array(
-        [
-            np.unique(traces.account[traces.kind == k]).size if active[k] else 1
-            for k in range(len(windows))
-        ],
-        np.float64,
-    )
-    idf = np.log(np.maximum(kind_accounts[traces.kind] / row_df, 1.0))
-    row_weight = np.asarray(weights, np.float64)[traces.kind] * idf
+    shares = _Shares.of(traces, n_accounts, len(windows))
+    row_weight = np.asarray(weights, np.float64)[traces.kind] * shares.idf(traces)
 
     keep = linked & (repetition[traces.account] >= min_repeat)
     rows = np.flatnonzero(keep)
@@ -387,71 +399,63 @@ def build_graph(
     src, dst, gap = src[:n_edges], dst[:n_edges], gap[:n_edges]
     edge_row, edge_other = edge_row[:n_edges], edge_other[:n_edges]
     kind, key = traces.kind[edge_row], traces.key[edge_row]
-    chance = _Chance(traces, row_df, len(windows))
-    surprise = 1.0 - chance.share_probability(src, kind, edge_row) * chance.share_probability(
-        dst, kind, edge_row
-    )
+    surprise = shares.surprise(src, dst, kind, edge_row)
     # Edges come out in key order (and a key's kind is in its top bits), so one stable sort
     # by pair orders them by (pair, kind, key).
     edge_order = np.argsort(src * np.int64(max(n_accounts, 1)) + dst, kind="stable")
     source, target, kind, shared, weight, gap_min, gap_median, objects, record_row = _aggregate(
         src, dst, kind, key, gap, row_weight[edge_row] * surprise, edge_order
     )
-    co_posts = _co_posts(traces, src, edge_row, edge_other, record_row, source.size)
+    co_posts = _co_posts(traces, shares, src, edge_row, edge_other, record_row, shared)
     busy = participation >= min_participation
+    edges = [source, target, kind, shared, weight, gap_min, gap_median, objects, co_posts]
     keep_edge = (co_posts >= min_co_shares) & (busy[source] | busy[target])
-    source, target, kind, shared = (a[keep_edge] for a in (source, target, kind, shared))
-    co_posts = co_posts[keep_edge]
-    weight, gap_min, gap_median = (a[keep_edge] for a in (weight, gap_min, gap_median))
-    objects = objects[keep_edge]
+    if not keep_edge.all():
+        kept = np.flatnonzero(keep_edge)
+        edges = [a[kept] for a in edges]
     return AccountGraph(
-        source,
-        target,
-        kind,
-        shared,
-        weight,
-        gap_min,
-        gap_median,
-        objects,
-        co_posts,
+        *edges,
         n_accounts,
         linked,
         repetition,
         participation,
-        np.bincount(key_index)[key_index[linked]],
+        np.bincount(shares.key_index)[shares.key_index[linked]],
     )
 
 
 def _co_posts(
     traces: Traces,
+    shares: _Shares,
     src: np.ndarray,
     edge_row: np.ndarray,
     edge_other: np.ndarray,
     record_row: np.ndarray,
-    n_rows: int,
+    shared: np.ndarray,
 ) -> np.ndarray:
     """coordination-network-toolkit's edge weight of each (pair, kind) row: the larger, over
     the two accounts, of the number of its posts that the other co-shared within window.
-    It differs from ``shared`` (distinct objects) when an account shares one object twice."""
+    It differs from ``shared`` (distinct objects) only where an account shared one object
+    more than once, so only those rows are counted post by post."""
+    repeated = shares.pair_traces[shares.pair_index] > 1
+    rows = np.zeros(shared.size, bool)
+    rows[record_row[repeated[edge_row] | repeated[edge_other]]] = True
+    edges = np.flatnonzero(rows[record_row])
+    record_row, src = record_row[edges], src[edges]
+    edge_row, edge_other = edge_row[edges], edge_other[edges]
     first_is_src = traces.account[edge_row] == src
     src_post = np.where(first_is_src, traces.post[edge_row], traces.post[edge_other])
     dst_post = np.where(first_is_src, traces.post[edge_other], traces.post[edge_row])
+    co_posts = shared.copy()
     counts = []
+    n_posts = np.int64(traces.post.max() + 1) if traces.n_rows else np.int64(1)
     for post in (src_post, dst_post):
-        order = np.lexsort((post, record_row))
-        row, post = record_row[order], post[order]
-        first = np.ones(row.size, bool)
-        first[1:] = (row[1:] != row[:-1]) | (post[1:] != post[:-1])
-        counts.append(np.bincount(row[first], minlength=n_rows))
-    return np.maximum(*counts).astype(np.int64)
-
-
-def _distinct_accounts_per_key(traces: Traces) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(keys, index of each row's key, distinct accounts per key)."""
-    keys, key_index = np.unique(traces.key, return_inverse=True)
-    order = np.lexsort((traces.account, key_index))
-    df = _count_distinct(key_index, traces.account, order, keys.size)
-    return keys, key_index, df
+        code = np.sort(record_row * n_posts + post)
+        first = np.ones(code.size, bool)
+        first[1:] = code[1:] != code[:-1]
+        counts.append(np.bincount(code[first] // n_posts, minlength=shared.size))
+    counted = np.flatnonzero(rows)
+    co_posts[counted] = np.maximum(*counts)[counted]
+    return co_posts
 
 
 def _distinct_contents(traces: Traces, linked: np.ndarray, n_accounts: int) -> np.ndarray:

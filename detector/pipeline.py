@@ -324,10 +324,10 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
     authors = posts.select(label="post_id", source="account")
     for index, kind in enumerate(config.traces):
         column = TRACE_COLUMNS[kind]
-        if kind == "text":
-            rows = posts.filter(pl.col("shared_group") >= 0).select(
-                "row", "account", "time", key="shared_group", variant="text_id", label="text"
-            )
+        if kind == "text":  # labels gathered below: filtering every shared text is costly
+            rows = posts.select(
+                "row", "account", "time", key="shared_group", variant="text_id"
+            ).filter(pl.col("key") >= 0)
         elif column not in posts.columns:
             continue
         elif isinstance(posts.schema[column], pl.List):
@@ -339,10 +339,11 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
                 .with_columns(key=_hash_key(pl.col("label")), variant=pl.lit(0, pl.Int64))
             )
         else:
-            rows = posts.filter(pl.col(column).is_not_null() & (pl.col(column) != "")).select(
-                "row", "account", "time", label=column, key=_hash_key(pl.col(column)),
-                variant=pl.lit(0, pl.Int64),
-            )  # fmt: skip
+            rows = (
+                posts.select("row", "account", "time", label=column)
+                .filter(pl.col("label").is_not_null() & (pl.col("label") != ""))
+                .with_columns(key=_hash_key(pl.col("label")), variant=pl.lit(0, pl.Int64))
+            )
         traces = make_traces(
             index,
             rows["key"].to_numpy(),
@@ -353,11 +354,13 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
             _sources(kind, rows, authors),
         )
         parts.append(traces)
-        labels.append(
-            pl.DataFrame({"key": traces.key, "label": rows["label"]}).unique(
-                "key", keep="first", maintain_order=True
-            )
+        keys, first = np.unique(traces.key, return_index=True)
+        label = (
+            rows["label"].gather(first)
+            if "label" in rows.columns
+            else posts["text"].gather(rows["row"].gather(first))
         )
+        labels.append(pl.DataFrame({"key": keys, "label": label}))
     objects = (
         pl.concat(labels) if labels else pl.DataFrame(schema={"key": pl.Int64, "label": pl.String})
     )
