@@ -186,6 +186,7 @@ def _neighbour_edges(
     window: np.ndarray,
     order: np.ndarray,
     neighbours: int,
+    write: bool,
     src: np.ndarray,
     dst: np.ndarray,
     edge_row: np.ndarray,
@@ -193,7 +194,8 @@ def _neighbour_edges(
     gap: np.ndarray,
 ) -> int:
     """Link each trace (rows sorted by key, time) to its next ``neighbours`` in-window traces
-    of other accounts under the same key; returns the number of edges written."""
+    of other accounts under the same key; returns the number of edges (written only when
+    ``write``: a first pass counts them, so the edge arrays are allocated at their size)."""
     n = order.shape[0]
     n_edges = 0
     for p in range(n):
@@ -205,11 +207,12 @@ def _neighbour_edges(
             if key[j] != key[i] or time[j] - time[i] > window[i]:
                 break
             if account[j] != account[i]:
-                src[n_edges] = min(account[i], account[j])
-                dst[n_edges] = max(account[i], account[j])
-                edge_row[n_edges] = i
-                edge_other[n_edges] = j
-                gap[n_edges] = time[j] - time[i]
+                if write:
+                    src[n_edges] = min(account[i], account[j])
+                    dst[n_edges] = max(account[i], account[j])
+                    edge_row[n_edges] = i
+                    edge_other[n_edges] = j
+                    gap[n_edges] = time[j] - time[i]
                 n_edges += 1
                 linked += 1
             q += 1
@@ -230,14 +233,23 @@ def _aggregate(
     distinct keys, their summed weight, the smallest gap and the median over keys of each
     key's smallest gap, and the first MAX_OBJECTS keys."""
     n = order.shape[0]
-    out_src = np.empty(n, np.int64)
-    out_dst = np.empty(n, np.int64)
-    out_kind = np.empty(n, np.int64)
-    out_shared = np.zeros(n, np.int64)
-    out_weight = np.zeros(n, np.float64)
-    out_gap_min = np.zeros(n, np.int64)
-    out_gap_median = np.zeros(n, np.float64)
-    out_objects = np.full((n, MAX_OBJECTS), -1, np.int64)
+    n_rows = 0  # counted first, so the outputs are allocated at their size
+    for p in range(n):
+        e = order[p]
+        if p == 0:
+            n_rows += 1
+        else:
+            f = order[p - 1]
+            if src[e] != src[f] or dst[e] != dst[f] or kind[e] != kind[f]:
+                n_rows += 1
+    out_src = np.empty(n_rows, np.int64)
+    out_dst = np.empty(n_rows, np.int64)
+    out_kind = np.empty(n_rows, np.int64)
+    out_shared = np.zeros(n_rows, np.int64)
+    out_weight = np.zeros(n_rows, np.float64)
+    out_gap_min = np.zeros(n_rows, np.int64)
+    out_gap_median = np.zeros(n_rows, np.float64)
+    out_objects = np.full((n_rows, MAX_OBJECTS), -1, np.int64)
     key_gaps = np.empty(n, np.int64)  # smallest gap of each key of the current row
     record_row = np.empty(n, np.int64)  # the output row of each edge record
     m = -1
@@ -275,16 +287,15 @@ def _aggregate(
         else:
             k = out_shared[m] - 1
             key_gaps[k] = min(key_gaps[k], gap[e])
-    m += 1
     return (
-        out_src[:m],
-        out_dst[:m],
-        out_kind[:m],
-        out_shared[:m],
-        out_weight[:m],
-        out_gap_min[:m],
-        out_gap_median[:m],
-        out_objects[:m],
+        out_src,
+        out_dst,
+        out_kind,
+        out_shared,
+        out_weight,
+        out_gap_min,
+        out_gap_median,
+        out_objects,
         record_row,
     )
 
@@ -377,35 +388,22 @@ def build_graph(
     row_weight = np.asarray(weights, np.float64)[traces.kind] * shares.idf(traces)
 
     keep = linked & (repetition[traces.account] >= min_repeat)
-    rows = np.flatnonzero(keep)
     sub_order = order[keep[order]]
-    capacity = rows.size * neighbours
-    src, dst = np.empty(capacity, np.int64), np.empty(capacity, np.int64)
-    edge_row, edge_other = np.empty(capacity, np.int64), np.empty(capacity, np.int64)
-    gap = np.empty(capacity, np.int64)
-    n_edges = _neighbour_edges(
-        traces.key,
-        traces.account,
-        traces.time,
-        window,
-        sub_order,
-        neighbours,
-        src,
-        dst,
-        edge_row,
-        edge_other,
-        gap,
-    )
-    src, dst, gap = src[:n_edges], dst[:n_edges], gap[:n_edges]
-    edge_row, edge_other = edge_row[:n_edges], edge_other[:n_edges]
-    kind, key = traces.kind[edge_row], traces.key[edge_row]
-    surprise = shares.surprise(src, dst, kind, edge_row)
+    del order
+    columns = (traces.key, traces.account, traces.time, window, sub_order, neighbours)
+    none = np.zeros(0, np.int64)
+    n_edges = _neighbour_edges(*columns, False, none, none, none, none, none)
+    src, dst, edge_row, edge_other, gap = (np.empty(n_edges, np.int64) for _ in range(5))
+    _neighbour_edges(*columns, True, src, dst, edge_row, edge_other, gap)
+    kind = traces.kind[edge_row]
+    edge_weight = row_weight[edge_row] * shares.surprise(src, dst, kind, edge_row)
     # Edges come out in key order (and a key's kind is in its top bits), so one stable sort
     # by pair orders them by (pair, kind, key).
     edge_order = np.argsort(src * np.int64(max(n_accounts, 1)) + dst, kind="stable")
     source, target, kind, shared, weight, gap_min, gap_median, objects, record_row = _aggregate(
-        src, dst, kind, key, gap, row_weight[edge_row] * surprise, edge_order
+        src, dst, kind, traces.key[edge_row], gap, edge_weight, edge_order
     )
+    del dst, gap, edge_weight, edge_order  # at 10M posts each edge column is ~100 MB
     co_posts = _co_posts(traces, shares, src, edge_row, edge_other, record_row, shared)
     busy = participation >= min_participation
     edges = [source, target, kind, shared, weight, gap_min, gap_median, objects, co_posts]

@@ -158,6 +158,7 @@ def scan(
 
     with stages.stage("lsh"):
         posts = pl.concat(frames, how="diagonal_relaxed") if frames else _empty_posts()
+        frames.clear()
         text_index = (
             pl.concat(texts.keys)
             if texts.keys
@@ -176,6 +177,7 @@ def scan(
         n_accounts = accounts.height
         kinds = config.traces
         traces, objects = _traces(posts, config)
+        posts = _slim(posts)
         graph = build_graph(
             traces,
             n_accounts,
@@ -188,7 +190,6 @@ def scan(
         )
         co_shares = traces.take(graph.linked)
         del traces
-        posts = _slim(posts)
 
     with stages.stage("cluster"):
         communities = detect_communities(
