@@ -2,28 +2,36 @@
 
 Exit codes (see :mod:`detector.errors`): 0 success, 1 internal error (a bug: the only case
 with a traceback), 2 bad option or argument, 3 missing or unreadable input, 4 broken input
-file or missing column, 5 output cannot be written.
+file, missing column or every row rejected, 5 output cannot be written, 130 interrupted
+(Ctrl-C).
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from detector import __version__
 from detector.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ScanConfig
-from detector.errors import DetectorError, UsageError
+from detector.errors import EXIT_INTERRUPTED, DataError, DetectorError, UsageError
+from detector.progress import on_terminal, step
+
+if TYPE_CHECKING:
+    from detector.result import ScanResult
 
 DEFAULTS = ScanConfig()
+UNREAD_TIME = "unparseable created_at"  # the reject reason --time-format may cure
 
 
 def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a DetectorError into one line on stderr and its documented exit code."""
+    """Turn a DetectorError into one line on stderr and its documented exit code, and
+    Ctrl-C into one line and exit code 130."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -32,6 +40,9 @@ def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except DetectorError as error:
             click.echo(f"detector: error: {error.one_line()}", err=True)
             sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("detector: interrupted (Ctrl-C)", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper
 
@@ -53,6 +64,50 @@ def _window_map(values: tuple[str, ...]) -> dict[str, str]:
         trace, sep, duration = value.rpartition("=")
         windows[trace.strip() if sep else "text"] = duration.strip()
     return windows
+
+
+def _top_reasons(by_reason: dict[str, int], top: int = 3) -> str:
+    """`` (reason: count, ...)`` for the commonest reject reasons; empty without rejects."""
+    shown = [f"{reason}: {count:,}" for reason, count in list(by_reason.items())[:top]]
+    if len(by_reason) > top:
+        shown.append(f"{len(by_reason) - top} more reasons")
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def _summary_lines(s: dict[str, Any], seconds: float) -> list[str]:
+    """The scan's outcome for the screen; ``seconds``: the whole run, writing included."""
+    return [
+        f"Read {s['rows_read']:,} rows: {s['rows_scanned']:,} scanned, "
+        f"{s['rows_rejected']:,} rejected{_top_reasons(s['rejects_by_reason'])}.",
+        f"{s['posts_too_short']:,} of the {s['rows_scanned']:,} posts are too short for text "
+        f"matching (under {s['config']['min_shingles']} shingles).",
+        f"{s['clusters']:,} clusters among {s['accounts']:,} accounts; "
+        f"{s['flagged_clusters']:,} flagged, holding {s['flagged_accounts']:,} accounts.",
+        f"Finished in {seconds:.1f} s, writing the results included.",
+    ]
+
+
+def _require_scanned(summary: dict[str, Any], rejects: Path) -> None:
+    """Raise a DataError when rows were read but every one was rejected."""
+    if summary["rows_read"] and not summary["rows_scanned"]:
+        reason, count = next(iter(summary["rejects_by_reason"].items()))
+        hint = "; for times in another form use --time-format" if reason == UNREAD_TIME else ""
+        raise DataError(
+            f"all {summary['rows_read']:,} rows were rejected, most often for {reason} "
+            f"({count:,} rows), listed in {rejects}{hint}"
+        )
+
+
+def _write_outputs(result: ScanResult, folder: Path, fmt: str, *, show: bool) -> None:
+    """Write the tables, report.html and the exports of ``result`` into ``folder``, naming
+    each on stderr while it is written when ``show``."""
+    from detector.triage import write_exports, write_report
+
+    with step("write tables", show=show):
+        result.write(folder, fmt)
+    with step("write report.html", show=show):
+        write_report(result, folder)
+    write_exports(result, folder, show=show)
 
 
 def _duration(seconds: int) -> str:
@@ -92,6 +147,13 @@ def main() -> None:
     metavar="LOGICAL=NAME",
     help=f"Read a column under another name, e.g. --column account_id=user_id. LOGICAL is "
     f"one of {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}. Repeatable.",
+)
+@click.option(
+    "--time-format",
+    metavar="FORMAT",
+    help="strftime format of created_at and account_created_at text, e.g. "
+    "'%d/%m/%Y %H:%M' (naive times are UTC), tried before the built-in forms; a "
+    "created_at no form reads is rejected as unparseable.",
 )
 @click.option(
     "--threshold",
@@ -257,26 +319,23 @@ def scan(
     **options: Any,
 ) -> None:
     """Scan post dumps (CSV, JSONL, Parquet, optionally .gz; files, folders or globs) and
-    write ranked coordinated clusters with their reasons to --out."""
+    write ranked coordinated clusters with their reasons to --out, which appears (or
+    replaces an earlier scan's folder) only once every file is written."""
+    started = time.perf_counter()
     from detector.pipeline import scan as run_scan
-    from detector.triage import write_exports, write_report
+    from detector.result import replacing
 
     config = ScanConfig.from_options(
         columns=_column_map(columns), windows=_window_map(windows), **options
     )
-    result = run_scan(list(inputs), config=config, progress=not quiet)
-    result.save(out_dir, fmt)
-    report = write_report(result, out_dir)
-    write_exports(result, out_dir)
+    with replacing(out_dir) as partial:
+        result = run_scan(list(inputs), config=config, progress=not quiet)
+        _write_outputs(result, partial, fmt, show=on_terminal(not quiet))
+    _require_scanned(result.summary, out_dir / f"rejects.{fmt}")
     if not quiet:
-        s = result.summary
-        click.echo(
-            f"Scanned {s['rows_scanned']:,} of {s['rows_read']:,} rows "
-            f"({s['rows_rejected']:,} rejected) from {s['accounts']:,} accounts in "
-            f"{s['seconds']:.1f} s: {s['flagged_accounts']:,} accounts flagged in "
-            f"{s['flagged_clusters']:,} of {s['clusters']:,} clusters."
-        )
-        click.echo(f"Results: {out_dir}/  Report: {report}")
+        for line in _summary_lines(result.summary, time.perf_counter() - started):
+            click.echo(line)
+        click.echo(f"Results: {out_dir}/  Report: {out_dir / 'report.html'}")
 
 
 @main.command()

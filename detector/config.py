@@ -57,6 +57,8 @@ class ScanConfig:
     # Input: logical column -> name in the file (only the names that differ need mapping).
     columns: dict[str, str] = field(default_factory=dict)
     batch_rows: int = 1_000_000
+    # strftime format of created_at/account_created_at text, tried before the built-in forms.
+    time_format: str | None = None
 
     # Normalisation.
     mask_urls: bool = True
@@ -128,6 +130,10 @@ class ScanConfig:
         for name, ok in checks.items():
             if not ok:
                 raise UsageError(f"option {name}={getattr(self, name)!r} is out of range")
+        if self.time_format is not None and "%" not in self.time_format:
+            raise UsageError(
+                f"time format {self.time_format!r} has no strftime field such as %d or %H"
+            )
         unknown = set(self.columns) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS)
         if unknown:
             raise UsageError(f"cannot map unknown column(s) {sorted(unknown)}")

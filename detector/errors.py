@@ -8,6 +8,7 @@ EXIT_USAGE = 2  # bad option or argument (click's own convention)
 EXIT_INPUT = 3  # an input path is missing, unreadable or matches no file
 EXIT_DATA = 4  # an input file is broken or lacks a required column
 EXIT_OUTPUT = 5  # the output directory cannot be written
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT, the shell's convention)
 
 
 class DetectorError(Exception):

@@ -34,7 +34,10 @@ lost without a trace. Decisions an analyst should know about:
 * Ids are always read as text, so leading zeros and 20-digit ids survive.
 * Timestamps: ISO 8601 with ``T`` or space, optional fraction and zone (naive means UTC),
   a bare date, Twitter's ``Wed Oct 10 20:19:24 +0000 2018``, and epoch numbers, whose unit
-  is read from the magnitude (below 1e11 seconds, then ms, µs, ns).
+  is read from the magnitude (below 1e11 seconds, then ms, µs, ns). ``config.time_format``
+  (strftime fields, e.g. ``%d/%m/%Y %H:%M``) is tried first on ``created_at`` and
+  ``account_created_at`` text, then the forms above; what none of them reads is
+  unreadable as before (a reject for ``created_at``, null for ``account_created_at``).
 * ``repost_of`` and ``reply_to`` are ids, typed like ``post_id`` (null when empty).
 * ``urls``/``hashtags``/``mentions`` become lists of strings: native lists, JSON or
   Python-style list strings, or text split on spaces, commas and ``|``; hashtags lose the
@@ -178,6 +181,17 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     return sorted(found.values())
 
 
+def parquet_rows(files: Sequence[str | Path]) -> int | None:
+    """Rows in ``files`` when all are Parquet, from their metadata (no data is read);
+    None otherwise, or when a footer cannot be read (the reader then reports why)."""
+    if not files or any(_format(Path(f)) != "parquet" for f in files):
+        return None
+    try:
+        return sum(pq.read_metadata(f).num_rows for f in files)
+    except _READ_ERRORS:
+        return None
+
+
 # --------------------------------------------------------------------------- batches
 
 
@@ -192,7 +206,7 @@ def iter_batches(inputs: Sequence[str | Path], config: ScanConfig) -> Iterator[B
         reader = readers.get(fmt, _read_parquet)  # type: ignore[arg-type]
         with _reading(path, fmt or ""):
             for raw, pre in _rebatch(reader(path, config), config.batch_rows):
-                yield _validate(raw, pre, str(path), seen)
+                yield _validate(raw, pre, str(path), seen, config.time_format)
 
 
 @contextmanager
@@ -573,8 +587,11 @@ def _read_parquet(path: Path, config: ScanConfig) -> Iterator[tuple[pl.DataFrame
 # --------------------------------------------------------------------------- validation
 
 
-def _validate(raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds) -> Batch:
-    """Type the records and split them into posts and rejects (first problem wins)."""
+def _validate(
+    raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds, time_format: str | None
+) -> Batch:
+    """Type the records and split them into posts and rejects (first problem wins);
+    ``time_format`` is tried first on text timestamps."""
     raw = raw.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
     schema = raw.schema
     has_text = "text" in schema
@@ -582,7 +599,7 @@ def _validate(raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds) -
     typed: dict[str, pl.Expr | pl.Series] = {
         "post_id": _id(pl.col("post_id"), schema["post_id"]),
         "account_id": _id(pl.col("account_id"), schema["account_id"]),
-        "created_at": _times(raw["created_at"]),
+        "created_at": _times(raw["created_at"], time_format),
         "text": text,
     }
     for name in _LISTS:
@@ -594,7 +611,7 @@ def _validate(raw: pl.DataFrame, pre: pl.DataFrame, file: str, seen: _SeenIds) -
         if name in schema:
             typed[name] = _id(pl.col(name), schema[name])
     if "account_created_at" in schema:
-        typed["account_created_at"] = _times(raw["account_created_at"])
+        typed["account_created_at"] = _times(raw["account_created_at"], time_format)
     given = pl.col("created_at").cast(pl.String).str.strip_chars()
     typed_ok = raw.with_columns(
         (given.is_null() | (given == "")).alias("__no_time"),
@@ -713,8 +730,10 @@ def _id(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
-def _times(values: pl.Series) -> pl.Series:
-    """Any supported timestamp form as Datetime('us', 'UTC'); null where unreadable."""
+def _times(values: pl.Series, time_format: str | None) -> pl.Series:
+    """Any supported timestamp form as Datetime('us', 'UTC'); null where unreadable. Text
+    in ``time_format`` (strftime fields, naive means UTC) is read that way first, before
+    any epoch number or built-in form."""
     dtype = values.dtype
     col = pl.col(values.name)
     if isinstance(dtype, pl.Datetime):
@@ -736,6 +755,9 @@ def _times(values: pl.Series) -> pl.Series:
     if dtype != pl.String:
         return out
     text = values.str.strip_chars()
+    if time_format:
+        given = text.str.to_datetime(time_format, time_unit="us", time_zone="UTC", strict=False)
+        out = given.fill_null(out)
     for fmt in _TIME_FORMATS:
         todo = (out.is_null() & text.is_not_null()).arg_true()
         if not len(todo):

@@ -10,7 +10,6 @@ the pipeline works on numpy arrays indexed by dense account and text numbers.
 from __future__ import annotations
 
 import resource
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,10 +25,11 @@ from detector import __version__
 from detector.cluster import detect_communities, keep_core_members
 from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.graph import AccountGraph, Traces, build_graph, concat_traces, make_traces
-from detector.ingest import expand_inputs, iter_batches
+from detector.ingest import expand_inputs, iter_batches, parquet_rows
 from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
 from detector.normalise import normalise_expr
+from detector.progress import on_terminal, step
 from detector.result import ScanResult
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
 from detector.score import cluster_evidence, cluster_reasons, score_clusters
@@ -41,7 +41,8 @@ MAX_OBJECT_CHARS = 200  # of each object quoted in the edges table
 
 @dataclass
 class _Stages:
-    """Wall time and peak resident memory of each pipeline stage."""
+    """Wall time and peak resident memory of each pipeline stage; ``progress``: show each
+    stage on stderr while it runs."""
 
     progress: bool
     seconds: dict[str, float] = field(default_factory=dict)
@@ -54,6 +55,12 @@ class _Stages:
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         self.peak_mb[name] = round(max(self.peak_mb.get(name, 0.0), peak), 1)
+
+    @contextmanager
+    def step(self, name: str, label: str | None = None) -> Iterator[None]:
+        """Time a stage run once, naming it (or ``label``) on the progress line meanwhile."""
+        with step(f"scan: {label or name}", show=self.progress), self.stage(name):
+            yield
 
     def bar(self, total: int | None, desc: str, unit: str = "posts") -> tqdm:
         return tqdm(
@@ -91,7 +98,7 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
     texts = _Texts()
     rows_read = 0
     batches = iter_batches(inputs, config)
-    with stages.bar(None, "read + minhash") as bar:
+    with stages.bar(parquet_rows(inputs), "read + minhash") as bar:
         while True:
             with stages.stage("ingest"):
                 batch = next(batches, None)
@@ -148,7 +155,7 @@ def scan(
     config = config or ScanConfig.from_options(**options)
     inputs = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     files = expand_inputs(inputs)
-    stages = _Stages(progress=progress and sys.stderr.isatty())
+    stages = _Stages(progress=on_terminal(progress))
     started = time.perf_counter()
 
     frames, reject_frames, texts, rows_read = _ingest(files, config, stages)
@@ -156,7 +163,7 @@ def scan(
         REJECTS.names()
     )
 
-    with stages.stage("lsh"):
+    with stages.step("lsh"):
         posts = pl.concat(frames, how="diagonal_relaxed") if frames else _empty_posts()
         frames.clear()
         text_index = (
@@ -172,7 +179,7 @@ def scan(
         texts.sketches.clear()
         posts = _index_posts(posts, text_index, text_group, matchable)
 
-    with stages.stage("graph"):
+    with stages.step("graph"):
         accounts = _account_table(posts)
         n_accounts = accounts.height
         kinds = config.traces
@@ -191,7 +198,7 @@ def scan(
         co_shares = traces.take(graph.linked)
         del traces
 
-    with stages.stage("cluster"):
+    with stages.step("cluster"):
         communities = detect_communities(
             graph, min_size=config.min_cluster_accounts, seed=config.seed
         )
@@ -205,7 +212,7 @@ def scan(
         )
         n_clusters = int(account_cluster.max()) + 1 if n_accounts else 0
 
-    with stages.stage("score"):
+    with stages.step("score"):
         post_account = posts["account"].to_numpy()
         created = accounts["account_created_at"].dt.epoch("s").fill_null(-1).to_numpy()
         evidence = cluster_evidence(
@@ -229,7 +236,7 @@ def scan(
             cluster_reasons(evidence, c, flagged=bool(flagged[c])) for c in range(n_clusters)
         ]
 
-    with stages.stage("report"):
+    with stages.step("report", "tables"):
         account_cid = _per_account(cluster_id, account_cluster, -1)
         posts = posts.with_columns(
             cluster_id=pl.Series(account_cid[post_account]).replace(-1, None)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +17,11 @@ from detector.errors import InputError, OutputError
 from detector.schema import TABLES
 
 FORMATS = ("parquet", "csv")
+TRIAGE_FILES = ("report.html", "flagged_graph.graphml", "flagged_graph.gexf", "enforcement.csv")
+# Every file a scan folder may hold: the tables, the summary and what detector.triage adds.
+SCAN_FILES = frozenset(
+    {f"{name}.{fmt}" for name in TABLES for fmt in FORMATS} | {"summary.json", *TRIAGE_FILES}
+)
 
 
 @dataclass
@@ -46,7 +55,15 @@ class ScanResult:
         )
 
     def save(self, out_dir: str | Path, fmt: str = "parquet") -> dict[str, Path]:
-        """Write every table and ``summary.json`` into ``out_dir``; returns the paths."""
+        """Write every table and ``summary.json`` as the folder ``out_dir``, which appears
+        (or replaces an earlier scan folder) only once all are written; returns the paths."""
+        with replacing(out_dir) as partial:
+            written = self.write(partial, fmt)
+        return {name: Path(out_dir) / path.name for name, path in written.items()}
+
+    def write(self, out_dir: str | Path, fmt: str = "parquet") -> dict[str, Path]:
+        """Write every table and ``summary.json`` into the folder ``out_dir`` as it is (see
+        :meth:`save` for a folder that is complete or absent); returns the paths."""
         if fmt not in FORMATS:
             raise OutputError(f"unknown output format {fmt!r}; choose one of {FORMATS}")
         out = Path(out_dir)
@@ -90,6 +107,71 @@ class ScanResult:
                 raise InputError(f"missing table {name}", file=str(out))
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         return cls(**tables, summary=summary)
+
+
+@contextmanager
+def replacing(out_dir: str | Path) -> Iterator[Path]:
+    """An empty temporary sibling folder to write results into, renamed to ``out_dir`` when
+    the block ends, so ``out_dir`` is never half-written: an earlier scan folder there is
+    renamed aside and deleted, a folder holding anything else is refused (OutputError, at
+    the start and again before the swap). On an error or Ctrl-C the temporary folder is
+    deleted and ``out_dir`` left as it was."""
+    out = Path(os.path.abspath(out_dir))
+    partial = out.with_name(f"{out.name}.partial-{os.getpid()}")
+    try:
+        with _output_errors(out):
+            _check_replaceable(out)
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+        yield partial
+        with _output_errors(out):
+            _check_replaceable(out)
+            _swap(partial, out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+@contextmanager
+def _output_errors(out: Path) -> Iterator[None]:
+    """Report a failure to create or rename the output folder as an OutputError."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write results: {exc.strerror or exc}", file=str(out)) from None
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse an ``out`` that is a file, or a folder holding files a scan does not write
+    (hidden files such as a file browser's ``.DS_Store`` do not count)."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputError("exists and is not a folder", file=str(out))
+    foreign = sorted(
+        p.name for p in out.iterdir() if p.name not in SCAN_FILES and not p.name.startswith(".")
+    )
+    if foreign:
+        raise OutputError(
+            f"holds {foreign[0]!r}, which a scan does not write: use a new or empty folder, "
+            "or one an earlier scan wrote",
+            file=str(out),
+        )
+
+
+def _swap(partial: Path, out: Path) -> None:
+    """Rename ``partial`` to ``out``; an existing ``out`` is renamed aside first (and back
+    if the swap fails), then deleted."""
+    if not out.exists():
+        partial.rename(out)
+        return
+    old = out.with_name(f"{out.name}.old-{os.getpid()}")
+    out.rename(old)
+    try:
+        partial.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _lists_as_json(frame: pl.DataFrame) -> pl.DataFrame:

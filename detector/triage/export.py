@@ -3,12 +3,14 @@ GEXF for Gephi) and enforcement.csv, the list a trust-and-safety team acts on.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import networkx as nx
 import polars as pl
 
 from detector.errors import OutputError
+from detector.progress import step
 from detector.result import ScanResult
 
 
@@ -47,21 +49,23 @@ def enforcement(result: ScanResult) -> pl.DataFrame:
     )
 
 
-def write_exports(result: ScanResult, out_dir: Path) -> dict[str, Path]:
-    """Write flagged_graph.graphml, flagged_graph.gexf and enforcement.csv into ``out_dir``;
-    returns their paths by kind ("graphml", "gexf", "enforcement")."""
+def write_exports(result: ScanResult, out_dir: Path, *, show: bool = False) -> dict[str, Path]:
+    """Write flagged_graph.graphml, flagged_graph.gexf and enforcement.csv into ``out_dir``,
+    naming each on stderr while it is written when ``show``; returns their paths by kind
+    ("graphml", "gexf", "enforcement")."""
     out = Path(out_dir)
-    paths = {
-        "graphml": out / "flagged_graph.graphml",
-        "gexf": out / "flagged_graph.gexf",
-        "enforcement": out / "enforcement.csv",
-    }
     graph = flagged_graph(result)
+    writers: dict[str, tuple[str, Callable[[Path], object]]] = {
+        "graphml": ("flagged_graph.graphml", lambda path: nx.write_graphml(graph, path)),
+        "gexf": ("flagged_graph.gexf", lambda path: nx.write_gexf(graph, path)),
+        "enforcement": ("enforcement.csv", lambda path: enforcement(result).write_csv(path)),
+    }
+    paths = {kind: out / name for kind, (name, _) in writers.items()}
     try:
         out.mkdir(parents=True, exist_ok=True)
-        nx.write_graphml(graph, paths["graphml"])
-        nx.write_gexf(graph, paths["gexf"])
-        enforcement(result).write_csv(paths["enforcement"])
+        for kind, (name, write) in writers.items():
+            with step(f"write {name}", show=show):
+                write(paths[kind])
     except OSError as exc:
         raise OutputError(f"cannot write exports: {exc.strerror or exc}", file=str(out)) from None
     return paths
