@@ -278,6 +278,21 @@ def _read(path: Path) -> Scenario:
         return tomllib.load(handle)
 
 
+def read_checked(path: Path, spec: dict[str, str]) -> Scenario:
+    """The seed file at ``path``, every dotted key of ``spec`` present and of its kind
+    (see ``SCHEMA``); raises ``ScenarioError`` naming the file and key otherwise."""
+    data = _read(path)
+    for key, kind in spec.items():
+        value: Any = data
+        for step in key.split("."):
+            if not isinstance(value, dict) or step not in value:
+                raise ScenarioError(f"{path.name} lacks {key}")
+            value = value[step]
+        if not _valid(kind, value):
+            raise ScenarioError(f"{path.name}: {key} = {value!r} is not a valid {kind}")
+    return data
+
+
 def load_traces(seeds_dir: Path | None = None) -> dict[str, Scenario]:
     """The trace families (``trace_<family>.toml``) and the organic background
     (``organic_background.toml``) in ``seeds_dir`` (default: the repository's ``seeds/``),
@@ -286,16 +301,7 @@ def load_traces(seeds_dir: Path | None = None) -> dict[str, Scenario]:
     out: dict[str, Scenario] = {}
     for name, spec in SCHEMA.items():
         path = folder / f"trace_{name}.toml"
-        data = _read(path)
-        for key, kind in spec.items():
-            value: Any = data
-            for step in key.split("."):
-                if not isinstance(value, dict) or step not in value:
-                    raise ScenarioError(f"{path.name} lacks {key}")
-                value = value[step]
-            if not _valid(kind, value):
-                raise ScenarioError(f"{path.name}: {key} = {value!r} is not a valid {kind}")
-        out[name] = data
+        out[name] = read_checked(path, spec)
     path = folder / "organic_background.toml"
     background = _read(path)
     missing = [k for k in REQUIRED["organic_background"] if k not in background]
