@@ -195,8 +195,17 @@ def _neighbour_edges(
 ) -> int:
     """Link each trace (rows sorted by key, time) to its next ``neighbours`` in-window traces
     of other accounts under the same key; returns the number of edges (written only when
-    ``write``: a first pass counts them, so the edge arrays are allocated at their size)."""
+    ``write``: a first pass counts them, so the edge arrays are allocated at their size).
+    A run of one account's traces is skipped in one step, so an account posting a key a
+    million times costs linear time, not its posts in window squared."""
     n = order.shape[0]
+    run_end = np.empty(n, np.int64)  # first position after the run of equal (key, account)
+    for p in range(n - 1, -1, -1):
+        same = p + 1 < n and key[order[p]] == key[order[p + 1]]
+        if same and account[order[p]] == account[order[p + 1]]:
+            run_end[p] = run_end[p + 1]
+        else:
+            run_end[p] = p + 1
     n_edges = 0
     for p in range(n):
         i = order[p]
@@ -206,15 +215,17 @@ def _neighbour_edges(
             j = order[q]
             if key[j] != key[i] or time[j] - time[i] > window[i]:
                 break
-            if account[j] != account[i]:
-                if write:
-                    src[n_edges] = min(account[i], account[j])
-                    dst[n_edges] = max(account[i], account[j])
-                    edge_row[n_edges] = i
-                    edge_other[n_edges] = j
-                    gap[n_edges] = time[j] - time[i]
-                n_edges += 1
-                linked += 1
+            if account[j] == account[i]:
+                q = run_end[q]
+                continue
+            if write:
+                src[n_edges] = min(account[i], account[j])
+                dst[n_edges] = max(account[i], account[j])
+                edge_row[n_edges] = i
+                edge_other[n_edges] = j
+                gap[n_edges] = time[j] - time[i]
+            n_edges += 1
+            linked += 1
             q += 1
     return n_edges
 

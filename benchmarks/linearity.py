@@ -1,0 +1,139 @@
+"""Linear everywhere: degenerate dumps that would be quadratic in one account's or one
+object's posts, scanned at doubling sizes.
+
+``python -m benchmarks.linearity --sizes 250k,500k,1m``
+
+* **one account, one hashtag**: one account posts the same hashtags every second, and
+  1% of the posts are other accounts using them at the same time (so the spammer's posts
+  are in window of others and enter the graph);
+* **one text, every account**: each post is a different account posting the same text
+  within one day;
+* **one URL, every post**: one link in every post, by a fifth as many accounts, over a
+  week, each post with its own text.
+
+Every post also carries a second object (a hashtag), so the accounts co-share two
+distinct objects and enter the graph (``min_repeat`` 2): the degenerate object is linked,
+not filtered out before the graph is built.
+
+Each dump is written as Parquet and scanned with default options in this process after a
+warm-up scan (kernels compiled); the time ratio between consecutive sizes should stay
+near the size ratio (2 for doubling). Figures go to ``linearity.json`` beside this file;
+``python -m benchmarks.report`` renders them into RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from benchmarks.worlds import parse_size, size_label
+
+HERE = Path(__file__).resolve().parent
+START = 1_735_689_600  # 2025-01-01T00:00:00Z
+
+
+def _frame(account: np.ndarray, time_s: np.ndarray, text: list[str] | pl.Series, **extra):
+    n = account.size
+    return pl.DataFrame(
+        {
+            "post_id": pl.Series(np.arange(n)).cast(pl.String),
+            "account_id": pl.Series(account).cast(pl.String),
+            "created_at": pl.Series(START + time_s).cast(pl.Int64),
+            "text": text,
+            **extra,
+        }
+    )
+
+
+def one_account_one_hashtag(n: int, rng: np.random.Generator) -> pl.DataFrame:
+    others = n // 100
+    account = np.r_[np.zeros(n - others, np.int64), 1 + np.arange(others)]
+    seconds = np.r_[np.arange(n - others), rng.integers(0, n - others, others)]
+    text = pl.Series(["#spam #more 又来了"] * n)
+    return _frame(account, seconds, text, hashtags=pl.Series([["spam", "more"]] * n))
+
+
+def one_text_every_account(n: int, rng: np.random.Generator) -> pl.DataFrame:
+    seconds = np.sort(rng.integers(0, 86_400, n))
+    text = pl.Series(["支持国货，支持小米汽车，大家一起加油，中国制造越来越好 #国货"] * n)
+    return _frame(np.arange(n), seconds, text, hashtags=pl.Series([["国货"]] * n))
+
+
+def one_url_every_post(n: int, rng: np.random.Generator) -> pl.DataFrame:
+    account = rng.integers(0, max(n // 5, 1), n)
+    seconds = np.sort(rng.integers(0, 7 * 86_400, n))
+    text = pl.Series(np.arange(n)).cast(pl.String).map_elements(
+        lambda i: f"post {i} about this link", return_dtype=pl.String
+    )
+    return _frame(
+        account,
+        seconds,
+        text,
+        urls=pl.Series([["https://example.com/a"]] * n),
+        hashtags=pl.Series([["deal"]] * n),
+    )
+
+
+CASES: dict[str, Callable[[int, np.random.Generator], pl.DataFrame]] = {
+    "one account, one hashtag": one_account_one_hashtag,
+    "one text, every account": one_text_every_account,
+    "one URL, every post": one_url_every_post,
+}
+
+
+def measure(case: str, n: int, folder: Path) -> dict[str, Any]:
+    from detector.pipeline import scan
+
+    path = folder / "posts.parquet"
+    CASES[case](n, np.random.default_rng(7)).write_parquet(path)
+    start = time.perf_counter()
+    result = scan(path)
+    seconds = time.perf_counter() - start
+    return {
+        "case": case,
+        "posts": n,
+        "seconds": round(seconds, 2),
+        "graph_edges": result.summary["graph_edges"],
+        "stages": {k: v["seconds"] for k, v in result.summary["stages"].items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="250k,500k,1m", help="posts per dump, e.g. 250k,500k")
+    parser.add_argument("--out", type=Path, default=HERE / "linearity.json")
+    args = parser.parse_args(argv)
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for case in CASES:
+            measure(case, 2_000, folder)  # warm-up: compile the kernels this case uses
+            for n in sizes:
+                print(f"{case}: {size_label(n)} ...", flush=True)
+                runs.append(measure(case, n, folder))
+    for previous, run in zip(runs, runs[1:], strict=False):
+        if previous["case"] == run["case"]:
+            run["ratio"] = round(run["seconds"] / max(previous["seconds"], 1e-9), 2)
+            run["size_ratio"] = round(run["posts"] / previous["posts"], 2)
+    results = {
+        "command": "python -m benchmarks.linearity " + shlex.join(sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d"),
+        "runs": runs,
+    }
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
