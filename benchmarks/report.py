@@ -382,8 +382,61 @@ def _traces_section(traces: dict) -> list[str]:
     return lines
 
 
-def write_results(results: dict, path: Path, traces: dict | None = None) -> None:
-    """Write RESULTS.md (with the trace figures of ``traces.json`` when given)."""
+def _calibration_section(calibration: dict) -> list[str]:
+    """The scoring model, leave one family out (``python -m benchmarks.calibrate``)."""
+    lofo = calibration["leave_one_family_out"]
+    model = calibration["model"]
+    return [
+        "## Scoring model: leave one family out",
+        "",
+        f"Written by `{calibration['command']}` on {calibration['date']}: "
+        f"{calibration['clusters']} clusters ({calibration['coordinated_clusters']} "
+        f"coordinated) of {calibration['worlds']} scanned worlds. For each family, a model "
+        "fitted without that family's clusters judges its accounts in every world (summed below): "
+        "recall for a campaign, share flagged for an authentic family (a family that forms "
+        "no cluster is never flagged; its accounts flagged sit in other families' clusters).",
+        "",
+        "| family | kind | accounts | clusters | flagged (held out) |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {f['family']} | {f['kind']} | {f['accounts']:,} | {f['clusters']} | "
+            f"{_pct(f['flagged_share'])} |"
+            for f in lofo["families"]
+        ),
+        "",
+        f"Every cluster judged by the model that did not see its family: precision "
+        f"{lofo['precision']:.4f}, recall {lofo['recall']:.4f}. The shipped model "
+        f"(`detector/models/default.json`, all families) in sample: precision "
+        f"{calibration['in_sample']['precision']:.4f}, recall "
+        f"{calibration['in_sample']['recall']:.4f}; flag threshold {model['threshold']:g}.",
+        "",
+        "| term | coefficient |",
+        "|---|---|",
+        *(
+            f"| `{term}` | {c:+.4f} |"
+            for term, c in zip(model["features"], model["coefficients"], strict=True)
+        ),
+        f"| intercept | {model['intercept']:+.4f} |",
+        "",
+    ]
+
+
+def companions(folder: Path) -> dict[str, dict | None]:
+    """The figures written beside results.json by other benchmark commands, if any."""
+    return {
+        name: json.loads(path.read_text()) if path.is_file() else None
+        for name, path in (
+            ("traces", folder / "traces.json"),
+            ("calibration", folder / "calibration.json"),
+        )
+    }
+
+
+def write_results(
+    results: dict, path: Path, traces: dict | None = None, calibration: dict | None = None
+) -> None:
+    """Write RESULTS.md (with the figures of ``traces.json`` and ``calibration.json`` when
+    given)."""
     m = results["meta"]
     packages = ", ".join(f"{p} {v}" for p, v in m["packages"].items())
     dirty = " (with uncommitted changes under detector/)" if m["dirty"] else ""
@@ -431,6 +484,7 @@ def write_results(results: dict, path: Path, traces: dict | None = None) -> None
         *_world_table(results),
         "",
         *(_traces_section(traces) if traces else []),
+        *(_calibration_section(calibration) if calibration else []),
     ]
     path.write_text("\n".join(lines))
 
@@ -479,12 +533,7 @@ def main(argv: list[str] | None = None) -> None:
     path = parser.parse_args(argv).results
     results = json.loads(path.read_text())
     write_plot(results, path.with_name("scaling.png"))
-    traces = path.with_name("traces.json")
-    write_results(
-        results,
-        path.with_name("RESULTS.md"),
-        json.loads(traces.read_text()) if traces.is_file() else None,
-    )
+    write_results(results, path.with_name("RESULTS.md"), **companions(path.parent))
     print(f"wrote {path.with_name('RESULTS.md')}")
 
 

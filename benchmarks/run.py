@@ -23,7 +23,7 @@ import polars as pl
 
 from benchmarks.measure import run_module
 from benchmarks.quality import evaluate
-from benchmarks.report import machine, write_plot, write_results
+from benchmarks.report import companions, machine, write_plot, write_results
 from benchmarks.worker import SYSTEMS
 from benchmarks.worlds import World, ensure_world, parse_size, size_label
 
@@ -211,12 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     results["kernel"] = run_kernel(worlds[0], args.scratch, args)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     write_plot(results, args.out / "scaling.png")
-    traces = args.out / "traces.json"
-    write_results(
-        results,
-        args.out / "RESULTS.md",
-        json.loads(traces.read_text()) if traces.is_file() else None,
-    )
+    write_results(results, args.out / "RESULTS.md", **companions(args.out))
     print(f"wrote {args.out / 'RESULTS.md'}")
 
 

@@ -1,4 +1,5 @@
-"""Command line: ``detector scan``, ``detector report``, ``detector explain``.
+"""Command line: ``detector scan``, ``detector report``, ``detector explain``,
+``detector calibrate``.
 
 Exit codes (see :mod:`detector.errors`): 0 success, 1 internal error (a bug: the only case
 with a traceback), 2 bad option or argument, 3 missing or unreadable input, 4 broken input
@@ -294,11 +295,15 @@ def main() -> None:
     help="Smallest number of accounts reported as a cluster.",
 )
 @click.option(
+    "--model",
+    type=click.Path(dir_okay=False),
+    help="Scoring model file written by `detector calibrate` (default: the model shipped "
+    "with detector).",
+)
+@click.option(
     "--flag-threshold",
     type=float,
-    default=DEFAULTS.flag_threshold,
-    show_default=True,
-    help="Cluster score from which its accounts are flagged.",
+    help="Cluster score from which its accounts are flagged (default: the model's).",
 )
 @click.option(
     "--batch-rows",
@@ -362,6 +367,51 @@ def explain(out_dir: Path, cluster_id: int) -> None:
     from detector.triage import explain_cluster
 
     click.echo(explain_cluster(ScanResult.load(out_dir), cluster_id))
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("labels", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "model_out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the refitted model (JSON), for `detector scan --model`.",
+)
+@click.option(
+    "--model",
+    type=click.Path(dir_okay=False),
+    help="Model whose terms, threshold and regularisation are refitted (default: the "
+    "shipped model).",
+)
+@_user_errors
+def calibrate(out_dir: Path, labels: Path, model_out: Path, model: str | None) -> None:
+    """Refit the scoring model to an analyst's review decisions: LABELS is a CSV of
+    account_id,label (1 coordinated, 0 authentic) for accounts of the saved scan OUT_DIR;
+    each cluster takes the majority label of its labelled members."""
+    from detector.calibrate import fit, read_labels, training_set
+    from detector.errors import OutputError
+    from detector.model import load_model
+    from detector.result import ScanResult
+
+    result = ScanResult.load(out_dir)
+    training = training_set(result.clusters, result.accounts, read_labels(labels))
+    n_coordinated = int(training["label"].sum())
+    refitted = fit(
+        training,
+        load_model(model),
+        f"detector calibrate {out_dir} {labels}: {training.height} clusters "
+        f"({n_coordinated} coordinated)",
+    )
+    try:
+        model_out.write_text(refitted.to_json(), encoding="utf-8")
+    except OSError as error:
+        raise OutputError(f"cannot write model ({error.strerror})", file=str(model_out)) from None
+    click.echo(
+        f"Fitted on {training.height} labelled clusters ({n_coordinated} coordinated); "
+        f"model: {model_out}"
+    )
 
 
 if __name__ == "__main__":

@@ -109,7 +109,8 @@ class ScanConfig:
 
     # Clusters and scores.
     min_cluster_accounts: int = 5
-    flag_threshold: float = 0.5
+    model: str | None = None  # path of a scoring model file (JSON); None: the shipped default
+    flag_threshold: float | None = None  # None: the model's threshold
 
     def __post_init__(self) -> None:
         checks = {
@@ -125,7 +126,7 @@ class ScanConfig:
             "min_co_shares": self.min_co_shares >= 1,
             "min_participation": self.min_participation >= 1,
             "min_cluster_accounts": self.min_cluster_accounts >= 2,
-            "flag_threshold": 0.0 <= self.flag_threshold <= 1.0,
+            "flag_threshold": self.flag_threshold is None or 0.0 <= self.flag_threshold <= 1.0,
         }
         for name, ok in checks.items():
             if not ok:

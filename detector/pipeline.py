@@ -28,6 +28,7 @@ from detector.graph import AccountGraph, Traces, build_graph, concat_traces, mak
 from detector.ingest import expand_inputs, iter_batches, parquet_rows
 from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
+from detector.model import load_model
 from detector.normalise import normalise_expr
 from detector.progress import on_terminal, step
 from detector.result import ScanResult
@@ -153,6 +154,8 @@ def scan(
     result tables as polars DataFrames; nothing is written (see :meth:`ScanResult.save`).
     """
     config = config or ScanConfig.from_options(**options)
+    model = load_model(config.model)
+    threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
     inputs = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     files = expand_inputs(inputs)
     stages = _Stages(progress=on_terminal(progress))
@@ -226,8 +229,8 @@ def scan(
             windows=np.array([config.window(k) for k in kinds], np.int64),
             n_clusters=n_clusters,
         )
-        scores = score_clusters(evidence)
-        flagged = scores >= config.flag_threshold
+        scores = score_clusters(evidence, model)
+        flagged = scores >= threshold
         # Cluster ids rank clusters: 1 is the most suspicious.
         rank = np.lexsort((np.arange(n_clusters), -evidence.n_accounts, -scores))
         cluster_id = np.empty(n_clusters, np.int64)
@@ -253,8 +256,13 @@ def scan(
             rejects=rejects,
         )
 
+    used = {
+        "file": config.model or "default",
+        "trained_on": model.trained_on,
+        "flag_threshold": threshold,
+    }
     result.summary = _summary(
-        result, files, config, rows_read, posts, matchable, graph, stages,
+        result, files, config, used, rows_read, posts, matchable, graph, stages,
         time.perf_counter() - started,
     )  # fmt: skip
     return result
@@ -575,6 +583,7 @@ def _summary(
     result: ScanResult,
     files: list[Path],
     config: ScanConfig,
+    model: dict[str, Any],
     rows_read: int,
     posts: pl.DataFrame,
     matchable: np.ndarray,
@@ -612,4 +621,5 @@ def _summary(
         "seconds": round(seconds, 3),
         "stages": stages.report(),
         "config": config.to_dict(),
+        "model": model,
     }

@@ -44,6 +44,7 @@ FEATURES = (
     "content_diversity",  # 1 - the largest object's share of the cluster's co-shares
     "variant_ratio",  # distinct texts per post inside the shared text groups (spun variants)
     "size",  # saturating function of the member count
+    "text_share",  # share of the link weight inside the cluster from near-duplicate texts
 )
 
 CLUSTERS = pl.Schema(

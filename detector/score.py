@@ -1,8 +1,8 @@
 """Per-cluster evidence, a score in [0, 1], a verdict and the reasons behind it.
 
 Features are computed by numba kernels over the members' in-window co-shares (of every
-trace: texts, reposts, replies, URLs, hashtags, mentions) and the links between them. The
-score is the geometric mean of two kinds of evidence, because a takedown needs both:
+trace: texts, reposts, replies, URLs, hashtags, mentions) and the links between them. Two
+kinds of evidence matter, because a takedown needs both:
 
 - *coordination*: members repeatedly co-share many distinct objects (``repetition``) and
   those objects are theirs alone (``exclusivity``). An authentic crowd converges on a
@@ -14,9 +14,9 @@ score is the geometric mean of two kinds of evidence, because a takedown needs b
   (``co_share_density``) spread over many objects (``content_diversity``), shares landing
   together (``synchrony``).
 
-Either kind alone stays below 0.5, so an authentic burst (synchronous, but shared with a
-crowd, old accounts) or a set of regular co-posters (repetitive, but organic) is not
-flagged.
+The score is the probability given by a logistic regression over these features
+(:mod:`detector.model`, fitted by :mod:`detector.calibrate`); the reasons read the
+features, not the model.
 """
 
 from __future__ import annotations
@@ -28,16 +28,9 @@ import numba as nb
 import numpy as np
 
 from detector.graph import AccountGraph, Traces
+from detector.model import ScoreModel
 from detector.schema import FEATURES
 
-INAUTHENTICITY_WEIGHTS = {
-    "creation_concentration": 0.45,
-    "variant_ratio": 0.2,  # text co-shares; reposts, links and tags use co_share_speed
-    "co_share_density": 0.15,
-    "content_diversity": 0.1,
-    "synchrony": 0.1,
-}
-UNKNOWN_CREATION = 0.5  # uninformative value used when creation dates are not in the input
 BUSY_DAY_SHARE = 0.02  # a sign-up day is "busy" when it holds >= 2% of the members (and >= 3)
 TOP_SOURCES = 3  # source_concentration: the share of the three most shared sources
 TRACE_SHOWN = 0.05  # a trace "holds" a cluster when it carries >= 5% of its link weight
@@ -288,6 +281,7 @@ def cluster_evidence(
             np.where(groups > 0, 0.0, np.nan),
         ),
         "size": 1.0 - np.exp(-members / 20.0),
+        "text_share": trace_share[:, text_kind] if text_kind >= 0 else np.zeros(n_clusters),
     }  # fmt: skip
     return ClusterEvidence(
         features=np.column_stack([columns[name] for name in FEATURES]).astype(np.float64),
@@ -356,30 +350,9 @@ def feature(evidence: ClusterEvidence, name: str) -> np.ndarray:
     return evidence.features[:, FEATURES.index(name)]
 
 
-def score_clusters(evidence: ClusterEvidence) -> np.ndarray:
-    """Score in [0, 1]: sqrt(coordination * inauthenticity) (see module docstring).
-
-    Reposts, links and tags are shared by whole crowds, so for them co-sharing many objects
-    (``repetition``) that few others share (``exclusivity``) is not yet coordination: a
-    fandom reposts its idol's posts, all of them, and nobody else does. What a network adds
-    is acting *together*: members' shares of an object bunched within its window
-    (``co_share_speed``) or the same pairs meeting again and again (``pair_recurrence``).
-    Coordination is gated by that, in proportion to the non-text share of the cluster's
-    link weight; in the inauthenticity sum, the same share of ``variant_ratio``'s weight
-    goes to ``co_share_speed``."""
-    text = (
-        evidence.trace_share[:, evidence.kinds.index("text")]
-        if "text" in evidence.kinds
-        else np.zeros(evidence.features.shape[0])
-    )
-    known = {name: np.nan_to_num(feature(evidence, name)) for name in FEATURES}
-    together = np.maximum(known["co_share_speed"], known["pair_recurrence"])
-    coordination = known["repetition"] * known["exclusivity"] * (text + (1 - text) * together)
-    known["variant_ratio"] = text * known["variant_ratio"] + (1 - text) * known["co_share_speed"]
-    creation = feature(evidence, "creation_concentration")
-    known["creation_concentration"] = np.where(np.isnan(creation), UNKNOWN_CREATION, creation)
-    inauthenticity = sum(weight * known[name] for name, weight in INAUTHENTICITY_WEIGHTS.items())
-    return np.sqrt(np.clip(coordination * inauthenticity, 0.0, 1.0))
+def score_clusters(evidence: ClusterEvidence, model: ScoreModel) -> np.ndarray:
+    """Score in [0, 1] of each cluster under ``model``."""
+    return model.score({name: feature(evidence, name) for name in FEATURES})
 
 
 def _pct(x: float) -> str:

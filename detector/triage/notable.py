@@ -25,7 +25,12 @@ class NotableGroup:
 
 
 def flag_threshold(result: ScanResult) -> float:
-    return float(result.summary.get("config", {}).get("flag_threshold", 0.5))
+    """The score from which the scan flagged a cluster."""
+    for part in ("model", "config"):  # scans before scoring models: config's threshold
+        given = result.summary.get(part, {}).get("flag_threshold")
+        if given is not None:
+            return float(given)
+    return 0.5
 
 
 def unflagged_clusters(result: ScanResult, limit: int = TOP_CLUSTERS) -> list[int]:

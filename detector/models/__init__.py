@@ -1,0 +1,1 @@
+"""Scoring models shipped with the package (JSON; see :mod:`detector.model`)."""
