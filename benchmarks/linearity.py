@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,7 @@ def one_text_every_account(n: int, rng: np.random.Generator) -> pl.DataFrame:
 def one_url_every_post(n: int, rng: np.random.Generator) -> pl.DataFrame:
     account = rng.integers(0, max(n // 5, 1), n)
     seconds = np.sort(rng.integers(0, 7 * 86_400, n))
-    text = pl.Series(np.arange(n)).cast(pl.String).map_elements(
-        lambda i: f"post {i} about this link", return_dtype=pl.String
-    )
+    text = "post " + pl.Series(np.arange(n)).cast(pl.String) + " about this link"
     return _frame(
         account,
         seconds,
@@ -122,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
             for n in sizes:
                 print(f"{case}: {size_label(n)} ...", flush=True)
                 runs.append(measure(case, n, folder))
-    for previous, run in zip(runs, runs[1:], strict=False):
+    for previous, run in pairwise(runs):
         if previous["case"] == run["case"]:
             run["ratio"] = round(run["seconds"] / max(previous["seconds"], 1e-9), 2)
             run["size_ratio"] = round(run["posts"] / previous["posts"], 2)
