@@ -3,9 +3,10 @@ each family left out.
 
 ``python -m benchmarks.calibrate --sizes 60k,100k,150k --seeds 1,2,3``
 
-Worlds: ``generate_world`` plain and evasive and ``generate_trace_world``, at each size and
-seed (the end-to-end tests use other seeds). Each is scanned with default options; an
-account's label is "in a campaign" (truth ``campaign`` set), its family the campaign or
+Worlds: ``generate_world`` plain and evasive, ``generate_trace_world`` and
+``generate_evasion_world`` (issue 10's families: one-shot blasts, pickup, news outlets, ...),
+at each size and seed (the end-to-end tests use other seeds). Each is scanned with default
+options; an account's label is "in a campaign" (truth ``campaign`` set), its family the campaign or
 burst it belongs to (``organic`` when none), a cluster's family the one most of its members
 belong to.
 
@@ -37,7 +38,7 @@ from detector.model import ScoreModel
 
 HERE = Path(__file__).resolve().parent
 MODEL_OUT = HERE.parent / "detector" / "models" / "default.json"
-KINDS = ("plain", "evasion", "traces")
+KINDS = ("plain", "evasion", "traces", "evasive_families")
 # The shipped model's form: coordination, and coordination times each sign of
 # inauthenticity (so neither alone flags a cluster); its flag threshold and regularisation.
 INAUTHENTICITY = (
@@ -66,10 +67,12 @@ def scan_world(kind: str, n_posts: int, seed: int, scratch: Path) -> tuple[pl.Da
     if all(p.is_file() for p in paths):
         return tuple(pl.read_parquet(p) for p in paths)
     from detector.pipeline import scan
-    from detector.synth import generate_trace_world, generate_world
+    from detector.synth import generate_evasion_world, generate_trace_world, generate_world
 
     if kind == "traces":
         posts, truth = generate_trace_world(n_posts, seed=seed)
+    elif kind == "evasive_families":
+        posts, truth = generate_evasion_world(n_posts, seed=seed)
     else:
         posts, truth = generate_world(n_posts, seed=seed, evasion=kind == "evasion")
     scratch.mkdir(parents=True, exist_ok=True)
@@ -175,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     trained_on = (
         f"benchmarks/calibrate.py: {clusters.height} clusters "
         f"({int(clusters['label'].sum())} coordinated) of {n_worlds} synthetic worlds "
-        f"(generate_world plain and evasive, generate_trace_world; {args.sizes} posts, "
+        f"(generate_world plain and evasive, generate_trace_world, generate_evasion_world; "
+        f"{args.sizes} posts, "
         f"seeds {args.seeds}); label: the majority of members are in a campaign"
     )
     model = fit(clusters, BASE, trained_on)
