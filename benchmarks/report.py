@@ -421,22 +421,67 @@ def _calibration_section(calibration: dict) -> list[str]:
     ]
 
 
-def companions(folder: Path) -> dict[str, dict | None]:
+def _evasive_section(evasive: dict) -> list[str]:
+    """Issue 10's evasion families under a default scan (``python -m benchmarks.evasive``)."""
+    lines = ["## Evasive families (issue 10)", ""]
+    for world in evasive["worlds"]:
+        lines += [
+            f"Written by `{evasive['command']}` on {evasive['date']}: evasion world of "
+            f"{world['posts']:,} posts (seed {world['seed']}), default scan in "
+            f"{world['seconds']:.1f} s; precision {world['precision']:.4f}, recall "
+            f"{world['recall']:.4f}, {world['flagged_accounts']:,} accounts flagged.",
+            "",
+            "| family | kind | accounts | flagged |",
+            "|---|---|---|---|",
+            *(
+                f"| {f['family']} | {f['class']} | {f['accounts']:,} | "
+                f"{_pct(f.get('recall', f.get('flagged_share', 0.0)))} |"
+                for f in world["families"]
+            ),
+            "",
+        ]
+    return lines
+
+
+def _linearity_section(linearity: dict) -> list[str]:
+    """Degenerate dumps at doubling sizes (``python -m benchmarks.linearity``)."""
+    return [
+        "## Linear in one account's and one object's posts",
+        "",
+        f"Written by `{linearity['command']}` on {linearity['date']} (one run each, warm "
+        "kernels). A time ratio near the size ratio is linear.",
+        "",
+        "| case | posts | graph edges | seconds | graph stage (s) | time ratio | size ratio |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {r['case']} | {r['posts']:,} | {r['graph_edges']:,} | {r['seconds']:.2f} | "
+            f"{r['stages']['graph']:.2f} | {r.get('ratio', '–')} | {r.get('size_ratio', '–')} |"
+            for r in linearity["runs"]
+        ),
+        "",
+    ]
+
+
+# Figures other benchmark commands write beside results.json, each with its section.
+COMPANIONS = {
+    "traces": _traces_section,
+    "evasive": _evasive_section,
+    "calibration": _calibration_section,
+    "linearity": _linearity_section,
+}
+
+
+def companions(folder: Path) -> dict[str, dict]:
     """The figures written beside results.json by other benchmark commands, if any."""
     return {
-        name: json.loads(path.read_text()) if path.is_file() else None
-        for name, path in (
-            ("traces", folder / "traces.json"),
-            ("calibration", folder / "calibration.json"),
-        )
+        name: json.loads((folder / f"{name}.json").read_text())
+        for name in COMPANIONS
+        if (folder / f"{name}.json").is_file()
     }
 
 
-def write_results(
-    results: dict, path: Path, traces: dict | None = None, calibration: dict | None = None
-) -> None:
-    """Write RESULTS.md (with the figures of ``traces.json`` and ``calibration.json`` when
-    given)."""
+def write_results(results: dict, path: Path, **sections: dict) -> None:
+    """Write RESULTS.md, with a section for each of ``sections`` (see COMPANIONS)."""
     m = results["meta"]
     packages = ", ".join(f"{p} {v}" for p, v in m["packages"].items())
     dirty = " (with uncommitted changes under detector/)" if m["dirty"] else ""
@@ -483,9 +528,9 @@ def write_results(
         "",
         *_world_table(results),
         "",
-        *(_traces_section(traces) if traces else []),
-        *(_calibration_section(calibration) if calibration else []),
-    ]
+        *(line for name, render in COMPANIONS.items() if name in sections
+          for line in render(sections[name])),
+    ]  # fmt: skip
     path.write_text("\n".join(lines))
 
 
