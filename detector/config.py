@@ -66,11 +66,21 @@ class ScanConfig:
     mask_digits: bool = True
     min_digit_run: int = 4
     fold_homoglyphs: bool = True
+    strip_padding: bool = True  # leading/trailing @mentions and digit runs of min_digit_run
+    strip_symbols: bool = True  # emoji, symbols, variation selectors
+    collapse_punctuation: bool = True  # "!!!" -> "!"
+    join_cjk: bool = True  # spaces/punctuation between two CJK characters removed
 
     # Shingling: character n-grams over CJK runs, word n-grams elsewhere.
     cjk_ngram: int = 2
     word_ngram: int = 2
     min_shingles: int = 5
+    # Texts with 1 to min_shingles - 1 shingles are grouped by exact normalised text with
+    # letter/digit codes masked, instead of by MinHash. Such a group enters the account
+    # graph only with this many distinct texts (a template with changing codes): identical
+    # short phrases ("打卡", "转发微博") are shared by whole fandoms without coordination.
+    group_short_texts: bool = True
+    short_text_min_variants: int = 2
 
     # MinHash / LSH.
     num_perm: int = 128
@@ -119,6 +129,7 @@ class ScanConfig:
             "cjk_ngram": self.cjk_ngram >= 1,
             "word_ngram": self.word_ngram >= 1,
             "min_shingles": self.min_shingles >= 1,
+            "short_text_min_variants": self.short_text_min_variants >= 1,
             "num_perm": 2 <= self.num_perm <= 1024,
             "threshold": 0.0 < self.threshold < 1.0,
             "neighbours": self.neighbours >= 1,

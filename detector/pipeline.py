@@ -29,7 +29,7 @@ from detector.ingest import expand_inputs, iter_batches, parquet_rows
 from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
 from detector.model import load_model
-from detector.normalise import normalise_expr
+from detector.normalise import normalise_expr, short_text_key_expr
 from detector.progress import on_terminal, step
 from detector.result import ScanResult
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
@@ -83,13 +83,40 @@ class _Stages:
 @dataclass
 class _Texts:
     """Unique normalised texts seen so far, with the LSH sketches of those long enough to
-    match (``sketched``: their text numbers)."""
+    match (``sketched``: their text numbers) and the code-masked keys of the shorter ones
+    (``short``: text numbers, ``short_keys``: keys)."""
 
     keys: list[pl.DataFrame] = field(default_factory=list)
     sketches: list[Sketch] = field(default_factory=list)
     sketched: list[np.ndarray] = field(default_factory=list)
+    short: list[np.ndarray] = field(default_factory=list)
+    short_keys: list[np.ndarray] = field(default_factory=list)
     n_shingles: list[np.ndarray] = field(default_factory=list)
     count: int = 0
+
+    def add_short(self, raw: pl.Series, n_shingles: np.ndarray, config: ScanConfig) -> None:
+        """Key the new texts (``raw``: one raw text each) with 1 to ``min_shingles - 1``
+        shingles by their code-masked normalised text."""
+        rows = np.flatnonzero((n_shingles > 0) & (n_shingles < config.min_shingles))
+        keys = (
+            raw.gather(rows)
+            .to_frame("text")
+            .select(short_text_key_expr(pl.col("text"), config).hash(TEXT_KEY_SEED))
+        )
+        self.short.append(rows + self.count)
+        self.short_keys.append(keys.to_series().to_numpy())
+
+    def groups(self, threshold: float) -> np.ndarray:
+        """Group label of every text, -1 for none: near-duplicate groups of the sketched
+        texts are labelled by their first text's number, short-text groups by ``count``
+        plus the rank of their key, so the two never share a label."""
+        group = np.full(self.count, -1, np.int64)
+        sketched = np.concatenate([np.zeros(0, np.int64), *self.sketched])
+        group[sketched] = sketched[group_sketches(self.sketches, threshold)]
+        short = np.concatenate([np.zeros(0, np.int64), *self.short])
+        keys = np.concatenate([np.zeros(0, np.uint64), *self.short_keys])
+        group[short] = self.count + np.unique(keys, return_inverse=True)[1].reshape(-1)
+        return group
 
 
 def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
@@ -111,7 +138,7 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
                 posts = batch.posts.with_columns(
                     normalise_expr(pl.col("text"), config).alias("normalised")
                 ).with_columns(text_key=pl.col("normalised").hash(TEXT_KEY_SEED))
-                new = posts.select("text_key", "normalised").unique(
+                new = posts.select("text_key", "normalised", "text").unique(
                     "text_key", keep="first", maintain_order=True
                 )
                 if texts.keys:
@@ -128,6 +155,9 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
                 texts.sketches.append(sketch(sigs, config.threshold, long_enough))
                 texts.sketched.append(long_enough + texts.count)
                 del sigs
+            if config.group_short_texts:
+                with stages.stage("normalise"):
+                    texts.add_short(new["text"], n_shingles, config)
             texts.keys.append(new.select("text_key").with_row_index("text_id", offset=texts.count))
             texts.n_shingles.append(n_shingles)
             texts.count += new.height
@@ -176,9 +206,7 @@ def scan(
         )
         n_shingles = np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
         matchable = n_shingles >= config.min_shingles
-        text_group = np.full(texts.count, -1, np.int64)
-        sketched = np.concatenate([np.zeros(0, np.int64), *texts.sketched])
-        text_group[sketched] = sketched[group_sketches(texts.sketches, config.threshold)]
+        text_group = texts.groups(config.threshold)
         texts.sketches.clear()
         posts = _index_posts(posts, text_index, text_group, matchable)
 
@@ -341,9 +369,14 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
     for index, kind in enumerate(config.traces):
         column = TRACE_COLUMNS[kind]
         if kind == "text":  # labels gathered below: filtering every shared text is costly
-            rows = posts.select(
-                "row", "account", "time", key="shared_group", variant="text_id"
-            ).filter(pl.col("key") >= 0)
+            rows = (
+                posts.select(
+                    "row", "account", "time", "matchable", "text_id",
+                    key="shared_group", variant="text_id",
+                )
+                .filter(pl.col("key") >= 0)
+                .filter(_co_shared_text(config.short_text_min_variants))
+            )  # fmt: skip
         elif column not in posts.columns:
             continue
         elif isinstance(posts.schema[column], pl.List):
@@ -381,6 +414,14 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
         pl.concat(labels) if labels else pl.DataFrame(schema={"key": pl.Int64, "label": pl.String})
     )
     return concat_traces(parts), objects
+
+
+def _co_shared_text(min_variants: int) -> pl.Expr:
+    """Which posts of shared groups make their group a co-sharing object: those of
+    near-duplicate groups, and those of short-text groups holding at least
+    ``min_variants`` distinct texts (one short phrase repeated is shared by chance)."""
+    variants = pl.col("text_id").n_unique().over("key")
+    return pl.col("matchable") | (variants >= min_variants)
 
 
 def _sources(kind: str, rows: pl.DataFrame, authors: pl.DataFrame) -> np.ndarray | None:
@@ -579,6 +620,11 @@ def _edges_out(
     )
 
 
+def _short_text_groups(posts: pl.DataFrame, n_texts: int) -> int:
+    """Shared groups of texts too short for MinHash: their labels start at ``n_texts``."""
+    return posts.filter(pl.col("shared_group") >= n_texts)["shared_group"].n_unique()
+
+
 def _summary(
     result: ScanResult,
     files: list[Path],
@@ -601,6 +647,7 @@ def _summary(
         "posts_too_short": int((~posts["matchable"]).sum()) if posts.height else 0,
         "unique_texts": int(matchable.shape[0]),
         "near_duplicate_groups": result.groups.height,
+        "short_text_groups": _short_text_groups(posts, matchable.shape[0]),
         "accounts": result.accounts.height,
         "clusters": result.clusters.height,
         "flagged_clusters": int(result.clusters["flagged"].sum()),

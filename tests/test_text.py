@@ -3,9 +3,11 @@
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detector.config import ScanConfig
-from detector.normalise import normalise
+from detector.normalise import normalise, short_text_key_expr
 from detector.shingle import shingle_hashes
 
 
@@ -23,6 +25,12 @@ def test_nfkc_and_case_folding():
     assert norm("HELLO World") == "hello world"
 
 
+def test_nfkc_folds_fullwidth_letters_digits_and_punctuation():
+    assert norm("ｓｕ７") == "su7"
+    assert norm("ｓｕ７，ｈｅｌｌｏ！") == norm("su7,hello!") == "su7,hello!"
+    assert norm("小米（ＳＵ７）：好") == norm("小米(SU7):好")
+
+
 def test_invisible_characters_are_removed():
     assert norm("小\u200b米\u200d汽\ufeff车") == "小米汽车"
     assert norm("bad\u00adword\u2060s") == "badwords"
@@ -36,17 +44,79 @@ def test_homoglyphs_fold_to_latin():
 
 
 def test_masks_urls_mentions_and_digit_runs():
-    text = "看这里 https://t.cn/A6abc12 和 www.example.com/x @小米汽车 电话13812345678"
-    assert norm(text) == "看这里 url 和 url mention 电话 num"
-    assert norm("call 123 or 12345") == "call 123 or num"
+    text = "看这里 https://t.cn/A6abc12 和 www.example.com/x @小米汽车 电话13812345678 谢谢"
+    assert norm(text) == "看这里 url 和 url mention 电话 num 谢谢"
+    assert norm("call 12345 or 123") == "call num or 123"
     assert "https" in norm(text, mask_urls=False)
     assert "@小米汽车" in norm(text, mask_mentions=False)
-    assert norm("12345", mask_digits=False) == "12345"
+    assert norm("电话 12345 谢谢", mask_digits=False) == "电话 12345 谢谢"
 
 
 def test_whitespace_collapses_and_null_is_empty():
     assert norm("  a\n\tb   c ") == "a b c"
     assert normalise(pl.Series([None], dtype=pl.String)).item() == ""
+
+
+@pytest.mark.parametrize(
+    "text", ["小 米 汽 车", "小.米.汽.车", "小米｜汽车", "小米 😀 汽车", "小·米-汽/车"]
+)
+def test_separators_inside_cjk_runs_are_removed(text):
+    assert norm(text) == "小米汽车"
+    assert norm(text, join_cjk=False) != "小米汽车"
+
+
+def test_latin_word_spacing_is_kept():
+    assert norm("小 米 su7 max 汽 车") == "小米 su7 max 汽车"
+    assert norm("do not buy this car") == "do not buy this car"
+
+
+def test_emoji_and_symbols_are_stripped():
+    assert norm("great😀product 👍🏽❤️") == "great product"
+    assert norm("小米汽车😡😡✨") == norm("小米汽车")
+    assert norm("no\ufe0f way\u20e3 ©") == "no way"
+    assert "😡" in norm("小米汽车😡", strip_symbols=False)
+
+
+def test_repeated_punctuation_collapses():
+    assert norm("really!!!???") == "really!"
+    assert norm("太差了。。。。") == "太差了。"
+    assert norm("really!!!", collapse_punctuation=False) == "really!!!"
+
+
+def test_mention_and_digit_padding_is_stripped():
+    assert norm("@a @b 小米汽车太差了 @c 12345") == "小米汽车太差了"
+    assert norm("小米汽车太差了 #20240601") == norm("小米汽车太差了")
+    assert norm("2024款小米") == "款小米"
+    # Digits inside a Latin word, short runs and runs mid-text are content, not padding.
+    assert norm("buy su7 1234") == "buy su7"
+    assert norm("iphone 15") == "iphone 15"
+    assert norm("电话 12345 谢谢") == "电话 num 谢谢"
+    assert norm("@a 小米 12345", strip_padding=False) == "mention 小米 num"
+
+
+def test_short_text_key_masks_codes():
+    def key(text: str) -> str:
+        return pl.select(short_text_key_expr(pl.lit(text), ScanConfig())).item()
+
+    assert key("加V：ab12 领福利") == key("加V：cd34 领福利") == key("加v:V8x9k 领福利 😀 8812")
+    assert key("加V：ab12 领福利") != key("加V：ab12 看视频")
+    assert key("订单 12 已发货") == key("订单 934 已发货")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_normalisation_is_idempotent_and_total(text):
+    once = normalise([text])
+    assert normalise(once).item() == once.item()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(st.sampled_from(list("小米汽车 su7 @#!！。.，|😀\u200b\ufe0f1234５ａ")), max_size=40)
+)
+def test_normalisation_is_idempotent_on_obfuscation_alphabet(text):
+    once = normalise([text])
+    assert normalise(once).item() == once.item()
 
 
 def test_chinese_uses_character_ngrams():
