@@ -1,5 +1,5 @@
-"""Command line: ``detector scan``, ``detector report``, ``detector explain``,
-``detector calibrate``.
+"""Command line: ``detector scan``, ``report``, ``explain``, ``review``, ``diff`` and
+``calibrate``.
 
 Exit codes (see :mod:`detector.errors`): 0 success, 1 internal error (a bug: the only case
 with a traceback), 2 bad option or argument, 3 missing or unreadable input, 4 broken input
@@ -109,6 +109,16 @@ def _write_outputs(result: ScanResult, folder: Path, fmt: str, *, show: bool) ->
     with step("write report.html", show=show):
         write_report(result, folder)
     write_exports(result, folder, show=show)
+
+
+def _login() -> str:
+    """The user's login name, or "" where the system does not know it."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
 
 
 def _duration(seconds: int) -> str:
@@ -345,16 +355,82 @@ def scan(
 
 @main.command()
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--review",
+    "carried",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An earlier scan's review.csv whose decisions to carry over: accounts by id, "
+    "clusters to the cluster here that has more than half of its accounts among the "
+    "reviewed cluster's. OUT_DIR's own review.csv wins where both decide.",
+)
 @_user_errors
-def report(out_dir: Path) -> None:
-    """(Re)write report.html and the exports from a saved scan folder."""
+def report(out_dir: Path, carried: Path | None) -> None:
+    """(Re)write report.html and the exports from a saved scan folder, with the decisions
+    of its review.csv."""
     from detector.result import ScanResult
+    from detector.review import REVIEW_FILE, for_scan
     from detector.triage import write_exports, write_report
 
     result = ScanResult.load(out_dir)
-    path = write_report(result, out_dir)
-    write_exports(result, out_dir)
+    decisions = for_scan(result.accounts, own=out_dir / REVIEW_FILE, carried=carried)
+    path = write_report(result, out_dir, decisions)
+    write_exports(result, out_dir, decisions=decisions)
     click.echo(f"Report: {path}")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--cluster", "cluster_id", type=int, help="The cluster decided on.")
+@click.option("--account", "account_id", help="The account decided on.")
+@click.option(
+    "--confirm/--reject",
+    "confirm",
+    default=None,
+    help="Confirm it as coordinated inauthentic behaviour, or reject the finding.",
+)
+@click.option("--note", default="", help="Why, for the record.")
+@click.option("--reviewer", default=None, help="Who decided (default: the login name).")
+@_user_errors
+def review(
+    out_dir: Path,
+    cluster_id: int | None,
+    account_id: str | None,
+    confirm: bool | None,
+    note: str,
+    reviewer: str | None,
+) -> None:
+    """Record a decision on a cluster or an account of a saved scan in OUT_DIR/review.csv;
+    `detector report OUT_DIR` then shows it."""
+    from detector.review import append
+
+    if (cluster_id is None) == (account_id is None):
+        raise UsageError("give one of --cluster ID or --account ID")
+    if confirm is None:
+        raise UsageError("give one of --confirm or --reject")
+    target = f"cluster:{cluster_id}" if account_id is None else f"account:{account_id}"
+    decision = "confirm" if confirm else "reject"
+    row = append(out_dir, target, decision, note, reviewer or _login())
+    size = f" ({int(row['n_accounts']):,} accounts)" if row["n_accounts"] else ""
+    click.echo(f"Recorded: {decision} {target}{size} in {out_dir / 'review.csv'}")
+
+
+@main.command()
+@click.argument("old_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("new_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@_user_errors
+def diff(old_dir: Path, new_dir: Path, as_json: bool) -> None:
+    """List what changed from the scan OLD_DIR to the scan NEW_DIR: clusters new, gone,
+    grown, shrunk, flagged or unflagged (matched by their shared accounts), and the
+    flagged accounts added and removed."""
+    import json
+
+    from detector.diff import as_text, diff_scans
+
+    changes = diff_scans(old_dir, new_dir)
+    click.echo(
+        json.dumps(changes.as_dict(), indent=2, ensure_ascii=False) if as_json else as_text(changes)
+    )
 
 
 @main.command()

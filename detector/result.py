@@ -96,17 +96,22 @@ class ScanResult:
         summary_path = out / "summary.json"
         if not summary_path.is_file():
             raise InputError("not a scan output folder (no summary.json)", file=str(out))
-        tables: dict[str, pl.DataFrame] = {}
-        for name, schema in TABLES.items():
-            parquet, csv = out / f"{name}.parquet", out / f"{name}.csv"
-            if parquet.is_file():
-                tables[name] = pl.read_parquet(parquet)
-            elif csv.is_file():
-                tables[name] = _json_as_lists(pl.read_csv(csv, infer_schema=False), schema)
-            else:
-                raise InputError(f"missing table {name}", file=str(out))
+        tables = {name: load_table(out, name) for name in TABLES}
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         return cls(**tables, summary=summary)
+
+
+def load_table(out_dir: str | Path, name: str) -> pl.DataFrame:
+    """One table of a folder written by :meth:`ScanResult.save` (Parquet or CSV)."""
+    out = Path(out_dir)
+    if not (out / "summary.json").is_file():
+        raise InputError("not a scan output folder (no summary.json)", file=str(out))
+    parquet, csv = out / f"{name}.parquet", out / f"{name}.csv"
+    if parquet.is_file():
+        return pl.read_parquet(parquet)
+    if csv.is_file():
+        return _json_as_lists(pl.read_csv(csv, infer_schema=False), TABLES[name])
+    raise InputError(f"missing table {name}", file=str(out))
 
 
 @contextmanager

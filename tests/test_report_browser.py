@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+from collections.abc import Callable
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 from triage_fixture import HOSTILE, make_result
 
+from detector.cli import main
 from detector.result import ScanResult
 from detector.schema import TABLES
 from detector.triage import write_report
@@ -152,3 +156,116 @@ def test_empty_scan_renders(browser, tmp_path):
     _assert_no_errors(browser)
     text = browser.execute_script("return document.body.textContent")
     assert "No cluster reached the flag threshold" in text
+
+
+def _wait(condition: Callable[[], object], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _search(driver, query: str, decision: str = "") -> None:
+    """Type ``query`` into the search box, pick ``decision`` in the filter and wait until
+    the debounced search has answered."""
+    driver.execute_script(
+        "var f = document.getElementById('review-filter'); f.value = arguments[0];"
+        "f.dispatchEvent(new Event('change'));"
+        "document.getElementById('search-results').textContent = '';",
+        decision,
+    )
+    box = driver.find_element("id", "search-box")
+    box.clear()
+    if query:
+        box.send_keys(query)
+    else:
+        driver.execute_script(
+            "document.getElementById('review-filter').dispatchEvent(new Event('change'))"
+        )
+    _wait(
+        lambda: driver.execute_script(
+            "return document.getElementById('search-results').children.length"
+        )
+    )
+    time.sleep(0.3)  # keystrokes typed after the first answer
+
+
+def test_search_finds_accounts_and_texts_and_builds_accounts_when_opened(browser, report):
+    _, path = report
+    _open(browser, path)
+    assert browser.execute_script("return document.querySelectorAll('details.account').length") == 0
+    _search(browser, "xm_fan_01")
+    results = browser.find_element("id", "search-results")
+    assert "10 accounts" in results.text
+    account = browser.find_element("css selector", "details.account")
+    assert account.find_elements("css selector", "table") == []  # nothing built until opened
+    account.find_element("tag name", "summary").click()
+    rows = account.find_elements("css selector", "tbody tr")
+    assert rows and "小米汽车" in account.text
+    _search(browser, "刹车系统")
+    assert "#1" in browser.find_element("id", "search-results").text
+    _search(browser, "window.__pwned")  # hostile text found, shown as text
+    assert browser.execute_script("return window.__pwned") is None
+    _assert_no_errors(browser)
+
+
+def test_evidence_links_download_the_clusters_posts_and_edges(browser, report, tmp_path):
+    result, path = report
+    browser.execute_cdp_cmd(
+        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)}
+    )
+    _open(browser, path)
+    for kind in ("posts", "edges"):
+        browser.find_element(
+            "css selector", f'#cluster-1 a[data-download="{kind}"][data-cluster="1"]'
+        ).click()
+    files = [tmp_path / "cluster-1-posts.csv", tmp_path / "cluster-1-edges.csv"]
+    _wait(lambda: all(f.is_file() for f in files))
+    posts = pl.read_csv(files[0], infer_schema=False)
+    expected = result.posts.filter(pl.col("cluster_id") == 1)
+    assert posts.columns == ["post_id", "account_id", "created_at", "group_id", "group_text"]
+    assert sorted(posts["post_id"]) == sorted(expected["post_id"])
+    assert posts["group_text"].str.contains("小米汽车").any()
+    edges = pl.read_csv(files[1])
+    assert edges.height == result.edges.filter(pl.col("cluster_id") == 1).height
+    assert edges.columns[:3] == ["source", "target", "trace"]
+    _assert_no_errors(browser)
+
+
+def test_review_filter_hides_undecided_clusters(browser, tmp_path):
+    result = make_result(filler=20)
+    result.save(tmp_path)
+    assert (
+        CliRunner().invoke(main, ["review", str(tmp_path), "--cluster", "2", "--confirm"]).exit_code
+        == 0
+    )
+    assert CliRunner().invoke(main, ["report", str(tmp_path)]).exit_code == 0
+    _open(browser, tmp_path / "report.html")
+    _search(browser, "", "confirm")
+    visible = browser.execute_script(
+        "return Array.from(document.querySelectorAll('details.cluster'))"
+        ".filter(d => !d.hidden).map(d => d.id)"
+    )
+    assert visible == ["cluster-2"]
+    rows = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#all-table tbody tr'))"
+        ".filter(r => !r.hidden).length"
+    )
+    assert rows == 1
+    assert "ring<b>0</b>" in browser.find_element("id", "search-results").text
+    _assert_no_errors(browser)
+
+
+def test_ten_thousand_flagged_accounts_load_fast(browser, tmp_path):
+    result = make_result(filler=4000)  # 2,000 flagged filler clusters of 5: 10,000 accounts
+    assert result.flagged_accounts.height >= 10_000
+    path = write_report(result, tmp_path)
+    _open(browser, path)
+    took = browser.execute_script(
+        "var t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd"
+    )
+    assert took < 5000, took
+    assert browser.execute_script("return document.getElementsByTagName('*').length") < 150_000
+    _search(browser, "filler_3999")
+    assert "filler_3999_0" in browser.find_element("id", "search-results").text
+    _assert_no_errors(browser)

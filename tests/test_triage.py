@@ -63,7 +63,7 @@ def test_graph_export_leaves_out_unflagged_clusters(result, exports):
 
 def test_enforcement_list_is_ranked_flagged_accounts_with_reason(result, exports):
     table = pl.read_csv(exports["enforcement"])
-    assert table.columns == ["account_id", "cluster_id", "score", "top_reason"]
+    assert table.columns == ["account_id", "cluster_id", "score", "top_reason", "review"]
     assert sorted(table["account_id"]) == sorted(result.flagged_accounts["account_id"])
     expected = table.sort(["score", "cluster_id", "account_id"], descending=[True, False, False])
     assert table.equals(expected)
@@ -79,7 +79,9 @@ def test_exports_of_a_scan_without_clusters(tmp_path):
     paths = write_exports(empty, tmp_path)
     assert nx.read_graphml(paths["graphml"]).number_of_nodes() == 0
     assert nx.read_gexf(paths["gexf"]).number_of_nodes() == 0
-    assert paths["enforcement"].read_text().strip() == "account_id,cluster_id,score,top_reason"
+    assert (
+        paths["enforcement"].read_text().strip() == "account_id,cluster_id,score,top_reason,review"
+    )
 
 
 def test_explain_shows_reasons_timeline_and_marked_template(result):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from detector.review import NO_DECISIONS, Decision, Decisions
 from detector.schema import FEATURES
 from detector.triage import svg
 from detector.triage.evidence import Evidence, when
@@ -16,11 +17,38 @@ def spans(parts: list[Span]) -> str:
     return "".join(f"<mark>{escape(s.text)}</mark>" if s.differs else escape(s.text) for s in parts)
 
 
-def summary_line(cluster: dict, lead: str) -> str:
+def review_badge(decision: Decision | None) -> str:
+    """The decision as a badge whose tooltip says who, when, why and whether it was
+    carried over from an earlier scan; empty when undecided."""
+    if decision is None:
+        return ""
+    word = "confirmed" if decision.decision == "confirm" else "rejected"
+    carried = "carried over from an earlier scan's review" if decision.carried else ""
+    title = " · ".join(
+        v for v in (decision.reviewer, decision.decided_at, decision.note, carried) if v
+    )
+    return (
+        f'<span class="review {decision.decision}" title="{escape(title)}">'
+        f"{word}{' (carried)' if decision.carried else ''}</span>"
+    )
+
+
+def bundle_links(cluster_id: int, bundled: bool) -> str:
+    """Links that download the cluster's posts and edges as CSV, built in the page from
+    the embedded data; a pointer to the tables where they did not fit in the page."""
+    if not bundled:
+        return f"in the posts and edges tables (cluster_id {cluster_id})"
+    return " · ".join(
+        f'<a href="#" data-download="{kind}" data-cluster="{cluster_id}">{kind}.csv</a>'
+        for kind in ("posts", "edges")
+    )
+
+
+def summary_line(cluster: dict, lead: str, decision: Decision | None = None) -> str:
     flagged = " flagged" if cluster["flagged"] else ""
     return (
         f'<span class="cid">#{cluster["cluster_id"]}</span> '
-        f'<span class="score{flagged}">{cluster["score"]:.2f}</span> '
+        f'<span class="score{flagged}">{cluster["score"]:.2f}</span>{review_badge(decision)} '
         f"{cluster['n_accounts']:,} accounts · {cluster['n_posts']:,} posts · "
         f"{when(cluster['first_seen'])} → {when(cluster['last_seen'])} "
         f'<span class="lead">— {escape(lead)}</span>'
@@ -55,9 +83,11 @@ def examples(families: list[Family]) -> str:
     return "".join(out)
 
 
-def accounts_table(evidence: Evidence) -> str:
+def accounts_table(evidence: Evidence, decisions: Decisions = NO_DECISIONS) -> str:
     rows = "".join(
-        f"<tr><td>{escape(a['account_id'])}</td><td class='num'>{a['links']:,}</td>"
+        f"<tr><td>{escape(a['account_id'])}"
+        f"{review_badge(decisions.accounts.get(a['account_id']))}</td>"
+        f"<td class='num'>{a['links']:,}</td>"
         f"<td class='num'>{a['n_posts']:,}</td><td>{when(a['account_created_at'])}</td></tr>"
         for a in evidence.top_accounts
     )
@@ -67,10 +97,20 @@ def accounts_table(evidence: Evidence) -> str:
     )
 
 
-def card(evidence: Evidence, *, open_: bool, note: str = "") -> str:
+def card(
+    evidence: Evidence,
+    *,
+    open_: bool,
+    note: str = "",
+    decisions: Decisions = NO_DECISIONS,
+    bundled: bool = False,
+) -> str:
     """The <details id="cluster-N"> card of one cluster. ``note`` (e.g. why it was not
-    flagged) heads the card and its summary line; otherwise the strongest reason does."""
+    flagged) heads the card and its summary line; otherwise the strongest reason does.
+    ``decisions``: the analyst's, shown as badges; ``bundled``: its evidence bundle is in
+    the page."""
     c = evidence.cluster
+    decision = decisions.clusters.get(c["cluster_id"])
     reasons = c["reasons"] or []
     colour = svg.ALARM if c["flagged"] else svg.CALM
     timeline = (
@@ -95,10 +135,13 @@ def card(evidence: Evidence, *, open_: bool, note: str = "") -> str:
     posts_per = evidence.timeline.unit if evidence.timeline else "bucket"
     note_html = f'<p class="why"><b>{escape(note)}</b></p>' if note else ""
     lead = note or (reasons[0] if reasons else "")
+    review = decision.decision if decision else ""
     return (
         f'<details class="cluster{"" if c["flagged"] else " calm"}" id="cluster-{c["cluster_id"]}"'
-        f"{' open' if open_ else ''}><summary>{summary_line(c, lead)}"
-        f'</summary><div class="body"><div class="cols"><div>{note_html}'
+        f' data-review="{review}"{" open" if open_ else ""}>'
+        f"<summary>{summary_line(c, lead, decision)}"
+        f'</summary><div class="body"><p class="bundle">Evidence bundle: '
+        f'{bundle_links(c["cluster_id"], bundled)}</p><div class="cols"><div>{note_html}'
         f'<h3>Why</h3><ul class="reasons">{"".join(f"<li>{escape(r)}</li>" for r in reasons)}'
         f"</ul><p class='muted'>{c['n_groups']:,} near-duplicate groups · "
         f"{net.n_edges:,} links between members</p><h3>Features</h3>{features(c)}</div>"
@@ -109,5 +152,5 @@ def card(evidence: Evidence, *, open_: bool, note: str = "") -> str:
         f'<h3>Example posts</h3><p class="muted">First line of each block: the template; '
         f"indented: variants. <mark>Highlighted</mark>: where variants differ.</p>"
         f'<div class="examples">{examples(evidence.examples)}</div>'
-        f"<h3>Best-connected accounts</h3>{accounts_table(evidence)}</div></details>"
+        f"<h3>Best-connected accounts</h3>{accounts_table(evidence, decisions)}</div></details>"
     )

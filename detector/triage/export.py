@@ -12,6 +12,7 @@ import polars as pl
 from detector.errors import OutputError
 from detector.progress import step
 from detector.result import ScanResult
+from detector.review import NO_DECISIONS, Decisions
 
 
 def flagged_graph(result: ScanResult) -> nx.Graph:
@@ -36,29 +37,40 @@ def flagged_graph(result: ScanResult) -> nx.Graph:
     return graph
 
 
-def enforcement(result: ScanResult) -> pl.DataFrame:
-    """Flagged accounts with their cluster, score and the cluster's strongest reason,
-    highest score first (then cluster, then account)."""
+def enforcement(result: ScanResult, decisions: Decisions = NO_DECISIONS) -> pl.DataFrame:
+    """Flagged accounts with their cluster, score, the cluster's strongest reason and the
+    analyst's decision (``review``: confirm, reject or empty; the account's own, else its
+    cluster's), highest score first (then cluster, then account)."""
     top = result.clusters.select(
         "cluster_id", top_reason=pl.col("reasons").list.first().fill_null("")
     )
+    flagged = result.flagged_accounts.select("account_id", "cluster_id", "score")
     return (
-        result.flagged_accounts.select("account_id", "cluster_id", "score")
-        .join(top, on="cluster_id", how="left")
+        flagged.join(top, on="cluster_id", how="left")
+        .with_columns(decisions.of_accounts(flagged).fill_null(""))
         .sort(["score", "cluster_id", "account_id"], descending=[True, False, False])
     )
 
 
-def write_exports(result: ScanResult, out_dir: Path, *, show: bool = False) -> dict[str, Path]:
-    """Write flagged_graph.graphml, flagged_graph.gexf and enforcement.csv into ``out_dir``,
-    naming each on stderr while it is written when ``show``; returns their paths by kind
-    ("graphml", "gexf", "enforcement")."""
+def write_exports(
+    result: ScanResult,
+    out_dir: Path,
+    *,
+    show: bool = False,
+    decisions: Decisions = NO_DECISIONS,
+) -> dict[str, Path]:
+    """Write flagged_graph.graphml, flagged_graph.gexf and enforcement.csv (with
+    ``decisions``) into ``out_dir``, naming each on stderr while it is written when
+    ``show``; returns their paths by kind ("graphml", "gexf", "enforcement")."""
     out = Path(out_dir)
     graph = flagged_graph(result)
     writers: dict[str, tuple[str, Callable[[Path], object]]] = {
         "graphml": ("flagged_graph.graphml", lambda path: nx.write_graphml(graph, path)),
         "gexf": ("flagged_graph.gexf", lambda path: nx.write_gexf(graph, path)),
-        "enforcement": ("enforcement.csv", lambda path: enforcement(result).write_csv(path)),
+        "enforcement": (
+            "enforcement.csv",
+            lambda path: enforcement(result, decisions).write_csv(path),
+        ),
     }
     paths = {kind: out / name for kind, (name, _) in writers.items()}
     try:

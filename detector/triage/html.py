@@ -1,9 +1,12 @@
-"""report.html: one self-contained page an analyst can act on. Overview, flagged clusters
-ranked by score with their evidence, unflagged but notable activity with why it was not
-flagged, and a paged table of every cluster. Charts are inline SVG; all posts are escaped."""
+"""report.html: one self-contained page an analyst can act on. Overview, search and review
+decisions, flagged clusters ranked by score with their evidence, unflagged but notable
+activity with why it was not flagged, and a paged table of every cluster. Charts are inline
+SVG; all posts are escaped; the data behind search and the evidence downloads is embedded
+as JSON."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -13,9 +16,11 @@ import polars as pl
 
 from detector.errors import OutputError
 from detector.result import ScanResult
+from detector.review import NO_DECISIONS, Decisions
 from detector.triage import svg
 from detector.triage.assets import CSS, JS
-from detector.triage.cards import card
+from detector.triage.bundle import as_script, page_data
+from detector.triage.cards import bundle_links, card, review_badge
 from detector.triage.evidence import collect, when
 from detector.triage.notable import (
     flag_threshold,
@@ -30,22 +35,26 @@ OPEN = 5  # of those, open on load
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
-def write_report(result: ScanResult, out_dir: Path) -> Path:
-    """Write ``out_dir/report.html`` and return its path."""
+def write_report(result: ScanResult, out_dir: Path, decisions: Decisions = NO_DECISIONS) -> Path:
+    """Write ``out_dir/report.html``, showing ``decisions``, and return its path."""
     path = Path(out_dir) / "report.html"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(result), encoding="utf-8")
+        path.write_text(render(result, decisions), encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"cannot write report: {exc.strerror or exc}", file=str(path)) from None
     return path
 
 
-def render(result: ScanResult) -> str:
+def render(result: ScanResult, decisions: Decisions = NO_DECISIONS) -> str:
     """The whole page as a string."""
     ranked = result.clusters.sort(["score", "cluster_id"], descending=[True, False])
     flagged_ids = ranked.filter(pl.col("flagged"))["cluster_id"].to_list()
     carded = set(flagged_ids[:EXPANDED]) | set(unflagged_clusters(result))
+    data = page_data(result, ranked["cluster_id"].to_list(), decisions)
+    page = _Page(
+        decisions, {int(cid) for cid, c in data["clusters"].items() if c["bundle"] is not None}
+    )
     s = result.summary
     n_flagged = len(flagged_ids)
     title = "detector report"
@@ -56,12 +65,13 @@ def render(result: ScanResult) -> str:
         f"<title>{title}</title><style>{CSS}</style></head><body>"
         f"<header><h1>Coordinated behaviour report</h1><p>detector "
         f"{escape(str(s.get('version', '')))} · {_span(s)}</p><nav>"
-        '<a href="#overview">Overview</a>'
+        '<a href="#overview">Overview</a><a href="#search">Search and review</a>'
         f'<a href="#flagged">Flagged clusters ({n_flagged:,})</a>'
         '<a href="#notable">Unflagged but notable</a>'
         f'<a href="#all">All clusters ({result.clusters.height:,})</a></nav></header><main>'
-        f"{_overview(result)}{_flagged(result, flagged_ids)}{_notable(result)}"
-        f"{_all_clusters(ranked, carded)}{_footer(s)}</main>"
+        f"{_overview(result)}{_search(decisions)}{_flagged(result, flagged_ids, page)}"
+        f"{_notable(result, page)}{_all_clusters(ranked, carded, page)}{_footer(s)}</main>"
+        f'<script type="application/json" id="report-data">{as_script(data)}</script>'
         f"<script>{JS}</script></body></html>\n"
     )
 
@@ -135,12 +145,54 @@ def _inputs(summary: dict[str, Any]) -> str:
     )
 
 
-def _flagged(result: ScanResult, flagged_ids: list[int]) -> str:
+@dataclass(frozen=True)
+class _Page:
+    """What every part of the page needs to know: the decisions and which clusters have
+    their evidence bundle in the page."""
+
+    decisions: Decisions
+    bundled: set[int]
+
+
+def _search(decisions: Decisions) -> str:
+    n_clusters, n_accounts = len(decisions.clusters), len(decisions.accounts)
+    carried = sum(d.carried for d in [*decisions.clusters.values(), *decisions.accounts.values()])
+    told = (
+        f"Decisions recorded: {n_clusters:,} clusters, {n_accounts:,} accounts"
+        + (f" ({carried:,} carried over from an earlier scan's review)" if carried else "")
+        + (f"; {decisions.unmatched:,} name nothing in this scan" if decisions.unmatched else "")
+        + "."
+        if n_clusters or n_accounts or decisions.unmatched
+        else "No decisions recorded yet."
+    )
+    return (
+        '<section id="search"><h2>Search and review</h2><p class="muted">Search account ids '
+        "and the clusters' example posts and reasons; the filter also applies to the cluster "
+        f"cards and the table of all clusters. {told} Record one with <code>detector review "
+        "OUT_DIR --cluster ID --confirm</code> (or <code>--account ID</code>, "
+        '<code>--reject</code>).</p><div class="searchbar"><input id="search-box" '
+        'type="search" placeholder="account id or text" aria-label="search">'
+        '<select id="review-filter" aria-label="decision"><option value="">any decision'
+        '</option><option value="confirm">confirmed</option><option value="reject">rejected'
+        '</option><option value="none">undecided</option></select></div>'
+        '<div id="search-results"></div></section>'
+    )
+
+
+def _flagged(result: ScanResult, flagged_ids: list[int], page: _Page) -> str:
     head = '<section id="flagged"><h2>Flagged clusters, most suspicious first</h2>'
     if not flagged_ids:
         return head + "<p>No cluster reached the flag threshold.</p></section>"
     shown = flagged_ids[:EXPANDED]
-    cards = "".join(card(ev, open_=i < OPEN) for i, ev in enumerate(collect(result, shown)))
+    cards = "".join(
+        card(
+            ev,
+            open_=i < OPEN,
+            decisions=page.decisions,
+            bundled=ev.cluster["cluster_id"] in page.bundled,
+        )
+        for i, ev in enumerate(collect(result, shown))
+    )
     rest = len(flagged_ids) - len(shown)
     more = (
         f"<p>{rest:,} more flagged clusters are listed in the "
@@ -157,11 +209,17 @@ def _flagged(result: ScanResult, flagged_ids: list[int]) -> str:
     )
 
 
-def _notable(result: ScanResult) -> str:
+def _notable(result: ScanResult, page: _Page) -> str:
     threshold = flag_threshold(result)
     ids = unflagged_clusters(result)
     cards = "".join(
-        card(ev, open_=False, note="Not flagged: " + why_not_flagged(ev.cluster, threshold))
+        card(
+            ev,
+            open_=False,
+            note="Not flagged: " + why_not_flagged(ev.cluster, threshold),
+            decisions=page.decisions,
+            bundled=ev.cluster["cluster_id"] in page.bundled,
+        )
         for ev in collect(result, ids)
     )
     if not cards:
@@ -203,20 +261,29 @@ def _groups_table(result: ScanResult) -> str:
     )
 
 
-def _all_clusters(ranked: pl.DataFrame, carded: set[int]) -> str:
+def _all_clusters(ranked: pl.DataFrame, carded: set[int], page: _Page) -> str:
     """Every cluster, one row each; clusters without a card get their anchor here."""
     rows = []
-    for rank, c in enumerate(ranked.iter_rows(named=True), start=1):
+    for rank, c in enumerate(
+        ranked.select(
+            "cluster_id", "flagged", "reasons", "score", "n_accounts", "n_posts", "first_seen"
+        ).iter_rows(named=True),
+        start=1,
+    ):
         cid = c["cluster_id"]
         anchor = f'<a href="#cluster-{cid}">#{cid}</a>' if cid in carded else f"#{cid}"
         row_id = "" if cid in carded else f' id="cluster-{cid}"'
         verdict = '<span class="score flagged">flagged</span>' if c["flagged"] else "–"
         reason = escape(c["reasons"][0]) if c["reasons"] else ""
+        decision = page.decisions.clusters.get(cid)
+        evidence = bundle_links(cid, True) if cid in page.bundled else ""
         rows.append(
-            f"<tr{row_id}><td class='num'>{rank:,}</td><td>{anchor}</td><td>{verdict}</td>"
+            f'<tr{row_id} data-review="{decision.decision if decision else ""}">'
+            f"<td class='num'>{rank:,}</td><td>{anchor}</td><td>{verdict}</td>"
+            f"<td>{review_badge(decision)}</td>"
             f"<td class='num'>{c['score']:.2f}</td><td class='num'>{c['n_accounts']:,}</td>"
             f"<td class='num'>{c['n_posts']:,}</td><td class='when'>{when(c['first_seen'])}</td>"
-            f"<td>{reason}</td></tr>"
+            f"<td>{reason}</td><td class='when'>{evidence}</td></tr>"
         )
     pager = (
         '<div class="pager"><button data-page="-1">‹ previous</button>'
@@ -226,9 +293,10 @@ def _all_clusters(ranked: pl.DataFrame, carded: set[int]) -> str:
         f'<section id="all"><h2>All clusters</h2><p class="muted">Ranked by score. Clusters '
         "without a link have no card in this report: <code>detector explain OUT_DIR ID</code> "
         f'prints their evidence.</p>{pager}<table id="all-table"><thead><tr>'
-        "<th class='num'>rank</th><th>cluster</th><th>verdict</th><th class='num'>score</th>"
-        "<th class='num'>accounts</th><th class='num'>posts</th><th>first post</th>"
-        f"<th>strongest reason</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "<th class='num'>rank</th><th>cluster</th><th>verdict</th><th>review</th>"
+        "<th class='num'>score</th><th class='num'>accounts</th><th class='num'>posts</th>"
+        "<th>first post</th><th>strongest reason</th><th>evidence (CSV)</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
         f"{pager}</section>"
     )
 
