@@ -447,7 +447,7 @@ def explain(out_dir: Path, cluster_id: int) -> None:
 
 @main.command()
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.argument("labels", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("labels", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",
     "model_out",
@@ -462,17 +462,20 @@ def explain(out_dir: Path, cluster_id: int) -> None:
     "shipped model).",
 )
 @_user_errors
-def calibrate(out_dir: Path, labels: Path, model_out: Path, model: str | None) -> None:
+def calibrate(out_dir: Path, labels: Path | None, model_out: Path, model: str | None) -> None:
     """Refit the scoring model to an analyst's review decisions: LABELS is a CSV of
     account_id,label (1 coordinated, 0 authentic) for accounts of the saved scan OUT_DIR;
-    each cluster takes the majority label of its labelled members."""
+    without it, the decisions `detector review` recorded in OUT_DIR/review.csv. Each
+    cluster takes the majority label of its labelled members."""
     from detector.calibrate import fit, read_labels, training_set
     from detector.errors import OutputError
     from detector.model import load_model
     from detector.result import ScanResult
+    from detector.review import review_labels
 
     result = ScanResult.load(out_dir)
-    training = training_set(result.clusters, result.accounts, read_labels(labels))
+    decisions = read_labels(labels) if labels else review_labels(out_dir)
+    training = training_set(result.clusters, result.accounts, decisions)
     n_coordinated = int(training["label"].sum())
     refitted = fit(
         training,

@@ -2,6 +2,7 @@
 an analyst's labels (``detector calibrate``) and using the result (``scan --model``)."""
 
 import json
+import shutil
 
 import numpy as np
 import polars as pl
@@ -170,3 +171,23 @@ def test_calibrate_rejects_bad_labels_in_one_line(scanned):
     )
     assert result.exit_code == EXIT_DATA
     assert result.output.startswith("detector: error:") and "maybe" in result.output
+
+
+def test_calibrate_reads_the_decisions_of_detector_review(scanned, tmp_path):
+    out, labels, _, _ = scanned
+    reviewed = tmp_path / "scan"
+    shutil.copytree(out, reviewed)
+    result = ScanResult.load(reviewed)
+    training = training_set(result.clusters, result.accounts, read_labels(labels))
+    runner = CliRunner()
+    for cluster_id, label in training.select("cluster_id", "label").iter_rows():
+        decision = "--confirm" if label else "--reject"
+        args = ["review", str(reviewed), "--cluster", str(cluster_id), decision]
+        assert runner.invoke(main, args).exit_code == EXIT_OK
+    from_review, from_labels = tmp_path / "review.json", tmp_path / "labels.json"
+    args = ["calibrate", str(reviewed), "--out", str(from_review)]
+    assert runner.invoke(main, args).exit_code == EXIT_OK
+    args = ["calibrate", str(reviewed), str(labels), "--out", str(from_labels)]
+    assert runner.invoke(main, args).exit_code == EXIT_OK
+    fitted = [ScoreModel.from_json(p.read_text(), p.name) for p in (from_review, from_labels)]
+    assert fitted[0].coefficients == fitted[1].coefficients
