@@ -135,9 +135,7 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
             rows_read += batch.rows_read
             rejects.append(batch.rejects)
             with stages.stage("normalise"):
-                posts = batch.posts.with_columns(
-                    normalise_expr(pl.col("text"), config).alias("normalised")
-                ).with_columns(text_key=pl.col("normalised").hash(TEXT_KEY_SEED))
+                posts = _normalised(batch.posts, config)
                 new = posts.select("text_key", "normalised", "text").unique(
                     "text_key", keep="first", maintain_order=True
                 )
@@ -164,6 +162,27 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
             frames.append(posts.drop("normalised"))
             bar.update(batch.rows_read)
     return frames, rejects, texts, rows_read
+
+
+def _normalised(posts: pl.DataFrame, config: ScanConfig) -> pl.DataFrame:
+    """``posts`` with the normalised text and its key. Each distinct raw text is normalised
+    once: copies and reposts of one text make up much of a dump."""
+    posts = posts.with_columns(raw_key=pl.col("text").fill_null("").hash(TEXT_KEY_SEED))
+    distinct = posts.select("raw_key", "text").unique("raw_key", keep="first", maintain_order=True)
+    distinct = (
+        _in_chunks(distinct, 2 * pl.thread_pool_size())
+        .select("raw_key", normalised=normalise_expr(pl.col("text"), config))
+        .with_columns(text_key=pl.col("normalised").hash(TEXT_KEY_SEED))
+    )
+    return posts.join(distinct, on="raw_key", how="left", maintain_order="left").drop("raw_key")
+
+
+def _in_chunks(frame: pl.DataFrame, n: int) -> pl.DataFrame:
+    """``frame`` in ``n`` chunks: polars runs a string expression over a column's chunks in
+    parallel, and over one chunk on one core."""
+    step = max(1, -(-frame.height // n))
+    parts = [frame.slice(offset, step) for offset in range(0, frame.height, step)]
+    return pl.concat(parts, rechunk=False) if len(parts) > 1 else frame
 
 
 def _empty(schema: pl.Schema) -> pl.DataFrame:
