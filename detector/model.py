@@ -47,6 +47,8 @@ def _coordination(f: Columns) -> np.ndarray:
 
 
 DERIVED: dict[str, Callable[[Columns], np.ndarray]] = {"coordination": _coordination}
+# The features a derived feature's evidence is credited to in the reasons.
+CREDITED: dict[str, tuple[str, ...]] = {"coordination": ("repetition", "exclusivity")}
 
 
 def _factor(columns: Columns, name: str) -> np.ndarray:
@@ -95,6 +97,23 @@ class ScoreModel:
         """Probability that each cluster is coordinated inauthentic, in [0, 1]."""
         logit = self.intercept + self.design(columns) @ np.asarray(self.coefficients)
         return 1.0 / (1.0 + np.exp(-logit))
+
+    def evidence(self, columns: Columns) -> dict[str, np.ndarray]:
+        """Per feature, how much it adds to each cluster's logit, to rank a cluster's
+        reasons by what weighs in *its* score. A term's contribution (coefficient x value)
+        goes to its plain features, split equally (``coordination*creation_concentration``
+        to creation concentration: coordination is the gate every flagged cluster passes,
+        the sign of inauthenticity what tells clusters apart); a term of derived features
+        only, to the features they are credited to."""
+        contribution = self.design(columns) * np.asarray(self.coefficients)
+        out: dict[str, np.ndarray] = {}
+        for k, term in enumerate(self.features):
+            factors = term.split("*")
+            plain = [f for f in factors if f not in DERIVED]
+            credited = plain or [name for f in factors for name in CREDITED[f]]
+            for name in credited:
+                out[name] = out.get(name, 0.0) + contribution[:, k] / len(credited)
+        return out
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"

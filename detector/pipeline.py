@@ -33,7 +33,7 @@ from detector.normalise import normalise_expr, short_text_key_expr
 from detector.progress import on_terminal, step
 from detector.result import ScanResult
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
-from detector.score import cluster_evidence, cluster_reasons, score_clusters
+from detector.score import cluster_evidence, cluster_reasons, feature, score_clusters
 
 TEXT_KEY_SEED = 0x5EED
 MAX_EXAMPLES = 8
@@ -282,8 +282,15 @@ def scan(
         rank = np.lexsort((np.arange(n_clusters), -evidence.n_accounts, -scores))
         cluster_id = np.empty(n_clusters, np.int64)
         cluster_id[rank] = np.arange(1, n_clusters + 1)
+        weighs = model.evidence({name: feature(evidence, name) for name in FEATURES})
         reasons = [
-            cluster_reasons(evidence, c, flagged=bool(flagged[c])) for c in range(n_clusters)
+            cluster_reasons(
+                evidence,
+                c,
+                flagged=bool(flagged[c]),
+                weights={name: float(w[c]) for name, w in weighs.items()},
+            )
+            for c in range(n_clusters)
         ]
 
     with stages.step("report", "tables"):

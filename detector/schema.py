@@ -47,6 +47,33 @@ FEATURES = (
     "text_share",  # share of the link weight inside the cluster from near-duplicate texts
 )
 
+# One line per feature, for the report's legend and ``detector explain``.
+FEATURE_LEGEND = {
+    "co_share_density": "share of the members' posts that co-share an object with another "
+    "account within its window (dedicated accounts post little else)",
+    "synchrony": "share of co-shares landing within the window of another member sharing "
+    "the same object",
+    "repetition": "how many distinct objects a typical member co-shared (1 for a crowd "
+    "reacting once, near 1.0 from about 6 on)",
+    "exclusivity": "members' share of all shares of the objects they co-share (a slogan or a "
+    "viral post is shared by a crowd far larger than the cluster)",
+    "pair_recurrence": "share of linked member pairs that co-shared two or more distinct "
+    "objects (the same pairs meeting again and again)",
+    "co_share_speed": "how tightly members' shares of a repost, link or tag bunch within its "
+    "window (a dashboard fires the network at once; fans react over hours)",
+    "source_concentration": "share of the co-shared reposts, replies and links that point "
+    "to the 3 most shared accounts or sites",
+    "creation_concentration": "share of members whose accounts were created on days of mass "
+    "sign-ups within the cluster",
+    "content_diversity": "1 minus the largest object's share of the co-shares (a network "
+    "pushes many objects, a crowd one)",
+    "variant_ratio": "distinct texts per post inside the shared near-duplicate groups (spun "
+    "rewordings rather than copies)",
+    "size": "grows with the number of members (20 members: 0.63)",
+    "text_share": "share of the links inside the cluster that come from near-duplicate texts "
+    "(the rest: reposts, replies, links, tags, mentions)",
+}
+
 CLUSTERS = pl.Schema(
     {
         "cluster_id": pl.Int64,

@@ -22,6 +22,7 @@ features, not the model.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numba as nb
@@ -48,10 +49,12 @@ class ClusterEvidence:
     n_shared_posts: np.ndarray  # posts co-sharing an object within its window
     n_groups: np.ndarray  # distinct near-duplicate text groups co-shared
     n_objects: np.ndarray  # distinct objects of any trace co-shared
+    n_texts: np.ndarray  # distinct texts within the co-shared near-duplicate groups
     median_repetition: np.ndarray
     busy_days: np.ndarray
     largest_group_share: np.ndarray
     median_gap: np.ndarray  # seconds between members' co-shares (not text); NaN if none
+    median_gap_all: np.ndarray  # seconds between members' co-shares of any trace; NaN if none
     trace_share: np.ndarray  # (n_clusters, n_kinds) share of internal link weight per kind
     kinds: tuple[str, ...]
 
@@ -209,7 +212,8 @@ def _edge_features(
     recurrence = np.where(pairs > 0, recurrent / np.maximum(pairs, 1), 0.0)
     fast = kind != text_kind
     gap = _median_per_cluster(c[fast], graph.gap_median[inside][fast], n_clusters)
-    return recurrence, gap, share
+    gap_all = _median_per_cluster(c, graph.gap_median[inside], n_clusters)
+    return recurrence, gap, gap_all, share
 
 
 def cluster_evidence(
@@ -255,7 +259,7 @@ def cluster_evidence(
     members, median, known, on_busy, busy_days = _account_features(
         ac[order], rep[order].astype(np.float64), day[order], n_clusters
     )
-    recurrence, gap, trace_share = _edge_features(
+    recurrence, gap, gap_all, trace_share = _edge_features(
         graph, account_cluster, text_kind, n_clusters, len(kinds)
     )
     concentration = _source_concentration(tc, t.source, n_clusters)
@@ -290,10 +294,12 @@ def cluster_evidence(
         n_shared_posts=shared_posts.astype(np.int64),
         n_groups=groups,
         n_objects=objects,
+        n_texts=texts,
         median_repetition=median,
         busy_days=busy_days,
         largest_group_share=largest_share,
         median_gap=gap,
+        median_gap_all=gap_all,
         trace_share=trace_share,
         kinds=tuple(kinds),
     )
@@ -367,9 +373,17 @@ def _seconds(value: float) -> str:
     return f"{value / 3600:.1f} h"
 
 
-def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> list[str]:
-    """Plain-English reasons for one cluster's score: for a flagged cluster the strongest
-    evidence first, for an unflagged one the evidence that cleared it first."""
+def cluster_reasons(
+    evidence: ClusterEvidence,
+    index: int,
+    *,
+    flagged: bool,
+    weights: Mapping[str, float] | None = None,
+) -> list[str]:
+    """Plain-English reasons for one cluster's score. ``weights``: how much each feature
+    weighs in *this* cluster's score (:meth:`ScoreModel.evidence`); without them, a
+    feature's own value. A flagged cluster opens with what its members did, in figures,
+    then its heaviest evidence; an unflagged one opens with what kept it below the line."""
     f = {name: float(evidence.features[index, k]) for k, name in enumerate(FEATURES)}
     members = int(evidence.n_accounts[index])
     median = float(evidence.median_repetition[index])
@@ -380,9 +394,10 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
     traces = evidence.traces(index)
     what = " and ".join(traces) if traces else "shared objects"
     reasons: list[tuple[float, str]] = []
+    weight = dict(weights or {})
 
-    def add(strength: float, strong: bool, if_strong: str, if_weak: str) -> None:
-        reasons.append((strength, if_strong if strong else if_weak))
+    def add(strength: float, strong: bool, if_strong: str, if_weak: str, name: str = "") -> None:
+        reasons.append((weight.get(name, strength), if_strong if strong else if_weak))
 
     add(
         f["repetition"], f["repetition"] >= 0.5,
@@ -390,6 +405,7 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
         f"distinct objects ({what}) with other accounts",
         f"low repetition: members co-shared a median of only {median:g} distinct objects, "
         "as an authentic crowd reacting once does",
+        "repetition",
     )  # fmt: skip
     add(
         f["exclusivity"], f["exclusivity"] >= 0.5,
@@ -397,6 +413,7 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
         f"{_pct(f['exclusivity'])} come from these accounts alone",
         f"shared with a crowd: of all shares of the object behind a typical co-share, "
         f"its accounts made only {_pct(f['exclusivity'])}; many others shared it too",
+        "exclusivity",
     )  # fmt: skip
     add(
         f["pair_recurrence"], f["pair_recurrence"] >= 0.5,
@@ -404,6 +421,7 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
         "pairs co-shared two or more distinct objects",
         f"pairs rarely meet twice: only {_pct(f['pair_recurrence'])} of linked member pairs "
         "co-shared more than one object",
+        "pair_recurrence",
     )  # fmt: skip
     creation = f["creation_concentration"]
     if math.isnan(creation):
@@ -415,6 +433,7 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
             f"{int(evidence.busy_days[index])} days of mass sign-ups",
             f"account creation dates are spread out (only {_pct(creation)} on mass "
             "sign-up days)",
+            "creation_concentration",
         )  # fmt: skip
     if groups and not math.isnan(f["variant_ratio"]):
         add(
@@ -423,6 +442,7 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
             "rewordings of one another, not copies",
             f"shared texts are mostly identical copies ({_pct(1 - f['variant_ratio'])}), "
             "not spun rewordings",
+            "variant_ratio",
         )  # fmt: skip
     gap = float(evidence.median_gap[index])
     if any(t != "text" for t in traces) and not math.isnan(f["co_share_speed"]):
@@ -432,6 +452,7 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
             f"members a median of {_seconds(gap)} apart)",
             "each on their own time: members' shares of an object spread far beyond the "
             f"co-sharing window (linked members a median of {_seconds(gap)} apart)",
+            "co_share_speed",
         )  # fmt: skip
     concentration = f["source_concentration"]
     if not math.isnan(concentration) and concentration >= 0.5:
@@ -448,20 +469,38 @@ def cluster_reasons(evidence: ClusterEvidence, index: int, *, flagged: bool) -> 
         f"{int(evidence.n_posts[index])} posts co-share an object with another account",
         f"mostly ordinary activity: only {_pct(f['co_share_density'])} of their posts "
         "co-share an object with another account",
+        "co_share_density",
     )  # fmt: skip
     add(
         f["content_diversity"], f["content_diversity"] >= 0.5,
         f"pushes {objects} distinct objects; the largest holds only {largest} of co-shares",
         f"one object dominates: the largest of {objects} objects holds {largest} of "
         "co-shares",
+        "content_diversity",
     )  # fmt: skip
     if f["synchrony"] >= 0.5 and shared:
         reasons.append(
             (
-                f["synchrony"],
+                weight.get("synchrony", f["synchrony"]),
                 f"synchrony: {_pct(f['synchrony'])} of co-shares came within the window of "
                 "another member sharing the same object",
             )
         )
     reasons.sort(key=lambda item: -item[0] if flagged else item[0])
-    return [text for _, text in reasons]
+    return ([_headline(evidence, index)] if flagged else []) + [text for _, text in reasons]
+
+
+def _headline(evidence: ClusterEvidence, index: int) -> str:
+    """What the members did, in figures: the sentence an analyst pastes into a case."""
+    members, objects = int(evidence.n_accounts[index]), int(evidence.n_objects[index])
+    groups, texts = int(evidence.n_groups[index]), int(evidence.n_texts[index])
+    gap = float(evidence.median_gap_all[index])
+    when = "" if math.isnan(gap) else f", linked members a median of {_seconds(gap)} apart"
+    traces = evidence.traces(index)
+    if traces[:1] == ["text"] and groups:
+        return (
+            f"{members:,} accounts posted {texts:,} distinct texts in {groups:,} "
+            f"near-duplicate group{'s' if groups > 1 else ''}{when}"
+        )
+    what = " and ".join(traces) if traces else "shared"
+    return f"{members:,} accounts co-shared {objects:,} objects ({what}){when}"

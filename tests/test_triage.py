@@ -19,6 +19,11 @@ from detector.triage.evidence import MAX_BUCKETS, MIN_BUCKETS, histogram
 from detector.triage.explain import marked
 from detector.triage.template import families
 
+ENFORCEMENT_COLUMNS = [
+    "account_id", "cluster_id", "score", "top_reasons", "n_posts", "shared_posts",
+    "first_post", "last_post", "account_created_at", "review",
+]  # fmt: skip
+
 
 @pytest.fixture(scope="module")
 def result() -> ScanResult:
@@ -63,14 +68,21 @@ def test_graph_export_leaves_out_unflagged_clusters(result, exports):
 
 def test_enforcement_list_is_ranked_flagged_accounts_with_reason(result, exports):
     table = pl.read_csv(exports["enforcement"])
-    assert table.columns == ["account_id", "cluster_id", "score", "top_reason", "review"]
+    assert table.columns == ENFORCEMENT_COLUMNS
     assert sorted(table["account_id"]) == sorted(result.flagged_accounts["account_id"])
     expected = table.sort(["score", "cluster_id", "account_id"], descending=[True, False, False])
     assert table.equals(expected)
     assert table["account_id"][0].startswith("xm_fan_")  # the highest-scored campaign
-    first_reason = {r["cluster_id"]: r["reasons"][0] for r in result.clusters.iter_rows(named=True)}
-    for cluster, reason in table.select("cluster_id", "top_reason").iter_rows():
-        assert reason == first_reason[cluster]
+    top = {r["cluster_id"]: r["reasons"][:3] for r in result.clusters.iter_rows(named=True)}
+    for cluster, reasons in table.select("cluster_id", "top_reasons").iter_rows():
+        assert reasons == " | ".join(top[cluster])
+    # The account's own evidence: its posts, those in shared groups, first and last post.
+    posts = result.posts.group_by("account_id").agg(
+        n=pl.len(), shared=pl.col("group_id").is_not_null().sum()
+    )
+    own = table.join(posts, on="account_id")
+    assert (own["n_posts"] == own["n"]).all() and (own["shared_posts"] == own["shared"]).all()
+    assert (own["first_post"] <= own["last_post"]).all()
 
 
 def test_exports_of_a_scan_without_clusters(tmp_path):
@@ -79,9 +91,7 @@ def test_exports_of_a_scan_without_clusters(tmp_path):
     paths = write_exports(empty, tmp_path)
     assert nx.read_graphml(paths["graphml"]).number_of_nodes() == 0
     assert nx.read_gexf(paths["gexf"]).number_of_nodes() == 0
-    assert (
-        paths["enforcement"].read_text().strip() == "account_id,cluster_id,score,top_reason,review"
-    )
+    assert paths["enforcement"].read_text().strip() == ",".join(ENFORCEMENT_COLUMNS)
 
 
 def test_explain_shows_reasons_timeline_and_marked_template(result):

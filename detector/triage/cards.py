@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from detector.review import NO_DECISIONS, Decision, Decisions
-from detector.schema import FEATURES
+from detector.schema import FEATURE_LEGEND, FEATURES
 from detector.triage import svg
 from detector.triage.evidence import Evidence, when
 from detector.triage.template import Family, Span
@@ -61,12 +61,14 @@ def features(cluster: dict) -> str:
         value = cluster[name]
         if value is None:
             rows.append(
-                f'<div class="feat unknown"><span>{name}</span><span class="bar"></span>'
+                f'<div class="feat unknown" title="{escape(FEATURE_LEGEND[name])}">'
+                f'<span>{name}</span><span class="bar"></span>'
                 '<span class="val">unknown</span></div>'
             )
         else:
             rows.append(
-                f'<div class="feat"><span>{name}</span><span class="bar">'
+                f'<div class="feat" title="{escape(FEATURE_LEGEND[name])}">'
+                f'<span>{name}</span><span class="bar">'
                 f'<i style="width:{100 * value:.0f}%"></i></span>'
                 f'<span class="val">{value:.2f}</span></div>'
             )

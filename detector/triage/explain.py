@@ -4,7 +4,7 @@ report shows (reasons, features, timeline, creation histogram, accounts, templat
 from __future__ import annotations
 
 from detector.result import ScanResult
-from detector.schema import FEATURES
+from detector.schema import FEATURE_LEGEND, FEATURES
 from detector.triage.evidence import Histogram, collect, when
 from detector.triage.notable import flag_threshold, why_not_flagged
 from detector.triage.template import Span
@@ -35,6 +35,8 @@ def explain_cluster(result: ScanResult, cluster_id: int) -> str:
         value = c[name]
         shown = "unknown" if value is None else f"{value:.2f}  {bar(value)}"
         lines.append(f"  {name:<24}{shown}")
+    lines += ["", "What the features mean:"]
+    lines += [f"  {name}: {FEATURE_LEGEND[name]}" for name in FEATURES]
     lines += ["", *histogram_lines("Posts", ev.timeline)]
     lines += ["", *histogram_lines("Accounts created", ev.creation)]
     net = ev.network

@@ -14,6 +14,12 @@ from detector.progress import step
 from detector.result import ScanResult
 from detector.review import NO_DECISIONS, Decisions
 
+TOP_REASONS = 3  # of its cluster's reasons, on each row of enforcement.csv
+ENFORCEMENT = (
+    "account_id", "cluster_id", "score", "top_reasons", "n_posts", "shared_posts",
+    "first_post", "last_post", "account_created_at", "review",
+)  # fmt: skip
+
 
 def flagged_graph(result: ScanResult) -> nx.Graph:
     """Flagged accounts (attributes cluster, score, flagged) and the links between them
@@ -38,16 +44,31 @@ def flagged_graph(result: ScanResult) -> nx.Graph:
 
 
 def enforcement(result: ScanResult, decisions: Decisions = NO_DECISIONS) -> pl.DataFrame:
-    """Flagged accounts with their cluster, score, the cluster's strongest reason and the
-    analyst's decision (``review``: confirm, reject or empty; the account's own, else its
-    cluster's), highest score first (then cluster, then account)."""
+    """Flagged accounts with their cluster, score, the cluster's top reasons, the account's
+    own evidence (its posts, those in shared near-duplicate groups, first and last post,
+    creation date) and the analyst's decision (``review``: confirm, reject or empty; the
+    account's own, else its cluster's), highest score first (then cluster, then account)."""
     top = result.clusters.select(
-        "cluster_id", top_reason=pl.col("reasons").list.first().fill_null("")
+        "cluster_id",
+        top_reasons=pl.col("reasons").list.head(TOP_REASONS).list.join(" | ").fill_null(""),
     )
-    flagged = result.flagged_accounts.select("account_id", "cluster_id", "score")
+    flagged = result.flagged_accounts.select(
+        "account_id", "cluster_id", "score", "n_posts", "account_created_at"
+    )
+    flagged = flagged.with_columns(decisions.of_accounts(flagged).fill_null(""))
+    activity = (
+        result.posts.join(flagged.select("account_id"), on="account_id", how="semi")
+        .group_by("account_id")
+        .agg(
+            shared_posts=pl.col("group_id").is_not_null().sum(),
+            first_post=pl.col("created_at").min(),
+            last_post=pl.col("created_at").max(),
+        )
+    )
     return (
-        flagged.join(top, on="cluster_id", how="left")
-        .with_columns(decisions.of_accounts(flagged).fill_null(""))
+        flagged.join(top, on="cluster_id", how="left", maintain_order="left")
+        .join(activity, on="account_id", how="left", maintain_order="left")
+        .select(ENFORCEMENT)
         .sort(["score", "cluster_id", "account_id"], descending=[True, False, False])
     )
 

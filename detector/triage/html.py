@@ -17,6 +17,7 @@ import polars as pl
 from detector.errors import OutputError
 from detector.result import ScanResult
 from detector.review import NO_DECISIONS, Decisions
+from detector.schema import FEATURE_LEGEND, FEATURES
 from detector.triage import svg
 from detector.triage.assets import CSS, JS
 from detector.triage.bundle import as_script, page_data
@@ -70,7 +71,8 @@ def render(result: ScanResult, decisions: Decisions = NO_DECISIONS) -> str:
         '<a href="#notable">Unflagged but notable</a>'
         f'<a href="#all">All clusters ({result.clusters.height:,})</a></nav></header><main>'
         f"{_overview(result)}{_search(decisions)}{_flagged(result, flagged_ids, page)}"
-        f"{_notable(result, page)}{_all_clusters(ranked, carded, page)}{_footer(s)}</main>"
+        f"{_notable(result, page)}{_all_clusters(ranked, carded, page)}{_legend()}"
+        f"{_footer(s)}</main>"
         f'<script type="application/json" id="report-data">{as_script(data)}</script>'
         f"<script>{JS}</script></body></html>\n"
     )
@@ -299,6 +301,11 @@ def _all_clusters(ranked: pl.DataFrame, carded: set[int], page: _Page) -> str:
         f"<tbody>{''.join(rows)}</tbody></table>"
         f"{pager}</section>"
     )
+
+
+def _legend() -> str:
+    items = "".join(f"<dt>{name}</dt><dd>{escape(FEATURE_LEGEND[name])}</dd>" for name in FEATURES)
+    return f'<section id="legend"><h2>What the features mean</h2><dl>{items}</dl></section>'
 
 
 def _footer(summary: dict[str, Any]) -> str:
