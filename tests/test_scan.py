@@ -70,14 +70,15 @@ def test_flagged_clusters_explain_themselves(result):
 
 def test_each_flagged_cluster_opens_with_its_own_figures(result):
     # The top reason is what the members did, in this cluster's numbers; the next one the
-    # heaviest sign of inauthenticity in its score (here: mass sign-ups), not the
-    # exclusivity every flagged cluster shares.
+    # heaviest sign of inauthenticity in its score, not the repetition or exclusivity
+    # every flagged cluster shares.
     flagged = result.clusters.filter(pl.col("flagged"))
     tops = [row["reasons"][0] for row in flagged.iter_rows(named=True)]
     assert len(set(tops)) == flagged.height
     for row, top in zip(flagged.iter_rows(named=True), tops, strict=True):
         assert top.startswith(f"{row['n_accounts']:,} accounts posted ")
-        assert row["reasons"][1].startswith("batch creation:")
+        signs = ("batch creation:", "synchrony:", "spun variants:", "dedicated accounts:")
+        assert row["reasons"][1].startswith(signs)
 
 
 def test_every_post_and_account_is_accounted_for(result):
