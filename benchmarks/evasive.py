@@ -14,14 +14,11 @@ import argparse
 import json
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from benchmarks.quality import evaluate
+from benchmarks.quality import scan_world
 from benchmarks.worlds import parse_size
 
 HERE = Path(__file__).resolve().parent
@@ -29,20 +26,9 @@ HERE = Path(__file__).resolve().parent
 
 def families(n_posts: int, seed: int) -> dict[str, Any]:
     """Scan one evasion world; per-family figures and overall precision."""
-    from detector.pipeline import scan
     from detector.synth import generate_evasion_world
 
-    posts, truth = generate_evasion_world(n_posts, seed=seed)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "posts.parquet"
-        posts.write_parquet(path)
-        start = time.perf_counter()
-        result = scan(path)
-        seconds = time.perf_counter() - start
-    predictions = result.accounts.select(
-        "account_id", pl.col("cluster_id").alias("cluster"), "flagged"
-    )
-    quality = evaluate(predictions, truth)
+    result, seconds, quality = scan_world(*generate_evasion_world(n_posts, seed=seed))
     rows = [
         {"family": r["campaign"], "class": "campaign", "accounts": r["accounts"],
          "recall": round(r["recall"], 4)}

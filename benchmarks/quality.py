@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -59,3 +62,20 @@ def evaluate(predictions: pl.DataFrame, truth: pl.DataFrame) -> dict[str, Any]:
         "campaigns": campaigns.to_dicts(),
         "bursts": bursts.to_dicts(),
     }
+
+
+def scan_world(posts: pl.DataFrame, truth: pl.DataFrame) -> tuple[Any, float, dict[str, Any]]:
+    """Scan ``posts`` (written to a temporary Parquet dump) with default options: the
+    result, the scan's seconds and its quality against ``truth`` (see :func:`evaluate`)."""
+    from detector.pipeline import scan
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "posts.parquet"
+        posts.write_parquet(path)
+        start = time.perf_counter()
+        result = scan(path)
+        seconds = time.perf_counter() - start
+    predictions = result.accounts.select(
+        "account_id", pl.col("cluster_id").alias("cluster"), "flagged"
+    )
+    return result, seconds, evaluate(predictions, truth)

@@ -21,14 +21,13 @@ import argparse
 import json
 import shlex
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from benchmarks.quality import evaluate
+from benchmarks.quality import scan_world
 from benchmarks.worlds import parse_size, size_label
 
 HERE = Path(__file__).resolve().parent
@@ -41,26 +40,16 @@ TOOLKIT = {1: {"edges": 6_206, "accounts": 3_954}, 2: {"edges": 63, "accounts": 
 
 def families(n_posts: int, seed: int) -> dict[str, Any]:
     """Scan one trace world; quality at account level."""
-    from detector.pipeline import scan
     from detector.synth import generate_trace_world
 
-    posts, truth = generate_trace_world(n_posts, seed=seed)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "posts.parquet"
-        posts.write_parquet(path)
-        start = time.perf_counter()
-        result = scan(path)
-        seconds = time.perf_counter() - start
-    predictions = result.accounts.select(
-        "account_id", pl.col("cluster_id").alias("cluster"), "flagged"
-    )
+    result, seconds, quality = scan_world(*generate_trace_world(n_posts, seed=seed))
     return {
         "posts": n_posts,
         "seed": seed,
         "seconds": round(seconds, 2),
         "clusters": result.summary["clusters"],
         "edges_by_trace": result.summary["graph_edges_by_trace"],
-        **evaluate(predictions, truth),
+        **quality,
     }
 
 
