@@ -119,22 +119,23 @@ def read(path: Path) -> pl.DataFrame:
         pl.lit("").alias(c) for c in COLUMNS if c not in rows.columns
     ).with_columns(pl.col(c).fill_null("") for c in COLUMNS)
     rows = rows.select(*COLUMNS).with_row_index("order")
-    bad_decision = rows.filter(~pl.col("decision").is_in(DECISIONS))
-    if bad_decision.height:
-        raise DataError(
-            f"decision must be confirm or reject, got {bad_decision['decision'][0]!r}",
-            file=str(path),
-            row=int(bad_decision["order"][0]) + 1,
-            column="decision",
-        )
-    bad_target = rows.filter(~pl.col("target").str.contains(r"^(cluster:-?\d+|account:.+)$"))
-    if bad_target.height:
-        raise DataError(
-            f"target must be cluster:<id> or account:<id>, got {bad_target['target'][0]!r}",
-            file=str(path),
-            row=int(bad_target["order"][0]) + 1,
-            column="target",
-        )
+    checks = (
+        ("decision", pl.col("decision").is_in(DECISIONS), "confirm or reject"),
+        (
+            "target",
+            pl.col("target").str.contains(r"^(cluster:-?\d+|account:.+)$"),
+            "cluster:<id> or account:<id>",
+        ),
+    )
+    for column, valid, expected in checks:
+        bad = rows.filter(~valid)
+        if bad.height:
+            raise DataError(
+                f"{column} must be {expected}, got {bad[column][0]!r}",
+                file=str(path),
+                row=int(bad["order"][0]) + 1,
+                column=column,
+            )
     return rows
 
 
