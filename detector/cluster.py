@@ -159,26 +159,61 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
     return _renumber(labels, min_size)
 
 
+def join_spinners(
+    labels: np.ndarray,
+    trace_account: np.ndarray,
+    trace_key: np.ndarray,
+    trace_rewording: np.ndarray,
+    *,
+    min_size: int,
+) -> np.ndarray:
+    """Communities joined when their members wrote rewordings of one spun group
+    (``trace_rewording`` > 0): one copywriting run made those texts, so its accounts are
+    one operation however Louvain cut the group's chain of co-shares (ten thousand
+    accounts posting once each over a day link only to their neighbours in time).
+    Labels are renumbered as :func:`detect_communities` numbers them."""
+    own = trace_rewording > 0
+    community, key = labels[trace_account[own]], trace_key[own]
+    member = community >= 0
+    if not member.any():
+        return labels
+    n_labels = int(labels.max()) + 1
+    _, key_index = np.unique(key[member], return_inverse=True)
+    n = n_labels + int(key_index.max()) + 1
+    links = coo_matrix(
+        (np.ones(key_index.size), (community[member], n_labels + key_index)), shape=(n, n)
+    )
+    _, joined = connected_components(links, directed=False)
+    return _renumber(np.where(labels >= 0, joined[labels], -1), min_size)
+
+
 def keep_core_members(
     labels: np.ndarray,
     trace_account: np.ndarray,
     trace_key: np.ndarray,
     trace_variant: np.ndarray,
+    trace_rewording: np.ndarray,
     *,
     min_contents: int,
     min_size: int,
 ) -> np.ndarray:
     """Keep in each community only the accounts that co-shared at least ``min_contents``
     distinct contents (objects of any trace; each rewording of a near-duplicate group
-    counts) *owned* by that community: more than half of the accounts that co-shared the
-    object within its window are members. An ordinary account drawn in because a few bots
-    used its everyday phrases as camouflage, or a fan who reposted the campaign once, does
-    not qualify; communities left below ``min_size`` are dissolved. Labels are renumbered
-    by decreasing size, ties by smallest member. Pass the in-window traces only."""
-    triples, _ = _unique_rows(trace_key, trace_account, trace_variant)
-    first_of_pair = np.ones(triples.shape[0], bool)
-    first_of_pair[1:] = np.any(triples[1:, :2] != triples[:-1, :2], axis=1)
-    group, account = triples[first_of_pair, 0], triples[first_of_pair, 1]
+    counts), or one own rewording in a spun group (``trace_rewording`` > 0), *owned* by
+    that community: more than half of the accounts that co-shared the object within its
+    window are members. An ordinary account drawn in because a few bots used its everyday
+    phrases as camouflage, a fan who reposted the campaign once, or a user who copied a
+    spun post (``trace_rewording`` < 0: no content) does not qualify; communities left
+    below ``min_size`` are dissolved. Labels are renumbered by decreasing size, ties by
+    smallest member. Pass the in-window traces only."""
+    counted = trace_rewording >= 0
+    rows, _ = _unique_rows(
+        trace_key[counted], trace_account[counted], trace_variant[counted],
+        trace_rewording[counted],
+    )  # fmt: skip
+    first_of_pair = np.ones(rows.shape[0], bool)
+    first_of_pair[1:] = np.any(rows[1:, :2] != rows[:-1, :2], axis=1)
+    group, account = rows[first_of_pair, 0], rows[first_of_pair, 1]
     community = labels[account]
     # Owner of each group: the community holding strictly more than half of its accounts.
     group_ids, group_index, group_size = np.unique(group, return_inverse=True, return_counts=True)
@@ -187,12 +222,13 @@ def keep_core_members(
     owner = np.full(group_ids.size, -1, np.int64)
     majority = counts * 2 > group_size[owned[:, 0]]
     owner[owned[majority, 0]] = owned[majority, 1]
-    triple_owner = owner[np.searchsorted(group_ids, triples[:, 0])]
-    triple_community = labels[triples[:, 1]]
-    core = (triple_community >= 0) & (triple_owner == triple_community)
-    core_contents = np.bincount(triples[core, 1], minlength=labels.size)
-    kept = np.where((labels >= 0) & (core_contents >= min_contents), labels, -1)
-    return _renumber(kept, min_size)
+    row_owner = owner[np.searchsorted(group_ids, rows[:, 0])]
+    row_community = labels[rows[:, 1]]
+    core = (row_community >= 0) & (row_owner == row_community)
+    core_contents = np.bincount(rows[core, 1], minlength=labels.size)
+    rewords = np.bincount(rows[core & (rows[:, 3] > 0), 1], minlength=labels.size) > 0
+    qualified = (core_contents >= min_contents) | rewords
+    return _renumber(np.where((labels >= 0) & qualified, labels, -1), min_size)
 
 
 def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

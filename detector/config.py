@@ -87,6 +87,24 @@ class ScanConfig:
     seed: int = 1
     threshold: float = 0.5
 
+    # Spun groups (detector.rewording): near-duplicate groups of at least spun_min_texts
+    # distinct texts, making up spun_min_variant_share of the group's posts, of a median
+    # length of spun_min_shingles shingles, reworded to a mean estimated similarity of at
+    # most spun_max_similarity to the group's first text. An account's own rewording there
+    # enters the account graph even when it is the account's only co-share. Copies
+    # (similarity >= copy_similarity) of earlier posts by other accounts, at most
+    # pickup_max_copies of them, by an account with no own rewording in spun groups, are
+    # picked up, not written: they count as no content. Copies are found by LSH banded for
+    # copy_candidate_similarity (lower, so each copy meets its source in some band) and
+    # verified at copy_similarity.
+    spun_min_texts: int = 10
+    spun_min_variant_share: float = 0.5
+    spun_min_shingles: int = 60
+    spun_max_similarity: float = 0.8
+    copy_candidate_similarity: float = 0.8
+    copy_similarity: float = 0.9
+    pickup_max_copies: int = 2
+
     # Account graph. Each trace has its own co-sharing window: reposts by a network land
     # seconds apart, a spun article is pushed over hours.
     traces: tuple[str, ...] = TRACES
@@ -132,6 +150,15 @@ class ScanConfig:
             "short_text_min_variants": self.short_text_min_variants >= 1,
             "num_perm": 2 <= self.num_perm <= 1024,
             "threshold": 0.0 < self.threshold < 1.0,
+            "spun_min_texts": self.spun_min_texts >= 2,
+            "spun_min_variant_share": 0.0 <= self.spun_min_variant_share <= 1.0,
+            "spun_min_shingles": self.spun_min_shingles >= 1,
+            "spun_max_similarity": 0.0 <= self.spun_max_similarity <= 1.0,
+            "copy_candidate_similarity": self.threshold
+            < self.copy_candidate_similarity
+            <= self.copy_similarity,
+            "copy_similarity": self.threshold < self.copy_similarity < 1.0,
+            "pickup_max_copies": self.pickup_max_copies >= 0,
             "neighbours": self.neighbours >= 1,
             "min_repeat": self.min_repeat >= 1,
             "min_co_shares": self.min_co_shares >= 1,

@@ -48,6 +48,7 @@ class Traces:
     post: np.ndarray  # int64 row of the post that carries the trace
     variant: np.ndarray  # int64: which text within a near-duplicate group (0 for other kinds)
     source: np.ndarray  # int64: who the object comes from (author, URL domain); -1 unknown
+    rewording: np.ndarray  # int64: 1 own rewording in a spun group, -1 picked up there, else 0
 
     @property
     def n_rows(self) -> int:
@@ -66,10 +67,13 @@ def make_traces(
     post: np.ndarray,
     variant: np.ndarray | None = None,
     source: np.ndarray | None = None,
+    rewording: np.ndarray | None = None,
 ) -> Traces:
     """Traces of one kind (``kind`` < 16); ``key`` is any int64 identifier (a group label or
     a value hash), ``variant`` tells the distinct texts of one near-duplicate group apart,
-    ``source`` where the object comes from (the reposted post's author, a URL's domain)."""
+    ``source`` where the object comes from (the reposted post's author, a URL's domain),
+    ``rewording`` marks own rewordings and copies in spun groups (see
+    :mod:`detector.rewording`)."""
     code = np.int64(kind)
     tagged = (np.asarray(key, dtype=np.int64) & np.int64((1 << 59) - 1)) | (code << np.int64(59))
     n = tagged.shape[0]
@@ -81,11 +85,12 @@ def make_traces(
         np.asarray(post, np.int64),
         np.zeros(n, np.int64) if variant is None else np.asarray(variant, np.int64),
         np.full(n, -1, np.int64) if source is None else np.asarray(source, np.int64),
+        np.zeros(n, np.int64) if rewording is None else np.asarray(rewording, np.int64),
     )
 
 
 def concat_traces(parts: list[Traces]) -> Traces:
-    names = ("kind", "key", "account", "time", "post", "variant", "source")
+    names = ("kind", "key", "account", "time", "post", "variant", "source", "rewording")
     return Traces(
         *(np.concatenate([np.zeros(0, np.int64), *(getattr(p, n) for p in parts)]) for n in names)
     )
@@ -108,8 +113,11 @@ class AccountGraph:
     n_accounts: int
     linked: np.ndarray  # bool per trace row: another account shared its object within window
     repetition: np.ndarray  # int64 per account: distinct objects co-shared within window
+    rewords: np.ndarray  # bool per account: co-shared an own rewording in a spun group
     participation: np.ndarray  # int64 per account: its co-share traces (CooRTweet's count)
-    object_shares: np.ndarray  # int64 per linked trace: all shares of its object
+    # int64 per linked trace: all shares of its object, less copies of a spun group's posts
+    # (a campaign whose posts are picked up is not thereby sharing what everyone shares)
+    object_shares: np.ndarray
 
     @property
     def n_edges(self) -> int:
@@ -382,7 +390,9 @@ def build_graph(
     min_participation: int = 1,
 ) -> AccountGraph:
     """The co-sharing graph of the accounts that co-shared at least ``min_repeat`` distinct
-    objects within their kinds' windows (``windows``/``weights``: per kind index).
+    objects within their kinds' windows (``windows``/``weights``: per kind index), or one
+    own rewording in a spun group: there the spinner did the repeating. Posts picked up
+    in a spun group (see :mod:`detector.rewording`) count as no content.
 
     Edges need ``min_co_shares`` distinct co-shared objects of one kind and one end with at
     least ``min_participation`` co-share traces (CooRTweet's ``min_participation``).
@@ -392,13 +402,15 @@ def build_graph(
     linked = np.zeros(traces.n_rows, bool)
     _linked(traces.key, traces.account, traces.time, window, order, linked)
     participation = np.bincount(traces.account[linked], minlength=n_accounts).astype(np.int64)
-    repetition = _distinct_contents(traces, linked, n_accounts)
+    repetition = _distinct_contents(traces, linked & (traces.rewording >= 0), n_accounts)
+    own = linked & (traces.rewording > 0)
+    rewords = np.bincount(traces.account[own], minlength=n_accounts) > 0
 
     # Object popularity over every share of it, in or out of window.
     shares = _Shares.of(traces, n_accounts, len(windows))
     row_weight = np.asarray(weights, np.float64)[traces.kind] * shares.idf(traces)
 
-    keep = linked & (repetition[traces.account] >= min_repeat)
+    keep = linked & ((repetition[traces.account] >= min_repeat) | rewords[traces.account])
     sub_order = order[keep[order]]
     del order
     columns = (traces.key, traces.account, traces.time, window, sub_order, neighbours)
@@ -427,8 +439,11 @@ def build_graph(
         n_accounts,
         linked,
         repetition,
+        rewords,
         participation,
-        np.bincount(shares.key_index)[shares.key_index[linked]],
+        np.bincount(shares.key_index, weights=traces.rewording >= 0).astype(np.int64)[
+            shares.key_index[linked]
+        ],
     )
 
 

@@ -217,6 +217,54 @@ def group_sketches(parts: Sequence[Sketch], threshold: float) -> np.ndarray:
     return _roots(parent)
 
 
+@nb.njit(cache=True)
+def _root_agreement(
+    low_bytes: List, starts: np.ndarray, roots: np.ndarray, out: np.ndarray
+) -> None:
+    for i in range(roots.shape[0]):
+        if roots[i] != i:
+            out[i] = _agreeing(low_bytes, starts, roots[i], i)
+
+
+def root_similarity(parts: Sequence[Sketch], roots: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of each sketched text to its group's first text (``roots``
+    as :func:`group_sketches` returns them; NaN for a group's first text): how far the
+    members of a group were reworded."""
+    parts = [p for p in parts if p.size]
+    out = np.full(roots.shape[0], -1, np.int64)
+    if parts:
+        starts = np.cumsum([0] + [p.size for p in parts[:-1]]).astype(np.int64)
+        _root_agreement(List([p.low_bytes for p in parts]), starts, roots, out)
+    agreement = out / (parts[0].low_bytes.shape[1] if parts else 1)
+    similarity = (agreement - CHANCE_AGREEMENT) / (1.0 - CHANCE_AGREEMENT)
+    return np.where(out >= 0, np.clip(similarity, 0.0, 1.0), np.nan)
+
+
+def low_bytes(parts: Sequence[Sketch], rows: np.ndarray) -> np.ndarray:
+    """The low bytes of the sketched texts at ``rows`` (numbered through ``parts``)."""
+    parts = [p for p in parts if p.size]
+    if not parts:
+        return np.zeros((0, 0), np.uint8)
+    starts = np.cumsum([0] + [p.size for p in parts]).astype(np.int64)
+    part = np.searchsorted(starts, rows, side="right") - 1
+    out = np.empty((rows.shape[0], parts[0].low_bytes.shape[1]), np.uint8)
+    for k, p in enumerate(parts):
+        mine = np.flatnonzero(part == k)
+        out[mine] = p.low_bytes[rows[mine] - starts[k]]
+    return out
+
+
+def copy_groups(low: np.ndarray, candidates: float, threshold: float) -> np.ndarray:
+    """Groups of near-identical texts among texts known only by their low bytes: banded
+    for the ``candidates`` similarity and verified at a high ``threshold`` (a copy with a
+    comment added, not a rewording), as :func:`group_sketches` does. Bands for a lower
+    similarity than the verified one give each copy many chances to meet its source as a
+    bucket head. Low bytes are hashes in their own right, so bands of them serve as keys."""
+    if low.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    return group_sketches([sketch(low.astype(np.uint32), candidates)], threshold)
+
+
 def near_duplicate_groups(sigs: np.ndarray, active: np.ndarray, threshold: float) -> np.ndarray:
     """Group label (the smallest member index) of each signature; ``-1`` where inactive
     (``active`` marks the texts long enough to match)."""

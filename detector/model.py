@@ -34,21 +34,23 @@ Columns = Mapping[str, np.ndarray]
 
 
 def _coordination(f: Columns) -> np.ndarray:
-    """Members co-share many distinct objects (``repetition``) that are theirs alone
-    (``exclusivity``), *together*. Near-duplicate texts already bunch within their window;
-    reposts, links and tags are shared by whole crowds (a fandom reposts all its idol's
-    posts, and nobody else does), so for them what a network adds is acting together:
+    """Members co-share many distinct objects (``repetition``), or each their own rewording
+    of one spun text (``rewording``: a one-shot blast repeats through the spinner, not
+    the account), that are theirs alone (``exclusivity``), *together*. Near-duplicate
+    texts already bunch within their window; reposts, links and tags are shared by whole
+    crowds (a fandom reposts all its idol's posts, and nobody else does), so for them
+    what a network adds is acting together:
     shares of an object bunched within its window (``co_share_speed``; unknown counts as
     none) or the same pairs meeting again (``pair_recurrence``), weighed by the non-text
     share of the cluster's link weight."""
     text = f["text_share"]
     together = text + (1.0 - text) * np.fmax(f["co_share_speed"], f["pair_recurrence"])
-    return f["repetition"] * f["exclusivity"] * together
+    return np.fmax(f["repetition"], f["rewording"]) * f["exclusivity"] * together
 
 
 DERIVED: dict[str, Callable[[Columns], np.ndarray]] = {"coordination": _coordination}
 # The features a derived feature's evidence is credited to in the reasons.
-CREDITED: dict[str, tuple[str, ...]] = {"coordination": ("repetition", "exclusivity")}
+CREDITED: dict[str, tuple[str, ...]] = {"coordination": ("repetition", "rewording", "exclusivity")}
 
 
 def _factor(columns: Columns, name: str) -> np.ndarray:

@@ -22,16 +22,17 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from detector import __version__
-from detector.cluster import detect_communities, keep_core_members
+from detector.cluster import detect_communities, join_spinners, keep_core_members
 from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.graph import AccountGraph, Traces, build_graph, concat_traces, make_traces
 from detector.ingest import expand_inputs, iter_batches, parquet_rows
-from detector.lsh import Sketch, group_sketches, sketch
+from detector.lsh import Sketch, group_sketches, low_bytes, root_similarity, sketch
 from detector.minhash import signatures
 from detector.model import load_model
 from detector.normalise import normalise_expr, short_text_key_expr
 from detector.progress import on_terminal, step
 from detector.result import ScanResult
+from detector.rewording import mark_rewordings, spun_groups
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
 from detector.score import cluster_evidence, cluster_reasons, feature, score_clusters
 
@@ -106,17 +107,28 @@ class _Texts:
         self.short.append(rows + self.count)
         self.short_keys.append(keys.to_series().to_numpy())
 
-    def groups(self, threshold: float) -> np.ndarray:
-        """Group label of every text, -1 for none: near-duplicate groups of the sketched
-        texts are labelled by their first text's number, short-text groups by ``count``
-        plus the rank of their key, so the two never share a label."""
+    def groups(self, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """Group label of every text, -1 for none, and each sketched text's estimated
+        similarity to its group's first text (NaN for the rest). Near-duplicate groups of
+        the sketched texts are labelled by their first text's number, short-text groups by
+        ``count`` plus the rank of their key, so the two never share a label."""
         group = np.full(self.count, -1, np.int64)
-        sketched = np.concatenate([np.zeros(0, np.int64), *self.sketched])
-        group[sketched] = sketched[group_sketches(self.sketches, threshold)]
+        similarity = np.full(self.count, np.nan)
+        sketched = self._sketched()
+        roots = group_sketches(self.sketches, threshold)
+        group[sketched] = sketched[roots]
+        similarity[sketched] = root_similarity(self.sketches, roots)
         short = np.concatenate([np.zeros(0, np.int64), *self.short])
         keys = np.concatenate([np.zeros(0, np.uint64), *self.short_keys])
         group[short] = self.count + np.unique(keys, return_inverse=True)[1].reshape(-1)
-        return group
+        return group, similarity
+
+    def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
+        """The sketch low bytes of sketched texts, by text number."""
+        return low_bytes(self.sketches, np.searchsorted(self._sketched(), text_ids))
+
+    def _sketched(self) -> np.ndarray:
+        return np.concatenate([np.zeros(0, np.int64), *self.sketched])
 
 
 def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
@@ -225,9 +237,11 @@ def scan(
         )
         n_shingles = np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
         matchable = n_shingles >= config.min_shingles
-        text_group = texts.groups(config.threshold)
-        texts.sketches.clear()
+        text_group, similarity = texts.groups(config.threshold)
         posts = _index_posts(posts, text_index, text_group, matchable)
+        spun = spun_groups(posts, n_shingles, similarity, config)
+        posts = mark_rewordings(posts, spun, texts.low_bytes, config)
+        texts.sketches.clear()
 
     with stages.step("graph"):
         accounts = _account_table(posts)
@@ -249,14 +263,19 @@ def scan(
         del traces
 
     with stages.step("cluster"):
-        communities = detect_communities(
-            graph, min_size=config.min_cluster_accounts, seed=config.seed
+        communities = join_spinners(
+            detect_communities(graph, min_size=config.min_cluster_accounts, seed=config.seed),
+            co_shares.account,
+            co_shares.key,
+            co_shares.rewording,
+            min_size=config.min_cluster_accounts,
         )
         account_cluster = keep_core_members(
             communities,
             co_shares.account,
             co_shares.key,
             co_shares.variant,
+            co_shares.rewording,
             min_contents=config.min_repeat,
             min_size=config.min_cluster_accounts,
         )
@@ -316,7 +335,7 @@ def scan(
         "flag_threshold": threshold,
     }
     result.summary = _summary(
-        result, files, config, used, rows_read, posts, matchable, graph, stages,
+        result, files, config, used, rows_read, posts, matchable, spun.size, graph, stages,
         time.perf_counter() - started,
     )  # fmt: skip
     return result
@@ -365,7 +384,10 @@ def _index_posts(
 def _slim(posts: pl.DataFrame) -> pl.DataFrame:
     """Drop what only the graph needed, and the texts of posts in no shared group (the
     outputs quote shared texts only): at scale the raw texts are the largest column."""
-    graph_only = ["text_key", "group", *(c for c in TRACE_COLUMNS.values() if c != "text")]
+    graph_only = [
+        "text_key", "group", "content", "rewording",
+        *(c for c in TRACE_COLUMNS.values() if c != "text"),
+    ]  # fmt: skip
     return posts.drop(graph_only, strict=False).with_columns(
         text=pl.when(pl.col("group_id").is_not_null()).then(pl.col("text"))
     )
@@ -397,8 +419,8 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
         if kind == "text":  # labels gathered below: filtering every shared text is costly
             rows = (
                 posts.select(
-                    "row", "account", "time", "matchable", "text_id",
-                    key="shared_group", variant="text_id",
+                    "row", "account", "time", "matchable", "text_id", "rewording",
+                    key="shared_group", variant="content",
                 )
                 .filter(pl.col("key") >= 0)
                 .filter(_co_shared_text(config.short_text_min_variants))
@@ -427,6 +449,7 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
             rows["row"].to_numpy(),
             rows["variant"].to_numpy(),
             _sources(kind, rows, authors),
+            rows["rewording"].to_numpy() if kind == "text" else None,
         )
         parts.append(traces)
         keys, first = np.unique(traces.key, return_index=True)
@@ -659,6 +682,7 @@ def _summary(
     rows_read: int,
     posts: pl.DataFrame,
     matchable: np.ndarray,
+    n_spun: int,
     graph: AccountGraph,
     stages: _Stages,
     seconds: float,
@@ -674,6 +698,7 @@ def _summary(
         "unique_texts": int(matchable.shape[0]),
         "near_duplicate_groups": result.groups.height,
         "short_text_groups": _short_text_groups(posts, matchable.shape[0]),
+        "spun_groups": n_spun,
         "accounts": result.accounts.height,
         "clusters": result.clusters.height,
         "flagged_clusters": int(result.clusters["flagged"].sum()),

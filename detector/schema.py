@@ -45,6 +45,7 @@ FEATURES = (
     "variant_ratio",  # distinct texts per post inside the shared text groups (spun variants)
     "size",  # saturating function of the member count
     "text_share",  # share of the link weight inside the cluster from near-duplicate texts
+    "rewording",  # share of members' text co-shares that are their own rewordings, spun groups
 )
 
 # One line per feature, for the report's legend and ``detector explain``.
@@ -72,6 +73,8 @@ FEATURE_LEGEND = {
     "size": "grows with the number of members (20 members: 0.63)",
     "text_share": "share of the links inside the cluster that come from near-duplicate texts "
     "(the rest: reposts, replies, links, tags, mentions)",
+    "rewording": "share of the members' shared texts that are their own rewordings in a spun "
+    "group (many distinct rewordings of one long text: copywriting software's output)",
 }
 
 CLUSTERS = pl.Schema(

@@ -4,10 +4,11 @@ Features are computed by numba kernels over the members' in-window co-shares (of
 trace: texts, reposts, replies, URLs, hashtags, mentions) and the links between them. Two
 kinds of evidence matter, because a takedown needs both:
 
-- *coordination*: members repeatedly co-share many distinct objects (``repetition``) and
-  those objects are theirs alone (``exclusivity``). An authentic crowd converges on a
-  slogan, a statement or a trending post that thousands of others share too; a bot network
-  pushes many objects that nobody else pushes.
+- *coordination*: members repeatedly co-share many distinct objects (``repetition``), or
+  each posted their own rewording of one spun text (``rewording``: the software repeated
+  itself for them), and those objects are theirs alone (``exclusivity``). An authentic
+  crowd converges on a slogan, a statement or a trending post that thousands of others
+  share too; a bot network pushes many objects that nobody else pushes.
 - *inauthenticity*: accounts created in batches (``creation_concentration``), texts spun
   into variants rather than copied (``variant_ratio``; for reposts, links and tags, how
   fast members co-share, ``co_share_speed``), activity made of little but co-shares
@@ -109,7 +110,7 @@ def _object_features(
         shares[c] += size
         objects[c] += 1
         largest[c] = max(largest[c], size)
-        owned[c] += size * size / object_shares[start]
+        owned[c] += size * min(1.0, size / max(object_shares[start], 1.0))
         if not is_text[start]:
             # Split the members' shares into waves (consecutive shares within the window);
             # record each wave's interquartile range of share times, in windows.
@@ -248,6 +249,8 @@ def cluster_evidence(
             t.kind[order] == text_kind, shares_of_object[order].astype(np.float64), n_clusters,
         )
     )  # fmt: skip
+    own = (t.kind == text_kind) & (t.rewording > 0)
+    rewordings = np.bincount(tc[own], minlength=n_clusters)
     shared_posts = np.bincount(_post_cluster(t.post, tc), minlength=n_clusters)
     member = account_cluster >= 0
     posts = np.bincount(
@@ -286,6 +289,7 @@ def cluster_evidence(
         ),
         "size": 1.0 - np.exp(-members / 20.0),
         "text_share": trace_share[:, text_kind] if text_kind >= 0 else np.zeros(n_clusters),
+        "rewording": ratio(rewordings, text_shares, 0.0),
     }  # fmt: skip
     return ClusterEvidence(
         features=np.column_stack([columns[name] for name in FEATURES]).astype(np.float64),
@@ -435,6 +439,15 @@ def cluster_reasons(
             "sign-up days)",
             "creation_concentration",
         )  # fmt: skip
+    if f["rewording"] >= 0.5:
+        reasons.append(
+            (
+                weight.get("rewording", f["rewording"]),
+                f"copywriting: {_pct(f['rewording'])} of the texts they co-shared are each "
+                "account's own rewording of one long text, in groups of many distinct "
+                "rewordings (spun by software, not copied or written by people)",
+            )
+        )
     if groups and not math.isnan(f["variant_ratio"]):
         add(
             f["variant_ratio"], f["variant_ratio"] >= 0.5,

@@ -14,7 +14,7 @@ def _graph(edges: list[tuple[int, int, float]], n: int) -> AccountGraph:
     graph = AccountGraph(
         source, target, zeros, ones, weight, zeros, zeros.astype(float),
         np.full((m, MAX_OBJECTS), -1), ones, n, np.zeros(0, bool), np.ones(n, np.int64),
-        np.ones(n, np.int64), np.zeros(0, np.int64),
+        np.zeros(n, bool), np.ones(n, np.int64), np.zeros(0, np.int64),
     )  # fmt: skip
     return graph
 

@@ -108,5 +108,18 @@ def test_core_members_drop_camouflage_neighbours():
     account = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8, 9])
     group = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
     text = np.array([0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 2, 2, 2, 2])
-    kept = keep_core_members(labels, account, group, text, min_contents=2, min_size=3)
+    none = np.zeros(account.size, np.int64)
+    kept = keep_core_members(labels, account, group, text, none, min_contents=2, min_size=3)
     assert kept.tolist() == [0, 0, 0, 0, -1, -1, -1, -1, -1, -1]
+
+
+def test_core_members_are_the_spinners_not_the_copiers():
+    # A spun group (key 0): accounts 0-5 posted one own rewording each (contents 0-5);
+    # accounts 6 and 7 copied two of them (rewording -1): no content of their own.
+    labels = np.array([0, 0, 0, 0, 0, 0, 0, 0])
+    account = np.array([0, 1, 2, 3, 4, 5, 6, 7, 7])
+    key = np.zeros(account.size, np.int64)
+    content = np.array([0, 1, 2, 3, 4, 5, 0, 1, 2])
+    rewording = np.array([1, 1, 1, 1, 1, 1, -1, -1, -1])
+    kept = keep_core_members(labels, account, key, content, rewording, min_contents=2, min_size=3)
+    assert kept.tolist() == [0, 0, 0, 0, 0, 0, -1, -1]

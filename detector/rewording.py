@@ -1,0 +1,113 @@
+"""Spun groups: near-duplicate groups made of many distinct rewordings of one long text, the
+mark of copywriting software, and in them whose rewording each post is.
+
+A campaign that spins one article into thousands of variants can post each variant from a
+different account, once. What gives it away is the group, not the account: far more
+distinct texts than an authentic crowd writes (a slogan is copied, a complaint reposted with
+a comment, an app's share text posted as is), each a long text, and each reworded well away
+from the others. A post in such a group is its account's *own rewording* when the account
+posted it (or a near-identical copy of it) first. A later copy by another account, verbatim
+or with a comment added, is that account *picking the post up* when it is all the account
+did in spun groups, once or twice: a reader passing the campaign on, not writing for it. An
+operation's accounts also post each other's variants, but they write their own as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+
+from detector.config import ScanConfig
+from detector.lsh import copy_groups
+
+OWN = 1  # the account's own rewording in a spun group
+PICKUP = -1  # a copy of another account's post there, by an account that only picked it up
+
+
+def spun_groups(
+    posts: pl.DataFrame, n_shingles: np.ndarray, similarity: np.ndarray, config: ScanConfig
+) -> np.ndarray:
+    """Labels of the spun groups among the shared near-duplicate groups of ``posts``
+    (columns ``shared_group``, ``text_id``, ``matchable``); ``n_shingles`` and
+    ``similarity`` (to the group's first text) are per text number."""
+    texts = (
+        posts.filter(pl.col("matchable") & (pl.col("shared_group") >= 0))
+        .group_by("shared_group")
+        .agg(n_posts=pl.len(), text_id=pl.col("text_id").unique())
+        .explode("text_id")
+    )
+    text_id = texts["text_id"].to_numpy()
+    stats = (
+        texts.with_columns(
+            shingles=pl.Series(n_shingles[text_id]),
+            similarity=pl.Series(similarity[text_id]).fill_nan(None),
+        )
+        .group_by("shared_group")
+        .agg(
+            pl.col("n_posts").first(),
+            n_texts=pl.len(),
+            shingles=pl.col("shingles").median(),
+            similarity=pl.col("similarity").mean(),
+        )
+    )
+    spun = stats.filter(
+        (pl.col("n_texts") >= config.spun_min_texts)
+        & (pl.col("n_texts") >= config.spun_min_variant_share * pl.col("n_posts"))
+        & (pl.col("shingles") >= config.spun_min_shingles)
+        & (pl.col("similarity") <= config.spun_max_similarity)
+    )
+    return np.sort(spun["shared_group"].to_numpy())
+
+
+def mark_rewordings(
+    posts: pl.DataFrame,
+    spun: np.ndarray,
+    low_bytes: Callable[[np.ndarray], np.ndarray],
+    config: ScanConfig,
+) -> pl.DataFrame:
+    """``posts`` with ``rewording`` and ``content``. ``rewording``: :data:`OWN` for the
+    first post of each copy set of a spun group (a text and its near-identical copies) and
+    that account's later posts of it; :data:`PICKUP` for copies by an account that wrote
+    no rewording of its own in any spun group and posted at most ``pickup_max_copies``
+    posts in them; 0 otherwise (an operation's accounts reusing each other's variants, posts
+    outside spun groups). ``content``: the copy set's first text number in a spun group,
+    the post's own text number elsewhere. ``low_bytes`` gives sketch low bytes by text
+    number."""
+    in_spun = pl.col("shared_group").is_in(pl.Series(spun, dtype=pl.Int64).implode())
+    text_ids = np.unique(posts.filter(in_spun)["text_id"].to_numpy())
+    roots = copy_groups(
+        low_bytes(text_ids), config.copy_candidate_similarity, config.copy_similarity
+    )
+    copy_of = pl.DataFrame({"text_id": text_ids, "content": text_ids[roots]})
+    marked = (
+        posts.with_row_index("_row")
+        .filter(in_spun)
+        .select("_row", "shared_group", "text_id", "account", "time", "post_id")
+        .join(copy_of, on="text_id", how="left")
+        .sort("time", "post_id")
+        .with_columns(
+            own=pl.col("account") == pl.col("account").first().over("shared_group", "content")
+        )
+        .with_columns(
+            rewording=pl.when("own")
+            .then(pl.lit(OWN, pl.Int8))
+            .when(
+                ~pl.col("own").any().over("account")
+                & (pl.len().over("account") <= config.pickup_max_copies)
+            )
+            .then(pl.lit(PICKUP, pl.Int8))
+            .otherwise(pl.lit(0, pl.Int8))
+        )
+        .select("_row", "content", "rewording")
+    )
+    return (
+        posts.with_row_index("_row")
+        .join(marked, on="_row", how="left", maintain_order="left")
+        .drop("_row")
+        .with_columns(
+            content=pl.col("content").fill_null(pl.col("text_id")),
+            rewording=pl.col("rewording").fill_null(0),
+        )
+    )
