@@ -26,14 +26,23 @@ OWN = 1  # the account's own rewording in a spun group
 PICKUP = -1  # a copy of another account's post there, by an account that only picked it up
 
 
+def _written(posts: pl.DataFrame) -> pl.Expr:
+    """Posts that are texts of their own: neither a repost nor a reply (which quote or
+    answer another post, and in many dumps carry its text or a chain of comments)."""
+    quoting = [pl.col(c).is_not_null() for c in ("repost_of", "reply_to") if c in posts.columns]
+    in_group = pl.col("matchable") & (pl.col("shared_group") >= 0)
+    return in_group & ~pl.any_horizontal(quoting) if quoting else in_group
+
+
 def spun_groups(
     posts: pl.DataFrame, n_shingles: np.ndarray, similarity: np.ndarray, config: ScanConfig
 ) -> np.ndarray:
     """Labels of the spun groups among the shared near-duplicate groups of ``posts``
-    (columns ``shared_group``, ``text_id``, ``matchable``); ``n_shingles`` and
-    ``similarity`` (to the group's first text) are per text number."""
+    (columns ``shared_group``, ``text_id``, ``matchable``, and ``repost_of``/``reply_to``
+    when the input has them), counting posts written as texts of their own only;
+    ``n_shingles`` and ``similarity`` (to the group's first text) are per text number."""
     texts = (
-        posts.filter(pl.col("matchable") & (pl.col("shared_group") >= 0))
+        posts.filter(_written(posts))
         .group_by("shared_group")
         .agg(n_posts=pl.len(), text_id=pl.col("text_id").unique())
         .explode("text_id")
@@ -75,7 +84,11 @@ def mark_rewordings(
     outside spun groups). ``content``: the copy set's first text number in a spun group,
     the post's own text number elsewhere. ``low_bytes`` gives sketch low bytes by text
     number."""
-    in_spun = pl.col("shared_group").is_in(pl.Series(spun, dtype=pl.Int64).implode())
+    if spun.size == 0:
+        return posts.with_columns(content=pl.col("text_id"), rewording=pl.lit(0, pl.Int8))
+    in_spun = _written(posts) & pl.col("shared_group").is_in(
+        pl.Series(spun, dtype=pl.Int64).implode()
+    )
     text_ids = np.unique(posts.filter(in_spun)["text_id"].to_numpy())
     roots = copy_groups(
         low_bytes(text_ids), config.copy_candidate_similarity, config.copy_similarity
