@@ -4,8 +4,8 @@ each family left out.
 ``python -m benchmarks.calibrate --sizes 60k,100k,150k --seeds 1,2,3``
 
 Worlds: ``generate_world`` plain and evasive, ``generate_trace_world`` and
-``generate_evasion_world`` (issue 10's families: one-shot blasts, pickup, news outlets, ...),
-at each size and seed (the end-to-end tests use
+``generate_evasion_world`` (issue 10's families: one-shot blasts, pickup, news outlets, ...;
+measured, never fitted on, see FITTED), at each size and seed (the end-to-end tests use
 other seeds). Each is scanned with default options; an account's label is "in a campaign"
 (truth ``campaign`` set), its family the campaign or burst it belongs to (``organic`` when
 none), a cluster's family the one most of its members belong to.
@@ -14,7 +14,7 @@ none), a cluster's family the one most of its members belong to.
   clusters and scores every cluster; the family's accounts flagged are its recall (a
   campaign) or its false alarms (an authentic family). Overall precision and recall count
   each cluster under the model that did not see its family.
-* **Shipped model**: fitted on every cluster of every world, written to
+* **Shipped model**: fitted on every cluster of the FITTED worlds, written to
   ``detector/models/default.json``.
 
 Figures go to ``calibration.json`` beside this file; ``python -m benchmarks.report`` renders
@@ -40,10 +40,12 @@ from detector.model import ScoreModel
 HERE = Path(__file__).resolve().parent
 MODEL_OUT = HERE.parent / "detector" / "models" / "default.json"
 KINDS = ("plain", "evasion", "traces", "evasive_families")
-# The shipped model is fitted on every kind. News outlets (authentic) and networks of bought
-# old accounts or of reposters (coordinated) pull coordination's coefficients apart; the
-# rewording and exclusivity terms let one model hold both, and the leave-one-family-out
-# table shows what each family costs when it is not seen (RESULTS.md).
+# The shipped model is fitted on these; issue 10's families (``evasive_families``) are
+# measured, held out, but not fitted on: with them in the fit (and terms for rewording and
+# exclusivity), news outlets (authentic) and repost networks (coordinated) pull the same
+# coefficients apart: news outlets stop being flagged, but a held-out repost network is
+# found at 0.22, and a 300k-post world's repost network is missed.
+FITTED = ("plain", "evasion", "traces")
 # The shipped model's form: coordination, and coordination times each sign of
 # inauthenticity (so neither alone flags a cluster); its flag threshold and regularisation.
 INAUTHENTICITY = (
@@ -53,8 +55,6 @@ INAUTHENTICITY = (
     "co_share_density",
     "content_diversity",
     "synchrony",
-    "rewording",
-    "exclusivity",
 )
 TERMS = ("coordination", *(f"coordination*{name}" for name in INAUTHENTICITY))
 BASE = ScoreModel(
@@ -141,8 +141,9 @@ def leave_one_family_out(clusters: pl.DataFrame, accounts: pl.DataFrame) -> dict
     and recall with every cluster judged by the model that did not see its family."""
     rows, held_out = [], []
     campaigns = set(accounts.filter(pl.col("label") == 1)["family"])
+    fitted = clusters.filter(pl.col("fitted"))
     for family in sorted(set(accounts["family"])):
-        model = fit(clusters.filter(pl.col("family") != family), BASE, "leave one out")
+        model = fit(fitted.filter(pl.col("family") != family), BASE, "leave one out")
         verdicts = _account_quality(
             accounts.filter(pl.col("family") == family),
             clusters.select("world", "cluster_id").with_columns(flagged=_flagged(model, clusters)),
@@ -179,17 +180,19 @@ def main(argv: list[str] | None = None) -> None:
             for seed in seeds:
                 print(f"{kind} {size_label(n)} seed {seed} ...", flush=True)
                 parts.append(scan_world(kind, n, seed, args.scratch))
-    clusters = pl.concat([c for c, _ in parts])
+    clusters = pl.concat([c for c, _ in parts]).with_columns(
+        fitted=pl.col("world").str.split("-").list.first().is_in(FITTED)
+    )
     accounts = pl.concat([a for _, a in parts])
     n_worlds = len(parts)
+    fitted = clusters.filter(pl.col("fitted"))
     trained_on = (
-        f"benchmarks/calibrate.py: {clusters.height} clusters "
-        f"({int(clusters['label'].sum())} coordinated) of {n_worlds} synthetic "
-        f"worlds (generate_world plain and evasive, generate_trace_world, "
-        f"generate_evasion_world; {args.sizes} posts, "
+        f"benchmarks/calibrate.py: {fitted.height} clusters "
+        f"({int(fitted['label'].sum())} coordinated) of {fitted['world'].n_unique()} synthetic "
+        f"worlds (generate_world plain and evasive, generate_trace_world; {args.sizes} posts, "
         f"seeds {args.seeds}); label: the majority of members are in a campaign"
     )
-    model = fit(clusters, BASE, trained_on)
+    model = fit(fitted, BASE, trained_on)
     MODEL_OUT.write_text(model.to_json())
     final = _account_quality(
         accounts,

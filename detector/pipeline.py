@@ -1,5 +1,5 @@
-"""The scan, top to bottom: ingest -> normalise -> shingle + MinHash -> LSH -> graph ->
-cluster -> score -> tables.
+"""The scan, top to bottom: ingest -> normalise -> shingle + MinHash -> LSH -> spun groups ->
+graph -> cluster -> score -> tables.
 
 Input is streamed batch by batch: each batch is normalised and only its texts not seen
 before are shingled and MinHashed, so exact copies (a slogan pasted 50,000 times) cost one
