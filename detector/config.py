@@ -102,8 +102,8 @@ class ScanConfig:
     spun_min_variant_share: float = 0.5
     spun_min_shingles: int = 60
     spun_max_similarity: float = 0.8
-    copy_candidate_similarity: float = 0.8
-    copy_similarity: float = 0.9
+    copy_candidate_similarity: float = 0.75
+    copy_similarity: float = 0.85
     pickup_max_copies: int = 2
 
     # Account graph. Each trace has its own co-sharing window: reposts by a network land
