@@ -4,6 +4,7 @@ report file itself (the browser test opens it for real)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from datetime import UTC, datetime
 
 import networkx as nx
@@ -181,3 +182,21 @@ def test_report_of_thousands_of_clusters_stays_small(tmp_path):
     html = write_report(big, tmp_path).read_text(encoding="utf-8")
     assert len(html.encode()) < 12_000_000
     assert html.count('<details class="cluster') <= 200 + 10
+
+
+def test_report_is_replaced_whole_or_not_at_all(result, tmp_path, monkeypatch):
+    """An interrupted rewrite (``detector report``) keeps the earlier report.html and leaves
+    no temporary file behind."""
+    path = write_report(result, tmp_path)
+    before = path.read_bytes()
+
+    def interrupted(self, text, **kwargs):
+        with open(self, "w", **kwargs) as half:
+            half.write(text[: len(text) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(result, tmp_path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]

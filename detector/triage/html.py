@@ -19,6 +19,7 @@ from detector.result import ScanResult
 from detector.review import NO_DECISIONS, Decisions
 from detector.schema import FEATURE_LEGEND, FEATURES
 from detector.triage import svg
+from detector.triage.atomic import write_atomic
 from detector.triage.assets import CSS, JS
 from detector.triage.bundle import as_script, page_data
 from detector.triage.cards import bundle_links, card, review_badge
@@ -41,7 +42,8 @@ def write_report(result: ScanResult, out_dir: Path, decisions: Decisions = NO_DE
     path = Path(out_dir) / "report.html"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(result, decisions), encoding="utf-8")
+        page = render(result, decisions)
+        write_atomic(path, lambda temp: temp.write_text(page, encoding="utf-8"))
     except OSError as exc:
         raise OutputError(f"cannot write report: {exc.strerror or exc}", file=str(path)) from None
     return path
