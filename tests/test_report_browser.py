@@ -17,7 +17,7 @@ from detector.cli import main
 from detector.result import ScanResult
 from detector.schema import TABLES
 from detector.triage import write_report
-from detector.triage.html import EXPANDED
+from detector.triage.settings import DEFAULT
 
 SECTIONS = ("overview", "flagged", "notable", "all")
 # Installed before any page script runs: records uncaught errors and console.error calls.
@@ -91,7 +91,7 @@ def _assert_no_errors(driver) -> None:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     # Enough flagged filler clusters to pass the cap on fully rendered ones.
-    result = make_result(filler=2 * EXPANDED + 60)
+    result = make_result(filler=2 * DEFAULT.expanded + 60)
     out = tmp_path_factory.mktemp("scan")
     result.save(out)
     return ScanResult.load(out), write_report(ScanResult.load(out), out)
@@ -110,14 +110,22 @@ def test_report_opens_without_errors_and_shows_every_cluster(browser, report):
         ids,
     )
     assert missing == []
-    assert result.clusters.filter(pl.col("flagged")).height > EXPANDED
+    assert result.clusters.filter(pl.col("flagged")).height > DEFAULT.expanded
 
 
 def test_report_shows_evidence_and_escapes_posts(browser, report):
     _, path = report
     _open(browser, path)
     campaign = browser.execute_script("return document.getElementById('cluster-1').outerHTML")
-    for needle in ("batch creation", "<svg", "<circle", "<mark>", "Posts per", "created per"):
+    for needle in (
+        "batch creation",
+        "<svg",
+        "<circle",
+        "<mark>",
+        "Posts per",
+        "Accounts created on mass sign-up days",
+        "2 days hold 100% (60) of the 60 accounts",
+    ):
         assert needle in campaign, needle
     assert browser.execute_script("return document.getElementById('cluster-1').open")
     ring = browser.execute_script("return document.getElementById('cluster-2').textContent")
@@ -190,18 +198,19 @@ def _search(driver, query: str, decision: str = "") -> None:
     time.sleep(0.3)  # keystrokes typed after the first answer
 
 
-def test_search_finds_accounts_and_texts_and_builds_accounts_when_opened(browser, report):
+def test_search_finds_accounts_and_texts_and_opens_an_accounts_panel(browser, report):
     _, path = report
     _open(browser, path)
-    assert browser.execute_script("return document.querySelectorAll('details.account').length") == 0
+    panel = browser.find_element("id", "account-panel")
+    assert not panel.is_displayed() and panel.text == ""  # nothing built until asked for
     _search(browser, "xm_fan_01")
     results = browser.find_element("id", "search-results")
     assert "10 accounts" in results.text
-    account = browser.find_element("css selector", "details.account")
-    assert account.find_elements("css selector", "table") == []  # nothing built until opened
-    account.find_element("tag name", "summary").click()
-    rows = account.find_elements("css selector", "tbody tr")
-    assert rows and "小米汽车" in account.text
+    results.find_element("css selector", 'a[data-account="xm_fan_010"]').click()
+    assert panel.is_displayed()
+    assert panel.find_element("tag name", "h2").text == "xm_fan_010"
+    rows = panel.find_elements("css selector", "tbody tr")
+    assert rows and "小米汽车" in panel.text
     _search(browser, "刹车系统")
     assert "#1" in browser.find_element("id", "search-results").text
     _search(browser, "window.__pwned")  # hostile text found, shown as text

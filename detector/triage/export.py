@@ -82,8 +82,8 @@ def write_exports(
     decisions: Decisions = NO_DECISIONS,
 ) -> dict[str, Path]:
     """Write flagged_graph.graphml, flagged_graph.gexf and enforcement.csv (with
-    ``decisions``) into ``out_dir``, each whole or not at all, naming each on stderr while it is written when
-    ``show``; returns their paths by kind ("graphml", "gexf", "enforcement")."""
+    ``decisions``) into ``out_dir``, each whole or not at all, naming each on stderr while
+    it is written when ``show``; returns their paths by kind ("graphml", "gexf", "enforcement")."""
     out = Path(out_dir)
     graph = flagged_graph(result)
     writers: dict[str, tuple[str, Callable[[Path], object]]] = {
