@@ -4,8 +4,8 @@ report file itself (the browser test opens it for real)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 import networkx as nx
 import polars as pl

@@ -169,6 +169,8 @@ def sign_ups_summary(s: SignUps) -> str:
 
 def network_block(net: Network, settings: ReportSettings) -> str:
     """The picture, a legend of its sub-communities and what was left out."""
+    if not net.links and not net.bundles:
+        return f"<h3>Network</h3>{svg.network(net, settings.network_colours)}"
     shown = (
         f"the {len(net.nodes):,} best-connected of {net.n_accounts:,} accounts"
         if len(net.nodes) < net.n_accounts

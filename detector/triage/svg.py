@@ -161,7 +161,7 @@ def network(net: Network, coloured: int) -> str:
     groups one curved bundle per pair (width by number of links). Hovering a link says
     what the two accounts shared and when; a dot opens its account (data-account)."""
     size, pad = 340, 10
-    if not net.nodes:
+    if not net.links and not net.bundles:
         return _frame(size, 40, _text(4, 24, "no links in this cluster"), "empty network")
     xy = pad + net.xy * (size - 2 * pad)
     colours = [community_colour(c, coloured) for c in net.community]
