@@ -102,6 +102,9 @@ def test_explain_shows_reasons_timeline_and_marked_template(result):
         assert reason in text
     assert "Posts per hour (peak " in text
     assert "Accounts created per day (peak 30 at 2024-02-10)" in text
+    assert "Waves:\n  1. 2024-03-01 10:0" in text and "\n  3. 2024-03-03 10:0" in text
+    assert "Mass sign-up days: 2024-02-10 (30), 2024-02-15 (30)" in text
+    assert "2 days hold 100% (60) of the 60 accounts" in text
     assert re.search(r"\|[ ▁▂▃▄▅▆▇█]+\|", text)  # sparkline
     assert "xm_fan_000" in text
     assert "小米汽车[的刹车]系统有[严重]问题，千万[不要]买！" in text

@@ -9,7 +9,7 @@ from html import escape
 from detector.review import NO_DECISIONS, Decision, Decisions
 from detector.schema import FEATURE_LEGEND, FEATURES
 from detector.triage import svg
-from detector.triage.evidence import Evidence, Network, SignUps, Wave, duration, when
+from detector.triage.evidence import Evidence, Network, Wave, duration, when
 from detector.triage.settings import DEFAULT, ReportSettings
 from detector.triage.template import Family, Span
 
@@ -126,11 +126,7 @@ def timeline_block(evidence: Evidence, colour: str, settings: ReportSettings) ->
 
 
 def waves_list(waves: list[Wave]) -> str:
-    items = "".join(
-        f"<li>{when(w.start)} → {when(w.end)} UTC ({duration((w.end - w.start).total_seconds())})"
-        f" · {w.n_posts:,} posts · {w.n_accounts:,} accounts</li>"
-        for w in waves
-    )
+    items = "".join(f"<li>{w.describe()}</li>" for w in waves)
     return f'<ol class="waves" title="shaded and numbered in the chart">{items}</ol>'
 
 
@@ -148,22 +144,7 @@ def creation_block(evidence: Evidence) -> str:
         )
     return (
         f"<h3>Accounts created on mass sign-up days</h3>{svg.sign_up_days(evidence.sign_ups)}"
-        f"<p class='muted'>{sign_ups_summary(evidence.sign_ups)}</p>{whole}"
-    )
-
-
-def sign_ups_summary(s: SignUps) -> str:
-    total = s.on_busy + s.other
-    shown = f" (the {len(s.busy)} busiest drawn)" if len(s.busy) < s.busy_days else ""
-    rest = (
-        f"the other {s.other:,} were created on {s.other_days:,} days, at most "
-        f"{s.other_peak:,} a day"
-        if s.other
-        else "no account was created on another day"
-    )
-    return (
-        f"{s.busy_days:,} days{shown} hold {s.on_busy / total:.0%} ({s.on_busy:,}) of the "
-        f"{total:,} accounts with a creation date; {rest}; all between {s.first} and {s.last}."
+        f"<p class='muted'>{evidence.sign_ups.describe()}</p>{whole}"
     )
 
 

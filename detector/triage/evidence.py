@@ -104,6 +104,14 @@ class Wave:
     n_posts: int
     n_accounts: int
 
+    def describe(self) -> str:
+        """When, how long, how many posts and accounts, in one line."""
+        return (
+            f"{when(self.start)} → {when(self.end)} UTC "
+            f"({duration((self.end - self.start).total_seconds())}) · {self.n_posts:,} posts · "
+            f"{self.n_accounts:,} accounts"
+        )
+
 
 @dataclass(frozen=True)
 class SignUps:
@@ -118,6 +126,22 @@ class SignUps:
     other_peak: int  # most accounts created on one other day
     first: date
     last: date
+
+    def describe(self) -> str:
+        """The busy days' share of the accounts and a summary of the other days."""
+        total = self.on_busy + self.other
+        shown = f" (the {len(self.busy)} busiest drawn)" if len(self.busy) < self.busy_days else ""
+        rest = (
+            f"the other {self.other:,} were created on {self.other_days:,} days, at most "
+            f"{self.other_peak:,} a day"
+            if self.other
+            else "no account was created on another day"
+        )
+        return (
+            f"{self.busy_days:,} days{shown} hold {self.on_busy / total:.0%} ({self.on_busy:,}) "
+            f"of the {total:,} accounts with a creation date; {rest}; all between {self.first} "
+            f"and {self.last}."
+        )
 
 
 @dataclass(frozen=True)
