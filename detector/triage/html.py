@@ -115,6 +115,7 @@ def _overview(result: ScanResult) -> str:
             _stat(s.get("rows_read", 0), "rows read"),
             _stat(s.get("rows_rejected", 0), "rows rejected"),
             _stat(s.get("rows_scanned", 0), "posts scanned"),
+            _stat(s.get("posts_too_short", 0), "posts too short to match"),
             _stat(s.get("accounts", result.accounts.height), "accounts"),
             _stat(result.clusters.height, "clusters"),
             _stat(flagged, "clusters flagged", alarm=flagged > 0),

@@ -48,7 +48,7 @@ def time_bars(
 ) -> str:
     """Bars per time bucket, the count axis to the peak, the time span below; ``waves``
     shaded behind the bars and numbered in time order."""
-    width, left, bottom, top = 640, 40, 22, 14
+    width, left, bottom, top = 640, 52, 22, 14
     n, peak = len(hist.counts), max(max(hist.counts), 1)
     bar = (width - left - 8) / n
     plot = height - bottom - top
