@@ -81,6 +81,7 @@ code { font-size:13px; }
 ul.account-hits, ul.member-list { columns:3 220px; padding-left:20px; }
 details.members { margin-top:8px; }
 details.members > summary { cursor:pointer; color:var(--accent); }
+svg.account-timeline { width:100%; height:70px; fill:var(--accent); }
 svg.net circle { cursor:pointer; fill-opacity:.9; }
 svg.net .link { stroke-opacity:.55; }
 svg.net .link:hover, svg.net .bundle:hover { stroke-opacity:1; stroke-width:4; }
@@ -200,7 +201,8 @@ JS = r"""
     // Posts per bucket over the account's span: at most 60 buckets of a whole number of
     // minutes, hours or days.
     var NS = 'http://www.w3.org/2000/svg', W = 420, H = 70, low = times[0];
-    var span = times[times.length - 1] - low + 1, steps = [60, 3600, 86400];
+    var span = times[times.length - 1] - low + 1;
+    var steps = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400];
     var step = steps.filter(function (s) { return span / s <= 60; })[0] ||
       86400 * Math.ceil(span / 86400 / 60);
     var n = Math.max(1, Math.ceil(span / step)), counts = [];
@@ -221,8 +223,9 @@ JS = r"""
       r.appendChild(title);
       svg.appendChild(r);
     });
-    var unit = step === 60 ? 'minute' : step === 3600 ? 'hour' : step === 86400 ? 'day' :
-      step / 86400 + ' days';
+    var unit = {60: 'minute', 3600: 'hour', 86400: 'day'}[step] ||
+      (step < 3600 ? step / 60 + ' min' : step < 86400 ? step / 3600 + ' h' :
+        step / 86400 + ' days');
     return [svg, el('p', 'Posts per ' + unit + ', ' + when(low) + ' to ' +
       when(times[times.length - 1]) + ' UTC (peak ' + peak + ')', 'muted')];
   }
@@ -298,12 +301,12 @@ JS = r"""
     });
     panel.appendChild(tbl);
   }
-  function accountItem(i) {
+  function accountItem(i, inCluster) {
     var a = data.accounts, li = el('li'), link = el('a', a.id[i]);
     link.href = '#';
     link.setAttribute('data-account', a.id[i]);
     li.appendChild(link);
-    if (a.cluster[i] !== null) {
+    if (a.cluster[i] !== null && !inCluster) {
       li.appendChild(document.createTextNode(' · cluster '));
       li.appendChild(clusterLink(a.cluster[i]));
     }
@@ -314,7 +317,7 @@ JS = r"""
     var cid = Number(details.getAttribute('data-members')), a = load().accounts;
     var ul = el('ul', undefined, 'member-list'), count = 0;
     for (var i = 0; i < a.id.length && count < data.limits.members; i++) {
-      if (a.cluster[i] === cid) { ul.appendChild(accountItem(i)); count++; }
+      if (a.cluster[i] === cid) { ul.appendChild(accountItem(i, true)); count++; }
     }
     details.appendChild(ul);
   }
