@@ -366,15 +366,18 @@ def scan(
 @_user_errors
 def report(out_dir: Path, carried: Path | None) -> None:
     """(Re)write report.html and the exports from a saved scan folder, with the decisions
-    of its review.csv."""
+    of its review.csv; each file is replaced whole, so Ctrl-C keeps the earlier one."""
     from detector.result import ScanResult
     from detector.review import REVIEW_FILE, for_scan
     from detector.triage import write_exports, write_report
 
-    result = ScanResult.load(out_dir)
-    decisions = for_scan(result.accounts, own=out_dir / REVIEW_FILE, carried=carried)
-    path = write_report(result, out_dir, decisions)
-    write_exports(result, out_dir, decisions=decisions)
+    show = on_terminal(True)
+    with step("read the scan folder", show=show):
+        result = ScanResult.load(out_dir)
+        decisions = for_scan(result.accounts, own=out_dir / REVIEW_FILE, carried=carried)
+    with step("write report.html", show=show):
+        path = write_report(result, out_dir, decisions)
+    write_exports(result, out_dir, decisions=decisions, show=show)
     click.echo(f"Report: {path}")
 
 

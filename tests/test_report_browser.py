@@ -15,9 +15,9 @@ from triage_fixture import HOSTILE, make_result
 
 from detector.cli import main
 from detector.result import ScanResult
-from detector.schema import TABLES
+from detector.schema import FEATURE_LEGEND, FEATURES, TABLES
 from detector.triage import write_report
-from detector.triage.html import EXPANDED
+from detector.triage.settings import DEFAULT, ReportSettings
 
 SECTIONS = ("overview", "flagged", "notable", "all")
 # Installed before any page script runs: records uncaught errors and console.error calls.
@@ -79,6 +79,11 @@ def browser(tmp_path_factory):
 def _open(driver, path, fragment: str = "") -> None:
     driver.get_log("browser")  # drop entries of earlier pages
     driver.get(path.as_uri() + fragment)
+    _wait(
+        lambda: driver.execute_script(
+            "return document.readyState === 'complete' && !!document.getElementById('legend')"
+        )
+    )
 
 
 def _assert_no_errors(driver) -> None:
@@ -91,7 +96,7 @@ def _assert_no_errors(driver) -> None:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     # Enough flagged filler clusters to pass the cap on fully rendered ones.
-    result = make_result(filler=2 * EXPANDED + 60)
+    result = make_result(filler=2 * DEFAULT.expanded + 60)
     out = tmp_path_factory.mktemp("scan")
     result.save(out)
     return ScanResult.load(out), write_report(ScanResult.load(out), out)
@@ -110,14 +115,22 @@ def test_report_opens_without_errors_and_shows_every_cluster(browser, report):
         ids,
     )
     assert missing == []
-    assert result.clusters.filter(pl.col("flagged")).height > EXPANDED
+    assert result.clusters.filter(pl.col("flagged")).height > DEFAULT.expanded
 
 
 def test_report_shows_evidence_and_escapes_posts(browser, report):
     _, path = report
     _open(browser, path)
     campaign = browser.execute_script("return document.getElementById('cluster-1').outerHTML")
-    for needle in ("batch creation", "<svg", "<circle", "<mark>", "Posts per", "created per"):
+    for needle in (
+        "batch creation",
+        "<svg",
+        "<circle",
+        "<mark>",
+        "Posts per",
+        "Accounts created on mass sign-up days",
+        "2 days hold 100% (60) of the 60 accounts",
+    ):
         assert needle in campaign, needle
     assert browser.execute_script("return document.getElementById('cluster-1').open")
     ring = browser.execute_script("return document.getElementById('cluster-2').textContent")
@@ -190,18 +203,19 @@ def _search(driver, query: str, decision: str = "") -> None:
     time.sleep(0.3)  # keystrokes typed after the first answer
 
 
-def test_search_finds_accounts_and_texts_and_builds_accounts_when_opened(browser, report):
+def test_search_finds_accounts_and_texts_and_opens_an_accounts_panel(browser, report):
     _, path = report
     _open(browser, path)
-    assert browser.execute_script("return document.querySelectorAll('details.account').length") == 0
+    panel = browser.find_element("id", "account-panel")
+    assert not panel.is_displayed() and panel.text == ""  # nothing built until asked for
     _search(browser, "xm_fan_01")
     results = browser.find_element("id", "search-results")
     assert "10 accounts" in results.text
-    account = browser.find_element("css selector", "details.account")
-    assert account.find_elements("css selector", "table") == []  # nothing built until opened
-    account.find_element("tag name", "summary").click()
-    rows = account.find_elements("css selector", "tbody tr")
-    assert rows and "小米汽车" in account.text
+    results.find_element("css selector", 'a[data-account="xm_fan_010"]').click()
+    assert panel.is_displayed()
+    assert panel.find_element("tag name", "h2").text == "xm_fan_010"
+    rows = panel.find_elements("css selector", "tbody tr")
+    assert rows and "小米汽车" in panel.text
     _search(browser, "刹车系统")
     assert "#1" in browser.find_element("id", "search-results").text
     _search(browser, "window.__pwned")  # hostile text found, shown as text
@@ -268,4 +282,127 @@ def test_ten_thousand_flagged_accounts_load_fast(browser, tmp_path):
     assert browser.execute_script("return document.getElementsByTagName('*').length") < 150_000
     _search(browser, "filler_3999")
     assert "filler_3999_0" in browser.find_element("id", "search-results").text
+    _assert_no_errors(browser)
+
+
+def test_legend_explains_every_feature_and_the_network_colours(browser, report):
+    _, path = report
+    _open(browser, path)
+    terms = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#legend dt'), e => e.textContent)"
+    )
+    assert terms == list(FEATURES)
+    meanings = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#legend dd'), e => e.textContent)"
+    )
+    assert meanings == [FEATURE_LEGEND[name] for name in FEATURES] and all(meanings)
+    keys = browser.find_elements("css selector", "#cluster-1 .keys .key")
+    dots = browser.execute_script(
+        "return new Set(Array.from(document.querySelectorAll('#cluster-1 svg.net circle'),"
+        " c => c.getAttribute('fill'))).size"
+    )
+    assert len(keys) == dots > 1  # one key per sub-community colour
+    assert keys[0].text.startswith("group 1: ")
+    hover = browser.execute_script(
+        "return document.querySelector('#cluster-1 svg.net line.link title').textContent"
+    )
+    assert "shared text (" in hover and "co-shared 2024-03-0" in hover
+    _assert_no_errors(browser)
+
+
+def test_member_list_and_network_dots_open_the_accounts_panel(browser, report):
+    _, path = report
+    _open(browser, path)
+    members = browser.find_element("css selector", "#cluster-1 details.members")
+    assert members.find_elements("tag name", "li") == []  # filled when opened
+    members.find_element("tag name", "summary").click()
+    _wait(lambda: members.find_elements("tag name", "li"))
+    items = members.find_elements("tag name", "li")
+    assert len(items) == 60
+    items[0].find_element("css selector", "a[data-account]").click()
+    panel = browser.find_element("id", "account-panel")
+    assert panel.find_element("tag name", "h2").text == "xm_fan_000"
+    assert "Cluster #1 · 8 posts in all · created 2024-02-10" in panel.text
+    assert panel.find_elements("css selector", "svg.account-timeline rect")
+    assert "#1: 8 of its posts, in 5 near-duplicate groups" in panel.text
+    assert len(panel.find_elements("css selector", "tbody tr")) == 8
+    assert "Its first" not in panel.text  # all its posts are shown
+    browser.find_element("css selector", "#account-panel .close").click()
+    assert not panel.is_displayed()
+    dot = browser.find_element("css selector", "#cluster-1 svg.net circle")
+    browser.execute_script(
+        "arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))", dot
+    )
+    assert panel.is_displayed()
+    assert panel.find_element("tag name", "h2").text == dot.get_attribute("data-account")
+    _assert_no_errors(browser)
+
+
+def test_accounts_panel_caps_the_posts_it_shows_and_says_so(browser, tmp_path):
+    result = make_result(filler=4)
+    path = write_report(result, tmp_path, settings=ReportSettings(bundle_rows=0, account_posts=4))
+    _open(browser, path)
+    assert "cluster's data is not in the page" not in browser.find_element("id", "cluster-1").text
+    browser.execute_script("document.querySelector('#cluster-1 a[data-account]').click()")
+    panel = browser.find_element("id", "account-panel")
+    assert len(panel.find_elements("css selector", "tbody tr")) == 4
+    assert "Its first 4 of 8 posts are in this page (at most 4 per account" in panel.text
+    none = write_report(result, tmp_path, settings=ReportSettings(bundle_rows=0, drill_rows=0))
+    _open(browser, none)
+    assert "this cluster's data is not in the page" in browser.find_element("id", "cluster-1").text
+    browser.execute_script("document.querySelector('#cluster-1 a[data-account]').click()")
+    assert "not in the data of this page" in browser.find_element("id", "account-panel").text
+    _assert_no_errors(browser)
+
+
+def test_empty_states_say_what_is_missing(browser, report, tmp_path):
+    _, path = report
+    _open(browser, path)
+    ring = browser.find_element("id", "cluster-2")
+    browser.execute_script("arguments[0].open = true", ring)
+    assert "Creation dates are not in the input." in ring.text
+    burst = browser.find_element("id", "cluster-3")
+    browser.execute_script("arguments[0].open = true", burst)
+    assert "No day of mass sign-ups: creation dates are spread out." in burst.text
+    full = make_result()
+    ring = pl.col("cluster_id") == 2
+    lonely = ScanResult(  # the ring alone, without its links
+        **{name: getattr(full, name).filter(ring) for name in ("accounts", "clusters", "posts")},
+        groups=full.groups.filter(ring),
+        edges=full.edges.clear(),
+        rejects=full.rejects,
+        summary=full.summary,
+    )
+    _open(browser, write_report(lonely, tmp_path))
+    card = browser.find_element("id", "cluster-2")
+    assert "no links in this cluster" in card.text
+    assert "No distinct waves" in card.text
+    _assert_no_errors(browser)
+
+
+def _glyph_png(driver, text: str) -> bytes:
+    """A screenshot of ``text`` drawn in the report's font at 40 px, black on white."""
+    driver.execute_script(
+        "var s = document.getElementById('glyph-probe') || document.createElement('span');"
+        "s.id = 'glyph-probe'; s.textContent = arguments[0];"
+        "s.style.cssText = 'position:fixed;top:0;left:0;z-index:99;background:#fff;"
+        "color:#000;font-size:40px;line-height:1;padding:4px';"
+        "document.body.appendChild(s);",
+        text,
+    )
+    return driver.find_element("id", "glyph-probe").screenshot_as_png
+
+
+def test_page_renders_chinese_glyphs_not_tofu(browser, report):
+    """Each of four Chinese characters must draw its own shape, unlike a blank: with no CJK
+    font they are all the same missing-glyph box (tofu), so their screenshots, same-sized
+    PNGs from one encoder, would be byte for byte equal."""
+    _, path = report
+    _open(browser, path)
+    assert "小米汽车" in browser.find_element("id", "cluster-1").text
+    shots = [_glyph_png(browser, ch) for ch in "小米汽车"]
+    blank = _glyph_png(browser, "\u3000")  # ideographic space: the same box, nothing drawn
+    tofu = _glyph_png(browser, "\U000f0000")  # a private-use character no font draws
+    assert len(set(shots)) == 4, "Chinese characters drawn alike: tofu"
+    assert blank not in shots and tofu not in shots
     _assert_no_errors(browser)

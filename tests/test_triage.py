@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import networkx as nx
 import polars as pl
@@ -101,6 +102,9 @@ def test_explain_shows_reasons_timeline_and_marked_template(result):
         assert reason in text
     assert "Posts per hour (peak " in text
     assert "Accounts created per day (peak 30 at 2024-02-10)" in text
+    assert "Waves:\n  1. 2024-03-01 10:0" in text and "\n  3. 2024-03-03 10:0" in text
+    assert "Mass sign-up days: 2024-02-10 (30), 2024-02-15 (30)" in text
+    assert "2 days hold 100% (60) of the 60 accounts" in text
     assert re.search(r"\|[ ▁▂▃▄▅▆▇█]+\|", text)  # sparkline
     assert "xm_fan_000" in text
     assert "小米汽车[的刹车]系统有[严重]问题，千万[不要]买！" in text
@@ -181,3 +185,21 @@ def test_report_of_thousands_of_clusters_stays_small(tmp_path):
     html = write_report(big, tmp_path).read_text(encoding="utf-8")
     assert len(html.encode()) < 12_000_000
     assert html.count('<details class="cluster') <= 200 + 10
+
+
+def test_report_is_replaced_whole_or_not_at_all(result, tmp_path, monkeypatch):
+    """An interrupted rewrite (``detector report``) keeps the earlier report.html and leaves
+    no temporary file behind."""
+    path = write_report(result, tmp_path)
+    before = path.read_bytes()
+
+    def interrupted(self, text, **kwargs):
+        with open(self, "w", **kwargs) as half:
+            half.write(text[: len(text) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(result, tmp_path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]

@@ -1,5 +1,6 @@
-"""HTML for one cluster's evidence: a collapsible card with reasons, features, timeline,
-account-creation histogram, network picture, example templates and busiest accounts."""
+"""HTML for one cluster's evidence: a collapsible card with reasons, features, timeline with
+its waves, mass sign-up days, network picture by sub-community, example templates, busiest
+accounts and the member list (accounts open in the page's account panel)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from html import escape
 from detector.review import NO_DECISIONS, Decision, Decisions
 from detector.schema import FEATURE_LEGEND, FEATURES
 from detector.triage import svg
-from detector.triage.evidence import Evidence, when
+from detector.triage.evidence import Evidence, Network, Wave, duration, when
+from detector.triage.settings import DEFAULT, ReportSettings
 from detector.triage.template import Family, Span
 
 
@@ -85,9 +87,14 @@ def examples(families: list[Family]) -> str:
     return "".join(out)
 
 
+def account_link(account: str) -> str:
+    """The account id as a link that opens its panel (its posts, clusters, timeline)."""
+    return f'<a href="#" data-account="{escape(account)}">{escape(account)}</a>'
+
+
 def accounts_table(evidence: Evidence, decisions: Decisions = NO_DECISIONS) -> str:
     rows = "".join(
-        f"<tr><td>{escape(a['account_id'])}"
+        f"<tr><td>{account_link(a['account_id'])}"
         f"{review_badge(decisions.accounts.get(a['account_id']))}</td>"
         f"<td class='num'>{a['links']:,}</td>"
         f"<td class='num'>{a['n_posts']:,}</td><td>{when(a['account_created_at'])}</td></tr>"
@@ -99,6 +106,93 @@ def accounts_table(evidence: Evidence, decisions: Decisions = NO_DECISIONS) -> s
     )
 
 
+def timeline_block(evidence: Evidence, colour: str, settings: ReportSettings) -> str:
+    """Posts over time with the waves shaded and listed, or why there is nothing to show."""
+    if not evidence.timeline:
+        return "<h3>Posts over time</h3><p class='muted'>No posts.</p>"
+    chart = svg.time_bars(evidence.timeline, "posting timeline", colour, evidence.waves)
+    head = f"<h3>Posts per {evidence.timeline.unit}</h3>{chart}"
+    if not evidence.waves:
+        return (
+            f"{head}<p class='muted'>No distinct waves: no quiet spell of "
+            f"{duration(settings.wave_gap_s)} splits the posts into runs.</p>"
+        )
+    more = (
+        f"<p class='muted'>The {len(evidence.waves)} largest of {evidence.n_waves:,} waves.</p>"
+        if evidence.n_waves > len(evidence.waves)
+        else ""
+    )
+    return head + more + waves_list(evidence.waves)
+
+
+def waves_list(waves: list[Wave]) -> str:
+    items = "".join(f"<li>{w.describe()}</li>" for w in waves)
+    return f'<ol class="waves" title="shaded and numbered in the chart">{items}</ol>'
+
+
+def creation_block(evidence: Evidence) -> str:
+    """The mass sign-up days as bars with the rest summarised, then every creation date on
+    its whole span; or why there is nothing to show."""
+    if not evidence.creation:
+        return '<h3>Account creation</h3><p class="muted">Creation dates are not in the input.</p>'
+    span = svg.time_bars(evidence.creation, "account creation histogram", svg.ACCENT, height=90)
+    whole = f"<p class='muted'>All creation dates, per {evidence.creation.unit}:</p>{span}"
+    if evidence.sign_ups is None:
+        return (
+            "<h3>Account creation</h3><p class='muted'>No day of mass sign-ups: creation dates"
+            f" are spread out.</p>{whole}"
+        )
+    return (
+        f"<h3>Accounts created on mass sign-up days</h3>{svg.sign_up_days(evidence.sign_ups)}"
+        f"<p class='muted'>{evidence.sign_ups.describe()}</p>{whole}"
+    )
+
+
+def network_block(net: Network, settings: ReportSettings) -> str:
+    """The picture, a legend of its sub-communities and what was left out."""
+    if not net.links and not net.bundles:
+        return f"<h3>Network</h3>{svg.network(net, settings.network_colours)}"
+    shown = (
+        f"the {len(net.nodes):,} best-connected of {net.n_accounts:,} accounts"
+        if len(net.nodes) < net.n_accounts
+        else f"all {net.n_accounts:,} accounts"
+    )
+    sizes = [net.community.count(c) for c in range(max(net.community, default=-1) + 1)]
+    coloured = settings.network_colours
+    keys = "".join(
+        f'<span class="key"><i style="background:{svg.community_colour(c, coloured)}"></i>'
+        f"group {c + 1}: {n:,}</span>"
+        for c, n in enumerate(sizes[:coloured])
+    )
+    if len(sizes) > coloured:
+        rest = sum(sizes[coloured:])
+        keys += (
+            f'<span class="key"><i style="background:{svg.OTHERS}"></i>'
+            f"{len(sizes) - coloured:,} smaller groups: {rest:,}</span>"
+        )
+    return (
+        f"<h3>Network</h3>{svg.network(net, coloured)}<p class='muted'>{shown}, coloured "
+        f"by sub-community; dot size: links; lines: each account's "
+        f"{settings.network_links_per_node} strongest links in its group; grey curves: links "
+        "between groups. Hover a line for what was shared and when; click a dot for the "
+        f"account.</p><p class='keys'>{keys}</p>"
+    )
+
+
+def members_block(cluster_id: int, n_accounts: int, listed: bool, limit: int) -> str:
+    """A member list the page's script fills when opened, or where to find the members."""
+    if not listed:
+        return (
+            f"<p class='muted'>Members: the accounts table, cluster_id {cluster_id} "
+            "(this cluster's data is not in the page).</p>"
+        )
+    cap = f", the first {limit:,} by id; search finds the others" if n_accounts > limit else ""
+    return (
+        f'<details class="members" data-members="{cluster_id}"><summary>All {n_accounts:,} '
+        f"members{cap} (click one for its posts, clusters and timeline)</summary></details>"
+    )
+
+
 def card(
     evidence: Evidence,
     *,
@@ -106,38 +200,22 @@ def card(
     note: str = "",
     decisions: Decisions = NO_DECISIONS,
     bundled: bool = False,
+    listed: bool = False,
+    settings: ReportSettings = DEFAULT,
 ) -> str:
     """The <details id="cluster-N"> card of one cluster. ``note`` (e.g. why it was not
     flagged) heads the card and its summary line; otherwise the strongest reason does.
-    ``decisions``: the analyst's, shown as badges; ``bundled``: its evidence bundle is in
-    the page."""
+    ``decisions``: the analyst's, shown as badges; ``bundled``: its evidence bundle (posts
+    and edges) is in the page; ``listed``: its members and their posts are."""
     c = evidence.cluster
     decision = decisions.clusters.get(c["cluster_id"])
     reasons = c["reasons"] or []
     colour = svg.ALARM if c["flagged"] else svg.CALM
-    timeline = (
-        svg.time_bars(evidence.timeline, "posting timeline", colour)
-        if evidence.timeline
-        else '<p class="muted">No posts.</p>'
-    )
-    if evidence.creation:
-        creation = f"<h3>Accounts created per {evidence.creation.unit}</h3>" + svg.time_bars(
-            evidence.creation, "account creation histogram", svg.ACCENT
-        )
-    else:
-        creation = (
-            '<h3>Account creation</h3><p class="muted">Creation dates are not in the input.</p>'
-        )
     net = evidence.network
-    shown = (
-        f"{len(net.nodes)} best-connected of {net.n_accounts:,} accounts"
-        if len(net.nodes) < net.n_accounts
-        else f"all {net.n_accounts:,} accounts"
-    )
-    posts_per = evidence.timeline.unit if evidence.timeline else "bucket"
     note_html = f'<p class="why"><b>{escape(note)}</b></p>' if note else ""
     lead = note or (reasons[0] if reasons else "")
     review = decision.decision if decision else ""
+    members = members_block(c["cluster_id"], c["n_accounts"], listed, settings.members_listed)
     return (
         f'<details class="cluster{"" if c["flagged"] else " calm"}" id="cluster-{c["cluster_id"]}"'
         f' data-review="{review}"{" open" if open_ else ""}>'
@@ -147,12 +225,12 @@ def card(
         f'<h3>Why</h3><ul class="reasons">{"".join(f"<li>{escape(r)}</li>" for r in reasons)}'
         f"</ul><p class='muted'>{c['n_groups']:,} near-duplicate groups · "
         f"{net.n_edges:,} links between members</p><h3>Features</h3>{features(c)}</div>"
-        f"<div><h3>Network</h3>{svg.network(net, colour)}<p class='muted'>{shown}; "
-        f"dot size: links</p></div></div>"
-        f'<div class="charts"><div><h3>Posts per {posts_per}</h3>{timeline}</div>'
-        f"<div>{creation}</div></div>"
+        f"<div>{network_block(net, settings)}</div></div>"
+        f'<div class="charts"><div>{timeline_block(evidence, colour, settings)}</div>'
+        f"<div>{creation_block(evidence)}</div></div>"
         f'<h3>Example posts</h3><p class="muted">First line of each block: the template; '
         f"indented: variants. <mark>Highlighted</mark>: where variants differ.</p>"
         f'<div class="examples">{examples(evidence.examples)}</div>'
-        f"<h3>Best-connected accounts</h3>{accounts_table(evidence, decisions)}</div></details>"
+        f"<h3>Best-connected accounts</h3>{accounts_table(evidence, decisions)}{members}"
+        "</div></details>"
     )

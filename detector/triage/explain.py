@@ -38,7 +38,18 @@ def explain_cluster(result: ScanResult, cluster_id: int) -> str:
     lines += ["", "What the features mean:"]
     lines += [f"  {name}: {FEATURE_LEGEND[name]}" for name in FEATURES]
     lines += ["", *histogram_lines("Posts", ev.timeline)]
+    if ev.waves:
+        more = (
+            f" (the {len(ev.waves)} largest of {ev.n_waves:,})"
+            if ev.n_waves > len(ev.waves)
+            else ""
+        )
+        lines.append(f"Waves{more}:")
+        lines += [f"  {number}. {w.describe()}" for number, w in enumerate(ev.waves, start=1)]
     lines += ["", *histogram_lines("Accounts created", ev.creation)]
+    if ev.sign_ups:
+        lines.append("Mass sign-up days: " + ", ".join(f"{d} ({n:,})" for d, n in ev.sign_ups.busy))
+        lines.append(f"  {ev.sign_ups.describe()}")
     net = ev.network
     lines += ["", f"Network: {net.n_accounts:,} accounts, {net.n_edges:,} links between them"]
     lines.append("Best-connected accounts:")

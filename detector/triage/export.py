@@ -13,6 +13,7 @@ from detector.errors import OutputError
 from detector.progress import step
 from detector.result import ScanResult
 from detector.review import NO_DECISIONS, Decisions
+from detector.triage.atomic import write_atomic
 
 TOP_REASONS = 3  # of its cluster's reasons, on each row of enforcement.csv
 ENFORCEMENT = (
@@ -81,8 +82,8 @@ def write_exports(
     decisions: Decisions = NO_DECISIONS,
 ) -> dict[str, Path]:
     """Write flagged_graph.graphml, flagged_graph.gexf and enforcement.csv (with
-    ``decisions``) into ``out_dir``, naming each on stderr while it is written when
-    ``show``; returns their paths by kind ("graphml", "gexf", "enforcement")."""
+    ``decisions``) into ``out_dir``, each whole or not at all, naming each on stderr while
+    it is written when ``show``; returns their paths by kind ("graphml", "gexf", "enforcement")."""
     out = Path(out_dir)
     graph = flagged_graph(result)
     writers: dict[str, tuple[str, Callable[[Path], object]]] = {
@@ -98,7 +99,7 @@ def write_exports(
         out.mkdir(parents=True, exist_ok=True)
         for kind, (name, write) in writers.items():
             with step(f"write {name}", show=show):
-                write(paths[kind])
+                write_atomic(paths[kind], write)
     except OSError as exc:
         raise OutputError(f"cannot write exports: {exc.strerror or exc}", file=str(out)) from None
     return paths

@@ -20,6 +20,7 @@ from detector.review import NO_DECISIONS, Decisions
 from detector.schema import FEATURE_LEGEND, FEATURES
 from detector.triage import svg
 from detector.triage.assets import CSS, JS
+from detector.triage.atomic import write_atomic
 from detector.triage.bundle import as_script, page_data
 from detector.triage.cards import bundle_links, card, review_badge
 from detector.triage.evidence import collect, when
@@ -29,32 +30,42 @@ from detector.triage.notable import (
     unflagged_groups,
     why_not_flagged,
 )
+from detector.triage.settings import DEFAULT, ReportSettings
 
-EXPANDED = 200  # flagged clusters shown with full evidence; the rest only in the table
-OPEN = 5  # of those, open on load
 # Nothing may be fetched: the page must work offline and posts must not phone home.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
-def write_report(result: ScanResult, out_dir: Path, decisions: Decisions = NO_DECISIONS) -> Path:
+def write_report(
+    result: ScanResult,
+    out_dir: Path,
+    decisions: Decisions = NO_DECISIONS,
+    settings: ReportSettings = DEFAULT,
+) -> Path:
     """Write ``out_dir/report.html``, showing ``decisions``, and return its path."""
     path = Path(out_dir) / "report.html"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(result, decisions), encoding="utf-8")
+        page = render(result, decisions, settings)
+        write_atomic(path, lambda temp: temp.write_text(page, encoding="utf-8"))
     except OSError as exc:
         raise OutputError(f"cannot write report: {exc.strerror or exc}", file=str(path)) from None
     return path
 
 
-def render(result: ScanResult, decisions: Decisions = NO_DECISIONS) -> str:
-    """The whole page as a string."""
+def render(
+    result: ScanResult, decisions: Decisions = NO_DECISIONS, settings: ReportSettings = DEFAULT
+) -> str:
+    """The whole page as a string (the same bytes for the same scan and decisions)."""
     ranked = result.clusters.sort(["score", "cluster_id"], descending=[True, False])
     flagged_ids = ranked.filter(pl.col("flagged"))["cluster_id"].to_list()
-    carded = set(flagged_ids[:EXPANDED]) | set(unflagged_clusters(result))
-    data = page_data(result, ranked["cluster_id"].to_list(), decisions)
+    carded = set(flagged_ids[: settings.expanded]) | set(unflagged_clusters(result))
+    data = page_data(result, ranked["cluster_id"].to_list(), decisions, settings)
     page = _Page(
-        decisions, {int(cid) for cid, c in data["clusters"].items() if c["bundle"] is not None}
+        decisions,
+        {int(cid) for cid, c in data["clusters"].items() if c["bundle"] is not None},
+        set(data["listed"]),
+        settings,
     )
     s = result.summary
     n_flagged = len(flagged_ids)
@@ -72,7 +83,7 @@ def render(result: ScanResult, decisions: Decisions = NO_DECISIONS) -> str:
         f'<a href="#all">All clusters ({result.clusters.height:,})</a></nav></header><main>'
         f"{_overview(result)}{_search(decisions)}{_flagged(result, flagged_ids, page)}"
         f"{_notable(result, page)}{_all_clusters(ranked, carded, page)}{_legend()}"
-        f"{_footer(s)}</main>"
+        f'{_footer(s)}</main><aside id="account-panel" hidden></aside>'
         f'<script type="application/json" id="report-data">{as_script(data)}</script>'
         f"<script>{JS}</script></body></html>\n"
     )
@@ -104,6 +115,7 @@ def _overview(result: ScanResult) -> str:
             _stat(s.get("rows_read", 0), "rows read"),
             _stat(s.get("rows_rejected", 0), "rows rejected"),
             _stat(s.get("rows_scanned", 0), "posts scanned"),
+            _stat(s.get("posts_too_short", 0), "posts too short to match"),
             _stat(s.get("accounts", result.accounts.height), "accounts"),
             _stat(result.clusters.height, "clusters"),
             _stat(flagged, "clusters flagged", alarm=flagged > 0),
@@ -149,11 +161,13 @@ def _inputs(summary: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class _Page:
-    """What every part of the page needs to know: the decisions and which clusters have
-    their evidence bundle in the page."""
+    """What every part of the page needs to know: the decisions, which clusters have
+    their evidence bundle in the page, whose members are in it, and the report's settings."""
 
     decisions: Decisions
     bundled: set[int]
+    listed: set[int]
+    settings: ReportSettings
 
 
 def _search(decisions: Decisions) -> str:
@@ -185,15 +199,17 @@ def _flagged(result: ScanResult, flagged_ids: list[int], page: _Page) -> str:
     head = '<section id="flagged"><h2>Flagged clusters, most suspicious first</h2>'
     if not flagged_ids:
         return head + "<p>No cluster reached the flag threshold.</p></section>"
-    shown = flagged_ids[:EXPANDED]
+    shown = flagged_ids[: page.settings.expanded]
     cards = "".join(
         card(
             ev,
-            open_=i < OPEN,
+            open_=i < page.settings.open_on_load,
             decisions=page.decisions,
             bundled=ev.cluster["cluster_id"] in page.bundled,
+            listed=ev.cluster["cluster_id"] in page.listed,
+            settings=page.settings,
         )
-        for i, ev in enumerate(collect(result, shown))
+        for i, ev in enumerate(collect(result, shown, page.settings))
     )
     rest = len(flagged_ids) - len(shown)
     more = (
@@ -221,8 +237,10 @@ def _notable(result: ScanResult, page: _Page) -> str:
             note="Not flagged: " + why_not_flagged(ev.cluster, threshold),
             decisions=page.decisions,
             bundled=ev.cluster["cluster_id"] in page.bundled,
+            listed=ev.cluster["cluster_id"] in page.listed,
+            settings=page.settings,
         )
-        for ev in collect(result, ids)
+        for ev in collect(result, ids, page.settings)
     )
     if not cards:
         cards = "<p>No unflagged clusters.</p>"

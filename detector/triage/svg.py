@@ -1,5 +1,6 @@
-"""Inline SVG charts for the report: bar charts over time, a score histogram, a network
-picture and sparklines. Plain strings, so the report needs no script or network to draw."""
+"""Inline SVG charts for the report: bar charts over time with the waves marked, mass
+sign-up days, a score histogram, a network picture by sub-community and sparklines. Plain
+strings, so the report needs no script or network to draw."""
 
 from __future__ import annotations
 
@@ -7,14 +8,26 @@ from html import escape
 
 import numpy as np
 
-from detector.triage.evidence import Histogram, Network
+from detector.triage.evidence import Histogram, Network, SignUps, Wave, when
 
 INK, MUTED, ACCENT, ALARM, CALM = "#1f2933", "#7b8794", "#2f6fab", "#c0392b", "#5b8c5a"
+WAVE = "#f0b429"
+OTHERS = "#9aa5b1"  # sub-communities beyond the coloured ones
+# Colour-blind-safe categorical palette (Okabe-Ito, then Tableau), one per sub-community.
+PALETTE = (
+    "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8c564b", "#7f7f7f",
+    "#bcbd22", "#17becf",
+)  # fmt: skip
 
 
-def _frame(width: int, height: int, body: str, label: str) -> str:
+def community_colour(community: int, coloured: int) -> str:
+    """The colour of sub-community ``community`` (0 = largest) when ``coloured`` get one."""
+    return PALETTE[community % len(PALETTE)] if community < coloured else OTHERS
+
+
+def _frame(width: int, height: int, body: str, label: str, cls: str = "chart") -> str:
     return (
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'<svg class="{cls}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
         f"{body}</svg>"
     )
@@ -26,13 +39,31 @@ def _text(x: float, y: float, text: str, anchor: str = "start", cls: str = "axis
     )
 
 
-def time_bars(hist: Histogram, label: str, colour: str = ACCENT) -> str:
-    """Bars per time bucket, the count axis to the peak, the time span below."""
-    width, height, left, bottom, top = 640, 150, 40, 22, 12
-    n, peak = len(hist.counts), max(hist.counts)
+def time_bars(
+    hist: Histogram,
+    label: str,
+    colour: str = ACCENT,
+    waves: list[Wave] | None = None,
+    height: int = 150,
+) -> str:
+    """Bars per time bucket, the count axis to the peak, the time span below; ``waves``
+    shaded behind the bars and numbered in time order."""
+    width, left, bottom, top = 640, 52, 22, 14
+    n, peak = len(hist.counts), max(max(hist.counts), 1)
     bar = (width - left - 8) / n
     plot = height - bottom - top
-    parts = [
+    step = hist.step.total_seconds()
+    parts = []
+    for number, wave in enumerate(waves or [], start=1):
+        x0 = left + bar * (wave.start - hist.start).total_seconds() / step
+        x1 = max(left + bar * (wave.end - hist.start).total_seconds() / step, x0 + 2)
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}" height="{plot}" fill="{WAVE}" '
+            f'fill-opacity="0.3"><title>wave {number}: {when(wave.start)} to {when(wave.end)}, '
+            f"{wave.n_posts:,} posts by {wave.n_accounts:,} accounts</title></rect>"
+            + _text((x0 + x1) / 2, top - 3, str(number), "middle", "axis wave")
+        )
+    parts += [
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 8}" y2="{height - bottom}" '
         f'stroke="{MUTED}"/>',
         _text(left - 4, top + 8, f"{peak:,}", "end"),
@@ -51,6 +82,43 @@ def time_bars(hist: Histogram, label: str, colour: str = ACCENT) -> str:
     if n > 1:
         parts.append(_text(width - 8, height - 6, hist.label(n), "end"))
     return _frame(width, height, "".join(parts), label)
+
+
+def sign_up_days(sign_ups: SignUps) -> str:
+    """One bar per mass sign-up day (the busiest, in date order; a gap mark where days are
+    not consecutive), each labelled with its date and count."""
+    width, height, left, bottom, top = 640, 150, 12, 34, 16
+    n = len(sign_ups.busy)
+    slot = (width - left - 8) / max(n, 1)
+    bar = min(slot - 4, 48)
+    peak = max(count for _, count in sign_ups.busy)
+    plot = height - bottom - top
+    parts = [
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 8}" y2="{height - bottom}" '
+        f'stroke="{MUTED}"/>'
+    ]
+    previous = None
+    for i, (day, count) in enumerate(sign_ups.busy):
+        x = left + i * slot + (slot - bar) / 2
+        h = max(1.0, plot * count / peak)
+        parts.append(
+            f'<rect x="{x:.1f}" y="{height - bottom - h:.1f}" width="{bar:.1f}" '
+            f'height="{h:.1f}" fill="{ALARM}"><title>{day.isoformat()}: {count:,} accounts '
+            "created</title></rect>"
+            + _text(x + bar / 2, height - bottom - h - 3, f"{count:,}", "middle")
+            + _text(x + bar / 2, height - bottom + 12, day.strftime("%m-%d"), "middle")
+        )
+        if previous is None or day.year != previous.year:
+            parts.append(_text(x + bar / 2, height - bottom + 25, str(day.year), "middle"))
+        if previous is not None and (day - previous).days > 1:
+            gap_x = left + i * slot
+            parts.append(
+                f'<line x1="{gap_x:.1f}" y1="{height - bottom - 6}" x2="{gap_x:.1f}" '
+                f'y2="{height - bottom + 6}" stroke="{MUTED}" stroke-dasharray="2 2">'
+                f"<title>{(day - previous).days - 1:,} days between</title></line>"
+            )
+        previous = day
+    return _frame(width, height, "".join(parts), "accounts created on mass sign-up days")
 
 
 def score_histogram(scores: np.ndarray, threshold: float, bins: int = 20) -> str:
@@ -87,37 +155,48 @@ def score_histogram(scores: np.ndarray, threshold: float, bins: int = 20) -> str
     return _frame(width, height, "".join(parts), "histogram of cluster scores")
 
 
-def network(net: Network, colour: str = ALARM) -> str:
-    """Sampled accounts as dots sized by their links, strongest links as lines; links are
-    drawn as three paths (by weight tercile) to keep the file small."""
-    size, pad = 320, 12
-    if not net.nodes:
+def network(net: Network, coloured: int) -> str:
+    """Members as dots coloured by sub-community (the ``coloured`` largest get a colour,
+    the rest grey) and sized by their links; inside a group its strongest links, between
+    groups one curved bundle per pair (width by number of links). Hovering a link says
+    what the two accounts shared and when; a dot opens its account (data-account)."""
+    size, pad = 340, 10
+    if not net.links and not net.bundles:
         return _frame(size, 40, _text(4, 24, "no links in this cluster"), "empty network")
     xy = pad + net.xy * (size - 2 * pad)
+    colours = [community_colour(c, coloured) for c in net.community]
     parts = []
-    if net.edges:
-        weights = np.array([w for _, _, w in net.edges])
-        cuts = np.quantile(weights, [1 / 3, 2 / 3])
-        tier = np.searchsorted(cuts, weights, side="right")
-        for level, opacity in ((0, 0.15), (1, 0.3), (2, 0.55)):
-            path = "".join(
-                f"M{xy[a, 0]:.0f} {xy[a, 1]:.0f}L{xy[b, 0]:.0f} {xy[b, 1]:.0f}"
-                for (a, b, _), t in zip(net.edges, tier, strict=True)
-                if t == level
-            )
-            if path:
-                parts.append(
-                    f'<path d="{path}" stroke="{INK}" stroke-opacity="{opacity}" fill="none"/>'
-                )
+    centres = {
+        c: xy[[i for i, k in enumerate(net.community) if k == c]].mean(axis=0)
+        for c in sorted(set(net.community))
+    }
+    for bundle in net.bundles:
+        (ax, ay), (bx, by) = centres[bundle.a], centres[bundle.b]
+        mx, my = (ax + bx) / 2, (ay + by) / 2
+        cx, cy = mx + (size / 2 - mx) * 0.35, my + (size / 2 - my) * 0.35
+        stroke = 1 + 1.5 * np.log2(bundle.links)
+        parts.append(
+            f'<path class="bundle" d="M{ax:.0f} {ay:.0f}Q{cx:.0f} {cy:.0f} {bx:.0f} {by:.0f}" '
+            f'stroke="{INK}" stroke-opacity="0.18" stroke-width="{stroke:.1f}" '
+            f'fill="none"><title>{bundle.links:,} links between group {bundle.a + 1} and group '
+            f"{bundle.b + 1} (weight {bundle.weight:,.1f})</title></path>"
+        )
+    for link in net.links:
+        (ax, ay), (bx, by) = xy[link.a], xy[link.b]
+        parts.append(
+            f'<line class="link" x1="{ax:.0f}" y1="{ay:.0f}" x2="{bx:.0f}" y2="{by:.0f}" '
+            f'stroke="{colours[link.a]}"><title>{escape(link.about)}</title></line>'
+        )
     most = max(max(net.degree), 1)
     for i, account in enumerate(net.nodes):
         r = 2.5 + 4.5 * np.sqrt(net.degree[i] / most)
         parts.append(
-            f'<circle cx="{xy[i, 0]:.0f}" cy="{xy[i, 1]:.0f}" r="{r:.1f}" fill="{colour}" '
-            f'fill-opacity="0.85"><title>{escape(account)}: {net.degree[i]} links</title></circle>'
+            f'<circle cx="{xy[i, 0]:.0f}" cy="{xy[i, 1]:.0f}" r="{r:.1f}" fill="{colours[i]}" '
+            f'data-account="{escape(account)}"><title>{escape(account)} · group '
+            f"{net.community[i] + 1} · {net.degree[i]:,} links</title></circle>"
         )
-    label = f"network of {len(net.nodes)} of {net.n_accounts} accounts"
-    return _frame(size, size, "".join(parts), label)
+    label = f"network of {len(net.nodes)} of {net.n_accounts} accounts by sub-community"
+    return _frame(size, size, "".join(parts), label, "chart net")
 
 
 def sparkline(hist: Histogram, colour: str = ACCENT) -> str:
