@@ -361,15 +361,19 @@ def scan(
     write ranked coordinated clusters with their reasons to --out, which appears (or
     replaces an earlier scan's folder) only once every file is written."""
     started = time.perf_counter()
-    from detector.pipeline import scan as run_scan
-    from detector.result import replacing
+    from detector.kernels import compiling_alongside
 
     config = ScanConfig.from_options(
         columns=_column_map(columns), windows=_window_map(windows), **options
     )
-    with replacing(out_dir) as partial:
-        result = run_scan(list(inputs), config=config, progress=not quiet)
-        exports = _write_outputs(result, partial, fmt, config, show=on_terminal(not quiet))
+    say = (lambda _: None) if quiet else (lambda text: click.echo(f"detector: {text}", err=True))
+    with compiling_alongside(say):
+        from detector.pipeline import scan as run_scan
+        from detector.result import replacing
+
+        with replacing(out_dir) as partial:
+            result = run_scan(list(inputs), config=config, progress=not quiet)
+            exports = _write_outputs(result, partial, fmt, config, show=on_terminal(not quiet))
     _require_scanned(result.summary, out_dir / f"rejects.{fmt}")
     if not quiet:
         for line in _summary_lines(result.summary, time.perf_counter() - started):
