@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from triage_fixture import HOSTILE, make_result
 
+from detector.cli import _graph_note
 from detector.config import ScanConfig
 from detector.errors import EXIT_USAGE, UsageError
 from detector.result import ScanResult
@@ -123,6 +124,12 @@ def test_graph_export_caps_to_top_clusters_and_heaviest_links(result, tmp_path):
     gexf = ElementTree.parse(exports.paths["gexf"]).getroot()
     meta = gexf.find("{http://www.gexf.net/1.2draft}meta/{http://www.gexf.net/1.2draft}description")
     assert meta.text == description
+
+
+def test_the_screen_says_what_the_caps_left_out_only_when_they_did(result, exports, tmp_path):
+    capped = write_exports(result, tmp_path, config=ScanConfig(export_max_edges=1))
+    assert _graph_note(capped) == [f"Gephi files: {capped.graph.description()}"]
+    assert _graph_note(exports) == []
 
 
 def test_graph_export_cuts_a_top_cluster_larger_than_the_cap(result, tmp_path):
