@@ -17,7 +17,9 @@ The distinct raw texts of the dump's first ``--n`` posts are the input of both:
 Each runs once **cold** (the first call in a fresh process: ours with an empty numba cache,
 so compiling is included) and ``--repeats`` times **warm**; figures are the cold time, the
 warm median, the process's peak RSS and what each finds: groups of two or more texts, the
-texts in them, and the pairs of texts grouped together (by each, and by both). Figures go
+texts in them, and the pairs of texts grouped together (by each, and by both), and for a
+sample of each one's pairs (and of the pairs only it groups) the share whose exact Jaccard
+similarity of shingle sets reaches the threshold. Figures go
 to ``stage.json`` beside this file; ``python -m benchmarks.report`` renders them into
 RESULTS.md, and ``python -m benchmarks.run`` runs this on its smallest world.
 """
@@ -47,6 +49,9 @@ HERE = Path(__file__).resolve().parent
 SYSTEMS = ("ours", "datasketch")
 THRESHOLD = 0.5
 NUM_PERM = 128
+SAMPLE_PAIRS = 2000  # grouped pairs whose exact Jaccard similarity is checked, per system
+SAMPLE_SEED = 11
+DRAWS = 20  # pairs drawn per pair kept, for the pairs only one system groups
 
 
 Run = Callable[[Any], tuple[np.ndarray, dict[str, float]]]
@@ -136,6 +141,37 @@ def _pairs_in_both(ours: np.ndarray, theirs: np.ndarray) -> int:
     return int((cells * (cells - 1) // 2).sum())
 
 
+def _sample_pairs(
+    groups: np.ndarray, rng: np.random.Generator, size: int, unless: np.ndarray | None = None
+) -> list[tuple[int, int]]:
+    """Up to ``size`` of ``DRAWS * size`` pairs drawn uniformly from the pairs of texts
+    ``groups`` puts together, leaving out those that ``unless`` puts together too."""
+    grouped = np.flatnonzero(groups >= 0)
+    order = grouped[np.argsort(groups[grouped], kind="stable")]
+    _, starts, counts = np.unique(groups[order], return_index=True, return_counts=True)
+    cumulative = np.cumsum(counts * (counts - 1) / 2.0)
+    if not cumulative.size or not cumulative[-1]:
+        return []
+    draws = DRAWS * size
+    g = np.searchsorted(cumulative, rng.random(draws) * cumulative[-1], side="right")
+    a = rng.integers(0, counts[g])
+    b = rng.integers(0, counts[g] - 1)
+    b += b >= a  # a second member, never the first
+    i, j = order[starts[g] + a], order[starts[g] + b]
+    if unless is not None:
+        keep = (unless[i] < 0) | (unless[i] != unless[j])
+        i, j = i[keep], j[keep]
+    return list(zip(i[:size].tolist(), j[:size].tolist(), strict=True))
+
+
+def _similar_share(pairs: list[tuple[int, int]], bags: list[set[bytes]]) -> float | None:
+    """Share of ``pairs`` whose exact Jaccard similarity of shingle sets is >= THRESHOLD."""
+    if not pairs:
+        return None
+    similar = [len(bags[i] & bags[j]) >= THRESHOLD * len(bags[i] | bags[j]) for i, j in pairs]
+    return round(float(np.mean(similar)), 3)
+
+
 def measure(posts: Path, n: int, repeats: int, scratch: Path) -> dict[str, Any]:
     """Both systems on the distinct texts of the first ``n`` posts of ``posts``."""
     scratch.mkdir(parents=True, exist_ok=True)
@@ -164,6 +200,22 @@ def measure(posts: Path, n: int, repeats: int, scratch: Path) -> dict[str, Any]:
         figures = json.loads((out / "stage.json").read_text())
         systems[system] = figures | {"peak_rss_mb": child.peak_rss_mb} | _found(groups[system])
     ours, theirs = systems["ours"], systems["datasketch"]
+    # Are the pairs each groups together near-duplicates? A sample, by exact Jaccard.
+    from benchmarks.baseline import shingles
+    from detector.normalise import normalise
+
+    bags = [set(shingles(text)) for text in normalise(texts["text"]).to_list()]
+    rng = np.random.default_rng(SAMPLE_SEED)
+    for system, other in (("ours", "datasketch"), ("datasketch", "ours")):
+        mine = groups[system]
+        sample = _sample_pairs(mine, rng, SAMPLE_PAIRS)
+        own = _sample_pairs(mine, rng, SAMPLE_PAIRS, unless=groups[other])
+        systems[system] |= {
+            "sampled_pairs": len(sample),
+            "sampled_pairs_similar": _similar_share(sample, bags),
+            "sampled_own_pairs": len(own),
+            "sampled_own_pairs_similar": _similar_share(own, bags),
+        }
     return {
         "posts": n,
         "texts": texts.height,

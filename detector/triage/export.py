@@ -90,8 +90,8 @@ class FlaggedGraph:
         return text + (
             f" (capped for Gephi: the top {self.clusters_shown:,} of "
             f"{self.flagged_clusters:,} flagged clusters by score up to "
-            f"{self.max_nodes:,} accounts, the heaviest {self.max_edges:,} links; "
-            "options export_max_nodes and export_max_edges)."
+            f"{self.max_nodes:,} accounts, the heaviest {self.max_edges:,} links; set by "
+            "--export-max-nodes and --export-max-edges)."
         )
 
 
@@ -241,11 +241,11 @@ def write_gexf(graph: FlaggedGraph, path: Path) -> None:
 
     def declarations(kind: str, attributes: tuple[tuple[str, str, str | None], ...]) -> str:
         lines = [
-            f'        <attribute id="{name}" title="{name}" type="{gexf_type}"/>'
+            f'      <attribute id="{name}" title="{name}" type="{gexf_type}"/>'
             for name, _, gexf_type in attributes
             if gexf_type
         ]
-        return f'      <attributes class="{kind}" mode="static">\n' + "\n".join(lines) + "\n"
+        return f'    <attributes class="{kind}" mode="static">\n' + "\n".join(lines) + "\n"
 
     def values(attributes: tuple[tuple[str, str, str | None], ...]) -> list[pl.Expr]:
         return [
@@ -280,9 +280,9 @@ def write_gexf(graph: FlaggedGraph, path: Path) -> None:
             f"    <description>{_escaped(graph.description())}</description>\n  </meta>\n"
             '  <graph defaultedgetype="undirected" mode="static">\n'
             + declarations("node", NODE_ATTRIBUTES)
-            + "      </attributes>\n"
+            + "    </attributes>\n"
             + declarations("edge", EDGE_ATTRIBUTES)
-            + "      </attributes>\n    <nodes>\n"
+            + "    </attributes>\n    <nodes>\n"
         )
         _write_rows(handle, graph.nodes, node)
         handle.write("    </nodes>\n    <edges>\n")
