@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from benchmarks import stage
 from benchmarks.measure import run_module
 from benchmarks.quality import evaluate
 from benchmarks.report import companions, machine, write_plot, write_results
@@ -146,6 +147,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=2, help="toolkit worker processes")
     parser.add_argument("--kernel-n", type=int, default=200_000, help="posts for the kernel")
+    parser.add_argument(
+        "--stage-n",
+        type=int,
+        default=100_000,
+        help="posts whose distinct texts the like-for-like stage benchmark uses",
+    )
     parser.add_argument("--out", type=Path, default=HERE, help="folder for RESULTS.md")
     parser.add_argument(
         "--smoke",
@@ -154,7 +161,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.smoke:
-        args.sizes, args.repeats, args.kernel_n = "20k", 1, 20_000
+        args.sizes, args.repeats, args.kernel_n, args.stage_n = "20k", 1, 20_000, 20_000
         args.toolkit_limit_s = min(args.toolkit_limit_s, SMOKE_LIMIT_S)
         args.baseline_limit_s = min(args.baseline_limit_s, SMOKE_LIMIT_S)
         args.out = Path(tempfile.mkdtemp(prefix="detector-bench-"))
@@ -209,6 +216,10 @@ def main(argv: list[str] | None = None) -> None:
                 stopped[(world.scenario, system)] = f"{entry['note']} at {label} posts"
 
     results["kernel"] = run_kernel(worlds[0], args.scratch, args)
+    stage_figures = stage.measure(worlds[0].posts, args.stage_n, args.repeats, args.scratch)
+    command = f"python -m benchmarks.stage --posts {worlds[0].posts} --n {args.stage_n}"
+    stage_figures |= {"command": command, "date": results["meta"]["date"]}
+    (args.out / "stage.json").write_text(json.dumps(stage_figures, indent=2) + "\n")
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     write_plot(results, args.out / "scaling.png")
     write_results(results, args.out / "RESULTS.md", **companions(args.out))

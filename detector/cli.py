@@ -25,6 +25,7 @@ from detector.progress import on_terminal, step
 
 if TYPE_CHECKING:
     from detector.result import ScanResult
+    from detector.triage.export import Exports
 
 DEFAULTS = ScanConfig()
 UNREAD_TIME = "unparseable created_at"  # the reject reason --time-format may cure
@@ -99,7 +100,9 @@ def _require_scanned(summary: dict[str, Any], rejects: Path) -> None:
         )
 
 
-def _write_outputs(result: ScanResult, folder: Path, fmt: str, *, show: bool) -> None:
+def _write_outputs(
+    result: ScanResult, folder: Path, fmt: str, config: ScanConfig, *, show: bool
+) -> Exports:
     """Write the tables, report.html and the exports of ``result`` into ``folder``, naming
     each on stderr while it is written when ``show``."""
     from detector.triage import write_exports, write_report
@@ -108,7 +111,13 @@ def _write_outputs(result: ScanResult, folder: Path, fmt: str, *, show: bool) ->
         result.write(folder, fmt)
     with step("write report.html", show=show):
         write_report(result, folder)
-    write_exports(result, folder, show=show)
+    return write_exports(result, folder, show=show, config=config)
+
+
+def _graph_note(exports: Exports) -> list[str]:
+    """The line saying what the caps left out of the Gephi files; none when nothing was."""
+    graph = exports.graph
+    return [f"Gephi files: {graph.description()}"] if graph.capped else []
 
 
 def _login() -> str:
@@ -316,6 +325,21 @@ def main() -> None:
     help="Cluster score from which its accounts are flagged (default: the model's).",
 )
 @click.option(
+    "--export-max-nodes",
+    type=int,
+    default=DEFAULTS.export_max_nodes,
+    show_default=True,
+    help="Accounts in the Gephi files (flagged_graph.graphml/.gexf): the top flagged "
+    "clusters by score up to this many.",
+)
+@click.option(
+    "--export-max-edges",
+    type=int,
+    default=DEFAULTS.export_max_edges,
+    show_default=True,
+    help="Links in the Gephi files: the heaviest this many among their accounts.",
+)
+@click.option(
     "--batch-rows",
     type=int,
     default=DEFAULTS.batch_rows,
@@ -337,18 +361,24 @@ def scan(
     write ranked coordinated clusters with their reasons to --out, which appears (or
     replaces an earlier scan's folder) only once every file is written."""
     started = time.perf_counter()
-    from detector.pipeline import scan as run_scan
-    from detector.result import replacing
+    from detector.kernels import compiling_alongside
 
     config = ScanConfig.from_options(
         columns=_column_map(columns), windows=_window_map(windows), **options
     )
-    with replacing(out_dir) as partial:
-        result = run_scan(list(inputs), config=config, progress=not quiet)
-        _write_outputs(result, partial, fmt, show=on_terminal(not quiet))
+    say = (lambda _: None) if quiet else (lambda text: click.echo(f"detector: {text}", err=True))
+    with compiling_alongside(say):
+        from detector.pipeline import scan as run_scan
+        from detector.result import replacing
+
+        with replacing(out_dir) as partial:
+            result = run_scan(list(inputs), config=config, progress=not quiet)
+            exports = _write_outputs(result, partial, fmt, config, show=on_terminal(not quiet))
     _require_scanned(result.summary, out_dir / f"rejects.{fmt}")
     if not quiet:
         for line in _summary_lines(result.summary, time.perf_counter() - started):
+            click.echo(line)
+        for line in _graph_note(exports):
             click.echo(line)
         click.echo(f"Results: {out_dir}/  Report: {out_dir / 'report.html'}")
 
@@ -377,7 +407,20 @@ def report(out_dir: Path, carried: Path | None) -> None:
         decisions = for_scan(result.accounts, own=out_dir / REVIEW_FILE, carried=carried)
     with step("write report.html", show=show):
         path = write_report(result, out_dir, decisions)
-    write_exports(result, out_dir, decisions=decisions, show=show)
+    caps = {
+        name: value
+        for name, value in result.summary.get("config", {}).items()
+        if name in ("export_max_nodes", "export_max_edges")
+    }
+    exports = write_exports(
+        result,
+        out_dir,
+        decisions=decisions,
+        config=ScanConfig.from_options(**caps),
+        show=show,
+    )
+    for line in _graph_note(exports):
+        click.echo(line)
     click.echo(f"Report: {path}")
 
 

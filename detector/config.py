@@ -141,6 +141,12 @@ class ScanConfig:
     model: str | None = None  # path of a scoring model file (JSON); None: the shipped default
     flag_threshold: float | None = None  # None: the model's threshold
 
+    # Exports: the GraphML/GEXF files hold the top flagged clusters by score up to this
+    # many accounts and the heaviest links among them up to this many, what Gephi can lay
+    # out (the files say what was left out).
+    export_max_nodes: int = 50_000
+    export_max_edges: int = 200_000
+
     def __post_init__(self) -> None:
         checks = {
             "batch_rows": self.batch_rows >= 1,
@@ -166,6 +172,8 @@ class ScanConfig:
             "min_participation": self.min_participation >= 1,
             "min_cluster_accounts": self.min_cluster_accounts >= 2,
             "flag_threshold": self.flag_threshold is None or 0.0 <= self.flag_threshold <= 1.0,
+            "export_max_nodes": self.export_max_nodes >= 1,
+            "export_max_edges": self.export_max_edges >= 0,
         }
         for name, ok in checks.items():
             if not ok:

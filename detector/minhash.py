@@ -12,6 +12,7 @@ then ``a*h + b mod 2**32``; SIMD-friendly 32-bit arithmetic) and ``"legacy"`` (d
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numba as nb
@@ -24,6 +25,7 @@ from detector.shingle import shingle_tokens, tokenise, utf8_buffers
 SCHEMES = ("affine32", "legacy")
 _MERSENNE = np.uint64((1 << 61) - 1)
 _MAX32 = np.uint64(0xFFFFFFFF)
+BLOCKS_PER_THREAD = 8  # blocks of texts per thread: evens out texts of unequal length
 
 
 @lru_cache(maxsize=8)
@@ -76,10 +78,12 @@ def _minhash_legacy(
                 sig[j] = v
 
 
-@nb.njit(cache=True, parallel=True)
-def _signatures_kernel(
+@nb.njit(cache=True, nogil=True)
+def _signatures_block(
     data: np.ndarray,
     offsets: np.ndarray,
+    lo: int,
+    hi: int,
     cjk_ngram: int,
     word_ngram: int,
     a: np.ndarray,
@@ -88,25 +92,21 @@ def _signatures_kernel(
     sigs: np.ndarray,
     n_shingles: np.ndarray,
 ) -> None:
-    n_texts = offsets.shape[0] - 1
-    n_blocks = min(n_texts, 256)
-    for block in nb.prange(n_blocks):
-        lo = block * n_texts // n_blocks
-        hi = (block + 1) * n_texts // n_blocks
-        longest = 1
-        for i in range(lo, hi):
-            longest = max(longest, offsets[i + 1] - offsets[i])
-        tok_hash = np.empty(longest, np.uint64)
-        tok_kind = np.empty(longest, np.uint8)
-        shingles = np.empty(longest, np.uint32)
-        for i in range(lo, hi):
-            n_tok = tokenise(data, offsets[i], offsets[i + 1], tok_hash, tok_kind)
-            n = shingle_tokens(tok_hash, tok_kind, n_tok, cjk_ngram, word_ngram, shingles)
-            n_shingles[i] = n
-            if legacy:
-                _minhash_legacy(shingles, n, a, b, sigs[i])
-            else:
-                _minhash_affine32(shingles, n, a, b, sigs[i])
+    """Shingle and MinHash texts ``lo`` to ``hi`` (without the GIL: blocks run in threads)."""
+    longest = 1
+    for i in range(lo, hi):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    tok_hash = np.empty(longest, np.uint64)
+    tok_kind = np.empty(longest, np.uint8)
+    shingles = np.empty(longest, np.uint32)
+    for i in range(lo, hi):
+        n_tok = tokenise(data, offsets[i], offsets[i + 1], tok_hash, tok_kind)
+        n = shingle_tokens(tok_hash, tok_kind, n_tok, cjk_ngram, word_ngram, shingles)
+        n_shingles[i] = n
+        if legacy:
+            _minhash_legacy(shingles, n, a, b, sigs[i])
+        else:
+            _minhash_affine32(shingles, n, a, b, sigs[i])
 
 
 def signatures(
@@ -118,19 +118,30 @@ def signatures(
     word_ngram: int = 2,
     scheme: str = "affine32",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Shingle and MinHash every (normalised) text in one parallel pass.
+    """Shingle and MinHash every (normalised) text, in blocks spread over
+    ``numba.get_num_threads()`` threads. (Plain threads over a ``nogil`` kernel rather
+    than ``parallel=True``: the same speed, and the first run compiles in half the time.)
 
     Returns ``(sigs, n_shingles)``: a ``(len(texts), num_perm)`` uint32 matrix and the
     number of shingles of each text (a text with none keeps the all-ones empty signature).
     """
     a, b = permutations(num_perm, seed, scheme)
     data, offsets = utf8_buffers(texts)
-    sigs = np.empty((len(texts), num_perm), dtype=np.uint32)
-    n_shingles = np.zeros(len(texts), dtype=np.int32)
-    if len(texts):
-        _signatures_kernel(
-            data, offsets, cjk_ngram, word_ngram, a, b, scheme == "legacy", sigs, n_shingles
-        )
+    n = len(texts)
+    sigs = np.empty((n, num_perm), dtype=np.uint32)
+    n_shingles = np.zeros(n, dtype=np.int32)
+    threads = max(1, min(nb.get_num_threads(), n))
+    bounds = np.linspace(0, n, BLOCKS_PER_THREAD * threads + 1).astype(np.int64)
+
+    def block(k: int) -> None:
+        _signatures_block(
+            data, offsets, bounds[k], bounds[k + 1], cjk_ngram, word_ngram, a, b,
+            scheme == "legacy", sigs, n_shingles,
+        )  # fmt: skip
+
+    if n:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(block, range(len(bounds) - 1)))
     return sigs, n_shingles
 
 

@@ -6,16 +6,19 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import networkx as nx
 import polars as pl
 import pytest
 from triage_fixture import HOSTILE, make_result
 
+from detector.cli import _graph_note
+from detector.config import ScanConfig
 from detector.errors import EXIT_USAGE, UsageError
 from detector.result import ScanResult
 from detector.schema import TABLES
-from detector.triage import explain_cluster, write_exports, write_report
+from detector.triage import explain_cluster, export, write_exports, write_report
 from detector.triage.evidence import MAX_BUCKETS, MIN_BUCKETS, histogram
 from detector.triage.explain import marked
 from detector.triage.template import families
@@ -41,34 +44,115 @@ def _flagged_edges(result: ScanResult) -> pl.DataFrame:
     return result.pair_links(result.edges.filter(pl.col("cluster_id").is_in(flagged)))
 
 
+def _read(path):
+    return nx.read_graphml(path) if path.suffix == ".graphml" else nx.read_gexf(path)
+
+
 @pytest.mark.parametrize("kind", ["graphml", "gexf"])
 def test_graph_export_holds_flagged_accounts_and_their_links(result, exports, kind):
-    graph = nx.read_graphml(exports[kind]) if kind == "graphml" else nx.read_gexf(exports[kind])
+    graph = _read(exports.paths[kind])
     flagged = result.flagged_accounts
     assert set(graph.nodes) == set(flagged["account_id"])
-    for account, cluster, score in flagged.select("account_id", "cluster_id", "score").iter_rows():
+    activity = result.posts.group_by("account_id").agg(
+        first=pl.col("created_at").min(), last=pl.col("created_at").max()
+    )
+    rows = flagged.join(activity, on="account_id")
+    for account, cluster, score, first, last in rows.select(
+        "account_id", "cluster_id", "score", "first", "last"
+    ).iter_rows():
         node = graph.nodes[account]
+        assert node["label"] == account
         assert node["cluster"] == cluster and isinstance(node["cluster"], int)
         assert node["score"] == pytest.approx(score) and isinstance(node["score"], float)
-        assert node["flagged"] is True
+        assert node["first_activity"] == first.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert node["last_activity"] == last.strftime("%Y-%m-%dT%H:%M:%SZ")
     edges = _flagged_edges(result)
     assert graph.number_of_edges() == edges.height
-    for source, target, weight, shared in edges.select(
-        "source", "target", "weight", "shared"
+    for source, target, weight, shared, traces in edges.select(
+        "source", "target", "weight", "shared", "traces"
     ).iter_rows():
         data = graph.edges[source, target]
         assert data["weight"] == pytest.approx(weight)
         assert data["shared"] == shared and isinstance(data["shared"], int)
+        assert data["traces"] == traces
+    assert not exports.graph.capped
 
 
 def test_graph_export_leaves_out_unflagged_clusters(result, exports):
-    graph = nx.read_graphml(exports["graphml"])
+    graph = nx.read_graphml(exports.paths["graphml"])
     assert not any(node.startswith("hk_citizen_") for node in graph.nodes)
     assert "ring<b>0</b>" in graph.nodes  # odd ids survive XML
+    assert graph.graph["description"] == exports.graph.description()
+
+
+@pytest.mark.parametrize("kind", ["graphml", "gexf"])
+def test_graph_export_escapes_what_xml_cannot_hold(result, tmp_path, kind):
+    odd = 'a&b "c" <d>\te\nf\x01'
+    renamed = {
+        name: getattr(result, name).with_columns(
+            pl.col(column).replace("ring<b>0</b>", odd) for column in columns
+        )
+        for name, columns in (
+            ("accounts", ["account_id"]),
+            ("posts", ["account_id"]),
+            ("edges", ["source", "target"]),
+        )
+    }
+    odd_result = ScanResult(**{**{n: getattr(result, n) for n in TABLES}, **renamed})
+    graph = _read(write_exports(odd_result, tmp_path).paths[kind])
+    node = 'a&b "c" <d>\te\nf\ufffd'
+    assert graph.nodes[node]["label"] == node
+    assert graph.degree(node) == nx.read_graphml(
+        write_exports(result, tmp_path / "plain").paths["graphml"]
+    ).degree("ring<b>0</b>")
+
+
+def test_graph_export_caps_to_top_clusters_and_heaviest_links(result, tmp_path):
+    sizes = result.flagged_accounts.group_by("cluster_id").len().sort("cluster_id")
+    links = _flagged_edges(result).filter(pl.col("cluster_id") == sizes["cluster_id"][0])
+    config = ScanConfig(export_max_nodes=int(sizes["len"][0]), export_max_edges=3)
+    exports = write_exports(result, tmp_path, config=config)
+    for kind in ("graphml", "gexf"):
+        graph = _read(exports.paths[kind])
+        cluster_ids = {data["cluster"] for _, data in graph.nodes(data=True)}
+        assert cluster_ids == {sizes["cluster_id"][0]}  # the top cluster by score, whole
+        heaviest = links.sort("weight", descending=True)["weight"].head(3).to_list()
+        weights = sorted((d["weight"] for *_, d in graph.edges(data=True)), reverse=True)
+        assert weights == pytest.approx(heaviest)
+    description = exports.graph.description()
+    assert exports.graph.capped and "capped for Gephi" in description
+    assert f"3 of {links.height} links" in description
+    gexf = ElementTree.parse(exports.paths["gexf"]).getroot()
+    meta = gexf.find("{http://www.gexf.net/1.2draft}meta/{http://www.gexf.net/1.2draft}description")
+    assert meta.text == description
+
+
+def test_the_screen_says_what_the_caps_left_out_only_when_they_did(result, exports, tmp_path):
+    capped = write_exports(result, tmp_path, config=ScanConfig(export_max_edges=1))
+    assert _graph_note(capped) == [f"Gephi files: {capped.graph.description()}"]
+    assert _graph_note(exports) == []
+
+
+def test_graph_export_cuts_a_top_cluster_larger_than_the_cap(result, tmp_path):
+    exports = write_exports(result, tmp_path, config=ScanConfig(export_max_nodes=2))
+    graph = nx.read_graphml(exports.paths["graphml"])
+    top = result.flagged_accounts.sort("score", "cluster_id", descending=[True, False])
+    assert (
+        sorted(graph.nodes)
+        == sorted(top.filter(pl.col("cluster_id") == top["cluster_id"][0])["account_id"])[:2]
+    )
+
+
+def test_graph_export_is_the_same_bytes_whatever_the_chunk_size(result, tmp_path, monkeypatch):
+    whole = write_exports(result, tmp_path / "whole")
+    monkeypatch.setattr(export, "CHUNK_ROWS", 3)
+    chunked = write_exports(result, tmp_path / "chunked")
+    for kind in ("graphml", "gexf"):
+        assert whole.paths[kind].read_bytes() == chunked.paths[kind].read_bytes()
 
 
 def test_enforcement_list_is_ranked_flagged_accounts_with_reason(result, exports):
-    table = pl.read_csv(exports["enforcement"])
+    table = pl.read_csv(exports.paths["enforcement"])
     assert table.columns == ENFORCEMENT_COLUMNS
     assert sorted(table["account_id"]) == sorted(result.flagged_accounts["account_id"])
     expected = table.sort(["score", "cluster_id", "account_id"], descending=[True, False, False])
@@ -89,7 +173,7 @@ def test_enforcement_list_is_ranked_flagged_accounts_with_reason(result, exports
 def test_exports_of_a_scan_without_clusters(tmp_path):
     full = make_result()
     empty = ScanResult(**{name: getattr(full, name).clear() for name in TABLES}, summary={})
-    paths = write_exports(empty, tmp_path)
+    paths = write_exports(empty, tmp_path).paths
     assert nx.read_graphml(paths["graphml"]).number_of_nodes() == 0
     assert nx.read_gexf(paths["gexf"]).number_of_nodes() == 0
     assert paths["enforcement"].read_text().strip() == ",".join(ENFORCEMENT_COLUMNS)

@@ -1,0 +1,160 @@
+"""The first run: numba compiles the scan's kernels once, on both cores.
+
+numba compiles a kernel on its first call and caches the machine code on disk (next to
+the sources, or in the user's cache folder when the package folder is read-only), so only
+the first scan after an install or an upgrade pays for it: about 20 s of one core. While
+that cache is cold, :func:`compiling_alongside` says so and starts a helper process that
+compiles the kernels the scan needs last (graph aggregation, scoring) into the cache while
+the scan compiles the first ones as it reaches them; the scan then loads the helper's from
+disk instead of compiling them. The scan never waits for the helper: where the helper is
+late, the scan compiles the kernel itself, as it would without one.
+
+``KERNELS`` lists each kernel in the order a scan first calls it, with the seconds its
+compile takes (on one core of the benchmark machine: what splits the work in two halves);
+:func:`signature` gives the argument types the scan calls it with. ``tests/test_kernels.py``
+checks that a scan after :func:`compile_kernels` compiles nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+MESSAGE = "compiling kernels, first run only: this scan takes longer"
+KERNELS: tuple[tuple[str, str, float], ...] = (
+    ("detector.minhash", "_signatures_block", 3.2),
+    ("detector.lsh", "_sketch_rows", 1.8),
+    ("detector.lsh", "_bucket_heads", 1.2),
+    ("detector.lsh", "_link", 2.6),
+    ("detector.lsh", "_roots", 0.3),
+    ("detector.lsh", "_root_agreement", 0.8),
+    ("detector.graph", "_linked", 0.5),
+    ("detector.graph", "_neighbour_edges", 0.9),
+    ("detector.graph", "_aggregate", 4.2),
+    ("detector.score", "_object_features", 3.5),
+    ("detector.score", "_account_features", 3.2),
+)
+PACKAGE = Path(__file__).resolve().parent
+
+
+@cache
+def signature(name: str) -> tuple[Any, ...]:
+    """The argument types a scan calls kernel ``name`` with (numba is imported here, not
+    with this module, so the cheap cache check runs before it)."""
+    from numba import types
+
+    def array(dtype: types.Type, ndim: int = 1, readonly: bool = False) -> types.Array:
+        return types.Array(dtype, ndim, "C", readonly=readonly)
+
+    i64, f64, flags, n = array(types.int64), array(types.float64), array(types.boolean), types.int64
+    u32x2, u8x2, i32x2 = array(types.uint32, 2), array(types.uint8, 2), array(types.int32, 2)
+    return {
+        "_signatures_block": (
+            array(types.uint8, readonly=True), array(types.int64, readonly=True),
+            n, n, n, n, array(types.uint32), array(types.uint32), types.boolean,
+            u32x2, array(types.int32),
+        ),
+        "_sketch_rows": (u32x2, i64, n, n, u32x2, u8x2),
+        "_bucket_heads": (types.ListType(u32x2), n, i32x2),
+        "_link": (i32x2, types.ListType(u8x2), i64, n, i64, array(types.int32)),
+        "_roots": (i64,),
+        "_root_agreement": (types.ListType(u8x2), i64, i64, i64),
+        "_linked": (i64, i64, i64, i64, i64, flags),
+        "_neighbour_edges": (i64, i64, i64, i64, i64, n, types.boolean, i64, i64, i64, i64, i64),
+        "_aggregate": (i64, i64, i64, i64, i64, f64, i64),
+        "_object_features": (i64, i64, i64, i64, i64, i64, flags, f64, n),
+        "_account_features": (i64, f64, i64, n),
+    }[name]  # fmt: skip
+
+
+def _dispatcher(module: str, name: str) -> Any:
+    from numba.core.dispatcher import Dispatcher
+
+    kernel = getattr(importlib.import_module(module), name, None)
+    return kernel if isinstance(kernel, Dispatcher) else None
+
+
+def probably_cold() -> bool:
+    """Whether some listed kernel has no cache index file at all beside the sources: a
+    fresh install, told apart without importing numba. False where numba caches elsewhere
+    (``NUMBA_CACHE_DIR``, or a read-only package folder); :func:`cold` decides there."""
+    cache_dir = PACKAGE / "__pycache__"
+    if os.environ.get("NUMBA_CACHE_DIR") or not os.access(PACKAGE, os.W_OK):
+        return False
+    return any(
+        not any(cache_dir.glob(f"{module.rsplit('.', 1)[1]}.{name}-*.nbi"))
+        for module, name, _ in KERNELS
+    )
+
+
+def cold() -> bool:
+    """Whether some listed kernel has no fresh machine code in numba's on-disk cache (the
+    first scan after an install, or after its source changed)."""
+    for module, name, _ in KERNELS:
+        kernel = _dispatcher(module, name)
+        if kernel is None:
+            continue
+        try:
+            if not kernel._cache._cache_file._load_index():  # numba's own freshness check
+                return True
+        except (AttributeError, OSError, EOFError, ValueError):
+            return True
+    return False
+
+
+def compile_kernels(first: int, stop: int) -> None:
+    """Compile ``KERNELS[first:stop]`` into the cache (or load them from it); a kernel
+    whose listed signature no longer types is left to compile on its first call."""
+    for module, name, _ in KERNELS[first:stop]:
+        kernel = _dispatcher(module, name)
+        if kernel is None:
+            continue
+        try:
+            kernel.compile(signature(name))
+        except Exception:
+            continue
+
+
+def helper_share() -> int:
+    """Index of the first kernel the helper compiles: it takes the last ones, about half
+    of the compile seconds (it starts with the scan, and the scan compiles the rest and
+    reads the input before it reaches them)."""
+    total = sum(cost for *_, cost in KERNELS)
+    done = 0.0
+    for index, (*_, cost) in enumerate(KERNELS):
+        if done + cost / 2 >= total / 2:
+            return index
+        done += cost
+    return len(KERNELS)
+
+
+@contextmanager
+def compiling_alongside(show: Callable[[str], None]) -> Iterator[None]:
+    """While the block (a scan) runs, compile the kernels it needs last in a helper
+    process if the cache is cold, saying so with ``show``; the helper is stopped when the
+    block ends, however it ends."""
+    helper = None
+    if probably_cold() or cold():
+        show(MESSAGE)
+        code = (
+            f"import sys; sys.path.insert(0, {str(PACKAGE.parent)!r}); "
+            "from detector.kernels import compile_kernels, helper_share; "
+            f"compile_kernels(helper_share(), {len(KERNELS)})"
+        )
+        helper = subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    try:
+        yield
+    finally:
+        if helper is not None and helper.poll() is None:
+            helper.kill()
+        if helper is not None:
+            helper.wait()
