@@ -201,12 +201,20 @@ def iter_batches(inputs: Sequence[str | Path], config: ScanConfig) -> Iterator[B
     whole scan."""
     seen = _SeenIds()
     for path in expand_inputs(inputs):
-        fmt = _format(path)
-        readers = {"csv": _read_csv, "tsv": _read_csv, "jsonl": _read_jsonl}
-        reader = readers.get(fmt, _read_parquet)  # type: ignore[arg-type]
-        with _reading(path, fmt or ""):
-            for raw, pre in _rebatch(reader(path, config), config.batch_rows):
-                yield _validate(raw, pre, str(path), seen, config.time_format)
+        yield from file_batches(path, config, seen)
+
+
+def file_batches(path: Path, config: ScanConfig, seen: _SeenIds | None = None) -> Iterator[Batch]:
+    """The batches of one file; ``seen``: the post ids accepted before it (a fresh set when
+    None: the Spark engine reads each file in its own task and rejects repeats of earlier
+    files' ids afterwards)."""
+    seen = _SeenIds() if seen is None else seen
+    fmt = _format(path)
+    readers = {"csv": _read_csv, "tsv": _read_csv, "jsonl": _read_jsonl}
+    reader = readers.get(fmt, _read_parquet)  # type: ignore[arg-type]
+    with _reading(path, fmt or ""):
+        for raw, pre in _rebatch(reader(path, config), config.batch_rows):
+            yield _validate(raw, pre, str(path), seen, config.time_format)
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from detector.graph import AccountGraph, Traces, build_graph, concat_traces, mak
 from detector.ingest import expand_inputs, iter_batches, parquet_rows
 from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
-from detector.model import load_model
+from detector.model import ScoreModel, load_model
 from detector.normalise import normalise_expr, short_text_key_expr
 from detector.progress import on_terminal, step
 from detector.result import ScanResult
@@ -41,7 +41,7 @@ MAX_OBJECT_CHARS = 200  # of each object quoted in the edges table
 
 
 @dataclass
-class _Stages:
+class Stages:
     """Wall time and peak resident memory of each pipeline stage; ``progress``: show each
     stage on stderr while it runs."""
 
@@ -119,7 +119,7 @@ class _Texts:
         return group
 
 
-def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
+def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: Stages):
     """Stream the input: keep compact per-post columns, MinHash each new text once."""
     frames: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
@@ -204,10 +204,9 @@ def scan(
     """
     config = config or ScanConfig.from_options(**options)
     model = load_model(config.model)
-    threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
     inputs = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     files = expand_inputs(inputs)
-    stages = _Stages(progress=on_terminal(progress))
+    stages = Stages(progress=on_terminal(progress))
     started = time.perf_counter()
 
     frames, reject_frames, texts, rows_read = _ingest(files, config, stages)
@@ -224,9 +223,39 @@ def scan(
             else pl.DataFrame(schema={"text_id": pl.UInt32, "text_key": pl.UInt64})
         )
         n_shingles = np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
-        matchable = n_shingles >= config.min_shingles
         text_group = texts.groups(config.threshold)
         texts.sketches.clear()
+    return scan_groups(
+        posts, rejects, text_index, n_shingles, text_group,
+        files=files, rows_read=rows_read, config=config, model=model, stages=stages,
+        started=started,
+    )  # fmt: skip
+
+
+def scan_groups(
+    posts: pl.DataFrame,
+    rejects: pl.DataFrame,
+    text_index: pl.DataFrame,
+    n_shingles: np.ndarray,
+    text_group: np.ndarray,
+    *,
+    files: Sequence[str | Path],
+    rows_read: int,
+    config: ScanConfig,
+    model: ScoreModel,
+    stages: Stages,
+    started: float,
+) -> ScanResult:
+    """The scan from the near-duplicate groups on: index posts, account graph, clusters,
+    scores, tables and summary. Every engine calls it, so they answer alike.
+
+    ``posts``: accepted posts in input order with their ``text_key``; ``text_index``:
+    ``text_key`` -> ``text_id`` (numbered by first appearance); ``n_shingles`` and
+    ``text_group`` (the group label of each text, -1 for none) indexed by ``text_id``.
+    """
+    threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
+    with stages.step("lsh"):
+        matchable = n_shingles >= config.min_shingles
         posts = _index_posts(posts, text_index, text_group, matchable)
 
     with stages.step("graph"):
@@ -653,14 +682,14 @@ def _short_text_groups(posts: pl.DataFrame, n_texts: int) -> int:
 
 def _summary(
     result: ScanResult,
-    files: list[Path],
+    files: Sequence[str | Path],
     config: ScanConfig,
     model: dict[str, Any],
     rows_read: int,
     posts: pl.DataFrame,
     matchable: np.ndarray,
     graph: AccountGraph,
-    stages: _Stages,
+    stages: Stages,
     seconds: float,
 ) -> dict[str, Any]:
     times = posts["created_at"]
