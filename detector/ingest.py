@@ -133,6 +133,7 @@ class Batch:
     rejects: pl.DataFrame
     rows_read: int
     file: str
+    post_rows: np.ndarray  # the record number (``row``) of each post
 
 
 # --------------------------------------------------------------------------- inputs
@@ -680,12 +681,13 @@ def _validate(
             ),
         ]
     ).sort("row")
-    posts = passed.filter(pl.Series(~duplicate)).select(list(typed))
+    kept = passed.filter(pl.Series(~duplicate))
     return Batch(
-        posts=posts,
+        posts=kept.select(list(typed)),
         rejects=rejects.select(pl.lit(file, pl.String).alias("file"), pl.all()).cast(REJECTS),
         rows_read=raw.height + pre.height,
         file=file,
+        post_rows=kept[ROW].to_numpy(),
     )
 
 

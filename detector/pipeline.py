@@ -135,7 +135,7 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: Stages):
             rows_read += batch.rows_read
             rejects.append(batch.rejects)
             with stages.stage("normalise"):
-                posts = _normalised(batch.posts, config)
+                posts = normalise_posts(batch.posts, config)
                 new = posts.select("text_key", "normalised", "text").unique(
                     "text_key", keep="first", maintain_order=True
                 )
@@ -164,7 +164,7 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: Stages):
     return frames, rejects, texts, rows_read
 
 
-def _normalised(posts: pl.DataFrame, config: ScanConfig) -> pl.DataFrame:
+def normalise_posts(posts: pl.DataFrame, config: ScanConfig) -> pl.DataFrame:
     """``posts`` with the normalised text and its key. Each distinct raw text is normalised
     once: copies and reposts of one text make up much of a dump."""
     posts = posts.with_columns(raw_key=pl.col("text").fill_null("").hash(TEXT_KEY_SEED))

@@ -1,0 +1,150 @@
+"""The scan on Spark: read, validate, normalise, MinHash, band buckets, verification and
+near-duplicate components run as Spark stages; the compact result (each post's text key
+in input order, each text's group) comes to the driver, which finishes the scan with the
+local engine's own :func:`detector.pipeline.scan_groups` (account graph, communities,
+scores, tables), so both engines give the same answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from pyspark.sql import SparkSession
+
+from detector.config import ScanConfig
+from detector.ingest import expand_inputs
+from detector.model import load_model
+from detector.pipeline import Stages, scan_groups
+from detector.progress import on_terminal
+from detector.result import ScanResult
+from detector.schema import REJECTS, TIME
+from detector.spark.components import components
+from detector.spark.lsh import candidate_pairs, verified_pairs
+from detector.spark.options import SparkOptions
+from detector.spark.read import TIMES, read_files
+from detector.spark.texts import distinct_texts, keyed_posts, sketches
+
+BASE_COLUMNS = ["post_id", "account_id", "created_at", "text"]  # a scan without posts has these
+
+
+def scan(
+    spark: SparkSession,
+    inputs: str | Path | Sequence[str | Path],
+    *,
+    progress: bool = False,
+    config: ScanConfig | None = None,
+    **options: Any,
+) -> ScanResult:
+    """Scan post dumps on Spark; the same answer as :func:`detector.pipeline.scan`.
+
+    ``inputs``: files, directories or globs every executor can open at the same path (a
+    shared or network filesystem), read one file per task. ``options``: the fields of
+    :class:`~detector.config.ScanConfig` and of :class:`SparkOptions`.
+    """
+    engine, rest = SparkOptions.split(options)
+    config = config or ScanConfig.from_options(**rest)
+    model = load_model(config.model)
+    inputs = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+    files = expand_inputs(inputs)
+    stages = Stages(progress=on_terminal(progress))
+    started = time.perf_counter()
+    with _session_settings(spark, engine):
+        with stages.step("ingest", "read + validate (Spark)"):
+            read = read_files(spark, files, config)
+        keyed = keyed_posts(spark, read.posts, config).persist()
+        with stages.step("minhash", "normalise + MinHash (Spark)"):
+            sketched = sketches(spark, distinct_texts(keyed), config).persist()
+            sketched.count()
+        with stages.step("lsh", "buckets + components (Spark)"):
+            pairs = verified_pairs(spark, candidate_pairs(sketched, engine), sketched, config)
+            labels, rounds = components(pairs, engine)
+            label_table = labels.toArrow()
+        with stages.step("collect", "collect to the driver"):
+            texts = sketched.select("text_key", "first", "n_shingles", "short_key")
+            text_table = pl.from_arrow(texts.orderBy("first").toArrow())
+            posts = pl.from_arrow(keyed.drop("normalised").orderBy("ord").toArrow())
+            rejects = pl.from_arrow(read.rejects.orderBy("file_idx", "batch", "row").toArrow())
+        for frame in (read.rows, keyed, sketched):
+            frame.unpersist()
+    text_index, n_shingles, text_group = _text_groups(
+        text_table, pl.from_arrow(label_table), config
+    )
+    result = scan_groups(
+        _posts(posts, read.columns), _rejects(rejects, files), text_index, n_shingles, text_group,
+        files=files, rows_read=read.rows_read, config=config, model=model, stages=stages,
+        started=started,
+    )  # fmt: skip
+    result.summary["engine"] = {
+        "name": "spark",
+        "master": spark.sparkContext.master,
+        "component_rounds": rounds,
+        **engine.to_dict(),
+    }
+    return result
+
+
+@contextmanager
+def _session_settings(spark: SparkSession, engine: SparkOptions) -> Iterator[None]:
+    """Shuffle partitions and checkpoint folder for this scan, the session's own restored."""
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    if engine.partitions is not None:
+        spark.conf.set("spark.sql.shuffle.partitions", str(engine.partitions))
+    if engine.checkpoint_dir is not None:
+        spark.sparkContext.setCheckpointDir(engine.checkpoint_dir)
+    try:
+        yield
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", before)
+
+
+def _text_groups(
+    texts: pl.DataFrame, labels: pl.DataFrame, config: ScanConfig
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """The local engine's text numbering and groups from the Spark texts (sorted by
+    ``first``) and component labels: a text's number is the rank of its first post, a
+    near-duplicate group is labelled by its first text's number, a short-text group by the
+    number of texts plus the rank of its key (as ``pipeline._Texts.groups`` labels them)."""
+    first = texts["first"].to_numpy()
+    n_shingles = texts["n_shingles"].to_numpy().astype(np.int32)
+    text_index = pl.DataFrame(
+        {
+            "text_id": pl.int_range(0, texts.height, dtype=pl.UInt32, eager=True),
+            "text_key": texts["text_key"].reinterpret(signed=False),
+        }
+    )
+    group = np.full(texts.height, -1, np.int64)
+    sketched = np.flatnonzero(n_shingles >= config.min_shingles)
+    group[sketched] = sketched
+    if labels.height:
+        node = np.searchsorted(first, labels["node"].to_numpy())
+        group[node] = np.searchsorted(first, labels["label"].to_numpy())
+    short = texts["short_key"].is_not_null().to_numpy()
+    keys = texts["short_key"].filter(pl.Series(short)).reinterpret(signed=False).to_numpy()
+    group[short] = texts.height + np.unique(keys, return_inverse=True)[1].reshape(-1)
+    return text_index, n_shingles, group
+
+
+def _posts(posts: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The posts as the local engine's frame has them: the files' columns in the same
+    order, times as datetimes, ``text_key`` unsigned."""
+    columns = columns or BASE_COLUMNS
+    times = [pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for c in TIMES]
+    return (
+        posts.with_columns(*times, pl.col("text_key").reinterpret(signed=False))
+        .select(*columns, "text_key")
+        .with_columns(pl.col(c).cast(TIME) for c in TIMES if c in columns)
+    )
+
+
+def _rejects(rejects: pl.DataFrame, files: list[Path]) -> pl.DataFrame:
+    names = pl.Series([str(f) for f in files], dtype=pl.String)
+    return (
+        rejects.with_columns(file=names.gather(rejects["file_idx"]) if rejects.height else None)
+        .select(REJECTS.names())
+        .cast(REJECTS)
+    )
