@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from detector.config import ScanConfig
 from detector.ingest import expand_inputs
@@ -23,7 +23,7 @@ from detector.pipeline import Stages, scan_groups
 from detector.progress import on_terminal
 from detector.result import ScanResult
 from detector.schema import REJECTS, TIME
-from detector.spark.components import components
+from detector.spark.components import components, driver_components
 from detector.spark.lsh import candidate_pairs, verified_pairs
 from detector.spark.options import SparkOptions
 from detector.spark.read import TIMES, read_files
@@ -61,9 +61,7 @@ def scan(
             sketched = sketches(spark, distinct_texts(keyed), config).persist()
             sketched.count()
         with stages.step("lsh", "buckets + components (Spark)"):
-            pairs = verified_pairs(spark, candidate_pairs(sketched, engine), sketched, config)
-            labels, rounds = components(pairs, engine)
-            label_table = labels.toArrow()
+            labels, rounds = _components(spark, sketched, config, engine)
         with stages.step("collect", "collect to the driver"):
             texts = sketched.select("text_key", "first", "n_shingles", "short_key")
             text_table = pl.from_arrow(texts.orderBy("first").toArrow())
@@ -71,9 +69,7 @@ def scan(
             rejects = pl.from_arrow(read.rejects.orderBy("file_idx", "batch", "row").toArrow())
         for frame in (read.rows, keyed, sketched):
             frame.unpersist()
-    text_index, n_shingles, text_group = _text_groups(
-        text_table, pl.from_arrow(label_table), config
-    )
+    text_index, n_shingles, text_group = _text_groups(text_table, labels, config)
     result = scan_groups(
         _posts(posts, read.columns), _rejects(rejects, files), text_index, n_shingles, text_group,
         files=files, rows_read=read.rows_read, config=config, model=model, stages=stages,
@@ -82,7 +78,7 @@ def scan(
     result.summary["engine"] = {
         "name": "spark",
         "master": spark.sparkContext.master,
-        "component_rounds": rounds,
+        "component_rounds": rounds,  # 0: components found on the driver
         **engine.to_dict(),
     }
     return result
@@ -102,8 +98,26 @@ def _session_settings(spark: SparkSession, engine: SparkOptions) -> Iterator[Non
         spark.conf.set("spark.sql.shuffle.partitions", before)
 
 
+def _components(
+    spark: SparkSession, sketched: DataFrame, config: ScanConfig, engine: SparkOptions
+) -> tuple[tuple[np.ndarray, np.ndarray], int]:
+    """Near-duplicate components: ``(node, label)`` arrays and the number of Spark rounds
+    (0 when the verified pairs were few enough to label on the driver)."""
+    pairs = verified_pairs(spark, candidate_pairs(sketched, engine), sketched, config).persist()
+    try:
+        if pairs.count() <= engine.driver_components_max:
+            edges = pairs.toArrow()
+            src, dst = (edges[c].to_numpy() for c in ("src", "dst"))
+            return driver_components(src, dst), 0
+        labels, rounds = components(pairs, engine)
+        table = labels.toArrow()
+        return (table["node"].to_numpy(), table["label"].to_numpy()), rounds
+    finally:
+        pairs.unpersist()
+
+
 def _text_groups(
-    texts: pl.DataFrame, labels: pl.DataFrame, config: ScanConfig
+    texts: pl.DataFrame, labels: tuple[np.ndarray, np.ndarray], config: ScanConfig
 ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """The local engine's text numbering and groups from the Spark texts (sorted by
     ``first``) and component labels: a text's number is the rank of its first post, a
@@ -120,9 +134,7 @@ def _text_groups(
     group = np.full(texts.height, -1, np.int64)
     sketched = np.flatnonzero(n_shingles >= config.min_shingles)
     group[sketched] = sketched
-    if labels.height:
-        node = np.searchsorted(first, labels["node"].to_numpy())
-        group[node] = np.searchsorted(first, labels["label"].to_numpy())
+    group[np.searchsorted(first, labels[0])] = np.searchsorted(first, labels[1])
     short = texts["short_key"].is_not_null().to_numpy()
     keys = texts["short_key"].filter(pl.Series(short)).reinterpret(signed=False).to_numpy()
     group[short] = texts.height + np.unique(keys, return_inverse=True)[1].reshape(-1)

@@ -21,6 +21,9 @@ class SparkOptions:
     # always the head): bounds the edges a boilerplate text makes. None: no cap, the exact
     # grouping of the local engine.
     max_bucket: int | None = None
+    # Verified pairs up to this many get their components on the driver (16 bytes a pair);
+    # more run large-star/small-star rounds in Spark. 0: always in Spark.
+    driver_components_max: int = 5_000_000
     # Large-star/small-star rounds before giving up (each round halves the depth of a tree
     # at least; 2 * log2(texts) is plenty).
     max_rounds: int = 64
@@ -33,6 +36,7 @@ class SparkOptions:
             "partitions": self.partitions is None or self.partitions >= 1,
             "max_bucket": self.max_bucket is None or self.max_bucket >= 2,
             "max_rounds": self.max_rounds >= 1,
+            "driver_components_max": self.driver_components_max >= 0,
         }
         for name, ok in checks.items():
             if not ok:

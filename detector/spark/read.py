@@ -70,10 +70,10 @@ def read_files(spark: SparkSession, files: Sequence[Path], config: ScanConfig) -
     columns = list(dict.fromkeys(c for b in batches for c in b.present))
     rows_read = sum(b.rows_read for b in batches)
 
+    ord_ = F.shiftleft(F.col("file_idx").cast("long"), PLACE_BITS) + F.col("place")
     posts = rows.filter(F.col("kind") == POST).select(
-        "file_idx", "batch", "row", (F.col("file_idx").cast("long") * 2**PLACE_BITS + F.col("place")).alias("ord"),
-        *POST_COLUMNS,
-    )  # fmt: skip
+        "file_idx", "batch", "row", ord_.alias("ord"), *POST_COLUMNS
+    )
     first = posts.groupBy("post_id").agg(F.min("ord").alias("first_ord"))
     posts = posts.join(first, "post_id")
     repeated = posts.filter(F.col("ord") != F.col("first_ord")).select(
@@ -127,17 +127,15 @@ def _read_one(
             posts = batch.posts.with_columns(
                 pl.col(c).dt.epoch("us") for c in TIMES if c in batch.posts.columns
             )
-            head = dict(file_idx=file_idx, batch=batch_no)
+            head = _lits({"file_idx": file_idx, "batch": batch_no})
+            rows = pl.Series(batch.post_rows, dtype=pl.Int64)
+            places = pl.int_range(place, place + posts.height, dtype=pl.Int64)
+            meta = {"rows_read": [batch.rows_read], "present": [batch.posts.columns]}
             parts = [
-                posts.with_columns(
-                    kind=pl.lit(POST), row=pl.Series(batch.post_rows, dtype=pl.Int64),
-                    place=pl.int_range(place, place + posts.height, dtype=pl.Int64), **_lits(head),
-                ),
-                batch.rejects.drop("file").with_columns(kind=pl.lit(REJECT), **_lits(head)),
-                pl.DataFrame(
-                    {"kind": [BATCH], "rows_read": [batch.rows_read], "present": [batch.posts.columns]}
-                ).with_columns(**_lits(head)),
-            ]  # fmt: skip
+                posts.with_columns(kind=pl.lit(POST), row=rows, place=places, **head),
+                batch.rejects.drop("file").with_columns(kind=pl.lit(REJECT), **head),
+                pl.DataFrame({"kind": [BATCH], **meta}).with_columns(**head),
+            ]
             place += posts.height
             for part in parts:
                 yield from to_batches(part, schema)

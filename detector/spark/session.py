@@ -1,4 +1,4 @@
-"""A Spark session for the ``detector scan --engine spark`` command line."""
+"""A Spark session for ``detector scan --engine spark``."""
 
 from __future__ import annotations
 
@@ -12,19 +12,20 @@ import detector
 
 
 def build_session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
-    """The active session, or a new one on ``master`` (None: what ``spark-submit`` or the
-    environment says, else ``local[*]``) with ``conf`` set. A local session's Python
-    workers run this interpreter and import this copy of ``detector``."""
+    """The active session, or a new one on ``master`` with ``conf`` set. Without a master:
+    the one ``spark-submit`` was given, else ``local[*]``. A local session's Python workers
+    run this interpreter and import this copy of ``detector``."""
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit
+    master = master or (None if submitted else "local[*]")
     builder = SparkSession.builder.appName("detector scan")
     if master:
         builder = builder.master(master)
-    local = (master or "local").startswith("local") and "SPARK_HOME" not in os.environ
-    if local:
+    if master and master.startswith("local"):
         root = str(Path(detector.__file__).resolve().parent.parent)
-        paths = [root, *filter(None, [os.environ.get("PYTHONPATH")])]
-        os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [root, *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = builder.master(master or "local[*]")
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
