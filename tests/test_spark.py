@@ -58,7 +58,7 @@ def assert_same(spark_result, local_result):
         assert result.summary["rows_read"] == (
             result.summary["rows_scanned"] + result.summary["rows_rejected"]
         )
-    flagged = [set(r.flagged_accounts()["account_id"]) for r in (spark_result, local_result)]
+    flagged = [set(r.flagged_accounts["account_id"]) for r in (spark_result, local_result)]
     assert flagged[0] == flagged[1]
     members = [
         {
@@ -91,8 +91,8 @@ def mixed_world(tmp_path_factory) -> list[Path]:
     """A trace world and a plain world in three files of three formats, read in several
     batches each, with repeats of earlier files' post ids (some with other text)."""
     folder = tmp_path_factory.mktemp("mixed")
-    traces, _ = generate_trace_world(14_000, seed=11)
-    plain, _ = generate_world(12_000, seed=12)
+    traces, _ = generate_trace_world(30_000, seed=11)
+    plain, _ = generate_world(10_000, seed=12)
     plain = plain.with_columns(pl.col("post_id", "repost_of") + "p")
     repeats = pl.concat(
         [
