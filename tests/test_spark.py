@@ -124,6 +124,17 @@ def test_mixed_world_same_as_local(spark, mixed_world):
     assert_same(result, expected)
 
 
+def test_dataframe_input(spark, tmp_path):
+    posts, _ = generate_world(10_000, seed=13)
+    path = tmp_path / "world.parquet"
+    posts.write_parquet(path)
+    result = spark_scan(spark, spark.read.parquet(str(path)).coalesce(1))
+    expected = local_scan(path)
+    assert expected.summary["flagged_accounts"] > 0
+    for name in ("accounts", "clusters", "posts", "groups", "edges"):
+        assert getattr(result, name).equals(getattr(expected, name)), name
+
+
 def test_cli_spark_engine(spark, tmp_path):
     inputs = [str(MESSY / "messy.csv"), str(MESSY / "messy.jsonl")]
     out = tmp_path / "out"

@@ -6,6 +6,8 @@ scores, tables), so both engines give the same answer."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,8 +19,9 @@ import polars as pl
 from pyspark.sql import DataFrame, SparkSession
 
 from detector.config import ScanConfig
+from detector.errors import UsageError
 from detector.ingest import expand_inputs
-from detector.model import load_model
+from detector.model import ScoreModel, load_model
 from detector.pipeline import Stages, scan_groups
 from detector.progress import on_terminal
 from detector.result import ScanResult
@@ -34,7 +37,7 @@ BASE_COLUMNS = ["post_id", "account_id", "created_at", "text"]  # a scan without
 
 def scan(
     spark: SparkSession,
-    inputs: str | Path | Sequence[str | Path],
+    inputs: DataFrame | str | Path | Sequence[str | Path],
     *,
     progress: bool = False,
     config: ScanConfig | None = None,
@@ -43,14 +46,60 @@ def scan(
     """Scan post dumps on Spark; the same answer as :func:`detector.pipeline.scan`.
 
     ``inputs``: files, directories or globs every executor can open at the same path (a
-    shared or network filesystem), read one file per task. ``options``: the fields of
-    :class:`~detector.config.ScanConfig` and of :class:`SparkOptions`.
+    shared or network filesystem), read one file per task; or a Spark DataFrame with the
+    input columns (from any source Spark reads: HDFS, object stores, tables; URIs such as
+    ``s3a://bucket/dump/`` are read as Parquet into one), first
+    written as Parquet parts to ``staging_dir`` and then read like files (rejects then
+    name the parts). ``options``: the fields of :class:`~detector.config.ScanConfig` and
+    of :class:`SparkOptions`.
     """
     engine, rest = SparkOptions.split(options)
     config = config or ScanConfig.from_options(**rest)
     model = load_model(config.model)
-    inputs = [inputs] if isinstance(inputs, str | Path) else list(inputs)
-    files = expand_inputs(inputs)
+    uris = _uris(inputs)
+    if uris:
+        inputs = spark.read.parquet(*uris)
+    with _staged(inputs, engine) as paths:
+        return _scan_files(spark, expand_inputs(paths), config, model, engine, progress)
+
+
+def _uris(inputs: DataFrame | str | Path | Sequence[str | Path]) -> list[str]:
+    """Inputs named by URI (``hdfs://``, ``s3a://``...): Parquet that Spark reads itself.
+    A UsageError when they are mixed with local paths."""
+    if isinstance(inputs, DataFrame):
+        return []
+    names = [str(i) for i in ([inputs] if isinstance(inputs, str | Path) else inputs)]
+    uris = [n for n in names if "://" in n and not n.startswith("file://")]
+    if uris and len(uris) != len(names):
+        raise UsageError("inputs are either all URIs (Parquet read by Spark) or all paths")
+    return uris
+
+
+@contextmanager
+def _staged(
+    inputs: DataFrame | str | Path | Sequence[str | Path], engine: SparkOptions
+) -> Iterator[list[str | Path]]:
+    """File inputs as they are; a DataFrame written as Parquet parts (in partition order)
+    to a new folder in ``engine.staging_dir``, removed afterwards."""
+    if not isinstance(inputs, DataFrame):
+        yield [inputs] if isinstance(inputs, str | Path) else list(inputs)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="detector-spark-", dir=engine.staging_dir))
+    try:
+        inputs.write.mode("overwrite").parquet(str(folder / "posts"))
+        yield sorted((folder / "posts").glob("part-*.parquet"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _scan_files(
+    spark: SparkSession,
+    files: list[Path],
+    config: ScanConfig,
+    model: ScoreModel,
+    engine: SparkOptions,
+    progress: bool,
+) -> ScanResult:
     stages = Stages(progress=on_terminal(progress))
     started = time.perf_counter()
     with _session_settings(spark, engine):

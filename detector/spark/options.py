@@ -30,6 +30,9 @@ class SparkOptions:
     # Where component iterations are checkpointed (a reliable folder on a cluster: HDFS or
     # an object store); None: local checkpoints on the executors.
     checkpoint_dir: str | None = None
+    # Where a DataFrame input is written as Parquet parts before it is read (a folder every
+    # executor sees at the same path); None: the driver's temporary folder (local mode).
+    staging_dir: str | None = None
 
     def __post_init__(self) -> None:
         checks = {
