@@ -7,13 +7,17 @@ engine's shuffle volume, task count and time as its shuffle partitions grow.
 Each world (cached in ``--scratch`` like the other benchmarks) is cut into ``--files``
 Parquet parts, the unit a Spark reading task takes; both engines scan the same parts.
 Shuffle bytes and tasks are read from the Spark UI's REST API (so the UI is on). Results
-go to ``--out`` as JSON and are printed as Markdown tables.
+go to ``--out`` as JSON (``benchmarks/spark.json``: ``python -m benchmarks.report`` then
+writes its section of RESULTS.md) and are printed one line a run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -86,6 +90,7 @@ def main() -> None:
         },
     )
     spark.sparkContext.setLogLevel("ERROR")
+    loads = os.getloadavg()
     _, last = _stage_totals(spark, -1)
     rows: list[dict[str, Any]] = []
     for n_posts in map(parse_size, args.sizes.split(",")):
@@ -112,12 +117,25 @@ def main() -> None:
                     "seconds": round(seconds, 1),
                     "same_answer": _answer(result) == expected,
                     "flagged_accounts": result.summary["flagged_accounts"],
+                    "unique_texts": result.summary["unique_texts"],
+                    "driver_peak_rss_mb": max(
+                        v["peak_rss_mb"] for v in result.summary["stages"].values()
+                    ),
                     "stages_s": {k: v["seconds"] for k, v in result.summary["stages"].items()},
                     **totals,
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
-    args.out.write_text(json.dumps(rows, indent=1) + "\n")
+    meta = {
+        "command": "python -m benchmarks.spark " + " ".join(sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
+        "cores": os.cpu_count(),
+        "load_average": f"{loads[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
+    }
+    args.out.write_text(json.dumps({**meta, "runs": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
