@@ -496,12 +496,12 @@ def _spark_section(spark: dict) -> list[str]:
         f"{spark['cores']} cores, load average {spark['load_average']} while measured (other "
         "sessions' jobs shared the machine): the seconds are noisy upper bounds; re-run the "
         "command on a quiet machine. The world is cut into 16 Parquet parts, which both "
-        "engines scan; *same answer*: the same flagged accounts and the same clusters "
-        "(member sets) as the local engine. Spark runs in `local[2]`: one JVM with two task slots, so it pays Spark's "
-        "per-stage and per-task costs (a Python worker call per task and Arrow batch, a "
-        "shuffle per grouping) with none of a cluster's parallelism. On one machine the "
-        "Spark engine is overhead, never a speed-up: choose it for data one machine cannot "
-        "hold.",
+        "engines scan; *same answer*: the same flagged accounts and the same clusters (member"
+        " sets) as the local engine. Spark runs in `local[2]`: one JVM with two task slots, "
+        "so it pays Spark's per-stage and per-task costs (a Python worker call per task and "
+        "Arrow batch, a shuffle per grouping) with none of a cluster's parallelism. On one "
+        "machine the Spark engine is overhead, never a speed-up: choose it for data one "
+        "machine cannot hold.",
         "",
         "| posts | engine | shuffle partitions | seconds | vs local | same answer | stages | "
         "tasks | shuffle written (MB) | shuffle read (MB) | driver peak RSS (MB) |",
