@@ -27,6 +27,7 @@ if shutil.which("java") is None:
 from detector.spark import SparkOptions, build_session
 from detector.spark import scan as spark_scan
 from detector.spark.components import components, driver_components
+from detector.spark.lsh import candidate_pairs
 
 DEMO = Path(__file__).parent.parent / "fixtures" / "demo.csv.gz"
 MESSY = Path(__file__).parent / "data"
@@ -202,3 +203,15 @@ def test_components_are_the_connected_components(spark):
         edges.toArrow()["src"].to_numpy(), edges.toArrow()["dst"].to_numpy()
     )
     assert dict(zip(nodes.tolist(), label.tolist(), strict=True)) == expected
+
+
+def test_giant_buckets_are_sampled_to_the_cap(spark):
+    texts = spark.createDataFrame(
+        [(i * 10, [7, 1000 + i]) for i in range(100)], "first long, band_keys array<long>"
+    )
+    every = candidate_pairs(texts, SparkOptions()).collect()
+    assert sorted(r.dst for r in every) == list(range(10, 1000, 10))
+    assert {r.src for r in every} == {0}
+    capped = candidate_pairs(texts, SparkOptions(max_bucket=10)).collect()
+    assert 2 <= len(capped) <= 30
+    assert {r.src for r in capped} == {0}
