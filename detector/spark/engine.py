@@ -100,27 +100,34 @@ def _scan_files(
     engine: SparkOptions,
     progress: bool,
 ) -> ScanResult:
+    """The Spark stages, then the rest of the scan on the driver."""
     stages = Stages(progress=on_terminal(progress))
     started = time.perf_counter()
-    with _session_settings(spark, engine):
-        with stages.step("ingest", "read + validate (Spark)"):
-            read = read_files(spark, files, config)
-        keyed = keyed_posts(spark, read.posts, config).persist()
-        with stages.step("minhash", "normalise + MinHash (Spark)"):
-            sketched = sketches(spark, distinct_texts(keyed), config).persist()
-            sketched.count()
-        with stages.step("lsh", "buckets + components (Spark)"):
-            labels, rounds = _components(spark, sketched, config, engine)
-        with stages.step("collect", "collect to the driver"):
-            texts = sketched.select("text_key", "first", "n_shingles", "short_key")
-            text_table = pl.from_arrow(texts.orderBy("first").toArrow())
-            posts = pl.from_arrow(keyed.drop("normalised").orderBy("ord").toArrow())
-            rejects = pl.from_arrow(read.rejects.orderBy("file_idx", "batch", "row").toArrow())
-        for frame in (read.rows, keyed, sketched):
+    cached: list[DataFrame] = []
+    try:
+        with _session_settings(spark, engine):
+            with stages.step("ingest", "read + validate (Spark)"):
+                read = read_files(spark, files, config)
+            cached.append(read.rows)
+            keyed = keyed_posts(spark, read.posts, config).persist()
+            with stages.step("minhash", "normalise + MinHash (Spark)"):
+                sketched = sketches(spark, distinct_texts(keyed), config).persist()
+                cached += [keyed, sketched]
+                sketched.count()
+            with stages.step("lsh", "buckets + components (Spark)"):
+                labels, rounds = _components(spark, sketched, config, engine)
+            with stages.step("collect", "collect to the driver"):
+                texts = sketched.select("text_key", "first", "n_shingles", "short_key")
+                text_table = pl.from_arrow(texts.orderBy("first").toArrow())
+                posts = pl.from_arrow(keyed.drop("normalised").orderBy("ord").toArrow())
+                ordered = read.rejects.orderBy("file_idx", "batch", "row")
+                rejects = _rejects(pl.from_arrow(ordered.toArrow()), files)
+    finally:
+        for frame in cached:
             frame.unpersist()
     text_index, n_shingles, text_group = _text_groups(text_table, labels, config)
     result = scan_groups(
-        _posts(posts, read.columns), _rejects(rejects, files), text_index, n_shingles, text_group,
+        _posts(posts, read.columns), rejects, text_index, n_shingles, text_group,
         files=files, rows_read=read.rows_read, config=config, model=model, stages=stages,
         started=started,
     )  # fmt: skip

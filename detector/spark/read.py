@@ -64,6 +64,7 @@ def read_files(spark: SparkSession, files: Sequence[Path], config: ScanConfig) -
     rows = paths.mapInArrow(_reader(config, arrow_schema(spark, ROWS)), ROWS).persist()
     errors = rows.filter(F.col("kind") == ERROR).orderBy("file_idx").limit(1).collect()
     if errors:
+        rows.unpersist()
         error = errors[0]
         raise DataError(error.reason, file=str(files[error.file_idx]), column=error.column)
     batches = rows.filter(F.col("kind") == BATCH).orderBy("file_idx", "batch").collect()
