@@ -519,6 +519,129 @@ def _stage_section(stage: dict) -> list[str]:
     ]
 
 
+def _spark_section(spark: dict) -> list[str]:
+    """Local and Spark engines side by side, partitions scaling and the billion-post
+    note (``python -m benchmarks.spark``)."""
+    runs = spark["runs"]
+    local = {r["posts"]: r["seconds"] for r in runs if r["engine"] == "local"}
+    on_spark = [r for r in runs if r["engine"] != "local"]
+    mb = 1 << 20
+    rows = [
+        f"| {size_label(r['posts'])} | {r['engine']} | {r.get('partitions', '–')} | "
+        f"{r['seconds']:.1f} | "
+        + (
+            f"{r['seconds'] / local[r['posts']]:.1f}× | "
+            f"{'yes' if r['same_answer'] else '**no**'} | "
+            f"{r['stages']} | {r['tasks']:,} | {r['shuffle_write_bytes'] / mb:,.0f} | "
+            f"{r['shuffle_read_bytes'] / mb:,.0f} | {_mb(r.get('driver_peak_rss_mb'))} |"
+            if "partitions" in r
+            else "1× | – | – | – | – | – | – |"
+        )
+        for r in runs
+    ]
+    stage_names = ("ingest", "minhash", "lsh", "collect", "graph", "cluster", "score", "report")
+    stages = [
+        f"| {size_label(r['posts'])} | {r['partitions']} | "
+        + " | ".join(f"{r['stages_s'].get(n, 0):.1f}" for n in stage_names)
+        + " |"
+        for r in on_spark
+    ]
+    lines = [
+        "## Spark engine (issue 12)",
+        "",
+        f"Written by `{spark['command']}` on {spark['date']} at commit `{spark['commit']}`, "
+        f"{spark['cores']} cores, load average {spark['load_average']} while measured (other "
+        "sessions' jobs shared the machine): the seconds are noisy upper bounds; re-run the "
+        "command on a quiet machine. The world is cut into 16 Parquet parts, which both "
+        "engines scan; *same answer*: the same flagged accounts and the same clusters (member"
+        " sets) as the local engine. Spark runs in `local[2]`: one JVM with two task slots, "
+        "so it pays Spark's per-stage and per-task costs (a Python worker call per task and "
+        "Arrow batch, a shuffle per grouping) with none of a cluster's parallelism. On one "
+        "machine the Spark engine is overhead, never a speed-up: choose it for data one "
+        "machine cannot hold.",
+        "",
+        "| posts | engine | shuffle partitions | seconds | vs local | same answer | stages | "
+        "tasks | shuffle written (MB) | shuffle read (MB) | driver peak RSS (MB) |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        *rows,
+        "",
+        "Stage seconds of the Spark runs (the first four in Spark, the rest on the driver "
+        "with the local engine's functions):",
+        "",
+        "| posts | partitions | read + validate | normalise + MinHash | buckets + components "
+        "| collect | graph | cluster | score | tables |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *stages,
+        "",
+    ]
+    return lines + _billion_note(spark)
+
+
+def _billion_note(spark: dict) -> list[str]:
+    """What a billion-post scan needs, scaled linearly from the largest measured world."""
+    largest = max(r["posts"] for r in spark["runs"])
+    runs = [r for r in spark["runs"] if r["engine"] != "local" and r["posts"] == largest]
+    if not runs:
+        return []
+    scale = 1e9 / largest
+    shuffle = min(r["shuffle_write_bytes"] for r in runs) * scale
+    best = min(runs, key=lambda r: r["seconds"])
+    in_spark = sum(best["stages_s"].get(n, 0) for n in ("ingest", "minhash", "lsh"))
+    driver_s = sum(best["stages_s"].get(n, 0) for n in ("collect", "graph", "cluster", "score"))
+    core_hours = in_spark * spark["cores"] * scale / 3600
+    return [
+        "### What a billion-post scan needs",
+        "",
+        f"Scaled linearly from the {size_label(largest)} runs above (every stage is linear "
+        "in posts), on paper, and as noisy as those runs:",
+        "",
+        f"- **Shuffle**: {min(r['shuffle_write_bytes'] for r in runs) / largest:,.0f} bytes "
+        f"written a post here, so about {shuffle / 1e12:,.1f} TB at 1B posts (the text-key "
+        "grouping carries each distinct text's raw and normalised form once per partition; "
+        "the band keys are 25 x 20 bytes a distinct text; the verified candidate pairs "
+        "carry 2 x 128 low bytes). At 150 MB a shuffle partition that is "
+        f"`--partitions {max(200, round(shuffle / 150e6, -2)):.0f}`; the shuffle volume "
+        "hardly depends on the partition count (table above), the task count and the "
+        "per-task overhead grow with it.",
+        f"- **Executors**: the Spark stages took {in_spark:.0f} s on {spark['cores']} cores "
+        f"here, about {core_hours:,.0f} core-hours at 1B posts with this machine's per-core "
+        f"speed and overheads: {core_hours / 200:,.1f} h on 50 executors of 4 cores "
+        "(8 GB heap + 4 GB overhead each: a task holds one Arrow batch of 10,000 texts "
+        "and their signatures, 5 MB, plus the imported libraries, about 400 MB a Python "
+        "worker).",
+        f"- **Driver**: here {driver_s:.0f} s for collecting the posts and running the "
+        "account graph, communities and scores with the local engine's functions, "
+        f"{_driver_memory(best)}; linearly, about {driver_s * scale / 3600:,.1f} h and "
+        f"{_driver_memory(best, scale)} at 1B posts. **This is the "
+        "limit of the current design**: the per-post stages spread over a cluster, the "
+        "account graph does not. Up to some 100M posts a large driver (ten times the memory "
+        "of a local 10M scan) does it; a billion needs the next steps, not done: drop "
+        "the texts of posts in no "
+        "shared group before collecting them (texts are the largest column), build the "
+        "co-share links inside each trace's window as DataFrame operations, and detect "
+        "communities per connected component of the account graph in `applyInArrow` "
+        "(the giant component apart).",
+        "",
+    ]
+
+
+def _mb(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def _driver_memory(run: dict, scale: float = 1.0) -> str:
+    """The driver's peak memory, scaled; where the run did not record it, the local
+    engine's peak at the same size bounds it (the driver does that scan's work after LSH)."""
+    peak = run.get("driver_peak_rss_mb")
+    if peak is None:
+        return (
+            "with about the memory of a local scan of this size (*Speed and memory* above)"
+            if scale == 1.0
+            else f"{scale:,.0f} times that memory"
+        )
+    return f"{peak * scale / 1e6:,.1f} TB" if scale > 1 else f"peak {peak:,.0f} MB"
+
+
 # Figures other benchmark commands write beside results.json, each with its section.
 COMPANIONS = {
     "stage": _stage_section,
@@ -526,6 +649,7 @@ COMPANIONS = {
     "evasive": _evasive_section,
     "calibration": _calibration_section,
     "linearity": _linearity_section,
+    "spark": _spark_section,
 }
 
 

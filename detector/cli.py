@@ -120,6 +120,32 @@ def _graph_note(exports: Exports) -> list[str]:
     return [f"Gephi files: {graph.description()}"] if graph.capped else []
 
 
+def _engine(
+    engine: str, master: str | None, spark_options: dict[str, Any]
+) -> Callable[..., ScanResult]:
+    """The scan function of ``engine``; a UsageError for Spark options without Spark, or
+    Spark without pyspark."""
+    if engine == "local":
+        if master or spark_options:
+            given = ["--master"] * bool(master) + [
+                f"--{k.replace('_', '-')}" for k in spark_options
+            ]
+            raise UsageError(f"{', '.join(given)} need(s) --engine spark")
+        from detector.pipeline import scan as local_scan
+
+        return local_scan
+    try:
+        from detector.spark import SparkOptions, build_session
+        from detector.spark import scan as spark_scan
+    except ImportError as error:
+        raise UsageError(
+            f"--engine spark needs PySpark ({error.name} is missing): pip install 'detector[spark]'"
+        ) from error
+    SparkOptions(**spark_options)  # check them before starting Spark
+    session = build_session(master)
+    return functools.partial(spark_scan, session, **spark_options)
+
+
 def _login() -> str:
     """The user's login name, or "" where the system does not know it."""
     import getpass
@@ -346,6 +372,36 @@ def main() -> None:
     show_default=True,
     help="Rows read per batch (bounds memory while reading).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "spark"]),
+    default="local",
+    show_default=True,
+    help="Where the scan runs: this machine, or Apache Spark (needs "
+    "pip install 'detector[spark]'); the answer is the same.",
+)
+@click.option(
+    "--master",
+    help="Spark master for --engine spark: local[*], spark://HOST:PORT, yarn, k8s://... "
+    "(default: what spark-submit says, else local[*]).",
+)
+@click.option(
+    "--partitions",
+    type=int,
+    help="Spark shuffle partitions for --engine spark (default: the session's "
+    "spark.sql.shuffle.partitions).",
+)
+@click.option(
+    "--max-bucket",
+    type=int,
+    help="Sample LSH band buckets larger than this (--engine spark; default: no cap, the "
+    "local engine's exact groups).",
+)
+@click.option(
+    "--checkpoint-dir",
+    help="Reliable folder (HDFS, object store) for Spark checkpoints (default: local "
+    "checkpoints on the executors).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars or summary line.")
 @_user_errors
 def scan(
@@ -355,6 +411,11 @@ def scan(
     columns: tuple[str, ...],
     windows: tuple[str, ...],
     quiet: bool,
+    engine: str,
+    master: str | None,
+    partitions: int | None,
+    max_bucket: int | None,
+    checkpoint_dir: str | None,
     **options: Any,
 ) -> None:
     """Scan post dumps (CSV, JSONL, Parquet, optionally .gz; files, folders or globs) and
@@ -366,9 +427,10 @@ def scan(
     config = ScanConfig.from_options(
         columns=_column_map(columns), windows=_window_map(windows), **options
     )
+    spark = {"partitions": partitions, "max_bucket": max_bucket, "checkpoint_dir": checkpoint_dir}
+    run_scan = _engine(engine, master, {k: v for k, v in spark.items() if v is not None})
     say = (lambda _: None) if quiet else (lambda text: click.echo(f"detector: {text}", err=True))
     with compiling_alongside(say):
-        from detector.pipeline import scan as run_scan
         from detector.result import replacing
 
         with replacing(out_dir) as partial:

@@ -133,6 +133,7 @@ class Batch:
     rejects: pl.DataFrame
     rows_read: int
     file: str
+    post_rows: np.ndarray  # the record number (``row``) of each post
 
 
 # --------------------------------------------------------------------------- inputs
@@ -201,12 +202,20 @@ def iter_batches(inputs: Sequence[str | Path], config: ScanConfig) -> Iterator[B
     whole scan."""
     seen = _SeenIds()
     for path in expand_inputs(inputs):
-        fmt = _format(path)
-        readers = {"csv": _read_csv, "tsv": _read_csv, "jsonl": _read_jsonl}
-        reader = readers.get(fmt, _read_parquet)  # type: ignore[arg-type]
-        with _reading(path, fmt or ""):
-            for raw, pre in _rebatch(reader(path, config), config.batch_rows):
-                yield _validate(raw, pre, str(path), seen, config.time_format)
+        yield from file_batches(path, config, seen)
+
+
+def file_batches(path: Path, config: ScanConfig, seen: _SeenIds | None = None) -> Iterator[Batch]:
+    """The batches of one file; ``seen``: the post ids accepted before it (a fresh set when
+    None: the Spark engine reads each file in its own task and rejects repeats of earlier
+    files' ids afterwards)."""
+    seen = _SeenIds() if seen is None else seen
+    fmt = _format(path)
+    readers = {"csv": _read_csv, "tsv": _read_csv, "jsonl": _read_jsonl}
+    reader = readers.get(fmt, _read_parquet)  # type: ignore[arg-type]
+    with _reading(path, fmt or ""):
+        for raw, pre in _rebatch(reader(path, config), config.batch_rows):
+            yield _validate(raw, pre, str(path), seen, config.time_format)
 
 
 @contextmanager
@@ -672,12 +681,13 @@ def _validate(
             ),
         ]
     ).sort("row")
-    posts = passed.filter(pl.Series(~duplicate)).select(list(typed))
+    kept = passed.filter(pl.Series(~duplicate))
     return Batch(
-        posts=posts,
+        posts=kept.select(list(typed)),
         rejects=rejects.select(pl.lit(file, pl.String).alias("file"), pl.all()).cast(REJECTS),
         rows_read=raw.height + pre.height,
         file=file,
+        post_rows=kept[ROW].to_numpy(),
     )
 
 

@@ -26,13 +26,13 @@ from detector.cluster import detect_communities, join_spinners, keep_core_member
 from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.graph import AccountGraph, Traces, build_graph, concat_traces, make_traces
 from detector.ingest import expand_inputs, iter_batches, parquet_rows
-from detector.lsh import Sketch, group_sketches, low_bytes, root_similarity, sketch
+from detector.lsh import Sketch, group_sketches, low_bytes, sketch
 from detector.minhash import signatures
-from detector.model import load_model
+from detector.model import ScoreModel, load_model
 from detector.normalise import normalise_expr, short_text_key_expr
 from detector.progress import on_terminal, step
 from detector.result import ScanResult
-from detector.rewording import mark_rewordings, spun_groups
+from detector.rewording import TextGroups, mark_rewordings, spun_groups
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
 from detector.score import cluster_evidence, cluster_reasons, feature, score_clusters
 
@@ -42,7 +42,7 @@ MAX_OBJECT_CHARS = 200  # of each object quoted in the edges table
 
 
 @dataclass
-class _Stages:
+class Stages:
     """Wall time and peak resident memory of each pipeline stage; ``progress``: show each
     stage on stderr while it runs."""
 
@@ -107,21 +107,17 @@ class _Texts:
         self.short.append(rows + self.count)
         self.short_keys.append(keys.to_series().to_numpy())
 
-    def groups(self, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-        """Group label of every text, -1 for none, and each sketched text's estimated
-        similarity to its group's first text (NaN for the rest). Near-duplicate groups of
-        the sketched texts are labelled by their first text's number, short-text groups by
-        ``count`` plus the rank of their key, so the two never share a label."""
+    def groups(self, threshold: float) -> np.ndarray:
+        """Group label of every text, -1 for none: near-duplicate groups of the sketched
+        texts are labelled by their first text's number, short-text groups by ``count``
+        plus the rank of their key, so the two never share a label."""
         group = np.full(self.count, -1, np.int64)
-        similarity = np.full(self.count, np.nan)
         sketched = self._sketched()
-        roots = group_sketches(self.sketches, threshold)
-        group[sketched] = sketched[roots]
-        similarity[sketched] = root_similarity(self.sketches, roots)
+        group[sketched] = sketched[group_sketches(self.sketches, threshold)]
         short = np.concatenate([np.zeros(0, np.int64), *self.short])
         keys = np.concatenate([np.zeros(0, np.uint64), *self.short_keys])
         group[short] = self.count + np.unique(keys, return_inverse=True)[1].reshape(-1)
-        return group, similarity
+        return group
 
     def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
         """The sketch low bytes of sketched texts, by text number."""
@@ -131,7 +127,7 @@ class _Texts:
         return np.concatenate([np.zeros(0, np.int64), *self.sketched])
 
 
-def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
+def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: Stages):
     """Stream the input: keep compact per-post columns, MinHash each new text once."""
     frames: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
@@ -147,7 +143,7 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
             rows_read += batch.rows_read
             rejects.append(batch.rejects)
             with stages.stage("normalise"):
-                posts = _normalised(batch.posts, config)
+                posts = normalise_posts(batch.posts, config)
                 new = posts.select("text_key", "normalised", "text").unique(
                     "text_key", keep="first", maintain_order=True
                 )
@@ -176,7 +172,7 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: _Stages):
     return frames, rejects, texts, rows_read
 
 
-def _normalised(posts: pl.DataFrame, config: ScanConfig) -> pl.DataFrame:
+def normalise_posts(posts: pl.DataFrame, config: ScanConfig) -> pl.DataFrame:
     """``posts`` with the normalised text and its key. Each distinct raw text is normalised
     once: copies and reposts of one text make up much of a dump."""
     posts = posts.with_columns(raw_key=pl.col("text").fill_null("").hash(TEXT_KEY_SEED))
@@ -216,10 +212,9 @@ def scan(
     """
     config = config or ScanConfig.from_options(**options)
     model = load_model(config.model)
-    threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
     inputs = [inputs] if isinstance(inputs, str | Path) else list(inputs)
     files = expand_inputs(inputs)
-    stages = _Stages(progress=on_terminal(progress))
+    stages = Stages(progress=on_terminal(progress))
     started = time.perf_counter()
 
     frames, reject_frames, texts, rows_read = _ingest(files, config, stages)
@@ -236,12 +231,43 @@ def scan(
             else pl.DataFrame(schema={"text_id": pl.UInt32, "text_key": pl.UInt64})
         )
         n_shingles = np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
-        matchable = n_shingles >= config.min_shingles
-        text_group, similarity = texts.groups(config.threshold)
-        posts = _index_posts(posts, text_index, text_group, matchable)
-        spun = spun_groups(posts, n_shingles, similarity, config)
-        posts = mark_rewordings(posts, spun, texts.low_bytes, config)
+        text_group = texts.groups(config.threshold)
+        groups = TextGroups.of(text_group, texts.low_bytes, config.spun_min_texts)
         texts.sketches.clear()
+    return scan_groups(
+        posts, rejects, text_index, n_shingles, groups,
+        files=files, rows_read=rows_read, config=config, model=model, stages=stages,
+        started=started,
+    )  # fmt: skip
+
+
+def scan_groups(
+    posts: pl.DataFrame,
+    rejects: pl.DataFrame,
+    text_index: pl.DataFrame,
+    n_shingles: np.ndarray,
+    groups: TextGroups,
+    *,
+    files: Sequence[str | Path],
+    rows_read: int,
+    config: ScanConfig,
+    model: ScoreModel,
+    stages: Stages,
+    started: float,
+) -> ScanResult:
+    """The scan from the near-duplicate groups on: index posts, spun groups, account graph,
+    clusters, scores, tables and summary. Every engine calls it, so they answer alike.
+
+    ``posts``: accepted posts in input order with their ``text_key``; ``text_index``:
+    ``text_key`` -> ``text_id`` (numbered by first appearance); ``n_shingles`` indexed by
+    ``text_id``; ``groups``: each text's group and the sketches of large groups' texts.
+    """
+    threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
+    with stages.step("lsh"):
+        matchable = n_shingles >= config.min_shingles
+        posts = _index_posts(posts, text_index, groups.label, matchable)
+        spun = spun_groups(posts, n_shingles, groups, config)
+        posts = mark_rewordings(posts, spun, groups, config)
 
     with stages.step("graph"):
         accounts = _account_table(posts)
@@ -676,7 +702,7 @@ def _short_text_groups(posts: pl.DataFrame, n_texts: int) -> int:
 
 def _summary(
     result: ScanResult,
-    files: list[Path],
+    files: Sequence[str | Path],
     config: ScanConfig,
     model: dict[str, Any],
     rows_read: int,
@@ -684,7 +710,7 @@ def _summary(
     matchable: np.ndarray,
     n_spun: int,
     graph: AccountGraph,
-    stages: _Stages,
+    stages: Stages,
     seconds: float,
 ) -> dict[str, Any]:
     times = posts["created_at"]

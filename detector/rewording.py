@@ -15,12 +15,13 @@ operation's accounts also post each other's variants, but they write their own a
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from detector.config import ScanConfig
-from detector.lsh import copy_groups
+from detector.lsh import Sketch, copy_groups, root_similarity
 
 OWN = 1  # the account's own rewording in a spun group
 PICKUP = -1  # a copy of another account's post there, by an account that only picked it up
@@ -34,15 +35,60 @@ def _written(posts: pl.DataFrame) -> pl.Expr:
     return in_group & ~pl.any_horizontal(quoting) if quoting else in_group
 
 
+@dataclass(frozen=True)
+class TextGroups:
+    """Near-duplicate groups as the stages after LSH need them, from any engine: the group
+    ``label`` of every text number (-1 for none; near-duplicate groups are labelled by
+    their first text's number, short-text groups from the number of texts up), and the
+    sketch low bytes (``low``, row-aligned) of the texts (``large``: sorted text numbers)
+    of the near-duplicate groups of at least ``spun_min_texts`` texts, the only ones that
+    can be spun."""
+
+    label: np.ndarray
+    large: np.ndarray
+    low: np.ndarray
+
+    @classmethod
+    def of(
+        cls, label: np.ndarray, low_bytes: Callable[[np.ndarray], np.ndarray], min_texts: int
+    ) -> TextGroups:
+        """``label`` and the low bytes of its large groups' texts (``low_bytes``: by text
+        number)."""
+        large = large_group_texts(label, min_texts)
+        return cls(label, large, low_bytes(large))
+
+    def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
+        """Low bytes of texts of large groups, by text number."""
+        return self.low[np.searchsorted(self.large, text_ids)]
+
+    def similarity(self) -> np.ndarray:
+        """Each text's estimated similarity to its group's first text: NaN for first
+        texts and for texts outside large groups."""
+        out = np.full(self.label.size, np.nan)
+        roots = np.searchsorted(self.large, self.label[self.large])
+        empty = np.zeros((0, self.large.size), np.uint32)
+        out[self.large] = root_similarity([Sketch(empty, self.low)], roots)
+        return out
+
+
+def large_group_texts(label: np.ndarray, min_texts: int) -> np.ndarray:
+    """Sorted text numbers of the near-duplicate groups (labels below the number of texts)
+    holding at least ``min_texts`` texts."""
+    near = np.flatnonzero((label >= 0) & (label < label.size))
+    sizes = np.bincount(label[near], minlength=label.size)
+    return near[sizes[label[near]] >= min_texts]
+
+
 def spun_groups(
-    posts: pl.DataFrame, n_shingles: np.ndarray, similarity: np.ndarray, config: ScanConfig
+    posts: pl.DataFrame, n_shingles: np.ndarray, groups: TextGroups, config: ScanConfig
 ) -> np.ndarray:
     """Labels of the spun groups among the shared near-duplicate groups of ``posts``
     (columns ``shared_group``, ``text_id``, ``matchable``, and ``repost_of``/``reply_to``
     when the input has them), counting posts written as texts of their own only;
-    ``n_shingles`` and ``similarity`` (to the group's first text) are per text number."""
+    ``n_shingles`` per text number."""
+    candidates = pl.Series(np.unique(groups.label[groups.large]), dtype=pl.Int64)
     texts = (
-        posts.filter(_written(posts))
+        posts.filter(_written(posts) & pl.col("shared_group").is_in(candidates.implode()))
         .group_by("shared_group")
         .agg(n_posts=pl.len(), text_id=pl.col("text_id").unique())
         .explode("text_id")
@@ -50,8 +96,8 @@ def spun_groups(
     text_id = texts["text_id"].to_numpy()
     stats = (
         texts.with_columns(
-            shingles=pl.Series(n_shingles[text_id]),
-            similarity=pl.Series(similarity[text_id]).fill_nan(None),
+            shingles=pl.Series(n_shingles[text_id], dtype=pl.Int64),
+            similarity=pl.Series(groups.similarity()[text_id]).fill_nan(None),
         )
         .group_by("shared_group")
         .agg(
@@ -73,7 +119,7 @@ def spun_groups(
 def mark_rewordings(
     posts: pl.DataFrame,
     spun: np.ndarray,
-    low_bytes: Callable[[np.ndarray], np.ndarray],
+    groups: TextGroups,
     config: ScanConfig,
 ) -> pl.DataFrame:
     """``posts`` with ``rewording`` and ``content``. ``rewording``: :data:`OWN` for the
@@ -82,8 +128,7 @@ def mark_rewordings(
     no rewording of its own in any spun group and posted at most ``pickup_max_copies``
     posts in them; 0 otherwise (an operation's accounts reusing each other's variants, posts
     outside spun groups). ``content``: the copy set's first text number in a spun group,
-    the post's own text number elsewhere. ``low_bytes`` gives sketch low bytes by text
-    number."""
+    the post's own text number elsewhere."""
     if spun.size == 0:
         return posts.with_columns(content=pl.col("text_id"), rewording=pl.lit(0, pl.Int8))
     in_spun = _written(posts) & pl.col("shared_group").is_in(
@@ -91,7 +136,7 @@ def mark_rewordings(
     )
     text_ids = np.unique(posts.filter(in_spun)["text_id"].to_numpy())
     roots = copy_groups(
-        low_bytes(text_ids), config.copy_candidate_similarity, config.copy_similarity
+        groups.low_bytes(text_ids), config.copy_candidate_similarity, config.copy_similarity
     )
     copy_of = pl.DataFrame({"text_id": text_ids, "content": text_ids[roots]})
     marked = (

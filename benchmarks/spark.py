@@ -1,0 +1,142 @@
+"""The local engine and the Spark engine side by side on the same files, and the Spark
+engine's shuffle volume, task count and time as its shuffle partitions grow.
+
+    pip install -e '.[spark]'
+    python -m benchmarks.spark --sizes 1m --partitions 2,8,32,64 --master 'local[2]'
+
+Each world (cached in ``--scratch`` like the other benchmarks) is cut into ``--files``
+Parquet parts, the unit a Spark reading task takes; both engines scan the same parts.
+Shuffle bytes and tasks are read from the Spark UI's REST API (so the UI is on). Results
+go to ``--out`` as JSON (``benchmarks/spark.json``: ``python -m benchmarks.report`` then
+writes its section of RESULTS.md) and are printed one line a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from benchmarks.worlds import ensure_world, parse_size, size_label
+
+
+def _parts(posts: Path, folder: Path, files: int) -> list[Path]:
+    """``posts`` cut into ``files`` Parquet parts in order (cached)."""
+    paths = [folder / f"part-{i:03d}.parquet" for i in range(files)]
+    if not all(p.is_file() for p in paths):
+        folder.mkdir(parents=True, exist_ok=True)
+        frame = pl.read_parquet(posts)
+        step = -(-frame.height // files)
+        for i, path in enumerate(paths):
+            frame.slice(i * step, step).write_parquet(path)
+    return paths
+
+
+def _stage_totals(spark, after: int) -> tuple[dict[str, int], int]:
+    """Tasks, shuffle bytes written and read, and input bytes of the completed stages
+    with ids above ``after``; and the largest stage id seen."""
+    base = spark.sparkContext.uiWebUrl
+    app = spark.sparkContext.applicationId
+    with urllib.request.urlopen(f"{base}/api/v1/applications/{app}/stages?status=complete") as r:
+        stages = json.load(r)
+    mine = [s for s in stages if s["stageId"] > after]
+    totals = {
+        "stages": len(mine),
+        "tasks": sum(s["numTasks"] for s in mine),
+        "shuffle_write_bytes": sum(s["shuffleWriteBytes"] for s in mine),
+        "shuffle_read_bytes": sum(s["shuffleReadBytes"] for s in mine),
+        "input_bytes": sum(s["inputBytes"] for s in mine),
+    }
+    return totals, max([after, *(s["stageId"] for s in stages)])
+
+
+def _answer(result) -> tuple[set[str], set[frozenset[str]]]:
+    """Flagged accounts and clusters (as member sets) of a scan."""
+    members = result.accounts.filter(pl.col("cluster_id").is_not_null())
+    clusters = {frozenset(g["account_id"]) for _, g in members.group_by("cluster_id")}
+    return set(result.flagged_accounts["account_id"]), clusters
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1m")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--files", type=int, default=16)
+    parser.add_argument("--partitions", default="2,8,32,64")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="6g")
+    parser.add_argument("--scratch", type=Path, default=Path("scratch"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/spark.json"))
+    args = parser.parse_args()
+
+    from detector.pipeline import scan as local_scan
+    from detector.spark import build_session
+    from detector.spark import scan as spark_scan
+
+    spark = build_session(
+        args.master,
+        {
+            "spark.driver.memory": args.driver_memory,
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+        },
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    loads = os.getloadavg()
+    _, last = _stage_totals(spark, -1)
+    rows: list[dict[str, Any]] = []
+    for n_posts in map(parse_size, args.sizes.split(",")):
+        world = ensure_world(args.scratch, n_posts, args.seed, "plain")
+        parts = _parts(world.posts, args.scratch / "spark" / size_label(n_posts), args.files)
+        started = time.perf_counter()
+        local = local_scan(parts)
+        local_s = time.perf_counter() - started
+        expected = _answer(local)
+        spark_scan(spark, parts[:1])  # warm-up: workers start, numba kernels load
+        _, last = _stage_totals(spark, last)
+        rows.append({"posts": n_posts, "engine": "local", "seconds": round(local_s, 1)})
+        print(json.dumps(rows[-1]), flush=True)
+        for partitions in map(int, args.partitions.split(",")):
+            started = time.perf_counter()
+            result = spark_scan(spark, parts, partitions=partitions)
+            seconds = time.perf_counter() - started
+            totals, last = _stage_totals(spark, last)
+            rows.append(
+                {
+                    "posts": n_posts,
+                    "engine": f"spark {args.master}",
+                    "partitions": partitions,
+                    "seconds": round(seconds, 1),
+                    "same_answer": _answer(result) == expected,
+                    "flagged_accounts": result.summary["flagged_accounts"],
+                    "unique_texts": result.summary["unique_texts"],
+                    "driver_peak_rss_mb": max(
+                        v["peak_rss_mb"] for v in result.summary["stages"].values()
+                    ),
+                    "stages_s": {k: v["seconds"] for k, v in result.summary["stages"].items()},
+                    **totals,
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    meta = {
+        "command": "python -m benchmarks.spark " + " ".join(sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
+        "cores": os.cpu_count(),
+        "load_average": f"{loads[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
+    }
+    args.out.write_text(json.dumps({**meta, "runs": rows}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

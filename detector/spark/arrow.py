@@ -1,0 +1,60 @@
+"""Arrow glue shared by the engine's ``mapInArrow`` stages: record batches to and from polars
+frames typed exactly as the Spark schema expects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+import pyarrow as pa
+from pyspark.sql import SparkSession
+from pyspark.sql.pandas.types import to_arrow_schema
+from pyspark.sql.types import (
+    ArrayType,
+    BinaryType,
+    ByteType,
+    DataType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+_TYPES: dict[str, DataType] = {
+    "TINYINT": ByteType(),
+    "INT": IntegerType(),
+    "BIGINT": LongType(),
+    "STRING": StringType(),
+    "BINARY": BinaryType(),
+}
+
+
+def struct(spec: str) -> StructType:
+    """A schema from ``"name TYPE, ..."`` (TINYINT, INT, BIGINT, STRING, BINARY, ARRAY<...>
+    of those), without a session (``StructType.fromDDL`` needs one)."""
+    fields = []
+    for item in spec.split(","):
+        name, kind = item.split()
+        inner = kind.removeprefix("ARRAY<").removesuffix(">")
+        dtype = _TYPES[inner] if inner == kind else ArrayType(_TYPES[inner])
+        fields.append(StructField(name, dtype))
+    return StructType(fields)
+
+
+def arrow_schema(spark: SparkSession, schema: StructType) -> pa.Schema:
+    """The Arrow schema Spark expects back from ``mapInArrow`` for ``schema`` in this
+    session (large string and binary types or not, as the session is configured)."""
+    large = spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false") == "true"
+    return to_arrow_schema(schema, timezone="UTC", prefers_large_types=large)
+
+
+def to_batches(frame: pl.DataFrame, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """``frame`` as record batches of ``schema``; columns it lacks are null."""
+    missing = [pl.lit(None).alias(f.name) for f in schema if f.name not in frame.columns]
+    table = frame.with_columns(missing).select(schema.names).to_arrow()
+    yield from table.cast(schema).to_batches()
+
+
+def to_frame(batch: pa.RecordBatch) -> pl.DataFrame:
+    return pl.from_arrow(pa.Table.from_batches([batch]))  # type: ignore[return-value]

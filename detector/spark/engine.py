@@ -1,0 +1,243 @@
+"""The scan on Spark: read, validate, normalise, MinHash, band buckets, verification and
+near-duplicate components run as Spark stages; the compact result (each post's text key
+in input order, each text's group) comes to the driver, which finishes the scan with the
+local engine's own :func:`detector.pipeline.scan_groups` (account graph, communities,
+scores, tables), so both engines give the same answer."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+
+from detector.config import ScanConfig
+from detector.errors import UsageError
+from detector.ingest import expand_inputs
+from detector.model import ScoreModel, load_model
+from detector.pipeline import Stages, scan_groups
+from detector.progress import on_terminal
+from detector.result import ScanResult
+from detector.rewording import TextGroups
+from detector.schema import REJECTS, TIME
+from detector.spark.components import components, driver_components
+from detector.spark.lsh import candidate_pairs, verified_pairs
+from detector.spark.options import SparkOptions
+from detector.spark.read import TIMES, read_files
+from detector.spark.texts import distinct_texts, keyed_posts, sketches
+
+BASE_COLUMNS = ["post_id", "account_id", "created_at", "text"]  # a scan without posts has these
+
+
+def scan(
+    spark: SparkSession,
+    inputs: DataFrame | str | Path | Sequence[str | Path],
+    *,
+    progress: bool = False,
+    config: ScanConfig | None = None,
+    **options: Any,
+) -> ScanResult:
+    """Scan post dumps on Spark; the same answer as :func:`detector.pipeline.scan`.
+
+    ``inputs``: files, directories or globs every executor can open at the same path (a
+    shared or network filesystem), read one file per task; or a Spark DataFrame with the
+    input columns (from any source Spark reads: HDFS, object stores, tables; URIs such as
+    ``s3a://bucket/dump/`` are read as Parquet into one), first
+    written as Parquet parts to ``staging_dir`` and then read like files (rejects then
+    name the parts). ``options``: the fields of :class:`~detector.config.ScanConfig` and
+    of :class:`SparkOptions`.
+    """
+    engine, rest = SparkOptions.split(options)
+    config = config or ScanConfig.from_options(**rest)
+    model = load_model(config.model)
+    uris = _uris(inputs)
+    if uris:
+        inputs = spark.read.parquet(*uris)
+    with _staged(inputs, engine) as paths:
+        return _scan_files(spark, expand_inputs(paths), config, model, engine, progress)
+
+
+def _uris(inputs: DataFrame | str | Path | Sequence[str | Path]) -> list[str]:
+    """Inputs named by URI (``hdfs://``, ``s3a://``...): Parquet that Spark reads itself.
+    A UsageError when they are mixed with local paths."""
+    if isinstance(inputs, DataFrame):
+        return []
+    names = [str(i) for i in ([inputs] if isinstance(inputs, str | Path) else inputs)]
+    uris = [n for n in names if "://" in n and not n.startswith("file://")]
+    if uris and len(uris) != len(names):
+        raise UsageError("inputs are either all URIs (Parquet read by Spark) or all paths")
+    return uris
+
+
+@contextmanager
+def _staged(
+    inputs: DataFrame | str | Path | Sequence[str | Path], engine: SparkOptions
+) -> Iterator[list[str | Path]]:
+    """File inputs as they are; a DataFrame written as Parquet parts (in partition order)
+    to a new folder in ``engine.staging_dir``, removed afterwards."""
+    if not isinstance(inputs, DataFrame):
+        yield [inputs] if isinstance(inputs, str | Path) else list(inputs)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="detector-spark-", dir=engine.staging_dir))
+    try:
+        inputs.write.mode("overwrite").parquet(str(folder / "posts"))
+        yield sorted((folder / "posts").glob("part-*.parquet"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _scan_files(
+    spark: SparkSession,
+    files: list[Path],
+    config: ScanConfig,
+    model: ScoreModel,
+    engine: SparkOptions,
+    progress: bool,
+) -> ScanResult:
+    """The Spark stages, then the rest of the scan on the driver."""
+    stages = Stages(progress=on_terminal(progress))
+    started = time.perf_counter()
+    cached: list[DataFrame] = []
+    try:
+        with _session_settings(spark, engine):
+            with stages.step("ingest", "read + validate (Spark)"):
+                read = read_files(spark, files, config)
+            cached.append(read.rows)
+            keyed = keyed_posts(spark, read.posts, config).persist()
+            with stages.step("minhash", "normalise + MinHash (Spark)"):
+                sketched = sketches(spark, distinct_texts(keyed), config).persist()
+                cached += [keyed, sketched]
+                sketched.count()
+            with stages.step("lsh", "buckets + components (Spark)"):
+                labels, rounds = _components(spark, sketched, config, engine)
+            with stages.step("collect", "collect to the driver"):
+                texts = sketched.select("text_key", "first", "n_shingles", "short_key")
+                text_table = pl.from_arrow(texts.orderBy("first").toArrow())
+                posts = pl.from_arrow(keyed.drop("normalised").orderBy("ord").toArrow())
+                ordered = read.rejects.orderBy("file_idx", "batch", "row")
+                rejects = _rejects(pl.from_arrow(ordered.toArrow()), files)
+                text_index, n_shingles, text_group = _text_groups(text_table, labels, config)
+                first = text_table["first"].to_numpy()
+                groups = TextGroups.of(
+                    text_group,
+                    lambda texts: _low_bytes(spark, sketched, first[texts], config),
+                    config.spun_min_texts,
+                )
+    finally:
+        for frame in cached:
+            frame.unpersist()
+    result = scan_groups(
+        _posts(posts, read.columns), rejects, text_index, n_shingles, groups,
+        files=files, rows_read=read.rows_read, config=config, model=model, stages=stages,
+        started=started,
+    )  # fmt: skip
+    result.summary["engine"] = {
+        "name": "spark",
+        "master": spark.sparkContext.master,
+        "component_rounds": rounds,  # 0: components found on the driver
+        **engine.to_dict(),
+    }
+    return result
+
+
+@contextmanager
+def _session_settings(spark: SparkSession, engine: SparkOptions) -> Iterator[None]:
+    """Shuffle partitions and checkpoint folder for this scan, the session's own restored."""
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    if engine.partitions is not None:
+        spark.conf.set("spark.sql.shuffle.partitions", str(engine.partitions))
+    if engine.checkpoint_dir is not None:
+        spark.sparkContext.setCheckpointDir(engine.checkpoint_dir)
+    try:
+        yield
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", before)
+
+
+def _components(
+    spark: SparkSession, sketched: DataFrame, config: ScanConfig, engine: SparkOptions
+) -> tuple[tuple[np.ndarray, np.ndarray], int]:
+    """Near-duplicate components: ``(node, label)`` arrays and the number of Spark rounds
+    (0 when the verified pairs were few enough to label on the driver)."""
+    pairs = verified_pairs(spark, candidate_pairs(sketched, engine), sketched, config).persist()
+    try:
+        if pairs.count() <= engine.driver_components_max:
+            edges = pairs.toArrow()
+            src, dst = (edges[c].to_numpy() for c in ("src", "dst"))
+            return driver_components(src, dst), 0
+        labels, rounds = components(pairs, engine)
+        table = labels.toArrow()
+        return (table["node"].to_numpy(), table["label"].to_numpy()), rounds
+    finally:
+        pairs.unpersist()
+
+
+def _low_bytes(
+    spark: SparkSession, sketched: DataFrame, first: np.ndarray, config: ScanConfig
+) -> np.ndarray:
+    """The sketch low bytes of the texts whose first post is ``first`` (sorted), one row
+    each: the few texts of large near-duplicate groups, which spun-group detection reads."""
+    if first.size == 0:
+        return np.zeros((0, config.num_perm), np.uint8)
+    wanted = spark.createDataFrame(pa.table({"first": pa.array(first, pa.int64())}).to_pandas())
+    rows = (
+        sketched.join(wanted.hint("broadcast"), on="first").select("first", "low").orderBy("first")
+    )
+    low = rows.toArrow()["low"].combine_chunks().cast(pa.large_binary())
+    offsets = np.frombuffer(low.buffers()[1], np.int64)[low.offset : low.offset + len(low) + 1]
+    data = np.frombuffer(low.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
+    return data.reshape(first.size, config.num_perm)
+
+
+def _text_groups(
+    texts: pl.DataFrame, labels: tuple[np.ndarray, np.ndarray], config: ScanConfig
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+    """The local engine's text numbering and groups from the Spark texts (sorted by
+    ``first``) and component labels: a text's number is the rank of its first post, a
+    near-duplicate group is labelled by its first text's number, a short-text group by the
+    number of texts plus the rank of its key (as ``pipeline._Texts.groups`` labels them)."""
+    first = texts["first"].to_numpy()
+    n_shingles = texts["n_shingles"].to_numpy().astype(np.int32)
+    text_index = pl.DataFrame(
+        {
+            "text_id": pl.int_range(0, texts.height, dtype=pl.UInt32, eager=True),
+            "text_key": texts["text_key"].reinterpret(signed=False),
+        }
+    )
+    group = np.full(texts.height, -1, np.int64)
+    sketched = np.flatnonzero(n_shingles >= config.min_shingles)
+    group[sketched] = sketched
+    group[np.searchsorted(first, labels[0])] = np.searchsorted(first, labels[1])
+    short = texts["short_key"].is_not_null().to_numpy()
+    keys = texts["short_key"].filter(pl.Series(short)).reinterpret(signed=False).to_numpy()
+    group[short] = texts.height + np.unique(keys, return_inverse=True)[1].reshape(-1)
+    return text_index, n_shingles, group
+
+
+def _posts(posts: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """The posts as the local engine's frame has them: the files' columns in the same
+    order, times as datetimes, ``text_key`` unsigned."""
+    columns = columns or BASE_COLUMNS
+    times = [pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for c in TIMES]
+    return (
+        posts.with_columns(*times, pl.col("text_key").reinterpret(signed=False))
+        .select(*columns, "text_key")
+        .with_columns(pl.col(c).cast(TIME) for c in TIMES if c in columns)
+    )
+
+
+def _rejects(rejects: pl.DataFrame, files: list[Path]) -> pl.DataFrame:
+    names = pl.Series([str(f) for f in files], dtype=pl.String)
+    return (
+        rejects.with_columns(file=names.gather(rejects["file_idx"]) if rejects.height else None)
+        .select(REJECTS.names())
+        .cast(REJECTS)
+    )

@@ -1,0 +1,217 @@
+"""The Spark engine gives the local engine's answer: same tables, same summary, same rejects.
+
+One local[2] session for the whole run, small shuffles. Skipped (with the reason) where
+PySpark or Java is missing; CI installs both (``.ci/run``).
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from detector.cli import main
+from detector.errors import DataError
+from detector.pipeline import scan as local_scan
+from detector.synth import generate_trace_world, generate_world
+
+pytest.importorskip("pyspark", reason="the Spark engine needs pip install 'detector[spark]'")
+if shutil.which("java") is None:
+    pytest.skip("the Spark engine needs a Java runtime", allow_module_level=True)
+
+from detector.spark import SparkOptions, build_session
+from detector.spark import scan as spark_scan
+from detector.spark.components import components, driver_components
+from detector.spark.lsh import candidate_pairs
+
+DEMO = Path(__file__).parent.parent / "fixtures" / "demo.csv.gz"
+MESSY = Path(__file__).parent / "data"
+TABLES = ("accounts", "clusters", "posts", "groups", "edges", "rejects")
+ENGINE_ONLY = {"seconds", "stages", "engine"}  # summary keys that differ by engine
+
+
+@pytest.fixture(scope="session")
+def spark():
+    session = build_session(
+        "local[2]",
+        {
+            "spark.sql.shuffle.partitions": "4",
+            "spark.default.parallelism": "2",
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.driver.memory": "2g",
+        },
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def assert_same(spark_result, local_result):
+    """Same flagged accounts, same clusters (member sets), scores within 1e-9, and then
+    every table and the summary identical."""
+    for result in (spark_result, local_result):
+        assert result.summary["rows_read"] == (
+            result.summary["rows_scanned"] + result.summary["rows_rejected"]
+        )
+    flagged = [set(r.flagged_accounts["account_id"]) for r in (spark_result, local_result)]
+    assert flagged[0] == flagged[1]
+    members = [
+        {
+            frozenset(g["account_id"])
+            for _, g in r.accounts.filter(pl.col("cluster_id").is_not_null()).group_by("cluster_id")
+        }
+        for r in (spark_result, local_result)
+    ]
+    assert members[0] == members[1]
+    scores = [
+        r.clusters.sort("cluster_id")["score"].to_numpy() for r in (spark_result, local_result)
+    ]
+    np.testing.assert_allclose(scores[0], scores[1], rtol=0, atol=1e-9)
+    for name in TABLES:
+        assert getattr(spark_result, name).equals(getattr(local_result, name)), name
+    assert {k: v for k, v in spark_result.summary.items() if k not in ENGINE_ONLY} == {
+        k: v for k, v in local_result.summary.items() if k not in ENGINE_ONLY
+    }
+
+
+def test_demo_same_as_local(spark):
+    result = spark_scan(spark, DEMO)
+    assert result.summary["flagged_accounts"] > 0
+    assert result.summary["engine"]["name"] == "spark"
+    assert_same(result, local_scan(DEMO))
+
+
+@pytest.fixture(scope="module")
+def mixed_world(tmp_path_factory) -> list[Path]:
+    """A trace world and a plain world in three files of three formats, read in several
+    batches each, with repeats of earlier files' post ids (some with other text)."""
+    folder = tmp_path_factory.mktemp("mixed")
+    traces, _ = generate_trace_world(30_000, seed=11)
+    plain, _ = generate_world(10_000, seed=12)
+    plain = plain.with_columns(pl.col("post_id", "repost_of") + "p")
+    repeats = pl.concat(
+        [
+            traces.head(60),
+            traces.slice(60, 60).with_columns(text=pl.col("text") + " (edited)"),
+            plain.head(40),
+        ],
+        how="diagonal_relaxed",
+    )
+    traces.write_parquet(folder / "a.parquet")
+    csv = plain.with_columns(pl.col("urls", "hashtags").list.join(" "))
+    csv.write_csv(folder / "b.csv")
+    tail = pl.concat([repeats, traces.tail(30)], how="diagonal_relaxed")
+    with open(folder / "c.jsonl", "w") as out:
+        for row in tail.with_columns(pl.col(pl.Datetime).cast(pl.String)).iter_rows(named=True):
+            out.write(json.dumps(row) + "\n")
+        out.write("{broken json\n")
+    return [folder / "a.parquet", folder / "b.csv", folder / "c.jsonl"]
+
+
+def test_mixed_world_same_as_local(spark, mixed_world):
+    options = {"batch_rows": 5_000}
+    # Components by large-star/small-star rounds in Spark, not on the driver.
+    result = spark_scan(spark, mixed_world, partitions=3, driver_components_max=0, **options)
+    expected = local_scan(mixed_world, **options)
+    assert expected.summary["flagged_clusters"] > 0
+    reasons = expected.summary["rejects_by_reason"]
+    assert reasons["duplicate post_id"] >= 160, reasons
+    assert_same(result, expected)
+
+
+def test_dataframe_input(spark, tmp_path):
+    posts, _ = generate_world(10_000, seed=13)
+    path = tmp_path / "world.parquet"
+    posts.write_parquet(path)
+    result = spark_scan(spark, spark.read.parquet(str(path)).coalesce(1))
+    expected = local_scan(path)
+    assert expected.summary["flagged_accounts"] > 0
+    for name in ("accounts", "clusters", "posts", "groups", "edges"):
+        assert getattr(result, name).equals(getattr(expected, name)), name
+
+
+def test_cli_spark_engine(spark, tmp_path):
+    inputs = [str(MESSY / "messy.csv"), str(MESSY / "messy.jsonl")]
+    out = tmp_path / "out"
+    run = CliRunner().invoke(
+        main,
+        [
+            "scan",
+            *inputs,
+            "--engine",
+            "spark",
+            "--master",
+            "local[2]",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert run.exit_code in (0, 4), run.output
+    local = local_scan(inputs)
+    rejects = pl.read_parquet(out / "rejects.parquet")
+    assert rejects.equals(local.rejects)
+    assert rejects.height > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rows_read"] == local.summary["rows_read"]
+    assert summary["engine"]["master"] == "local[2]"
+
+
+def test_cli_spark_options_need_spark_engine(tmp_path):
+    run = CliRunner().invoke(
+        main, ["scan", str(DEMO), "--master", "local[2]", "--out", str(tmp_path / "o")]
+    )
+    assert run.exit_code == 2
+    assert "--master need(s) --engine spark" in run.output
+
+
+def test_missing_column_is_one_data_error(spark, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("post_id,account_id,text\n1,a,hello\n")
+    with pytest.raises(DataError) as local_error:
+        local_scan(bad)
+    with pytest.raises(DataError) as spark_error:
+        spark_scan(spark, bad)
+    assert spark_error.value.one_line() == local_error.value.one_line()
+
+
+def test_components_are_the_connected_components(spark):
+    rng = np.random.default_rng(4)
+    nodes = np.sort(rng.choice(10**12, 400, replace=False))
+    src, dst = rng.integers(0, 400, 320), rng.integers(0, 400, 320)
+    edges = spark.createDataFrame(
+        [(int(nodes[a]), int(nodes[b])) for a, b in zip(src, dst, strict=True)],
+        "src long, dst long",
+    )
+    labels, rounds = components(edges, SparkOptions(max_rounds=30))
+    got = {row.node: row.label for row in labels.collect()}
+    graph = coo_matrix((np.ones(320), (src, dst)), shape=(400, 400))
+    _, component = connected_components(graph, directed=False)
+    touched = np.union1d(src[src != dst], dst[src != dst])
+    expected = {
+        int(nodes[i]): int(nodes[np.flatnonzero(component == component[i])].min()) for i in touched
+    }
+    assert got == expected
+    assert rounds >= 2
+    nodes, label = driver_components(
+        edges.toArrow()["src"].to_numpy(), edges.toArrow()["dst"].to_numpy()
+    )
+    assert dict(zip(nodes.tolist(), label.tolist(), strict=True)) == expected
+
+
+def test_giant_buckets_are_sampled_to_the_cap(spark):
+    texts = spark.createDataFrame(
+        [(i * 10, [7, 1000 + i]) for i in range(100)], "first long, band_keys array<long>"
+    )
+    every = candidate_pairs(texts, SparkOptions()).collect()
+    assert sorted(r.dst for r in every) == list(range(10, 1000, 10))
+    assert {r.src for r in every} == {0}
+    capped = candidate_pairs(texts, SparkOptions(max_bucket=10)).collect()
+    assert 2 <= len(capped) <= 30
+    assert {r.src for r in capped} == {0}
