@@ -1,0 +1,67 @@
+"""Spun groups' building blocks: similarity to a group's first text from the sketches'
+low bytes, copies found among low bytes, and communities joined by one spun group."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detector.cluster import join_spinners
+from detector.lsh import CHANCE_AGREEMENT, Sketch, copy_groups, root_similarity
+from detector.rewording import large_group_texts
+
+
+@st.composite
+def grouped_low_bytes(draw):
+    n = draw(st.integers(1, 40))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    low = rng.integers(0, 4, (n, 32), dtype=np.uint8)  # few values: many agreements
+    roots: list[int] = []  # each text's group's first text, as group_sketches gives them
+    for i in range(n):
+        firsts = [j for j in range(i) if roots[j] == j]
+        roots.append(draw(st.sampled_from([*firsts, i])))
+    return low, np.array(roots, np.int64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(grouped_low_bytes())
+def test_root_similarity_is_the_corrected_share_of_agreeing_bytes(case):
+    low, roots = case
+    got = root_similarity([Sketch(np.zeros((0, low.shape[0]), np.uint32), low)], roots)
+    agree = (low == low[roots]).mean(axis=1)
+    expected = np.clip((agree - CHANCE_AGREEMENT) / (1 - CHANCE_AGREEMENT), 0.0, 1.0)
+    first = roots == np.arange(roots.size)
+    assert np.isnan(got[first]).all()
+    np.testing.assert_allclose(got[~first], expected[~first])
+
+
+def test_copies_are_grouped_and_rewordings_are_not():
+    rng = np.random.default_rng(3)
+    source = rng.integers(0, 256, 128, dtype=np.uint8)
+    copy = source.copy()
+    copy[rng.choice(128, 6, replace=False)] ^= 1  # about 0.95 similar: a comment added
+    reworded = source.copy()
+    reworded[rng.choice(128, 50, replace=False)] ^= 1  # about 0.6 similar
+    other = rng.integers(0, 256, 128, dtype=np.uint8)
+    groups = copy_groups(np.stack([source, copy, reworded, other]), 0.75, 0.85)
+    assert groups[0] == groups[1]
+    assert len({groups[0], groups[2], groups[3]}) == 3
+
+
+def test_large_groups_are_near_duplicate_groups_of_enough_texts():
+    # texts 0-3 in group 0, texts 4-5 in group 4, text 6 alone, text 7 in a short-text group
+    label = np.array([0, 0, 0, 0, 4, 4, -1, 9])
+    assert large_group_texts(label, 3).tolist() == [0, 1, 2, 3]
+    assert large_group_texts(label, 2).tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_communities_that_wrote_one_spun_group_are_joined():
+    # Louvain cut one blast (key 7) into communities 0 and 1; community 2 is another matter.
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, -1])
+    account = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 3])
+    key = np.array([7, 7, 7, 7, 7, 7, 8, 8, 8, 7, 9])
+    rewording = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0])
+    joined = join_spinners(labels, account, key, rewording, min_size=3)
+    assert len(set(joined[:6])) == 1
+    assert joined[6] == joined[7] == joined[8] != joined[0]
+    assert joined[9] == -1
