@@ -160,12 +160,11 @@ def mark_rewordings(
         )
         .select("_row", "content", "rewording")
     )
-    return (
-        posts.with_row_index("_row")
-        .join(marked, on="_row", how="left", maintain_order="left")
-        .drop("_row")
-        .with_columns(
-            content=pl.col("content").fill_null(pl.col("text_id")),
-            rewording=pl.col("rewording").fill_null(0),
-        )
-    )
+    # Scattered into new columns rather than joined: a join would copy every column of
+    # the posts, raw texts included, for a few spun rows.
+    rows = marked["_row"].to_numpy()
+    content = posts["text_id"].to_numpy().copy()
+    content[rows] = marked["content"].to_numpy()
+    rewording = np.zeros(posts.height, np.int8)
+    rewording[rows] = marked["rewording"].to_numpy()
+    return posts.with_columns(content=pl.Series(content), rewording=pl.Series(rewording))
