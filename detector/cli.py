@@ -429,13 +429,19 @@ def scan(
     )
     spark = {"partitions": partitions, "max_bucket": max_bucket, "checkpoint_dir": checkpoint_dir}
     run_scan = _engine(engine, master, {k: v for k, v in spark.items() if v is not None})
-    say = (lambda _: None) if quiet else (lambda text: click.echo(f"detector: {text}", err=True))
+    # On screen only, as progress is: a piped or failing run's stderr keeps its one line.
+    on_screen = on_terminal(not quiet)
+
+    def say(text: str) -> None:
+        if on_screen:
+            click.echo(f"detector: {text}", err=True)
+
     with compiling_alongside(say):
         from detector.result import replacing
 
         with replacing(out_dir) as partial:
             result = run_scan(list(inputs), config=config, progress=not quiet)
-            exports = _write_outputs(result, partial, fmt, config, show=on_terminal(not quiet))
+            exports = _write_outputs(result, partial, fmt, config, show=on_screen)
     _require_scanned(result.summary, out_dir / f"rejects.{fmt}")
     if not quiet:
         for line in _summary_lines(result.summary, time.perf_counter() - started):

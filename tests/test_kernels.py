@@ -104,6 +104,7 @@ def test_scan_says_it_compiles_and_stops_its_helper_only_when_the_cache_is_cold(
             pass
 
     monkeypatch.setattr(kernels.subprocess, "Popen", Helper)
+    monkeypatch.setattr(cli, "on_terminal", lambda wanted: wanted)  # as if on a screen
     monkeypatch.setattr(kernels, "probably_cold", lambda: False)
     for is_cold in (True, False):
         monkeypatch.setattr(kernels, "cold", lambda is_cold=is_cold: is_cold)
