@@ -150,17 +150,9 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: Stages):
                 if texts.keys:
                     new = new.join(pl.concat(texts.keys), on="text_key", how="anti")
             with stages.stage("minhash"):
-                sigs, n_shingles = signatures(
-                    new["normalised"],
-                    num_perm=config.num_perm,
-                    seed=config.seed,
-                    cjk_ngram=config.cjk_ngram,
-                    word_ngram=config.word_ngram,
-                )
-                long_enough = np.flatnonzero(n_shingles >= config.min_shingles)
-                texts.sketches.append(sketch(sigs, config.threshold, long_enough))
+                sketched, long_enough, n_shingles = sketch_texts(new["normalised"], config)
+                texts.sketches.append(sketched)
                 texts.sketched.append(long_enough + texts.count)
-                del sigs
             if config.group_short_texts:
                 with stages.stage("normalise"):
                     texts.add_short(new["text"], n_shingles, config)
@@ -170,6 +162,23 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: Stages):
             frames.append(posts.drop("normalised"))
             bar.update(batch.rows_read)
     return frames, rejects, texts, rows_read
+
+
+def sketch_texts(
+    normalised: pl.Series, config: ScanConfig
+) -> tuple[Sketch, np.ndarray, np.ndarray]:
+    """MinHash normalised texts and reduce the signatures of those long enough to match to
+    their LSH sketch: (sketch, rows of the sketched texts, shingles of every text). Full
+    signatures never outlive the call."""
+    sigs, n_shingles = signatures(
+        normalised,
+        num_perm=config.num_perm,
+        seed=config.seed,
+        cjk_ngram=config.cjk_ngram,
+        word_ngram=config.word_ngram,
+    )
+    long_enough = np.flatnonzero(n_shingles >= config.min_shingles)
+    return sketch(sigs, config.threshold, long_enough), long_enough, n_shingles
 
 
 def normalise_posts(posts: pl.DataFrame, config: ScanConfig) -> pl.DataFrame:

@@ -14,10 +14,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from detector.config import ScanConfig
-from detector.lsh import sketch
-from detector.minhash import signatures
 from detector.normalise import short_text_key_expr
-from detector.pipeline import TEXT_KEY_SEED, normalise_posts
+from detector.pipeline import TEXT_KEY_SEED, normalise_posts, sketch_texts
 from detector.spark.arrow import arrow_schema, struct, to_batches, to_frame
 
 SKETCHES = struct(
@@ -73,15 +71,7 @@ def _sketcher(config: ScanConfig, schema: pa.Schema) -> Batches:
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             frame = to_frame(batch)
-            sigs, n_shingles = signatures(
-                frame["normalised"],
-                num_perm=config.num_perm,
-                seed=config.seed,
-                cjk_ngram=config.cjk_ngram,
-                word_ngram=config.word_ngram,
-            )
-            long_enough = np.flatnonzero(n_shingles >= config.min_shingles)
-            sketched = sketch(sigs, config.threshold, long_enough)
+            sketched, long_enough, n_shingles = sketch_texts(frame["normalised"], config)
             bands = sketched.keys.shape[0]
             keys = _lists(frame.height, long_enough, sketched.keys.T.astype(np.int64), bands)
             low = _binaries(frame.height, long_enough, sketched.low_bytes)
