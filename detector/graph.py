@@ -249,74 +249,72 @@ def _aggregate(
     order: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Collapse edges sorted by (src, dst, kind, key) into one row per (pair, kind):
-    distinct keys, their summed weight, the smallest gap and the median over keys of each
-    key's smallest gap, and the first MAX_OBJECTS keys."""
+    distinct keys, their summed weight and the first MAX_OBJECTS keys; and each distinct
+    (row, key)'s smallest gap (``key_row``, ``key_gap``), from which :func:`_gap_stats`
+    takes the row's smallest and median gap."""
     n = order.shape[0]
     n_rows = 0  # counted first, so the outputs are allocated at their size
+    n_keys = 0
     for p in range(n):
         e = order[p]
-        if p == 0:
+        f = order[p - 1] if p > 0 else e
+        if p == 0 or src[e] != src[f] or dst[e] != dst[f] or kind[e] != kind[f]:
             n_rows += 1
-        else:
-            f = order[p - 1]
-            if src[e] != src[f] or dst[e] != dst[f] or kind[e] != kind[f]:
-                n_rows += 1
+            n_keys += 1
+        elif key[e] != key[f]:
+            n_keys += 1
     out_src = np.empty(n_rows, np.int64)
     out_dst = np.empty(n_rows, np.int64)
     out_kind = np.empty(n_rows, np.int64)
     out_shared = np.zeros(n_rows, np.int64)
     out_weight = np.zeros(n_rows, np.float64)
-    out_gap_min = np.zeros(n_rows, np.int64)
-    out_gap_median = np.zeros(n_rows, np.float64)
     out_objects = np.full((n_rows, MAX_OBJECTS), -1, np.int64)
-    key_gaps = np.empty(n, np.int64)  # smallest gap of each key of the current row
+    key_row = np.empty(n_keys, np.int64)
+    key_gap = np.empty(n_keys, np.int64)
     record_row = np.empty(n, np.int64)  # the output row of each edge record
     m = -1
-    for p in range(n + 1):
-        e = order[p] if p < n else -1
-        new_row = (
-            p == n
-            or m < 0
-            or src[e] != out_src[m]
-            or dst[e] != out_dst[m]
-            or kind[e] != out_kind[m]
-        )
-        if new_row and m >= 0:
-            k = out_shared[m]
-            if k == 1:  # most pairs: no sort needed
-                out_gap_min[m] = key_gaps[0]
-                out_gap_median[m] = key_gaps[0]
-            else:
-                gaps = np.sort(key_gaps[:k])
-                out_gap_min[m] = gaps[0]
-                out_gap_median[m] = (gaps[(k - 1) // 2] + gaps[k // 2]) / 2.0
-        if p == n:
-            break
-        if new_row:
+    q = -1
+    for p in range(n):
+        e = order[p]
+        if m < 0 or src[e] != out_src[m] or dst[e] != out_dst[m] or kind[e] != out_kind[m]:
             m += 1
             out_src[m], out_dst[m], out_kind[m] = src[e], dst[e], kind[e]
+            new_key = True
+        else:
+            new_key = key[e] != key[order[p - 1]]
         record_row[e] = m
-        if new_row or key[e] != key[order[p - 1]]:
+        if new_key:
+            q += 1
             k = out_shared[m]
-            key_gaps[k] = gap[e]
+            key_row[q], key_gap[q] = m, gap[e]
             if k < MAX_OBJECTS:
                 out_objects[m, k] = key[e]
             out_weight[m] += key_weight[e]
             out_shared[m] = k + 1
         else:
-            k = out_shared[m] - 1
-            key_gaps[k] = min(key_gaps[k], gap[e])
+            key_gap[q] = min(key_gap[q], gap[e])
     return (
         out_src,
         out_dst,
         out_kind,
         out_shared,
         out_weight,
-        out_gap_min,
-        out_gap_median,
         out_objects,
         record_row,
+        key_row,
+        key_gap,
     )
+
+
+def _gap_stats(
+    shared: np.ndarray, key_row: np.ndarray, key_gap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the smallest and the median over its keys of each key's smallest gap
+    (``key_row`` ascending, ``shared`` keys per row)."""
+    gaps = key_gap[np.lexsort((key_gap, key_row))]
+    start = np.cumsum(shared) - shared
+    median = (gaps[start + (shared - 1) // 2] + gaps[start + shared // 2]) / 2.0
+    return gaps[start], median
 
 
 @dataclass(frozen=True)
@@ -423,10 +421,12 @@ def build_graph(
     # Edges come out in key order (and a key's kind is in its top bits), so one stable sort
     # by pair orders them by (pair, kind, key).
     edge_order = np.argsort(src * np.int64(max(n_accounts, 1)) + dst, kind="stable")
-    source, target, kind, shared, weight, gap_min, gap_median, objects, record_row = _aggregate(
+    source, target, kind, shared, weight, objects, record_row, key_row, key_gap = _aggregate(
         src, dst, kind, traces.key[edge_row], gap, edge_weight, edge_order
     )
     del dst, gap, edge_weight, edge_order  # at 10M posts each edge column is ~100 MB
+    gap_min, gap_median = _gap_stats(shared, key_row, key_gap)
+    del key_row, key_gap
     co_posts = _co_posts(traces, shares, src, edge_row, edge_other, record_row, shared)
     busy = participation >= min_participation
     edges = [source, target, kind, shared, weight, gap_min, gap_median, objects, co_posts]
