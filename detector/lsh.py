@@ -136,9 +136,43 @@ def _bucket_heads(keys: List, first_band: int, heads: np.ndarray) -> None:
 
 
 @nb.njit(cache=True)
+def _list_of(first: np.ndarray) -> List:
+    out = List()
+    out.append(first)
+    return out
+
+
+@nb.njit(cache=True)
+def _append(items: List, item: np.ndarray) -> None:
+    items.append(item)
+
+
+def _typed_list(arrays: list[np.ndarray]) -> List:
+    """A numba typed list of same-typed arrays, built by cached kernels: building one from
+    Python (``List(arrays)``) compiles its methods again in every process, about a second."""
+    out = _list_of(arrays[0])
+    for array in arrays[1:]:
+        _append(out, array)
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _part(starts: np.ndarray, i: int) -> int:
+    """The part holding text ``i``: the last ``starts`` at or below it (a plain binary
+    search: numba's np.searchsorted costs a second of compile)."""
+    lo, hi = 0, starts.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if starts[mid] <= i:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@nb.njit(cache=True)
 def _agreeing(low_bytes: List, starts: np.ndarray, i: int, j: int) -> int:
-    pi = np.searchsorted(starts, i, side="right") - 1
-    pj = np.searchsorted(starts, j, side="right") - 1
+    pi, pj = _part(starts, i), _part(starts, j)
     a, b = low_bytes[pi], low_bytes[pj]
     ri, rj = i - starts[pi], j - starts[pj]
     same = 0
@@ -202,8 +236,8 @@ def group_sketches(parts: Sequence[Sketch], threshold: float) -> np.ndarray:
         return parent
     if n >= 2**31 - 1:
         raise ValueError(f"LSH over {n} distinct texts: at most 2**31 - 2 in one scan")
-    keys = List([p.keys for p in parts])
-    low_bytes = List([p.low_bytes for p in parts])
+    keys = _typed_list([p.keys for p in parts])
+    low_bytes = _typed_list([p.low_bytes for p in parts])
     starts = np.cumsum([0] + [p.size for p in parts[:-1]]).astype(np.int64)
     need = min_agreeing(threshold, parts[0].low_bytes.shape[1])
     bands = parts[0].keys.shape[0]
@@ -234,7 +268,7 @@ def root_similarity(parts: Sequence[Sketch], roots: np.ndarray) -> np.ndarray:
     out = np.full(roots.shape[0], -1, np.int64)
     if parts:
         starts = np.cumsum([0] + [p.size for p in parts[:-1]]).astype(np.int64)
-        _root_agreement(List([p.low_bytes for p in parts]), starts, roots, out)
+        _root_agreement(_typed_list([p.low_bytes for p in parts]), starts, roots, out)
     agreement = out / (parts[0].low_bytes.shape[1] if parts else 1)
     similarity = (agreement - CHANCE_AGREEMENT) / (1.0 - CHANCE_AGREEMENT)
     return np.where(out >= 0, np.clip(similarity, 0.0, 1.0), np.nan)
