@@ -311,10 +311,24 @@ def _gap_stats(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the smallest and the median over its keys of each key's smallest gap
     (``key_row`` ascending, ``shared`` keys per row)."""
-    gaps = key_gap[np.lexsort((key_gap, key_row))]
     start = np.cumsum(shared) - shared
-    median = (gaps[start + (shared - 1) // 2] + gaps[start + shared // 2]) / 2.0
-    return gaps[start], median
+    return np.minimum.reduceat(key_gap, start), group_medians(key_row, key_gap, shared.size)
+
+
+def group_medians(
+    group: np.ndarray, values: np.ndarray, n_groups: int, empty: float = np.nan
+) -> np.ndarray:
+    """The median of ``values`` in each group (the mean of the two middle values, as
+    ``np.median``), ``empty`` where a group has none: one sort, no kernel to compile."""
+    values = values[np.lexsort((values, group))]
+    count = np.bincount(group, minlength=n_groups)
+    start = np.cumsum(count) - count
+    out = np.full(n_groups, empty)
+    has = count > 0
+    low = start[has] + (count[has] - 1) // 2
+    high = start[has] + count[has] // 2
+    out[has] = (values[low] + values[high]) / 2.0
+    return out
 
 
 @dataclass(frozen=True)

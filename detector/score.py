@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from detector.graph import AccountGraph, Traces
+from detector.graph import AccountGraph, Traces, group_medians
 from detector.model import ScoreModel
 from detector.schema import FEATURES
 
@@ -73,14 +73,13 @@ def _object_features(
     account: np.ndarray,
     time: np.ndarray,
     window: np.ndarray,
-    variant: np.ndarray,
     is_text: np.ndarray,
     object_shares: np.ndarray,
     n_clusters: int,
 ) -> tuple[np.ndarray, ...]:
     """Per cluster, over its members' in-window co-shares (rows sorted by cluster, key,
     time): co-shares, those within the window of another *member*, distinct objects,
-    distinct text groups, text co-shares, distinct texts within them, the largest object's
+    distinct text groups, text co-shares, the largest object's
     co-shares, co-shares weighted by the cluster's share of all shares of their object, and
     for each wave of a non-text object (members' shares chained within the window) the
     interquartile range of its share times, in windows: a network fired at once gives
@@ -91,7 +90,6 @@ def _object_features(
     objects = np.zeros(n_clusters, np.int64)
     groups = np.zeros(n_clusters, np.int64)
     text_shares = np.zeros(n_clusters, np.int64)
-    texts = np.zeros(n_clusters, np.int64)
     largest = np.zeros(n_clusters, np.int64)
     owned = np.zeros(n_clusters, np.float64)
     near = np.zeros(cluster.shape[0], np.bool_)
@@ -129,8 +127,6 @@ def _object_features(
         if is_text[start]:
             groups[c] += 1
             text_shares[c] += size
-            seen = np.sort(variant[start:end])
-            texts[c] += 1 + np.count_nonzero(seen[1:] != seen[:-1])
         for direction in range(2):
             last_account, last_time, other_time, has_other = -1, 0, 0, False
             for step in range(size):
@@ -147,20 +143,19 @@ def _object_features(
             synchronous[c] += near[i]
         start = end
     return (
-        shares, synchronous, objects, groups, text_shares, texts, largest, owned,
+        shares, synchronous, objects, groups, text_shares, largest, owned,
         spread_cluster[:n_spread], spread[:n_spread], spread_weight[:n_spread],
     )  # fmt: skip
 
 
 @nb.njit(cache=True)
 def _account_features(
-    cluster: np.ndarray, repetition: np.ndarray, created_day: np.ndarray, n_clusters: int
+    cluster: np.ndarray, created_day: np.ndarray, n_clusters: int
 ) -> tuple[np.ndarray, ...]:
-    """Per cluster: members, median repetition, members with a known creation day, members
-    created on busy days and the number of busy days. Accounts sorted by cluster,
-    created_day; ``created_day`` -1 when unknown."""
+    """Per cluster: members, members with a known creation day, members created on busy
+    days and the number of busy days. Accounts sorted by cluster, created_day;
+    ``created_day`` -1 when unknown."""
     members = np.zeros(n_clusters, np.int64)
-    median = np.zeros(n_clusters, np.float64)
     known = np.zeros(n_clusters, np.int64)
     on_busy = np.zeros(n_clusters, np.int64)
     busy_days = np.zeros(n_clusters, np.int64)
@@ -173,7 +168,6 @@ def _account_features(
             end += 1
         size = end - start
         members[c] = size
-        median[c] = np.median(repetition[start:end])
         busy = max(3, math.ceil(BUSY_DAY_SHARE * size))
         i = start
         while i < end:
@@ -187,7 +181,7 @@ def _account_features(
                     busy_days[c] += 1
             i = j
         start = end
-    return members, median, known, on_busy, busy_days
+    return members, known, on_busy, busy_days
 
 
 def _edge_features(
@@ -240,15 +234,16 @@ def cluster_evidence(
     tc, shares_of_object = tc[inside], object_shares[inside]
     order = np.lexsort((t.time, t.key, tc))
     (
-        shares, synchronous, objects, groups, text_shares, texts, largest, owned,
+        shares, synchronous, objects, groups, text_shares, largest, owned,
         spread_cluster, spread, spread_weight,
     ) = (
         _object_features(
             tc[order], t.key[order], t.account[order], t.time[order],
-            np.asarray(windows, np.int64)[t.kind[order]], t.variant[order],
+            np.asarray(windows, np.int64)[t.kind[order]],
             t.kind[order] == text_kind, shares_of_object[order].astype(np.float64), n_clusters,
         )
     )  # fmt: skip
+    texts = _distinct_texts(tc, t.key, t.variant, t.kind == text_kind, n_clusters)
     own = (t.kind == text_kind) & (t.rewording > 0)
     rewordings = np.bincount(tc[own], minlength=n_clusters)
     shared_posts = np.bincount(_post_cluster(t.post, tc), minlength=n_clusters)
@@ -259,9 +254,8 @@ def cluster_evidence(
     ac, rep, created = account_cluster[member], graph.repetition[member], account_created[member]
     day = np.where(created >= 0, created // SECONDS_PER_DAY, -1)
     order = np.lexsort((day, ac))
-    members, median, known, on_busy, busy_days = _account_features(
-        ac[order], rep[order].astype(np.float64), day[order], n_clusters
-    )
+    members, known, on_busy, busy_days = _account_features(ac[order], day[order], n_clusters)
+    median = group_medians(ac, rep.astype(np.float64), n_clusters, empty=0.0)
     recurrence, gap, gap_all, trace_share = _edge_features(
         graph, account_cluster, text_kind, n_clusters, len(kinds)
     )
@@ -307,6 +301,19 @@ def cluster_evidence(
         trace_share=trace_share,
         kinds=tuple(kinds),
     )
+
+
+def _distinct_texts(
+    cluster: np.ndarray, key: np.ndarray, variant: np.ndarray, text: np.ndarray, n_clusters: int
+) -> np.ndarray:
+    """Per cluster, the distinct texts (``variant``) its members co-shared in each text
+    group (``key``), summed over the groups."""
+    c, k, v = cluster[text], key[text], variant[text]
+    order = np.lexsort((v, k, c))
+    c, k, v = c[order], k[order], v[order]
+    new = np.ones(c.size, bool)
+    new[1:] = (c[1:] != c[:-1]) | (k[1:] != k[:-1]) | (v[1:] != v[:-1])
+    return np.bincount(c[new], minlength=n_clusters)
 
 
 def _source_concentration(cluster: np.ndarray, source: np.ndarray, n_clusters: int) -> np.ndarray:
