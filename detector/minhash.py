@@ -3,7 +3,9 @@
 For the same 32-bit shingle hashes, ``num_perm``, ``seed`` and permutation scheme, a row of
 :func:`signatures` equals ``datasketch.MinHash(num_perm, seed, scheme=...).hashvalues``
 after ``update_batch`` of those hashes (``hashfunc`` the identity). The permutation
-parameters are taken from datasketch itself, so they cannot drift from the reference.
+parameters are drawn as datasketch draws them (``tests/test_minhash.py`` checks them
+against datasketch's own); datasketch is not imported by a scan: its import pulls in
+scipy.integrate, half a second of every run.
 
 Two schemes are supported: ``"affine32"`` (datasketch >= 2.0's default: MurmurHash3 fmix32,
 then ``a*h + b mod 2**32``; SIMD-friendly 32-bit arithmetic) and ``"legacy"`` (datasketch
@@ -18,7 +20,6 @@ from functools import lru_cache
 import numba as nb
 import numpy as np
 import polars as pl
-from datasketch import MinHash
 
 from detector.shingle import shingle_tokens, tokenise, utf8_buffers
 
@@ -32,12 +33,22 @@ BLOCKS_PER_THREAD = 8  # blocks of texts per thread: evens out texts of unequal 
 def permutations(
     num_perm: int, seed: int, scheme: str = "affine32"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The (a, b) permutation parameters datasketch uses for this num_perm/seed/scheme."""
+    """The (a, b) permutation parameters datasketch uses for this num_perm/seed/scheme:
+    drawn from ``RandomState(seed)``, odd 32-bit multipliers for affine32, (a, b) pairs
+    below 2**61 - 1 for legacy."""
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
-    dtype = np.uint32 if scheme == "affine32" else np.uint64
-    return np.ascontiguousarray(a, dtype=dtype), np.ascontiguousarray(b, dtype=dtype)
+    draw = np.random.RandomState(seed)
+    if scheme == "affine32":
+        a = draw.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        b = draw.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+        return a, b
+    pairs = [
+        (draw.randint(1, _MERSENNE, dtype=np.uint64), draw.randint(0, _MERSENNE, dtype=np.uint64))
+        for _ in range(num_perm)
+    ]
+    a, b = np.array(pairs, dtype=np.uint64).T
+    return np.ascontiguousarray(a), np.ascontiguousarray(b)
 
 
 @nb.njit(cache=True, inline="always")

@@ -6,7 +6,7 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.minhash import minhash_values, signatures
+from detector.minhash import SCHEMES, minhash_values, permutations, signatures
 from detector.shingle import shingle_hashes
 
 hash_sets = st.lists(st.integers(min_value=0, max_value=2**32 - 1), max_size=300)
@@ -16,6 +16,18 @@ def reference(hashes: list[int], num_perm: int, seed: int, scheme: str) -> np.nd
     m = MinHash(num_perm=num_perm, seed=seed, hashfunc=lambda h: h, scheme=scheme)
     m.update_batch(hashes)
     return m.hashvalues.astype(np.uint64)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    num_perm=st.integers(min_value=1, max_value=512),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    scheme=st.sampled_from(SCHEMES),
+)
+def test_permutations_are_datasketchs(num_perm, seed, scheme):
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
+    ours = permutations(num_perm, seed, scheme)
+    assert np.array_equal(ours[0], a) and np.array_equal(ours[1], b)
 
 
 @settings(max_examples=200, deadline=None)
