@@ -40,6 +40,9 @@ from detector.spill import BatchStore, batch_store, default_memory_limit
 TEXT_KEY_SEED = 0x5EED
 MAX_EXAMPLES = 8
 MAX_OBJECT_CHARS = 200  # of each object quoted in the edges table
+# Texts MinHashed at a time: their full signatures (512 bytes a text at 128 permutations)
+# were the largest transient of a batch; their sketches are kept, the signatures dropped.
+SKETCH_TEXTS = 1 << 17
 
 
 @dataclass
@@ -128,6 +131,19 @@ class _Texts:
             self.index, on="text_key", how="left", maintain_order="left"
         )["text_id"]
         return new, text_id
+
+    def sketch(self, normalised: pl.Series, first: int, config: ScanConfig) -> np.ndarray:
+        """MinHash and sketch new texts (numbered from ``first``), :data:`SKETCH_TEXTS` at a
+        time; returns their shingle counts."""
+        counts = [np.zeros(0, np.int32)]
+        for start in range(0, len(normalised), SKETCH_TEXTS):
+            sketched, long_enough, n_shingles = sketch_texts(
+                normalised.slice(start, SKETCH_TEXTS), config
+            )
+            self.sketches.append(sketched)
+            self.sketched.append(long_enough + first + start)
+            counts.append(n_shingles)
+        return np.concatenate(counts)
 
     def groups(self, threshold: float) -> np.ndarray:
         """Group label of every text, -1 for none: near-duplicate groups of the sketched
@@ -224,9 +240,7 @@ def _ingest(
                 first = texts.count
                 new, text_id = texts.number(posts)
             with stages.stage("minhash"):
-                sketched, long_enough, n_shingles = sketch_texts(new["normalised"], config)
-                texts.sketches.append(sketched)
-                texts.sketched.append(long_enough + first)
+                n_shingles = texts.sketch(new["normalised"], first, config)
             if config.group_short_texts:
                 with stages.stage("normalise"):
                     texts.add_short(new["text"], n_shingles, first, config)
