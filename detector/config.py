@@ -75,7 +75,7 @@ class ScanConfig:
     batch_rows: int = 1_000_000
     # Bytes of posts held in memory between reading and reporting before they are spilled
     # to Arrow IPC files in a temporary folder made in spill_dir (see detector.spill).
-    # None: an eighth of the machine's memory; spill_dir None: the system's temp folder.
+    # None: a sixteenth of the machine's memory; spill_dir None: the system's temp folder.
     memory_limit: int | None = None
     spill_dir: str | None = None
     # strftime format of created_at/account_created_at text, tried before the built-in forms.
