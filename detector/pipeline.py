@@ -831,9 +831,16 @@ def _edges_out(
             {"edge": np.repeat(np.arange(rows.size), quoted.shape[1]), "key": quoted.reshape(-1)}
         )
         .filter(pl.col("key") >= 0)
-        .join(objects, on="key", how="left", maintain_order="left")
+        .join(
+            # Cut once per object, not once per edge: the edges' lists then share the
+            # objects' string buffers (an object is quoted by many edges).
+            objects.with_columns(pl.col("label").str.slice(0, MAX_OBJECT_CHARS)),
+            on="key",
+            how="left",
+            maintain_order="left",
+        )
         .group_by("edge", maintain_order=True)
-        .agg(pl.col("label").str.slice(0, MAX_OBJECT_CHARS))
+        .agg("label")
     )
     labels = (
         pl.DataFrame({"edge": np.arange(rows.size)})
