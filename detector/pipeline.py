@@ -167,13 +167,11 @@ class _Texts:
 
 @dataclass
 class _Accounts:
-    """Account ids seen so far, numbered by first appearance (``ids``: ``account_id``,
-    ``account``), and the earliest creation time each batch gave each account."""
+    """Account ids seen so far, numbered by first appearance (``ids``: ``account``,
+    ``account_id``), and the earliest creation time given for each (``created``)."""
 
-    ids: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema={"account": pl.UInt32, "account_id": pl.String})
-    )
-    created: list[pl.DataFrame] = field(default_factory=list)
+    ids: pl.DataFrame = field(default_factory=lambda: _empty(_IDS))
+    created: pl.DataFrame = field(default_factory=lambda: _empty(_CREATED))
 
     def number(self, posts: pl.DataFrame) -> pl.Series:
         """The account number of every post, numbering accounts not seen before."""
@@ -188,8 +186,8 @@ class _Accounts:
             self.ids, on="account_id", how="left", maintain_order="left"
         )["account"]
         if "account_created_at" in posts.columns:
-            self.created.append(
-                posts.select(account, "account_created_at")
+            self.created = (
+                pl.concat([self.created, posts.select(account, "account_created_at")])
                 .drop_nulls()
                 .group_by("account")
                 .agg(pl.col("account_created_at").min())
@@ -203,16 +201,15 @@ class _Accounts:
         order = self.ids["account_id"].arg_sort().to_numpy()
         rank = np.empty(order.size, np.uint32)
         rank[order] = np.arange(order.size, dtype=np.uint32)
-        created = pl.concat([_empty(_CREATED), *self.created])
-        created = created.group_by("account").agg(pl.col("account_created_at").min())
         table = (
-            self.ids.join(created, on="account", how="left")
+            self.ids.join(self.created, on="account", how="left")
             .with_columns(account=pl.Series(rank[self.ids["account"].to_numpy()]))
             .sort("account")
         )
         return rank, table.select("account_id", "account_created_at")
 
 
+_IDS = pl.Schema({"account": pl.UInt32, "account_id": pl.String})
 _CREATED = pl.Schema({"account": pl.UInt32, "account_created_at": TIME})
 _NOT_KEPT = ("account_id", "account_created_at", "normalised", "text_key")
 

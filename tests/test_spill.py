@@ -151,3 +151,27 @@ def test_cli_bad_memory_limit_is_one_line(tmp_path):
     assert result.output.strip().splitlines() == [
         "detector: error: cannot read memory size 'lots': use e.g. 500M, 4G or 1.5G"
     ]
+
+
+@pytest.mark.parametrize("limit", [None, 1])
+def test_accounts_are_numbered_in_account_id_order(tmp_path, limit):
+    ids = ["b", "a", "ab", "B", "é", "10", "9", "a", "Z", "€", "b"]
+    dump = pl.DataFrame(
+        {
+            "account_id": ids,
+            "post_id": [f"p{i}" for i in range(len(ids))],
+            "created_at": [f"2024-01-01T00:00:{i:02d}Z" for i in range(len(ids))],
+            "text": [f"text {i}" for i in range(len(ids))],
+            "account_created_at": [None, "2020-01-02", None, None, None, None, None,
+                                   "2020-01-01", None, None, "2019-05-05"],
+        }
+    )  # fmt: skip
+    dump.write_csv(tmp_path / "dump.csv")
+    result = scan(tmp_path / "dump.csv", batch_rows=3, memory_limit=limit, spill_dir=str(tmp_path))
+    assert result.accounts["account_id"].to_list() == sorted(set(ids), key=str.encode)
+    created = dict(zip(*result.accounts.select("account_id", "account_created_at"), strict=True))
+    assert str(created["a"].date()) == "2020-01-01" and str(created["b"].date()) == "2019-05-05"
+    assert created["Z"] is None
+    assert result.accounts["n_posts"].sum() == len(ids)
+    posts = result.posts.sort(pl.col("post_id").str.slice(1).cast(pl.Int64))
+    assert posts["account_id"].to_list() == ids
