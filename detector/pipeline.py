@@ -100,6 +100,7 @@ class _Texts:
     short_keys: list[np.ndarray] = field(default_factory=list)
     n_shingles: list[np.ndarray] = field(default_factory=list)
     count: int = 0
+    spilled: int = 0  # sketches whose low bytes are on disk
 
     def add_short(
         self, raw: pl.Series, n_shingles: np.ndarray, first: int, config: ScanConfig
@@ -144,6 +145,14 @@ class _Texts:
             self.sketched.append(long_enough + first + start)
             counts.append(n_shingles)
         return np.concatenate(counts)
+
+    def spill(self, store: BatchStore) -> None:
+        """Move the sketches' low bytes not yet on disk to ``store``'s folder: LSH reads
+        them only for texts whose band keys collide, near-duplicates, a few of all."""
+        for k in range(self.spilled, len(self.sketches)):
+            keys, low = self.sketches[k].keys, self.sketches[k].low_bytes
+            self.sketches[k] = Sketch(keys, store.spill_array(low))
+        self.spilled = len(self.sketches)
 
     def groups(self, threshold: float) -> np.ndarray:
         """Group label of every text, -1 for none: near-duplicate groups of the sketched
@@ -248,6 +257,8 @@ def _ingest(
                 )
             with stages.stage("spill" if store.spills(kept) else "ingest"):
                 store.append(kept)
+                if store.spilled:
+                    texts.spill(store)
             bar.update(batch.rows_read)
     return accounts, rejects, texts, rows_read
 

@@ -6,9 +6,10 @@ text) from the batch that read it until the tables are written. :class:`BatchSto
 them batch by batch; once the batches it holds pass ``limit`` bytes it writes them, and
 every later batch, to uncompressed Arrow IPC files in a temporary folder, so what stays in
 memory no longer grows with the dump. Columns are read back one at a time when a stage
-needs them, and the raw texts only at the few rows the tables quote (memory-mapped). The
-folder is made only when a batch is spilled and is removed when the scan ends, however it
-ends (success, error, Ctrl-C).
+needs them, and the raw texts only at the few rows the tables quote (memory-mapped). Once
+it spills, the scan also moves the low bytes of its texts' LSH sketches there
+(:meth:`BatchStore.spill_array`, memory-mapped). The folder is made only when something is
+spilled and is removed when the scan ends, however it ends (success, error, Ctrl-C).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class BatchStore:
         self.schemas: list[pl.Schema] = []
         self.held_bytes = 0
         self.spilled_bytes = 0
+        self.arrays = 0
         self.offsets = [0]
 
     @property
@@ -134,7 +136,18 @@ class BatchStore:
         values = pl.concat(parts) if parts else pl.Series(name, [], self.schemas[0][name])
         return values.gather(np.argsort(order, kind="stable"))
 
-    def _spill(self) -> None:
+    def spill_array(self, array: np.ndarray) -> np.ndarray:
+        """``array`` written to the spill folder and mapped back copy-on-write: pages are
+        read only when touched, and the array keeps its writable type (numba's kernels
+        take it as they take one in memory)."""
+        path = self._folder() / f"array-{self.arrays:06d}.npy"
+        with _writing(path):
+            np.save(path, array)
+        self.arrays += 1
+        self.spilled_bytes += array.nbytes
+        return np.asarray(np.load(path, mmap_mode="c"))
+
+    def _folder(self) -> Path:
         if self.folder is None:
             parent = Path(self.parent) if self.parent is not None else None
             try:
@@ -143,17 +156,16 @@ class BatchStore:
                 raise OutputError(
                     f"cannot make a spill folder: {exc.strerror or exc}", file=str(parent or "")
                 ) from None
+        return self.folder
+
+    def _spill(self) -> None:
         for frame in self.held:
-            path = self.folder / f"batch-{len(self.files):06d}.arrow"
-            try:
+            path = self._folder() / f"batch-{len(self.files):06d}.arrow"
+            with _writing(path):
                 # Plain (non-view) Arrow types, which pyarrow can take rows of.
                 frame.write_ipc(
                     path, compression="uncompressed", compat_level=pl.CompatLevel.oldest()
                 )
-            except OSError as exc:
-                raise OutputError(
-                    f"cannot spill to disk: {exc.strerror or exc}", file=str(path)
-                ) from None
             self.files.append(path)
             self.spilled_bytes += frame.estimated_size()
         self.held.clear()
@@ -164,6 +176,15 @@ class BatchStore:
         self.held.clear()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Report a failure to write a spill file as an OutputError naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot spill to disk: {exc.strerror or exc}", file=str(path)) from None
 
 
 @contextmanager
