@@ -399,7 +399,8 @@ def scan(
             files=files, rows_read=rows_read, config=config, model=model, stages=stages,
             started=started,
         )  # fmt: skip
-        result.summary["spill"] = {
+        result.summary["engine"] = {
+            "name": "local",
             "memory_limit": limit,
             "spilled_batches": len(store.files),
             "spilled_mb": round(store.spilled_bytes / 2**20, 1),

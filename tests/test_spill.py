@@ -95,8 +95,8 @@ def test_spilled_scan_writes_the_same_tables_byte_for_byte(tmp_path):
     spill.mkdir()
     kept = scan(DEMO, batch_rows=3_000)
     spilled = scan(DEMO, batch_rows=3_000, memory_limit=1, spill_dir=str(spill))
-    assert kept.summary["spill"]["spilled_batches"] == 0
-    assert spilled.summary["spill"]["spilled_batches"] == 14
+    assert kept.summary["engine"]["spilled_batches"] == 0
+    assert spilled.summary["engine"]["spilled_batches"] == 14
     assert spilled.summary["flagged_accounts"] > 0
     assert save(kept, tmp_path / "kept") == save(spilled, tmp_path / "spilled")
     assert list(spill.iterdir()) == []
