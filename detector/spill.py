@@ -52,6 +52,8 @@ class BatchStore:
     numbered across batches in the order appended."""
 
     def __init__(self, limit: int, parent: str | Path | None = None) -> None:
+        if parent is not None and not Path(parent).is_dir():
+            raise OutputError("spill folder does not exist or is not a folder", file=str(parent))
         self.limit = limit
         self.parent = parent
         self.folder: Path | None = None

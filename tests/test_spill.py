@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import detector.pipeline
 from detector.cli import main
 from detector.config import ScanConfig, parse_size
-from detector.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from detector.errors import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
 from detector.pipeline import scan
 from detector.spill import BatchStore, batch_store, default_memory_limit
 
@@ -141,6 +141,16 @@ def test_cli_spills_next_to_out_by_default(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_cli_missing_spill_dir_is_one_line_before_reading(tmp_path):
+    result = CliRunner().invoke(
+        main, ["scan", str(DEMO), "--out", str(tmp_path / "out"), "--spill-dir", "nowhere"]
+    )
+    assert result.exit_code == EXIT_OUTPUT
+    assert result.output.strip().splitlines() == [
+        "detector: error: nowhere: spill folder does not exist or is not a folder"
+    ]
 
 
 def test_cli_bad_memory_limit_is_one_line(tmp_path):
