@@ -417,12 +417,22 @@ def scan_groups(
     text_index: pl.DataFrame,
     n_shingles: np.ndarray,
     groups: TextGroups,
-    **options: Any,
+    *,
+    files: Sequence[str | Path],
+    rows_read: int,
+    config: ScanConfig,
+    model: ScoreModel,
+    stages: Stages,
+    started: float,
 ) -> ScanResult:
     """:func:`scan_posts` for a frame of whole posts in input order with their
     ``text_key`` (as the Spark engine collects them); ``text_index``: ``text_key`` ->
     ``text_id`` (numbered by first appearance)."""
-    return scan_posts(Posts.of_frame(posts, text_index), rejects, n_shingles, groups, **options)
+    return scan_posts(
+        Posts.of_frame(posts, text_index), rejects, n_shingles, groups,
+        files=files, rows_read=rows_read, config=config, model=model, stages=stages,
+        started=started,
+    )  # fmt: skip
 
 
 def scan_posts(
