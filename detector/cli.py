@@ -373,6 +373,18 @@ def main() -> None:
     help="Rows read per batch (bounds memory while reading).",
 )
 @click.option(
+    "--memory-limit",
+    help="Memory for the posts kept between reading and writing the tables, e.g. 4G or "
+    "500M; past it they are spilled to a temporary folder on disk, which is deleted when "
+    "the scan ends (default: a sixteenth of this machine's memory).",
+)
+@click.option(
+    "--spill-dir",
+    type=click.Path(file_okay=False),
+    help="Folder in which to make the temporary spill folder (default: the folder that "
+    "holds --out).",
+)
+@click.option(
     "--engine",
     type=click.Choice(["local", "spark"]),
     default="local",
@@ -424,6 +436,8 @@ def scan(
     started = time.perf_counter()
     from detector.kernels import compiling_alongside
 
+    if options["spill_dir"] is None:
+        options["spill_dir"] = str(Path(out_dir).absolute().parent)
     config = ScanConfig.from_options(
         columns=_column_map(columns), windows=_window_map(windows), **options
     )

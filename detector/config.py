@@ -34,6 +34,8 @@ TRACES = tuple(TRACE_COLUMNS)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_UNIT_BYTES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 def parse_duration(value: str | int | float) -> int:
@@ -50,6 +52,20 @@ def parse_duration(value: str | int | float) -> int:
     return seconds
 
 
+def parse_size(value: str | int) -> int:
+    """Bytes in a size such as ``500M``, ``4G``, ``1.5GiB`` or ``1048576`` (binary units)."""
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.match(value)
+        if not match:
+            raise UsageError(f"cannot read memory size {value!r}: use e.g. 500M, 4G or 1.5G")
+        size = int(float(match.group(1)) * _UNIT_BYTES[match.group(2).lower()])
+    if size <= 0:
+        raise UsageError(f"memory size {value!r} must be positive")
+    return size
+
+
 @dataclass(frozen=True)
 class ScanConfig:
     """Options of :func:`detector.scan`; defaults are what a new user gets."""
@@ -57,6 +73,11 @@ class ScanConfig:
     # Input: logical column -> name in the file (only the names that differ need mapping).
     columns: dict[str, str] = field(default_factory=dict)
     batch_rows: int = 1_000_000
+    # Bytes of posts held in memory between reading and reporting before they are spilled
+    # to Arrow IPC files in a temporary folder made in spill_dir (see detector.spill).
+    # None: a sixteenth of the machine's memory; spill_dir None: the system's temp folder.
+    memory_limit: int | None = None
+    spill_dir: str | None = None
     # strftime format of created_at/account_created_at text, tried before the built-in forms.
     time_format: str | None = None
 
@@ -150,6 +171,7 @@ class ScanConfig:
     def __post_init__(self) -> None:
         checks = {
             "batch_rows": self.batch_rows >= 1,
+            "memory_limit": self.memory_limit is None or self.memory_limit >= 1,
             "min_digit_run": self.min_digit_run >= 1,
             "cjk_ngram": self.cjk_ngram >= 1,
             "word_ngram": self.word_ngram >= 1,
@@ -207,6 +229,8 @@ class ScanConfig:
         if unknown:
             raise UsageError(f"unknown option(s): {', '.join(sorted(unknown))}")
         defaults = cls()
+        if isinstance(options.get("memory_limit"), str):
+            options["memory_limit"] = parse_size(options["memory_limit"])
         if "windows" in options:
             given = {k: parse_duration(v) for k, v in options["windows"].items()}
             unknown_traces = set(given) - set(TRACES)

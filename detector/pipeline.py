@@ -3,15 +3,18 @@ graph -> cluster -> score -> tables.
 
 Input is streamed batch by batch: each batch is normalised and only its texts not seen
 before are shingled and MinHashed, so exact copies (a slogan pasted 50,000 times) cost one
-signature. What is kept per post is small (ids, time, raw text, a text key); the rest of
-the pipeline works on numpy arrays indexed by dense account and text numbers.
+signature. What is kept per post is compact: the post id, time, an account number and a
+text number (not the account id and the normalised text), the trace columns and the raw
+text, which comes back only at the rows the tables quote. Kept batches past
+``config.memory_limit`` are spilled to disk (:mod:`detector.spill`). The rest of the
+pipeline works on numpy arrays indexed by dense account and text numbers.
 """
 
 from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +38,14 @@ from detector.result import ScanResult
 from detector.rewording import TextGroups, mark_rewordings, spun_groups
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
 from detector.score import cluster_evidence, cluster_reasons, feature, score_clusters
+from detector.spill import BatchStore, batch_store, default_memory_limit
 
 TEXT_KEY_SEED = 0x5EED
 MAX_EXAMPLES = 8
 MAX_OBJECT_CHARS = 200  # of each object quoted in the edges table
+# Texts MinHashed at a time: their full signatures (512 bytes a text at 128 permutations)
+# were the largest transient of a batch; their sketches are kept, the signatures dropped.
+SKETCH_TEXTS = 1 << 17
 
 
 @dataclass
@@ -87,25 +94,68 @@ class _Texts:
     match (``sketched``: their text numbers) and the code-masked keys of the shorter ones
     (``short``: text numbers, ``short_keys``: keys)."""
 
-    keys: list[pl.DataFrame] = field(default_factory=list)
+    index: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"text_id": pl.UInt32, "text_key": pl.UInt64})
+    )
     sketches: list[Sketch] = field(default_factory=list)
     sketched: list[np.ndarray] = field(default_factory=list)
     short: list[np.ndarray] = field(default_factory=list)
     short_keys: list[np.ndarray] = field(default_factory=list)
     n_shingles: list[np.ndarray] = field(default_factory=list)
     count: int = 0
+    spilled: int = 0  # sketches whose low bytes are on disk
 
-    def add_short(self, raw: pl.Series, n_shingles: np.ndarray, config: ScanConfig) -> None:
-        """Key the new texts (``raw``: one raw text each) with 1 to ``min_shingles - 1``
-        shingles by their code-masked normalised text."""
+    def add_short(
+        self, raw: pl.Series, n_shingles: np.ndarray, first: int, config: ScanConfig
+    ) -> None:
+        """Key the new texts (``raw``: one raw text each, numbered from ``first``) with 1 to
+        ``min_shingles - 1`` shingles by their code-masked normalised text."""
         rows = np.flatnonzero((n_shingles > 0) & (n_shingles < config.min_shingles))
         keys = (
             raw.gather(rows)
             .to_frame("text")
             .select(short_text_key_expr(pl.col("text"), config).hash(TEXT_KEY_SEED))
         )
-        self.short.append(rows + self.count)
+        self.short.append(rows + first)
         self.short_keys.append(keys.to_series().to_numpy())
+
+    def number(self, posts: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+        """The texts of ``posts`` not seen before (``text_key``, ``normalised``, ``text``,
+        in order of first appearance), now numbered, and the text number of every post."""
+        new = (
+            posts.select("text_key", "normalised", "text")
+            .unique("text_key", keep="first", maintain_order=True)
+            .join(self.index, on="text_key", how="anti")
+        )
+        self.index = pl.concat(
+            [self.index, new.select("text_key").with_row_index("text_id", offset=self.count)]
+        )
+        self.count += new.height
+        text_id = posts.select("text_key").join(
+            self.index, on="text_key", how="left", maintain_order="left"
+        )["text_id"]
+        return new, text_id
+
+    def sketch(self, normalised: pl.Series, first: int, config: ScanConfig) -> np.ndarray:
+        """MinHash and sketch new texts (numbered from ``first``), :data:`SKETCH_TEXTS` at a
+        time; returns their shingle counts."""
+        counts = [np.zeros(0, np.int32)]
+        for start in range(0, len(normalised), SKETCH_TEXTS):
+            sketched, long_enough, n_shingles = sketch_texts(
+                normalised.slice(start, SKETCH_TEXTS), config
+            )
+            self.sketches.append(sketched)
+            self.sketched.append(long_enough + first + start)
+            counts.append(n_shingles)
+        return np.concatenate(counts)
+
+    def spill(self, store: BatchStore) -> None:
+        """Move the sketches' low bytes not yet on disk to ``store``'s folder: LSH reads
+        them only for texts whose band keys collide, near-duplicates, a few of all."""
+        for k in range(self.spilled, len(self.sketches)):
+            keys, low = self.sketches[k].keys, self.sketches[k].low_bytes
+            self.sketches[k] = Sketch(keys, store.spill_array(low))
+        self.spilled = len(self.sketches)
 
     def groups(self, threshold: float) -> np.ndarray:
         """Group label of every text, -1 for none: near-duplicate groups of the sketched
@@ -127,9 +177,61 @@ class _Texts:
         return np.concatenate([np.zeros(0, np.int64), *self.sketched])
 
 
-def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: Stages):
-    """Stream the input: keep compact per-post columns, MinHash each new text once."""
-    frames: list[pl.DataFrame] = []
+@dataclass
+class _Accounts:
+    """Account ids seen so far, numbered by first appearance (``ids``: ``account``,
+    ``account_id``), and the earliest creation time given for each (``created``)."""
+
+    ids: pl.DataFrame = field(default_factory=lambda: _empty(_IDS))
+    created: pl.DataFrame = field(default_factory=lambda: _empty(_CREATED))
+
+    def number(self, posts: pl.DataFrame) -> pl.Series:
+        """The account number of every post, numbering accounts not seen before."""
+        new = (
+            posts.select("account_id")
+            .unique(keep="first", maintain_order=True)
+            .join(self.ids, on="account_id", how="anti")
+            .with_row_index("account", offset=self.ids.height)
+        )
+        self.ids = pl.concat([self.ids, new])
+        account = posts.select("account_id").join(
+            self.ids, on="account_id", how="left", maintain_order="left"
+        )["account"]
+        if "account_created_at" in posts.columns:
+            self.created = (
+                pl.concat([self.created, posts.select(account, "account_created_at")])
+                .drop_nulls()
+                .group_by("account")
+                .agg(pl.col("account_created_at").min())
+            )
+        return account
+
+    def ranked(self) -> tuple[np.ndarray, pl.DataFrame]:
+        """Each first-appearance number's rank by ``account_id`` (the dense account number
+        of the later stages), and the table of accounts in rank order (``account_id``,
+        ``account_created_at``)."""
+        order = self.ids["account_id"].arg_sort().to_numpy()
+        rank = np.empty(order.size, np.uint32)
+        rank[order] = np.arange(order.size, dtype=np.uint32)
+        table = (
+            self.ids.join(self.created, on="account", how="left")
+            .with_columns(account=pl.Series(rank[self.ids["account"].to_numpy()]))
+            .sort("account")
+        )
+        return rank, table.select("account_id", "account_created_at")
+
+
+_IDS = pl.Schema({"account": pl.UInt32, "account_id": pl.String})
+_CREATED = pl.Schema({"account": pl.UInt32, "account_created_at": TIME})
+_NOT_KEPT = ("account_id", "account_created_at", "normalised", "text_key")
+
+
+def _ingest(
+    inputs: Sequence[str | Path], config: ScanConfig, stages: Stages, store: BatchStore
+) -> tuple[_Accounts, list[pl.DataFrame], _Texts, int]:
+    """Stream the input, MinHash each new text once, and keep each post's compact columns
+    in ``store``: account and text numbers instead of their ids and normalised texts."""
+    accounts = _Accounts()
     rejects: list[pl.DataFrame] = []
     texts = _Texts()
     rows_read = 0
@@ -144,24 +246,24 @@ def _ingest(inputs: Sequence[str | Path], config: ScanConfig, stages: Stages):
             rejects.append(batch.rejects)
             with stages.stage("normalise"):
                 posts = normalise_posts(batch.posts, config)
-                new = posts.select("text_key", "normalised", "text").unique(
-                    "text_key", keep="first", maintain_order=True
-                )
-                if texts.keys:
-                    new = new.join(pl.concat(texts.keys), on="text_key", how="anti")
+                first = texts.count
+                new, text_id = texts.number(posts)
             with stages.stage("minhash"):
-                sketched, long_enough, n_shingles = sketch_texts(new["normalised"], config)
-                texts.sketches.append(sketched)
-                texts.sketched.append(long_enough + texts.count)
+                n_shingles = texts.sketch(new["normalised"], first, config)
             if config.group_short_texts:
                 with stages.stage("normalise"):
-                    texts.add_short(new["text"], n_shingles, config)
-            texts.keys.append(new.select("text_key").with_row_index("text_id", offset=texts.count))
+                    texts.add_short(new["text"], n_shingles, first, config)
             texts.n_shingles.append(n_shingles)
-            texts.count += new.height
-            frames.append(posts.drop("normalised"))
+            with stages.stage("ingest"):
+                kept = posts.drop(_NOT_KEPT, strict=False).with_columns(
+                    accounts.number(posts), text_id
+                )
+            with stages.stage("spill" if store.spills(kept) else "ingest"):
+                store.append(kept)
+                if store.spilled:
+                    texts.spill(store)
             bar.update(batch.rows_read)
-    return frames, rejects, texts, rows_read
+    return accounts, rejects, texts, rows_read
 
 
 def sketch_texts(
@@ -206,6 +308,58 @@ def _empty(schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+@dataclass
+class Posts:
+    """Accepted posts as the stages after LSH read them. ``frame``: one row per post in
+    input order with ``post_id``, ``account`` (dense number, by ``account_id`` order),
+    ``created_at``, ``text_id`` and the input's trace columns (``repost_of``, ``urls``...);
+    ``accounts``: ``account_id`` and ``account_created_at`` by account number; ``texts``:
+    the raw texts of the given rows (the tables quote a few; the rest never come back)."""
+
+    frame: pl.DataFrame
+    accounts: pl.DataFrame
+    texts: Callable[[np.ndarray], pl.Series]
+
+    @classmethod
+    def of_frame(cls, posts: pl.DataFrame, text_index: pl.DataFrame) -> Posts:
+        """From a frame of whole posts (``account_id``, ``text``, ``text_key``...)."""
+        account = pl.col("account_id").rank("dense").cast(pl.UInt32) - 1
+        posts = posts.join(text_index, on="text_key", how="left", maintain_order="left")
+        frame = posts.with_columns(account=account).drop(*_NOT_KEPT, "text", strict=False)
+        created = (
+            [pl.col("account_created_at").drop_nulls().min()]
+            if "account_created_at" in posts.columns
+            else [pl.lit(None, TIME).alias("account_created_at")]
+        )
+        accounts = (
+            posts.group_by(account.alias("account"), "account_id")
+            .agg(created)
+            .sort("account")
+            .select("account_id", "account_created_at")
+        )
+        text = posts["text"]
+        return cls(frame, accounts, lambda rows: text.gather(rows))
+
+    @classmethod
+    def of_store(cls, store: BatchStore, accounts: _Accounts) -> Posts:
+        """From the batches :func:`_ingest` kept: every column but the raw texts, which
+        stay in ``store`` (on disk if spilled)."""
+        if not store.rows:
+            return cls(
+                _empty(_POSTS), _empty(_ACCOUNTS), lambda rows: pl.Series([], dtype=pl.String)
+            )
+        rank, table = accounts.ranked()
+        frame = store.pop([name for name in store.names() if name != "text"])
+        frame = frame.with_columns(account=pl.Series(rank[frame["account"].to_numpy()]))
+        return cls(frame, table, lambda rows: store.gather("text", rows))
+
+
+_POSTS = pl.Schema(
+    {"post_id": pl.String, "created_at": TIME, "account": pl.UInt32, "text_id": pl.UInt32}
+)
+_ACCOUNTS = pl.Schema({"account_id": pl.String, "account_created_at": TIME})
+
+
 def scan(
     inputs: str | Path | Sequence[str | Path],
     *,
@@ -218,6 +372,8 @@ def scan(
     ``inputs`` are files, directories or globs (CSV, JSONL, Parquet, gzip). ``options`` are
     :class:`~detector.config.ScanConfig` fields (or pass a ready ``config``). Returns the
     result tables as polars DataFrames; nothing is written (see :meth:`ScanResult.save`).
+    Posts past ``config.memory_limit`` are spilled to a temporary folder in
+    ``config.spill_dir``, deleted before this returns or raises.
     """
     config = config or ScanConfig.from_options(**options)
     model = load_model(config.model)
@@ -225,29 +381,34 @@ def scan(
     files = expand_inputs(inputs)
     stages = Stages(progress=on_terminal(progress))
     started = time.perf_counter()
+    limit = config.memory_limit or default_memory_limit()
 
-    frames, reject_frames, texts, rows_read = _ingest(files, config, stages)
-    rejects = pl.concat([_empty(REJECTS), *reject_frames], how="diagonal_relaxed").select(
-        REJECTS.names()
-    )
-
-    with stages.step("lsh"):
-        posts = pl.concat(frames, how="diagonal_relaxed") if frames else _empty_posts()
-        frames.clear()
-        text_index = (
-            pl.concat(texts.keys)
-            if texts.keys
-            else pl.DataFrame(schema={"text_id": pl.UInt32, "text_key": pl.UInt64})
+    with batch_store(limit, config.spill_dir) as store:
+        accounts, reject_frames, texts, rows_read = _ingest(files, config, stages, store)
+        rejects = pl.concat([_empty(REJECTS), *reject_frames], how="diagonal_relaxed").select(
+            REJECTS.names()
         )
-        n_shingles = np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
-        text_group = texts.groups(config.threshold)
-        groups = TextGroups.of(text_group, texts.low_bytes, config.spun_min_texts)
-        texts.sketches.clear()
-    return scan_groups(
-        posts, rejects, text_index, n_shingles, groups,
-        files=files, rows_read=rows_read, config=config, model=model, stages=stages,
-        started=started,
-    )  # fmt: skip
+        with stages.step("lsh"):
+            posts = Posts.of_store(store, accounts)
+            del accounts
+            n_shingles = (
+                np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
+            )
+            text_group = texts.groups(config.threshold)
+            groups = TextGroups.of(text_group, texts.low_bytes, config.spun_min_texts)
+            texts.sketches.clear()
+        result = scan_posts(
+            posts, rejects, n_shingles, groups,
+            files=files, rows_read=rows_read, config=config, model=model, stages=stages,
+            started=started,
+        )  # fmt: skip
+        result.summary["engine"] = {
+            "name": "local",
+            "memory_limit": limit,
+            "spilled_batches": len(store.files),
+            "spilled_mb": round(store.spilled_bytes / 2**20, 1),
+        }
+    return result
 
 
 def scan_groups(
@@ -264,25 +425,48 @@ def scan_groups(
     stages: Stages,
     started: float,
 ) -> ScanResult:
+    """:func:`scan_posts` for a frame of whole posts in input order with their
+    ``text_key`` (as the Spark engine collects them); ``text_index``: ``text_key`` ->
+    ``text_id`` (numbered by first appearance)."""
+    return scan_posts(
+        Posts.of_frame(posts, text_index), rejects, n_shingles, groups,
+        files=files, rows_read=rows_read, config=config, model=model, stages=stages,
+        started=started,
+    )  # fmt: skip
+
+
+def scan_posts(
+    posts: Posts,
+    rejects: pl.DataFrame,
+    n_shingles: np.ndarray,
+    groups: TextGroups,
+    *,
+    files: Sequence[str | Path],
+    rows_read: int,
+    config: ScanConfig,
+    model: ScoreModel,
+    stages: Stages,
+    started: float,
+) -> ScanResult:
     """The scan from the near-duplicate groups on: index posts, spun groups, account graph,
     clusters, scores, tables and summary. Every engine calls it, so they answer alike.
 
-    ``posts``: accepted posts in input order with their ``text_key``; ``text_index``:
-    ``text_key`` -> ``text_id`` (numbered by first appearance); ``n_shingles`` indexed by
-    ``text_id``; ``groups``: each text's group and the sketches of large groups' texts.
+    ``n_shingles`` is indexed by ``text_id``; ``groups``: each text's group and the sketches
+    of large groups' texts.
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
+    account_table, raw_texts = posts.accounts, posts.texts
     with stages.step("lsh"):
         matchable = n_shingles >= config.min_shingles
-        posts = _index_posts(posts, text_index, groups.label, matchable)
+        posts = _index_posts(posts.frame, groups.label, matchable)
         spun = spun_groups(posts, n_shingles, groups, config)
         posts = mark_rewordings(posts, spun, groups, config)
 
     with stages.step("graph"):
-        accounts = _account_table(posts)
+        accounts = _account_table(account_table, posts)
         n_accounts = accounts.height
         kinds = config.traces
-        traces, objects = _traces(posts, config)
+        traces, objects = _traces(posts, raw_texts, config)
         posts = _slim(posts)
         graph = build_graph(
             traces,
@@ -352,12 +536,13 @@ def scan_groups(
         posts = posts.with_columns(
             cluster_id=pl.Series(account_cid[post_account]).replace(-1, None)
         )
-        clusters = _cluster_table(posts, evidence, scores, flagged, cluster_id, reasons)
+        clusters = _cluster_table(posts, raw_texts, evidence, scores, flagged, cluster_id, reasons)
+        account_id = accounts["account_id"].gather(post_account)
         result = ScanResult(
             accounts=_accounts_out(accounts, account_cluster, cluster_id, scores, flagged, reasons),
             clusters=clusters,
-            posts=posts.select(POSTS.names()).cast(POSTS),
-            groups=_groups_out(posts),
+            posts=posts.with_columns(account_id).select(POSTS.names()).cast(POSTS),
+            groups=_groups_out(posts, raw_texts),
             edges=_edges_out(
                 graph, kinds, objects, accounts, account_cluster, cluster_id, config.write_graph
             ),
@@ -376,29 +561,14 @@ def scan_groups(
     return result
 
 
-def _empty_posts() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "post_id": pl.String,
-            "account_id": pl.String,
-            "created_at": TIME,
-            "text": pl.String,
-            "text_key": pl.UInt64,
-        }
-    )
-
-
 def _index_posts(
-    posts: pl.DataFrame, text_index: pl.DataFrame, text_group: np.ndarray, matchable: np.ndarray
+    posts: pl.DataFrame, text_group: np.ndarray, matchable: np.ndarray
 ) -> pl.DataFrame:
-    """Attach dense account numbers, epoch seconds, the text number and the near-duplicate
-    group shared by >= 2 accounts (``shared_group``, -1 otherwise)."""
-    posts = posts.join(text_index, on="text_key", how="left", maintain_order="left")
-    text_id = posts["text_id"].cast(pl.Int64).to_numpy()
+    """Attach epoch seconds, whether the text is long enough to match, and the
+    near-duplicate group shared by >= 2 accounts (``shared_group``, -1 otherwise)."""
+    text_id = posts["text_id"].to_numpy()
     posts = posts.with_columns(
-        account=pl.col("account_id").rank("dense").cast(pl.Int64) - 1,
         time=pl.col("created_at").dt.epoch("s"),
-        text_id=pl.Series(text_id),
         matchable=pl.Series(matchable[text_id]),
         group=pl.Series(text_group[text_id]),
     )
@@ -417,38 +587,33 @@ def _index_posts(
 
 
 def _slim(posts: pl.DataFrame) -> pl.DataFrame:
-    """Drop what only the graph needed, and the texts of posts in no shared group (the
-    outputs quote shared texts only): at scale the raw texts are the largest column."""
+    """Drop what only the graph needed."""
     graph_only = [
-        "text_key", "group", "content", "rewording",
-        *(c for c in TRACE_COLUMNS.values() if c != "text"),
+        "group", "content", "rewording", *(c for c in TRACE_COLUMNS.values() if c != "text"),
     ]  # fmt: skip
-    return posts.drop(graph_only, strict=False).with_columns(
-        text=pl.when(pl.col("group_id").is_not_null()).then(pl.col("text"))
-    )
+    return posts.drop(graph_only, strict=False)
 
 
-def _account_table(posts: pl.DataFrame) -> pl.DataFrame:
-    """One row per account, in dense-index order."""
-    columns = [pl.len().alias("n_posts")]
-    if "account_created_at" in posts.columns:
-        columns.append(pl.col("account_created_at").drop_nulls().min().alias("account_created_at"))
-    else:
-        columns.append(pl.lit(None, TIME).alias("account_created_at"))
-    return posts.group_by("account", "account_id").agg(columns).sort("account")
+def _account_table(accounts: pl.DataFrame, posts: pl.DataFrame) -> pl.DataFrame:
+    """One row per account, in dense-index order: ``accounts`` with ``n_posts``."""
+    n_posts = np.bincount(posts["account"].to_numpy(), minlength=accounts.height)
+    return accounts.with_columns(n_posts=pl.Series(n_posts))
 
 
 def _hash_key(values: pl.Expr) -> pl.Expr:
     return values.hash(TEXT_KEY_SEED).reinterpret(signed=True)
 
 
-def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
+def _traces(
+    posts: pl.DataFrame, raw_texts: Callable[[np.ndarray], pl.Series], config: ScanConfig
+) -> tuple[Traces, pl.DataFrame]:
     """Co-sharing traces of every switched-on kind the input has, and a label per object
-    key (a text, an id, a URL, a tag) for the edge evidence."""
+    key (a text, an id, a URL, a tag) for the edge evidence; ``raw_texts``: the raw texts
+    of given rows."""
     parts: list[Traces] = []
     labels: list[pl.DataFrame] = []
     posts = posts.with_row_index("row")
-    authors = posts.select(label="post_id", source="account")
+    authors = posts.select(label="post_id", source=pl.col("account").cast(pl.Int64))
     for index, kind in enumerate(config.traces):
         column = TRACE_COLUMNS[kind]
         if kind == "text":  # labels gathered below: filtering every shared text is costly
@@ -491,7 +656,7 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
         label = (
             rows["label"].gather(first)
             if "label" in rows.columns
-            else posts["text"].gather(rows["row"].gather(first))
+            else raw_texts(rows["row"].gather(first).to_numpy())
         )
         labels.append(pl.DataFrame({"key": keys, "label": label}))
     objects = (
@@ -522,6 +687,7 @@ def _sources(kind: str, rows: pl.DataFrame, authors: pl.DataFrame) -> np.ndarray
 
 def _cluster_table(
     posts: pl.DataFrame,
+    raw_texts: Callable[[np.ndarray], pl.Series],
     evidence,
     scores: np.ndarray,
     flagged: np.ndarray,
@@ -554,12 +720,12 @@ def _cluster_table(
             "n_objects": pl.Int64,
         },
     ).with_columns(pl.col(FEATURES).fill_nan(None))
-    clustered = posts.filter(pl.col("cluster_id").is_not_null())
+    clustered = posts.with_row_index("row").filter(pl.col("cluster_id").is_not_null())
     span = clustered.group_by("cluster_id").agg(
         first_seen=pl.col("created_at").min(), last_seen=pl.col("created_at").max()
     )
     return (
-        base.join(_examples(clustered), on="cluster_id", how="left")
+        base.join(_examples(clustered, raw_texts), on="cluster_id", how="left")
         .join(span, on="cluster_id", how="left")
         .with_columns(pl.col("example_texts").fill_null(pl.lit([], pl.List(pl.String))))
         .sort("cluster_id")
@@ -568,9 +734,11 @@ def _cluster_table(
     )
 
 
-def _examples(clustered: pl.DataFrame) -> pl.DataFrame:
+def _examples(
+    clustered: pl.DataFrame, raw_texts: Callable[[np.ndarray], pl.Series]
+) -> pl.DataFrame:
     """Distinct example texts per cluster: variants of its largest group first, then the
-    first text of its next largest groups."""
+    first text of its next largest groups (``clustered``: posts with their ``row``)."""
     shared = clustered.filter(pl.col("group_id").is_not_null())
     texts = (
         shared.sort("time", "post_id")
@@ -580,18 +748,27 @@ def _examples(clustered: pl.DataFrame) -> pl.DataFrame:
     variants = (
         texts.filter(pl.col("rank") == 1)
         .group_by("cluster_id")
-        .agg(pl.col("text").head(MAX_EXAMPLES // 2))
+        .agg(pl.col("row").head(MAX_EXAMPLES // 2))
     )
     others = (
         texts.filter(pl.col("rank") > 1)
         .unique(["cluster_id", "group_id"], keep="first", maintain_order=True)
         .sort("cluster_id", "rank")
         .group_by("cluster_id", maintain_order=True)
-        .agg(pl.col("text").head(MAX_EXAMPLES // 2).alias("more"))
+        .agg(pl.col("row").head(MAX_EXAMPLES // 2).alias("more"))
     )
-    return variants.join(others, on="cluster_id", how="full", coalesce=True).select(
-        "cluster_id",
-        example_texts=pl.concat_list(pl.col("text").fill_null([]), pl.col("more").fill_null([])),
+    rows = (
+        variants.join(others, on="cluster_id", how="full", coalesce=True)
+        .select(
+            "cluster_id",
+            row=pl.concat_list(pl.col("row").fill_null([]), pl.col("more").fill_null([])),
+        )
+        .explode("row")
+    )
+    return (
+        rows.with_columns(text=raw_texts(rows["row"].to_numpy()))
+        .group_by("cluster_id", maintain_order=True)
+        .agg(example_texts="text")
     )
 
 
@@ -623,8 +800,8 @@ def _per_account(per_cluster: np.ndarray, account_cluster: np.ndarray, outside) 
     return np.append(per_cluster, np.array([outside], dtype=per_cluster.dtype))[account_cluster]
 
 
-def _groups_out(posts: pl.DataFrame) -> pl.DataFrame:
-    shared = posts.filter(pl.col("group_id").is_not_null())
+def _groups_out(posts: pl.DataFrame, raw_texts: Callable[[np.ndarray], pl.Series]) -> pl.DataFrame:
+    shared = posts.with_row_index("row").filter(pl.col("group_id").is_not_null())
     majority = (
         shared.group_by("group_id", "cluster_id")
         .agg(n=pl.col("account").n_unique())
@@ -632,7 +809,7 @@ def _groups_out(posts: pl.DataFrame) -> pl.DataFrame:
         .unique("group_id", keep="first", maintain_order=True)
         .select("group_id", "cluster_id")
     )
-    return (
+    groups = (
         shared.sort("time", "post_id")
         .group_by("group_id")
         .agg(
@@ -641,10 +818,13 @@ def _groups_out(posts: pl.DataFrame) -> pl.DataFrame:
             n_texts=pl.col("text_id").n_unique(),
             first_seen=pl.col("created_at").min(),
             last_seen=pl.col("created_at").max(),
-            example_text=pl.col("text").first(),
+            row=pl.col("row").first(),
         )
         .join(majority, on="group_id", how="left")
         .sort("group_id")
+    )
+    return (
+        groups.with_columns(example_text=raw_texts(groups["row"].to_numpy()))
         .select(GROUPS.names())
         .cast(GROUPS)
     )
@@ -673,9 +853,16 @@ def _edges_out(
             {"edge": np.repeat(np.arange(rows.size), quoted.shape[1]), "key": quoted.reshape(-1)}
         )
         .filter(pl.col("key") >= 0)
-        .join(objects, on="key", how="left", maintain_order="left")
+        .join(
+            # Cut once per object, not once per edge: the edges' lists then share the
+            # objects' string buffers (an object is quoted by many edges).
+            objects.with_columns(pl.col("label").str.slice(0, MAX_OBJECT_CHARS)),
+            on="key",
+            how="left",
+            maintain_order="left",
+        )
         .group_by("edge", maintain_order=True)
-        .agg(pl.col("label").str.slice(0, MAX_OBJECT_CHARS))
+        .agg("label")
     )
     labels = (
         pl.DataFrame({"edge": np.arange(rows.size)})

@@ -1,0 +1,199 @@
+"""The posts a scan keeps between reading and reporting, in memory up to a budget and in
+Arrow IPC files on disk past it.
+
+A scan holds each accepted post's compact columns (ids, numbers, time, trace objects, raw
+text) from the batch that read it until the tables are written. :class:`BatchStore` keeps
+them batch by batch; once the batches it holds pass ``limit`` bytes it writes them, and
+every later batch, to uncompressed Arrow IPC files in a temporary folder, so what stays in
+memory no longer grows with the dump. Columns are read back one at a time when a stage
+needs them, and the raw texts only at the few rows the tables quote (memory-mapped). Once
+it spills, the scan also moves the low bytes of its texts' LSH sketches there
+(:meth:`BatchStore.spill_array`, memory-mapped). The folder is made only when something is
+spilled and is removed when the scan ends, however it ends (success, error, Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from detector.errors import OutputError
+
+MEMORY_FRACTION = 1 / 16  # default --memory-limit: this share of the machine's memory
+FALLBACK_MEMORY = 16 << 30  # the machine's memory where the system does not say
+
+
+def machine_memory() -> int:
+    """Physical memory of this machine in bytes (:data:`FALLBACK_MEMORY` if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return FALLBACK_MEMORY
+
+
+def default_memory_limit() -> int:
+    """The budget of a scan given none: :data:`MEMORY_FRACTION` of the machine's memory."""
+    return int(machine_memory() * MEMORY_FRACTION)
+
+
+class BatchStore:
+    """Frames appended batch by batch, held in memory until their estimated
+    size passes ``limit`` bytes, then written (with every later batch) to Arrow IPC files
+    in a folder made under ``parent`` (default: the system's temporary folder). Rows are
+    numbered across batches in the order appended."""
+
+    def __init__(self, limit: int, parent: str | Path | None = None) -> None:
+        if parent is not None and not Path(parent).is_dir():
+            raise OutputError("spill folder does not exist or is not a folder", file=str(parent))
+        self.limit = limit
+        self.parent = parent
+        self.folder: Path | None = None
+        self.held: list[pl.DataFrame] = []
+        self.files: list[Path] = []
+        self.schemas: list[pl.Schema] = []
+        self.held_bytes = 0
+        self.spilled_bytes = 0
+        self.arrays = 0
+        self.offsets = [0]
+
+    @property
+    def rows(self) -> int:
+        return self.offsets[-1]
+
+    @property
+    def spilled(self) -> bool:
+        return bool(self.files)
+
+    def spills(self, frame: pl.DataFrame) -> bool:
+        """Whether appending ``frame`` writes to disk."""
+        return self.spilled or self.held_bytes + frame.estimated_size() > self.limit
+
+    def append(self, frame: pl.DataFrame) -> None:
+        """Keep one batch; spill everything held once the held batches pass the budget."""
+        self.offsets.append(self.offsets[-1] + frame.height)
+        self.schemas.append(frame.schema)
+        spill = self.spills(frame)
+        self.held.append(frame)
+        self.held_bytes += frame.estimated_size()
+        if spill:
+            self._spill()
+
+    def names(self) -> list[str]:
+        """The columns of any batch, in the order first seen."""
+        return list(dict.fromkeys(name for schema in self.schemas for name in schema))
+
+    def column(self, name: str) -> pl.Series:
+        """One column over every batch in row order; null in batches without it."""
+        dtype = next(s[name] for s in self.schemas if name in s)
+        parts = [
+            self._read(b, name)
+            if name in schema
+            else pl.repeat(None, int(height), dtype=dtype, eager=True)
+            for b, (schema, height) in enumerate(
+                zip(self.schemas, np.diff(self.offsets), strict=True)
+            )
+        ]
+        return pl.concat(parts, rechunk=False).alias(name) if parts else pl.Series(name, [], dtype)
+
+    def pop(self, names: list[str]) -> pl.DataFrame:
+        """The named columns over every batch, no longer held in memory by the store."""
+        frame = pl.DataFrame([self.column(name) for name in names])
+        self.held = [batch.drop(names, strict=False) for batch in self.held]
+        return frame
+
+    def _read(self, batch: int, name: str) -> pl.Series:
+        if self.files:
+            return pl.read_ipc(self.files[batch], columns=[name])[name]
+        return self.held[batch][name]
+
+    def _take(self, batch: int, name: str, rows: np.ndarray) -> pl.Series:
+        """Column ``name`` of one batch at ``rows``; a spilled batch is memory-mapped, so
+        only the pages holding those rows are read."""
+        if not self.files:
+            return self.held[batch][name].gather(rows)
+        with pa.memory_map(str(self.files[batch])) as source:
+            taken = pa.ipc.open_file(source).read_all().column(name).take(pa.array(rows))
+        return pl.Series(name, taken)
+
+    def gather(self, name: str, rows: np.ndarray) -> pl.Series:
+        """Column ``name`` (which every batch has) at ``rows`` (any order, repeats
+        allowed), reading from each spilled batch only the rows it holds, memory-mapped."""
+        order = np.argsort(rows, kind="stable")
+        ordered = np.asarray(rows, np.int64)[order]
+        bounds = np.searchsorted(ordered, self.offsets)
+        parts = [
+            self._take(b, name, ordered[lo:hi] - self.offsets[b])
+            for b, (lo, hi) in enumerate(pairwise(bounds))
+            if hi > lo
+        ]
+        values = pl.concat(parts) if parts else pl.Series(name, [], self.schemas[0][name])
+        return values.gather(np.argsort(order, kind="stable"))
+
+    def spill_array(self, array: np.ndarray) -> np.ndarray:
+        """``array`` written to the spill folder and mapped back copy-on-write: pages are
+        read only when touched, and the array keeps its writable type (numba's kernels
+        take it as they take one in memory)."""
+        path = self._folder() / f"array-{self.arrays:06d}.npy"
+        with _writing(path):
+            np.save(path, array)
+        self.arrays += 1
+        self.spilled_bytes += array.nbytes
+        return np.asarray(np.load(path, mmap_mode="c"))
+
+    def _folder(self) -> Path:
+        if self.folder is None:
+            parent = Path(self.parent) if self.parent is not None else None
+            try:
+                self.folder = Path(tempfile.mkdtemp(prefix="detector-spill-", dir=parent))
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot make a spill folder: {exc.strerror or exc}", file=str(parent or "")
+                ) from None
+        return self.folder
+
+    def _spill(self) -> None:
+        for frame in self.held:
+            path = self._folder() / f"batch-{len(self.files):06d}.arrow"
+            with _writing(path):
+                # Plain (non-view) Arrow types, which pyarrow can take rows of.
+                frame.write_ipc(
+                    path, compression="uncompressed", compat_level=pl.CompatLevel.oldest()
+                )
+            self.files.append(path)
+            self.spilled_bytes += frame.estimated_size()
+        self.held.clear()
+        self.held_bytes = 0
+
+    def close(self) -> None:
+        """Drop what is held and delete the spill folder."""
+        self.held.clear()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Report a failure to write a spill file as an OutputError naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot spill to disk: {exc.strerror or exc}", file=str(path)) from None
+
+
+@contextmanager
+def batch_store(limit: int, parent: str | Path | None = None) -> Iterator[BatchStore]:
+    """A :class:`BatchStore` whose spill folder is removed when the block ends, however."""
+    store = BatchStore(limit, parent)
+    try:
+        yield store
+    finally:
+        store.close()

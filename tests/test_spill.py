@@ -1,0 +1,187 @@
+"""Bounded memory: posts past --memory-limit are spilled to disk, the answer does not change,
+and the spill folder is gone however the scan ends."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+import detector.pipeline
+from detector.cli import main
+from detector.config import ScanConfig, parse_size
+from detector.errors import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
+from detector.pipeline import scan
+from detector.spill import BatchStore, batch_store, default_memory_limit
+
+DEMO = Path(__file__).parents[1] / "fixtures" / "demo.csv.gz"
+TABLES = ("accounts", "clusters", "posts", "groups", "edges", "rejects")
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("500M", 500 << 20), ("4G", 4 << 30), ("1.5g", 3 << 29), ("2GiB", 2 << 30), ("4096", 4096)],
+)
+def test_sizes_are_read_in_binary_units(text, size):
+    assert parse_size(text) == size
+    assert ScanConfig.from_options(memory_limit=text).memory_limit == size
+
+
+@pytest.mark.parametrize("text", ["lots", "4X", "-1G", "0", ""])
+def test_a_bad_size_is_a_usage_error(text):
+    with pytest.raises(UsageError):
+        parse_size(text)
+
+
+def test_the_default_budget_is_a_share_of_the_machine():
+    assert 0 < default_memory_limit() < os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def batches():
+    rng = np.random.default_rng(3)
+    for b in range(5):
+        n = 100 + b
+        yield pl.DataFrame(
+            {
+                "x": rng.integers(0, 1000, n),
+                "text": [f"post {b}-{i} " + "é" * (i % 7) for i in range(n)],
+                **({"urls": [[f"u{i}"] for i in range(n)]} if b % 2 else {}),
+            }
+        )
+
+
+@pytest.mark.parametrize("limit", [1 << 30, 1])
+def test_store_reads_back_what_it_was_given(tmp_path, limit):
+    frames = list(batches())
+    whole = pl.concat(frames, how="diagonal_relaxed")
+    with batch_store(limit, tmp_path) as store:
+        for frame in frames:
+            store.append(frame)
+        assert store.spilled == (limit == 1)
+        assert store.names() == ["x", "text", "urls"]
+        for name in store.names():
+            assert store.column(name).equals(whole[name])
+        rows = np.array([503, 0, 7, 7, 250, 101])
+        assert store.gather("text", rows).to_list() == whole["text"].gather(rows).to_list()
+        assert store.pop(["x"]).equals(whole.select("x"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_store_spills_only_past_the_budget(tmp_path):
+    frames = list(batches())
+    store = BatchStore(frames[0].estimated_size() + frames[1].estimated_size(), tmp_path)
+    store.append(frames[0])
+    store.append(frames[1])
+    assert not store.spilled and not list(tmp_path.iterdir())
+    store.append(frames[2])
+    assert store.spilled and len(list(next(tmp_path.iterdir()).iterdir())) == 3
+    store.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def save(result, folder: Path) -> dict[str, bytes]:
+    result.save(folder)
+    return {name: (folder / f"{name}.parquet").read_bytes() for name in TABLES}
+
+
+def test_spilled_scan_writes_the_same_tables_byte_for_byte(tmp_path):
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    kept = scan(DEMO, batch_rows=3_000)
+    spilled = scan(DEMO, batch_rows=3_000, memory_limit=1, spill_dir=str(spill))
+    assert kept.summary["engine"]["spilled_batches"] == 0
+    assert spilled.summary["engine"]["spilled_batches"] == 14
+    assert spilled.summary["flagged_accounts"] > 0
+    assert save(kept, tmp_path / "kept") == save(spilled, tmp_path / "spilled")
+    assert list(spill.iterdir()) == []
+
+
+def test_spill_folder_is_removed_on_error(tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        assert len(list(tmp_path.iterdir())) == 1  # the spill folder, in use
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(detector.pipeline, "build_graph", fail)
+    with pytest.raises(RuntimeError, match="boom"):
+        scan(DEMO, batch_rows=10_000, memory_limit=1, spill_dir=str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spill_folder_is_removed_on_ctrl_c(tmp_path):
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    command = [
+        sys.executable, "-c", "from detector.cli import main; main()",
+        "scan", str(DEMO), "--out", str(tmp_path / "out"), "--quiet",
+        "--batch-rows", "200", "--memory-limit", "1", "--spill-dir", str(spill),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(p.glob("*.arrow") for p in spill.iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(60) == EXIT_INTERRUPTED
+    assert "interrupted" in process.stderr.read()
+    assert list(spill.iterdir()) == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_spills_next_to_out_by_default(tmp_path):
+    result = CliRunner().invoke(
+        main,
+        ["scan", str(DEMO), "--out", str(tmp_path / "out"), "--quiet", "--memory-limit", "1"],
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_cli_missing_spill_dir_is_one_line_before_reading(tmp_path):
+    result = CliRunner().invoke(
+        main, ["scan", str(DEMO), "--out", str(tmp_path / "out"), "--spill-dir", "nowhere"]
+    )
+    assert result.exit_code == EXIT_OUTPUT
+    assert result.output.strip().splitlines() == [
+        "detector: error: nowhere: spill folder does not exist or is not a folder"
+    ]
+
+
+def test_cli_bad_memory_limit_is_one_line(tmp_path):
+    result = CliRunner().invoke(
+        main, ["scan", str(DEMO), "--out", str(tmp_path / "out"), "--memory-limit", "lots"]
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert result.output.strip().splitlines() == [
+        "detector: error: cannot read memory size 'lots': use e.g. 500M, 4G or 1.5G"
+    ]
+
+
+@pytest.mark.parametrize("limit", [None, 1])
+def test_accounts_are_numbered_in_account_id_order(tmp_path, limit):
+    ids = ["b", "a", "ab", "B", "é", "10", "9", "a", "Z", "€", "b"]
+    dump = pl.DataFrame(
+        {
+            "account_id": ids,
+            "post_id": [f"p{i}" for i in range(len(ids))],
+            "created_at": [f"2024-01-01T00:00:{i:02d}Z" for i in range(len(ids))],
+            "text": [f"text {i}" for i in range(len(ids))],
+            "account_created_at": [None, "2020-01-02", None, None, None, None, None,
+                                   "2020-01-01", None, None, "2019-05-05"],
+        }
+    )  # fmt: skip
+    dump.write_csv(tmp_path / "dump.csv")
+    result = scan(tmp_path / "dump.csv", batch_rows=3, memory_limit=limit, spill_dir=str(tmp_path))
+    assert result.accounts["account_id"].to_list() == sorted(set(ids), key=str.encode)
+    created = dict(zip(*result.accounts.select("account_id", "account_created_at"), strict=True))
+    assert str(created["a"].date()) == "2020-01-01" and str(created["b"].date()) == "2019-05-05"
+    assert created["Z"] is None
+    assert result.accounts["n_posts"].sum() == len(ids)
+    posts = result.posts.sort(pl.col("post_id").str.slice(1).cast(pl.Int64))
+    assert posts["account_id"].to_list() == ids
