@@ -132,6 +132,7 @@ def _parts(
         traces.select("trace", "key", "account", "time", "kind", "variant", "rewording")
         .groupBy(by_object.alias("bucket"))
         .applyInArrow(_linked(windows, arrow_schema(spark, LINKED)), LINKED)
+        .persist()  # read twice: by the repeat gate and for the kept links
     )
     gated = linked.groupBy("account").agg(
         F.count_distinct(F.when(F.col("rewording") >= 0, F.struct("key", "variant"))).alias("rep"),
@@ -141,7 +142,10 @@ def _parts(
     kept = linked.join(members.select("account"), "account").select(
         (-F.col("account") - 1).alias("src"), F.col("key").alias("dst")
     )
-    labels, rounds = _labels(spark, kept.distinct().persist(), engine)
+    try:
+        labels, rounds = _labels(spark, kept.distinct().persist(), engine)
+    finally:
+        linked.unpersist()
     try:
         kind_totals = _kind_totals(traces, len(config.traces))
         of_key = labels.filter(F.col("node") >= 0).select(F.col("node").alias("key"), "label")
