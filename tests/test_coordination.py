@@ -19,7 +19,7 @@ from detector.score import ClusterEvidence
 
 pytest.importorskip("pyspark", reason="the Spark engine's assembly imports pyspark")
 
-from detector.spark.accounts import _assemble, _rows
+from detector.spark.accounts import assemble, part_rows
 
 DEMO = Path(__file__).parent.parent / "fixtures" / "demo.csv.gz"
 
@@ -93,8 +93,8 @@ def test_components_give_the_whole_scans_answer(scanned):
             sub, scanned["posts"][accounts], scanned["created"][accounts], config,
             kind_totals=totals,
         )  # fmt: skip
-        rows.append(_rows(number, accounts, found))
-    split = _assemble(pl.concat(rows, how="diagonal_relaxed"), whole.account_cluster.size, config)
+        rows.append(part_rows(number, accounts, found))
+    split = assemble(pl.concat(rows, how="diagonal_relaxed"), whole.account_cluster.size, config)
 
     assert whole.n_clusters > 0
     np.testing.assert_array_equal(split.account_cluster, whole.account_cluster)

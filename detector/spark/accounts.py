@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -77,7 +77,7 @@ def spark_clusterer(spark: SparkSession, engine: SparkOptions) -> tuple[Clustere
             parts, stats = _parts(spark, *frames, config, engine)
             done.update(stats)
         with step("cluster"):
-            return _assemble(parts, int(account_posts.shape[0]), config)
+            return assemble(parts, int(account_posts.shape[0]), config)
 
     return cluster, done
 
@@ -198,7 +198,7 @@ def _kind_totals(traces: DataFrame, n_kinds: int) -> tuple[np.ndarray, np.ndarra
     return total, active
 
 
-def _linked(windows: np.ndarray, schema: pa.Schema):
+def _linked(windows: np.ndarray, schema: pa.Schema) -> Callable[[pa.Table], pa.Table]:
     """Per bucket of objects: its in-window traces (another account shared the object
     within the kind's window)."""
 
@@ -212,7 +212,9 @@ def _linked(windows: np.ndarray, schema: pa.Schema):
     return run
 
 
-def _run_part(config: ScanConfig, kind_totals: tuple[np.ndarray, np.ndarray], schema: pa.Schema):
+def _run_part(
+    config: ScanConfig, kind_totals: tuple[np.ndarray, np.ndarray], schema: pa.Schema
+) -> Callable[[pa.Table], pa.Table]:
     """Per bucket of whole components: :func:`find_clusters` on its traces (in scan
     order, accounts numbered in the scan's order), as :data:`PARTS` rows."""
 
@@ -234,12 +236,12 @@ def _run_part(config: ScanConfig, kind_totals: tuple[np.ndarray, np.ndarray], sc
             config,
             kind_totals=kind_totals,
         )
-        return pa.Table.from_batches(list(to_batches(_rows(part, accounts, found), schema)))
+        return pa.Table.from_batches(list(to_batches(part_rows(part, accounts, found), schema)))
 
     return run
 
 
-def _rows(part: int, accounts: np.ndarray, found: Clustering) -> pl.DataFrame:
+def part_rows(part: int, accounts: np.ndarray, found: Clustering) -> pl.DataFrame:
     """One bucket's result as :data:`PARTS` rows, accounts by their scan numbers."""
     cluster = found.account_cluster
     members = np.flatnonzero(cluster >= 0)
@@ -292,7 +294,7 @@ def _rows(part: int, accounts: np.ndarray, found: Clustering) -> pl.DataFrame:
     )
 
 
-def _assemble(parts: pl.DataFrame, n_accounts: int, config: ScanConfig) -> Clustering:
+def assemble(parts: pl.DataFrame, n_accounts: int, config: ScanConfig) -> Clustering:
     """The buckets' rows as one :class:`Clustering`, clusters numbered as the local engine
     numbers them: members descending, then smallest member."""
     n_kinds = len(config.traces)
