@@ -2,7 +2,8 @@
 component (why that gives the whole scan's answer: :mod:`detector.coordination`).
 
 1. The traces (one row per share: kind, object key, account, time, post...) are written as
-   Parquet to the staging folder and read by Spark.
+   Parquet to the staging folder and read by Spark (sent from the driver on a cluster
+   without a staging folder).
 2. In-window marks per object: traces bucketed by object key, each bucket marked by the
    local kernel (:func:`detector.graph.linked_in_window`) in ``applyInArrow``.
 3. The accounts passing the repeat gate, and per kind all distinct (object, account)
@@ -73,7 +74,8 @@ def spark_clusterer(spark: SparkSession, engine: SparkOptions) -> tuple[Clustere
         step: Step,
     ) -> Clustering:
         with step("graph"), _staged(engine) as folder:
-            frames = _write(spark, folder, traces, account_posts, account_created)
+            shared = engine.staging_dir is not None
+            frames = _write(spark, folder, shared, traces, account_posts, account_created)
             parts, stats = _parts(spark, *frames, config, engine)
             done.update(stats)
         with step("cluster"):
@@ -94,23 +96,29 @@ def _staged(engine: SparkOptions) -> Iterator[Path]:
 def _write(
     spark: SparkSession,
     folder: Path,
+    shared: bool,
     traces: Traces,
     account_posts: np.ndarray,
     account_created: np.ndarray,
 ) -> tuple[DataFrame, DataFrame]:
-    """The traces (numbered ``trace`` in order) and the accounts as Spark frames, through
-    Parquet in ``folder``."""
+    """The traces (numbered ``trace`` in order) and the accounts as Spark frames: through
+    Parquet in ``folder`` in local mode or with a staging folder (one every executor sees),
+    else sent from the driver."""
     columns = {"trace": np.arange(traces.n_rows, dtype=np.int64)}
     columns |= {name: getattr(traces, name) for name in TRACE_FIELDS}
-    pq.write_table(pa.table(columns), folder / "traces.parquet", row_group_size=1 << 20)
     accounts = {
         "account": np.arange(account_posts.shape[0], dtype=np.int64),
         "n_posts": np.asarray(account_posts, np.int64),
         "created": np.asarray(account_created, np.int64),
     }
-    pq.write_table(pa.table(accounts), folder / "accounts.parquet", row_group_size=1 << 20)
-    read = spark.read.parquet
-    return read(str(folder / "traces.parquet")), read(str(folder / "accounts.parquet"))
+    tables = (pa.table(columns), pa.table(accounts))
+    if not (shared or spark.sparkContext.master.startswith("local")):
+        return spark.createDataFrame(tables[0]), spark.createDataFrame(tables[1])
+    frames = []
+    for name, table in zip(("traces", "accounts"), tables, strict=True):
+        pq.write_table(table, folder / f"{name}.parquet", row_group_size=1 << 20)
+        frames.append(spark.read.parquet(str(folder / f"{name}.parquet")))
+    return frames[0], frames[1]
 
 
 def _buckets(spark: SparkSession) -> int:
