@@ -5,7 +5,8 @@ engine's shuffle volume, task count and time as its shuffle partitions grow.
     python -m benchmarks.spark --sizes 1m --partitions 2,8,32,64 --master 'local[2]'
 
 Each world (cached in ``--scratch`` like the other benchmarks) is cut into ``--files``
-Parquet parts, the unit a Spark reading task takes; both engines scan the same parts.
+Parquet parts, the unit a Spark reading task takes; both engines scan the same parts, the
+local engine in a process of its own (``detector scan``), so each peak memory is its own.
 Shuffle bytes and tasks are read from the Spark UI's REST API (so the UI is on). Results
 go to ``--out`` as JSON (``benchmarks/spark.json``: ``python -m benchmarks.report`` then
 writes its section of RESULTS.md) and are printed one line a run.
@@ -25,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from benchmarks.measure import Child, run_module
 from benchmarks.worlds import ensure_world, parse_size, size_label
 
 
@@ -58,11 +60,31 @@ def _stage_totals(spark, after: int) -> tuple[dict[str, int], int]:
     return totals, max([after, *(s["stageId"] for s in stages)])
 
 
-def _answer(result) -> tuple[set[str], set[frozenset[str]]]:
-    """Flagged accounts and clusters (as member sets) of a scan."""
-    members = result.accounts.filter(pl.col("cluster_id").is_not_null())
+def _answer(accounts: pl.DataFrame) -> tuple[set[str], set[frozenset[str]]]:
+    """Flagged accounts and clusters (as member sets) of a scan's accounts table."""
+    members = accounts.filter(pl.col("cluster_id").is_not_null())
     clusters = {frozenset(g["account_id"]) for _, g in members.group_by("cluster_id")}
-    return set(result.flagged_accounts["account_id"]), clusters
+    return set(accounts.filter("flagged")["account_id"]), clusters
+
+
+def _local(parts: list[Path], folder: Path) -> tuple[Child, tuple[set[str], set[frozenset[str]]]]:
+    """The local engine's scan of ``parts`` in a process of its own (its peak memory its
+    own, not the Spark driver's), and its answer."""
+    folder.mkdir(parents=True, exist_ok=True)
+    args = ["scan", *map(str, parts), "--out", str(folder / "out"), "--quiet"]
+    child = run_module("detector.cli", args, None, folder / "scan.log")
+    if child.returncode not in (0, 4):  # 4: clusters flagged
+        raise RuntimeError(f"local scan failed, see {folder / 'scan.log'}")
+    return child, _answer(pl.read_parquet(folder / "out" / "accounts.parquet"))
+
+
+def _jvm_peak_mb(spark) -> float:
+    """Peak resident memory of the JVM (in local mode the driver and its executors)."""
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
 
 
 def main() -> None:
@@ -77,7 +99,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/spark.json"))
     args = parser.parse_args()
 
-    from detector.pipeline import scan as local_scan
     from detector.spark import build_session
     from detector.spark import scan as spark_scan
 
@@ -96,13 +117,17 @@ def main() -> None:
     for n_posts in map(parse_size, args.sizes.split(",")):
         world = ensure_world(args.scratch, n_posts, args.seed, "plain")
         parts = _parts(world.posts, args.scratch / "spark" / size_label(n_posts), args.files)
-        started = time.perf_counter()
-        local = local_scan(parts)
-        local_s = time.perf_counter() - started
-        expected = _answer(local)
+        child, expected = _local(parts, args.scratch / "spark" / f"{size_label(n_posts)}-local")
         spark_scan(spark, parts[:1])  # warm-up: workers start, numba kernels load
         _, last = _stage_totals(spark, last)
-        rows.append({"posts": n_posts, "engine": "local", "seconds": round(local_s, 1)})
+        rows.append(
+            {
+                "posts": n_posts,
+                "engine": "local",
+                "seconds": round(child.wall_s, 1),
+                "peak_rss_mb": child.peak_rss_mb,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
         for partitions in map(int, args.partitions.split(",")):
             started = time.perf_counter()
@@ -115,12 +140,14 @@ def main() -> None:
                     "engine": f"spark {args.master}",
                     "partitions": partitions,
                     "seconds": round(seconds, 1),
-                    "same_answer": _answer(result) == expected,
+                    "same_answer": _answer(result.accounts) == expected,
                     "flagged_accounts": result.summary["flagged_accounts"],
                     "unique_texts": result.summary["unique_texts"],
                     "driver_peak_rss_mb": max(
                         v["peak_rss_mb"] for v in result.summary["stages"].values()
                     ),
+                    "jvm_peak_rss_mb": _jvm_peak_mb(spark),
+                    "account_components": result.summary["engine"]["account_components"],
                     "stages_s": {k: v["seconds"] for k, v in result.summary["stages"].items()},
                     **totals,
                 }

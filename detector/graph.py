@@ -351,7 +351,15 @@ class _Shares:
     accounts: np.ndarray
 
     @classmethod
-    def of(cls, traces: Traces, n_accounts: int, n_kinds: int) -> _Shares:
+    def of(
+        cls,
+        traces: Traces,
+        n_accounts: int,
+        n_kinds: int,
+        kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> _Shares:
+        """``kind_totals``: ``(total, accounts)`` per kind counted over more traces than
+        ``traces`` (a scan run component by component), else counted here."""
         keys, key_index = np.unique(traces.key, return_inverse=True)
         n = np.int64(max(n_accounts, 1))
         pairs, pair_index, pair_traces = np.unique(
@@ -364,15 +372,12 @@ class _Shares:
             .astype(np.int32)
             .reshape(int(n), n_kinds)
         )
-        return cls(
-            key_index,
-            pair_index,
-            np.bincount(pair_key, minlength=keys.size),
-            pair_traces,
-            objects,
+        total, accounts = kind_totals or (
             np.bincount(pair_kind, minlength=n_kinds),
             np.count_nonzero(objects, axis=0),
         )
+        df = np.bincount(pair_key, minlength=keys.size)
+        return cls(key_index, pair_index, df, pair_traces, objects, total, accounts)
 
     def idf(self, traces: Traces) -> np.ndarray:
         """Per trace ``ln(n / df)``: ``n`` the accounts active in its kind."""
@@ -400,6 +405,7 @@ def build_graph(
     min_repeat: int,
     min_co_shares: int = 1,
     min_participation: int = 1,
+    kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AccountGraph:
     """The co-sharing graph of the accounts that co-shared at least ``min_repeat`` distinct
     objects within their kinds' windows (``windows``/``weights``: per kind index), or one
@@ -408,6 +414,10 @@ def build_graph(
 
     Edges need ``min_co_shares`` distinct co-shared objects of one kind and one end with at
     least ``min_participation`` co-share traces (CooRTweet's ``min_participation``).
+
+    ``kind_totals``: per kind, all distinct (object, account) shares and active accounts
+    of the whole scan, when ``traces`` are one closed part of it (see
+    :mod:`detector.coordination`).
     """
     window = np.asarray(windows, np.int64)[traces.kind]
     order = np.lexsort((traces.account, traces.time, traces.key))
@@ -419,7 +429,7 @@ def build_graph(
     rewords = np.bincount(traces.account[own], minlength=n_accounts) > 0
 
     # Object popularity over every share of it, in or out of window.
-    shares = _Shares.of(traces, n_accounts, len(windows))
+    shares = _Shares.of(traces, n_accounts, len(windows), kind_totals)
     row_weight = np.asarray(weights, np.float64)[traces.kind] * shares.idf(traces)
 
     keep = linked & ((repetition[traces.account] >= min_repeat) | rewords[traces.account])

@@ -25,9 +25,9 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from detector import __version__
-from detector.cluster import detect_communities, join_spinners, keep_core_members
 from detector.config import TRACE_COLUMNS, ScanConfig
-from detector.graph import AccountGraph, Traces, build_graph, concat_traces, make_traces
+from detector.coordination import Clusterer, find_clusters
+from detector.graph import AccountGraph, Traces, concat_traces, make_traces
 from detector.ingest import expand_inputs, iter_batches, parquet_rows
 from detector.lsh import Sketch, group_sketches, low_bytes, sketch
 from detector.minhash import signatures
@@ -37,7 +37,7 @@ from detector.progress import on_terminal, step
 from detector.result import ScanResult
 from detector.rewording import TextGroups, mark_rewordings, spun_groups
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
-from detector.score import cluster_evidence, cluster_reasons, feature, score_clusters
+from detector.score import cluster_reasons, feature, score_clusters
 from detector.spill import BatchStore, batch_store, default_memory_limit
 
 TEXT_KEY_SEED = 0x5EED
@@ -424,6 +424,7 @@ def scan_groups(
     model: ScoreModel,
     stages: Stages,
     started: float,
+    clusterer: Clusterer | None = None,
 ) -> ScanResult:
     """:func:`scan_posts` for a frame of whole posts in input order with their
     ``text_key`` (as the Spark engine collects them); ``text_index``: ``text_key`` ->
@@ -431,7 +432,7 @@ def scan_groups(
     return scan_posts(
         Posts.of_frame(posts, text_index), rejects, n_shingles, groups,
         files=files, rows_read=rows_read, config=config, model=model, stages=stages,
-        started=started,
+        started=started, clusterer=clusterer,
     )  # fmt: skip
 
 
@@ -447,12 +448,14 @@ def scan_posts(
     model: ScoreModel,
     stages: Stages,
     started: float,
+    clusterer: Clusterer | None = None,
 ) -> ScanResult:
     """The scan from the near-duplicate groups on: index posts, spun groups, account graph,
     clusters, scores, tables and summary. Every engine calls it, so they answer alike.
 
     ``n_shingles`` is indexed by ``text_id``; ``groups``: each text's group and the sketches
-    of large groups' texts.
+    of large groups' texts; ``clusterer``: how the traces become clusters
+    (:func:`find_clusters` on this machine).
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
     account_table, raw_texts = posts.accounts, posts.texts
@@ -464,56 +467,18 @@ def scan_posts(
 
     with stages.step("graph"):
         accounts = _account_table(account_table, posts)
-        n_accounts = accounts.height
         kinds = config.traces
         traces, objects = _traces(posts, raw_texts, config)
         posts = _slim(posts)
-        graph = build_graph(
-            traces,
-            n_accounts,
-            windows=np.array([config.window(k) for k in kinds], np.int64),
-            weights=np.array([config.trace_weights[k] for k in kinds], np.float64),
-            neighbours=config.neighbours,
-            min_repeat=config.min_repeat,
-            min_co_shares=config.min_co_shares,
-            min_participation=config.min_participation,
-        )
-        co_shares = traces.take(graph.linked)
-        del traces
-
-    with stages.step("cluster"):
-        communities = join_spinners(
-            detect_communities(graph, min_size=config.min_cluster_accounts, seed=config.seed),
-            co_shares.account,
-            co_shares.key,
-            co_shares.rewording,
-            min_size=config.min_cluster_accounts,
-        )
-        account_cluster = keep_core_members(
-            communities,
-            co_shares.account,
-            co_shares.key,
-            co_shares.variant,
-            co_shares.rewording,
-            min_contents=config.min_repeat,
-            min_size=config.min_cluster_accounts,
-        )
-        n_clusters = int(account_cluster.max()) + 1 if n_accounts else 0
+    created = accounts["account_created_at"].dt.epoch("s").fill_null(-1).to_numpy()
+    found = (clusterer or find_clusters)(
+        traces, accounts["n_posts"].to_numpy(), created, config, stages.step
+    )
+    del traces
+    account_cluster, evidence, n_clusters = found.account_cluster, found.evidence, found.n_clusters
 
     with stages.step("score"):
         post_account = posts["account"].to_numpy()
-        created = accounts["account_created_at"].dt.epoch("s").fill_null(-1).to_numpy()
-        evidence = cluster_evidence(
-            graph=graph,
-            traces=co_shares,
-            object_shares=graph.object_shares,
-            account_cluster=account_cluster,
-            account_posts=accounts["n_posts"].to_numpy(),
-            account_created=created,
-            kinds=kinds,
-            windows=np.array([config.window(k) for k in kinds], np.int64),
-            n_clusters=n_clusters,
-        )
         scores = score_clusters(evidence, model)
         flagged = scores >= threshold
         # Cluster ids rank clusters: 1 is the most suspicious.
@@ -544,7 +509,13 @@ def scan_posts(
             posts=posts.with_columns(account_id).select(POSTS.names()).cast(POSTS),
             groups=_groups_out(posts, raw_texts),
             edges=_edges_out(
-                graph, kinds, objects, accounts, account_cluster, cluster_id, config.write_graph
+                found.edges,
+                kinds,
+                objects,
+                accounts,
+                account_cluster,
+                cluster_id,
+                config.write_graph,
             ),
             rejects=rejects,
         )
@@ -555,7 +526,8 @@ def scan_posts(
         "flag_threshold": threshold,
     }
     result.summary = _summary(
-        result, files, config, used, rows_read, posts, matchable, spun.size, graph, stages,
+        result, files, config, used, rows_read, posts, matchable, spun.size, found.edges_by_kind,
+        stages,
         time.perf_counter() - started,
     )  # fmt: skip
     return result
@@ -905,7 +877,7 @@ def _summary(
     posts: pl.DataFrame,
     matchable: np.ndarray,
     n_spun: int,
-    graph: AccountGraph,
+    edges_by_kind: np.ndarray,
     stages: Stages,
     seconds: float,
 ) -> dict[str, Any]:
@@ -925,9 +897,9 @@ def _summary(
         "clusters": result.clusters.height,
         "flagged_clusters": int(result.clusters["flagged"].sum()),
         "flagged_accounts": int(result.accounts["flagged"].sum()),
-        "graph_edges": graph.n_edges,
+        "graph_edges": int(edges_by_kind.sum()),
         "graph_edges_by_trace": {
-            kind: int(np.count_nonzero(graph.kind == k)) for k, kind in enumerate(config.traces)
+            kind: int(edges_by_kind[k]) for k, kind in enumerate(config.traces)
         },
         "edges_written": result.edges.height,
         "rejects_by_reason": dict(

@@ -115,11 +115,18 @@ def mixed_world(tmp_path_factory) -> list[Path]:
 
 
 def test_mixed_world_same_as_local(spark, mixed_world):
-    options = {"batch_rows": 5_000}
-    # Components by large-star/small-star rounds in Spark, not on the driver.
+    # The whole graph written: edges of components without a cluster come back too.
+    options = {"batch_rows": 5_000, "write_graph": True}
+    # Components (of texts, of accounts) by large-star/small-star rounds in Spark, not on
+    # the driver; account components in three buckets.
     result = spark_scan(spark, mixed_world, partitions=3, driver_components_max=0, **options)
     expected = local_scan(mixed_world, **options)
     assert expected.summary["flagged_clusters"] > 0
+    assert all(n > 0 for n in expected.summary["graph_edges_by_trace"].values())
+    assert expected.summary["edges_written"] == expected.summary["graph_edges"]
+    engine = result.summary["engine"]
+    assert engine["account_component_rounds"] >= 1
+    assert engine["account_components"] > engine["component_buckets"] == 3
     reasons = expected.summary["rejects_by_reason"]
     assert reasons["duplicate post_id"] >= 160, reasons
     assert_same(result, expected)

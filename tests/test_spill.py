@@ -107,7 +107,7 @@ def test_spill_folder_is_removed_on_error(tmp_path, monkeypatch):
         assert len(list(tmp_path.iterdir())) == 1  # the spill folder, in use
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(detector.pipeline, "build_graph", fail)
+    monkeypatch.setattr(detector.pipeline, "find_clusters", fail)
     with pytest.raises(RuntimeError, match="boom"):
         scan(DEMO, batch_rows=10_000, memory_limit=1, spill_dir=str(tmp_path))
     assert list(tmp_path.iterdir()) == []

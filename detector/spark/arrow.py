@@ -14,6 +14,7 @@ from pyspark.sql.types import (
     BinaryType,
     ByteType,
     DataType,
+    DoubleType,
     IntegerType,
     LongType,
     StringType,
@@ -25,14 +26,15 @@ _TYPES: dict[str, DataType] = {
     "TINYINT": ByteType(),
     "INT": IntegerType(),
     "BIGINT": LongType(),
+    "DOUBLE": DoubleType(),
     "STRING": StringType(),
     "BINARY": BinaryType(),
 }
 
 
 def struct(spec: str) -> StructType:
-    """A schema from ``"name TYPE, ..."`` (TINYINT, INT, BIGINT, STRING, BINARY, ARRAY<...>
-    of those), without a session (``StructType.fromDDL`` needs one)."""
+    """A schema from ``"name TYPE, ..."`` (TINYINT, INT, BIGINT, DOUBLE, STRING, BINARY,
+    ARRAY<...> of those), without a session (``StructType.fromDDL`` needs one)."""
     fields = []
     for item in spec.split(","):
         name, kind = item.split()

@@ -1,8 +1,10 @@
 """The scan on Spark: read, validate, normalise, MinHash, band buckets, verification and
 near-duplicate components run as Spark stages; the compact result (each post's text key
 in input order, each text's group) comes to the driver, which finishes the scan with the
-local engine's own :func:`detector.pipeline.scan_groups` (account graph, communities,
-scores, tables), so both engines give the same answer."""
+local engine's own :func:`detector.pipeline.scan_groups` (spun groups, traces, scores,
+tables), so both engines give the same answer. The account graph, communities, core
+members and cluster evidence run back on Spark, component by component
+(:mod:`detector.spark.accounts`)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from detector.progress import on_terminal
 from detector.result import ScanResult
 from detector.rewording import TextGroups
 from detector.schema import REJECTS, TIME
+from detector.spark.accounts import spark_clusterer
 from detector.spark.components import components, driver_components
 from detector.spark.lsh import candidate_pairs, verified_pairs
 from detector.spark.options import SparkOptions
@@ -134,15 +137,20 @@ def _scan_files(
     finally:
         for frame in cached:
             frame.unpersist()
-    result = scan_groups(
-        _posts(posts, read.columns), rejects, text_index, n_shingles, groups,
-        files=files, rows_read=read.rows_read, config=config, model=model, stages=stages,
-        started=started,
-    )  # fmt: skip
+    clusterer, done = spark_clusterer(spark, engine)
+    with _session_settings(spark, engine):
+        result = scan_groups(
+            _posts(posts, read.columns), rejects, text_index, n_shingles, groups,
+            files=files, rows_read=read.rows_read, config=config, model=model, stages=stages,
+            started=started, clusterer=clusterer,
+        )  # fmt: skip
     result.summary["engine"] = {
         "name": "spark",
         "master": spark.sparkContext.master,
         "component_rounds": rounds,  # 0: components found on the driver
+        "account_component_rounds": done["component_rounds"],
+        "account_components": done["components"],
+        "component_buckets": done["buckets"],
         **engine.to_dict(),
     }
     return result

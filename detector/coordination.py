@@ -1,0 +1,164 @@
+"""From co-sharing traces to clusters with their evidence: the account graph, communities,
+core members and per-cluster evidence, in one function both engines call, the local engine
+on every trace at once, the Spark engine on closed parts of them (:mod:`detector.spark.accounts`).
+
+Why a scan splits. Accounts are linked only through an object both shared within its
+window, and only accounts that pass the repeat gate (``min_repeat`` distinct contents
+co-shared in window, or an own rewording in a spun group) take part. Call their in-window
+traces *kept*. The connected components of the bipartite account-object graph of kept
+traces are independent: no edge, community, spun-group join or core-member majority
+crosses one. A component ``C`` (members ``A``, objects ``K``) is computed exactly from the
+*closed* trace set ``T(C)``: every trace of an object in ``K`` (by anyone, in window or
+not) and every trace of an account in ``A``. Then
+
+- each object of ``K`` has all its traces: in-window marks, its sharing accounts (IDF's
+  ``df``), its shares (``object_shares``) and the accounts co-sharing it (the core-member
+  majority) are those of the whole scan;
+- each member has all its traces: its repetition, rewordings, participation and distinct
+  objects per kind (the null model's ``k_a``) are the whole scan's;
+- any other account in ``T(C)`` has a subset of its traces, so it passes the repeat gate
+  here no more than in the whole scan (it does not), and a member's trace outside ``K``
+  is out of window here as in the whole scan (else it would be kept, its object in ``K``).
+
+Only two figures per trace kind are global: all distinct (object, account) shares and all
+active accounts (IDF's ``n``, the null model's ``M``). They are counted over the whole scan
+and passed in (``kind_totals``). The union of closed sets is closed, so any set of whole
+components can be computed together (the Spark engine buckets them), with the same result
+as the whole scan on their accounts. Accounts are numbered in the same order as in the whole
+scan (sorted global numbers), so Louvain sees the same graphs, ties break the same way, and
+features are summed in the same order: the same floats, not merely close ones. Clusters are
+then numbered across parts as :func:`detector.cluster.keep_core_members` numbers them
+(members descending, then smallest member), which needs each cluster's size and smallest
+member only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+
+from detector.cluster import detect_communities, join_spinners, keep_core_members
+from detector.config import ScanConfig
+from detector.graph import AccountGraph, Traces, build_graph
+from detector.score import ClusterEvidence, cluster_evidence
+
+Step = Callable[[str], AbstractContextManager[object]]
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """Each account's cluster (0.. by members descending, then smallest member; -1 for
+    none), each cluster's evidence, the graph's edges to write (all of them, or only those
+    inside clusters when the graph is not written whole) and its edge count per kind."""
+
+    account_cluster: np.ndarray
+    evidence: ClusterEvidence
+    edges: AccountGraph
+    edges_by_kind: np.ndarray
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.evidence.n_accounts.shape[0])
+
+
+# Traces, posts and creation time per account, config, stage timer -> clusters.
+Clusterer = Callable[[Traces, np.ndarray, np.ndarray, ScanConfig, Step], Clustering]
+
+
+def _no_step(name: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+def find_clusters(
+    traces: Traces,
+    account_posts: np.ndarray,
+    account_created: np.ndarray,
+    config: ScanConfig,
+    step: Step = _no_step,
+    kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Clustering:
+    """Graph, communities, core members and evidence of the accounts of ``traces``
+    (``account_posts``/``account_created``: posts and creation time, epoch seconds or -1,
+    per account number); ``kind_totals`` when ``traces`` are a closed part of a scan."""
+    kinds = config.traces
+    n_accounts = int(account_posts.shape[0])
+    windows = np.array([config.window(k) for k in kinds], np.int64)
+    with step("graph"):
+        graph = build_graph(
+            traces,
+            n_accounts,
+            windows=windows,
+            weights=np.array([config.trace_weights[k] for k in kinds], np.float64),
+            neighbours=config.neighbours,
+            min_repeat=config.min_repeat,
+            min_co_shares=config.min_co_shares,
+            min_participation=config.min_participation,
+            kind_totals=kind_totals,
+        )
+        co_shares = traces.take(graph.linked)
+
+    with step("cluster"):
+        communities = join_spinners(
+            detect_communities(graph, min_size=config.min_cluster_accounts, seed=config.seed),
+            co_shares.account,
+            co_shares.key,
+            co_shares.rewording,
+            min_size=config.min_cluster_accounts,
+        )
+        account_cluster = keep_core_members(
+            communities,
+            co_shares.account,
+            co_shares.key,
+            co_shares.variant,
+            co_shares.rewording,
+            min_contents=config.min_repeat,
+            min_size=config.min_cluster_accounts,
+        )
+        n_clusters = int(account_cluster.max()) + 1 if n_accounts else 0
+
+    with step("score"):
+        evidence = cluster_evidence(
+            graph=graph,
+            traces=co_shares,
+            object_shares=graph.object_shares,
+            account_cluster=account_cluster,
+            account_posts=account_posts,
+            account_created=account_created,
+            kinds=kinds,
+            windows=windows,
+            n_clusters=n_clusters,
+        )
+    edges = graph if config.write_graph else inside_clusters(graph, account_cluster)
+    by_kind = np.bincount(graph.kind, minlength=len(kinds)).astype(np.int64)
+    return Clustering(account_cluster, evidence, edges, by_kind)
+
+
+def inside_clusters(graph: AccountGraph, account_cluster: np.ndarray) -> AccountGraph:
+    """The edges of ``graph`` between members of one cluster; per-account and per-trace
+    fields left empty (the tables need the edges only)."""
+    a, b = account_cluster[graph.source], account_cluster[graph.target]
+    return edge_graph(graph, np.flatnonzero((a >= 0) & (a == b)), graph.n_accounts)
+
+
+EDGE_FIELDS = (
+    "source", "target", "kind", "shared", "weight", "gap_min", "gap_median", "objects",
+    "co_posts",
+)  # fmt: skip
+
+
+def edge_graph(graph: AccountGraph, rows: np.ndarray, n_accounts: int) -> AccountGraph:
+    """An :class:`AccountGraph` of the edges ``rows`` of ``graph`` only."""
+    none = np.zeros(0, np.int64)
+    edges = {name: getattr(graph, name)[rows] for name in EDGE_FIELDS}
+    return AccountGraph(
+        **edges,
+        n_accounts=n_accounts,
+        linked=none.astype(bool),
+        repetition=none,
+        rewords=none.astype(bool),
+        participation=none,
+        object_shares=none,
+    )

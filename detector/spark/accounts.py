@@ -1,0 +1,354 @@
+"""The account graph, communities, core members and cluster evidence on Spark, component by
+component (why that gives the whole scan's answer: :mod:`detector.coordination`).
+
+1. The traces (one row per share: kind, object key, account, time, post...) are written as
+   Parquet to the staging folder and read by Spark (sent from the driver on a cluster
+   without a staging folder).
+2. In-window marks per object: traces bucketed by object key, each bucket marked by the
+   local kernel (:func:`detector.graph.linked_in_window`) in ``applyInArrow``.
+3. The accounts passing the repeat gate, and per kind all distinct (object, account)
+   shares and active accounts, by DataFrame aggregation.
+4. Components of the bipartite account-object graph of the kept (in-window, gated)
+   traces: large-star/small-star rounds in Spark (:mod:`detector.spark.components`), or
+   on the driver when the kept links are few.
+5. Each component's closed trace set (every trace of its objects and of its accounts),
+   components bucketed by label; each bucket runs :func:`detector.coordination.find_clusters`
+   in ``applyInArrow`` and returns its members' clusters, its clusters' evidence, the
+   edges to write and its edge count per kind. A giant component is one bucket's task.
+6. On the driver: clusters numbered as the local engine numbers them (members descending,
+   then smallest member), evidence stacked in that order.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from detector.config import ScanConfig
+from detector.coordination import Clusterer, Clustering, Step, find_clusters
+from detector.graph import MAX_OBJECTS, AccountGraph, Traces, linked_in_window
+from detector.schema import FEATURES
+from detector.score import ClusterEvidence
+from detector.spark.arrow import arrow_schema, struct, to_batches
+from detector.spark.components import components, driver_components
+from detector.spark.options import SparkOptions
+
+TRACE_FIELDS = ("kind", "key", "account", "time", "post", "variant", "source", "rewording")
+LINKED = struct("trace BIGINT, key BIGINT, account BIGINT, variant BIGINT, rewording BIGINT")
+ACCOUNT, CLUSTER, EDGE, COUNT = 0, 1, 2, 3  # kinds of row a bucket returns
+EVIDENCE_INTS = (
+    "n_accounts", "n_posts", "n_shared_posts", "n_groups", "n_objects", "n_texts", "busy_days",
+)  # fmt: skip
+EVIDENCE_FLOATS = ("median_repetition", "largest_group_share", "median_gap", "median_gap_all")
+PARTS = struct(
+    "row TINYINT, part BIGINT, cluster BIGINT, account BIGINT, first BIGINT, "
+    + ", ".join(f"{name} BIGINT" for name in EVIDENCE_INTS)
+    + ", "
+    + ", ".join(f"{name} DOUBLE" for name in EVIDENCE_FLOATS)
+    + ", features ARRAY<DOUBLE>, trace_share ARRAY<DOUBLE>, source BIGINT, target BIGINT, "
+    "kind BIGINT, shared BIGINT, weight DOUBLE, gap_min BIGINT, gap_median DOUBLE, "
+    "objects ARRAY<BIGINT>, co_posts BIGINT, n BIGINT"
+)
+
+
+def spark_clusterer(spark: SparkSession, engine: SparkOptions) -> tuple[Clusterer, dict[str, int]]:
+    """A :data:`~detector.coordination.Clusterer` running on ``spark``, and a dict it fills
+    with what it did (component rounds, components, buckets) for the summary."""
+    done: dict[str, int] = {}
+
+    def cluster(
+        traces: Traces,
+        account_posts: np.ndarray,
+        account_created: np.ndarray,
+        config: ScanConfig,
+        step: Step,
+    ) -> Clustering:
+        with step("graph"), _staged(engine) as folder:
+            shared = engine.staging_dir is not None
+            frames = _write(spark, folder, shared, traces, account_posts, account_created)
+            parts, stats = _parts(spark, *frames, config, engine)
+            done.update(stats)
+        with step("cluster"):
+            return assemble(parts, int(account_posts.shape[0]), config)
+
+    return cluster, done
+
+
+@contextmanager
+def _staged(engine: SparkOptions) -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="detector-traces-", dir=engine.staging_dir))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write(
+    spark: SparkSession,
+    folder: Path,
+    shared: bool,
+    traces: Traces,
+    account_posts: np.ndarray,
+    account_created: np.ndarray,
+) -> tuple[DataFrame, DataFrame]:
+    """The traces (numbered ``trace`` in order) and the accounts as Spark frames: through
+    Parquet in ``folder`` in local mode or with a staging folder (one every executor sees),
+    else sent from the driver."""
+    columns = {"trace": np.arange(traces.n_rows, dtype=np.int64)}
+    columns |= {name: getattr(traces, name) for name in TRACE_FIELDS}
+    accounts = {
+        "account": np.arange(account_posts.shape[0], dtype=np.int64),
+        "n_posts": np.asarray(account_posts, np.int64),
+        "created": np.asarray(account_created, np.int64),
+    }
+    tables = (pa.table(columns), pa.table(accounts))
+    if not (shared or spark.sparkContext.master.startswith("local")):
+        return spark.createDataFrame(tables[0]), spark.createDataFrame(tables[1])
+    frames = []
+    for name, table in zip(("traces", "accounts"), tables, strict=True):
+        pq.write_table(table, folder / f"{name}.parquet", row_group_size=1 << 20)
+        frames.append(spark.read.parquet(str(folder / f"{name}.parquet")))
+    return frames[0], frames[1]
+
+
+def _buckets(spark: SparkSession) -> int:
+    return int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
+
+
+def _parts(
+    spark: SparkSession,
+    traces: DataFrame,
+    accounts: DataFrame,
+    config: ScanConfig,
+    engine: SparkOptions,
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Every bucket of components' rows (see :data:`PARTS`), collected."""
+    buckets = _buckets(spark)
+    windows = np.array([config.window(k) for k in config.traces], np.int64)
+    by_object = F.pmod(F.xxhash64("key"), F.lit(buckets))
+    linked = (
+        traces.select("trace", "key", "account", "time", "kind", "variant", "rewording")
+        .groupBy(by_object.alias("bucket"))
+        .applyInArrow(_linked(windows, arrow_schema(spark, LINKED)), LINKED)
+        .persist()  # read twice: by the repeat gate and for the kept links
+    )
+    gated = linked.groupBy("account").agg(
+        F.count_distinct(F.when(F.col("rewording") >= 0, F.struct("key", "variant"))).alias("rep"),
+        F.max((F.col("rewording") > 0).cast("int")).alias("own"),
+    )
+    members = gated.filter((F.col("rep") >= config.min_repeat) | (F.col("own") == 1))
+    kept = linked.join(members.select("account"), "account").select(
+        (-F.col("account") - 1).alias("src"), F.col("key").alias("dst")
+    )
+    try:
+        labels, rounds = _labels(spark, kept.distinct().persist(), engine)
+    finally:
+        linked.unpersist()
+    try:
+        kind_totals = _kind_totals(traces, len(config.traces))
+        of_key = labels.filter(F.col("node") >= 0).select(F.col("node").alias("key"), "label")
+        of_account = labels.filter(F.col("node") < 0).select(
+            (-F.col("node") - 1).alias("account"), "label"
+        )
+        closed = (
+            traces.join(of_key, "key")
+            .unionByName(traces.join(of_account, "account"))
+            .withColumn("part", F.pmod(F.xxhash64("label"), F.lit(buckets)))
+            .drop("label")
+            .dropDuplicates(["part", "trace"])
+            .join(accounts, "account")
+        )
+        run = _run_part(config, kind_totals, arrow_schema(spark, PARTS))
+        parts = closed.groupBy("part").applyInArrow(run, PARTS)
+        table = pl.from_arrow(parts.toArrow())
+        n_components = labels.select("label").distinct().count()
+    finally:
+        labels.unpersist()
+    return table, {"component_rounds": rounds, "components": n_components, "buckets": buckets}
+
+
+def _labels(spark: SparkSession, kept: DataFrame, engine: SparkOptions) -> tuple[DataFrame, int]:
+    """``(node, label)`` of the kept links' components (cached) and the Spark rounds they
+    took (0: labelled on the driver, the links being few)."""
+    try:
+        if kept.count() <= engine.driver_components_max:
+            links = kept.toArrow()
+            node, label = driver_components(*(links[c].to_numpy() for c in ("src", "dst")))
+            table = pa.table({"node": node.astype(np.int64), "label": label.astype(np.int64)})
+            return spark.createDataFrame(table).persist(), 0
+        labels, rounds = components(kept, engine)
+        return labels.persist(), rounds
+    finally:
+        kept.unpersist()
+
+
+def _kind_totals(traces: DataFrame, n_kinds: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per kind: distinct (object, account) shares and distinct accounts, of all traces."""
+    pairs = traces.select("kind", "key", "account").distinct()
+    counts = (
+        pairs.groupBy("kind")
+        .agg(F.count("*").alias("total"), F.count_distinct("account").alias("accounts"))
+        .collect()
+    )
+    total, active = np.zeros(n_kinds, np.int64), np.zeros(n_kinds, np.int64)
+    for row in counts:
+        total[row.kind], active[row.kind] = row.total, row.accounts
+    return total, active
+
+
+def _linked(windows: np.ndarray, schema: pa.Schema) -> Callable[[pa.Table], pa.Table]:
+    """Per bucket of objects: its in-window traces (another account shared the object
+    within the kind's window)."""
+
+    def run(table: pa.Table) -> pa.Table:
+        column = {name: table.column(name).to_numpy() for name in table.column_names}
+        mark = linked_in_window(
+            column["key"], column["account"], column["time"], windows[column["kind"]]
+        )
+        return table.select(schema.names).filter(pa.array(mark)).cast(schema)
+
+    return run
+
+
+def _run_part(
+    config: ScanConfig, kind_totals: tuple[np.ndarray, np.ndarray], schema: pa.Schema
+) -> Callable[[pa.Table], pa.Table]:
+    """Per bucket of whole components: :func:`find_clusters` on its traces (in scan
+    order, accounts numbered in the scan's order), as :data:`PARTS` rows."""
+
+    def run(table: pa.Table) -> pa.Table:
+        frame = pl.DataFrame(pl.from_arrow(table)).sort("trace")
+        part = int(frame["part"][0])
+        accounts, local = np.unique(frame["account"].to_numpy(), return_inverse=True)
+        first = np.unique(local, return_index=True)[1]
+        traces = Traces(
+            *(
+                local if name == "account" else frame[name].to_numpy().astype(np.int64)
+                for name in TRACE_FIELDS
+            )
+        )
+        found = find_clusters(
+            traces,
+            frame["n_posts"].to_numpy()[first],
+            frame["created"].to_numpy()[first],
+            config,
+            kind_totals=kind_totals,
+        )
+        return pa.Table.from_batches(list(to_batches(part_rows(part, accounts, found), schema)))
+
+    return run
+
+
+def part_rows(part: int, accounts: np.ndarray, found: Clustering) -> pl.DataFrame:
+    """One bucket's result as :data:`PARTS` rows, accounts by their scan numbers."""
+    cluster = found.account_cluster
+    members = np.flatnonzero(cluster >= 0)
+    evidence = found.evidence
+    n = found.n_clusters
+    smallest = np.full(n, accounts.size, np.int64)
+    np.minimum.at(smallest, cluster[members], members)
+    edges = found.edges
+    frames = [
+        pl.DataFrame(
+            {
+                "row": np.full(members.size, ACCOUNT, np.int8),
+                "account": accounts[members],
+                "cluster": cluster[members],
+            }
+        ),
+        pl.DataFrame(
+            {
+                "row": np.full(n, CLUSTER, np.int8),
+                "cluster": np.arange(n, dtype=np.int64),
+                "first": accounts[smallest] if n else np.zeros(0, np.int64),
+                **{name: getattr(evidence, name).astype(np.int64) for name in EVIDENCE_INTS},
+                **{name: getattr(evidence, name).astype(np.float64) for name in EVIDENCE_FLOATS},
+                "features": evidence.features,
+                "trace_share": evidence.trace_share,
+            }
+        ),
+        pl.DataFrame(
+            {
+                "row": np.full(edges.n_edges, EDGE, np.int8),
+                "source": accounts[edges.source],
+                "target": accounts[edges.target],
+                **{
+                    name: getattr(edges, name)
+                    for name in ("kind", "shared", "weight", "gap_min", "gap_median", "co_posts")
+                },
+                "objects": pl.Series(edges.objects).cast(pl.List(pl.Int64)),
+            }
+        ),
+        pl.DataFrame(
+            {
+                "row": np.full(found.edges_by_kind.size, COUNT, np.int8),
+                "kind": np.arange(found.edges_by_kind.size, dtype=np.int64),
+                "n": found.edges_by_kind,
+            }
+        ),
+    ]
+    return pl.concat([f for f in frames if f.height], how="diagonal_relaxed").with_columns(
+        part=pl.lit(part, pl.Int64)
+    )
+
+
+def assemble(parts: pl.DataFrame, n_accounts: int, config: ScanConfig) -> Clustering:
+    """The buckets' rows as one :class:`Clustering`, clusters numbered as the local engine
+    numbers them: members descending, then smallest member."""
+    n_kinds = len(config.traces)
+    clusters = parts.filter(pl.col("row") == CLUSTER).sort(
+        ["n_accounts", "first"], descending=[True, False]
+    )
+    index = clusters.select("part", "cluster").with_row_index("global")
+    members = (
+        parts.filter(pl.col("row") == ACCOUNT)
+        .select("part", "cluster", "account")
+        .join(index, on=["part", "cluster"])
+    )
+    account_cluster = np.full(n_accounts, -1, np.int64)
+    account_cluster[members["account"].to_numpy()] = members["global"].to_numpy()
+
+    def matrix(name: str, width: int) -> np.ndarray:
+        values = clusters[name].explode().to_numpy().astype(np.float64)
+        return values.reshape(clusters.height, width)
+
+    evidence = ClusterEvidence(
+        features=matrix("features", len(FEATURES)),
+        **{name: clusters[name].to_numpy().astype(np.int64) for name in EVIDENCE_INTS},
+        **{name: clusters[name].to_numpy().astype(np.float64) for name in EVIDENCE_FLOATS},
+        trace_share=matrix("trace_share", n_kinds),
+        kinds=tuple(config.traces),
+    )
+    edges = parts.filter(pl.col("row") == EDGE)
+    counts = parts.filter(pl.col("row") == COUNT)
+    by_kind = np.bincount(
+        counts["kind"].to_numpy().astype(np.int64),
+        weights=counts["n"].to_numpy(),
+        minlength=n_kinds,
+    ).astype(np.int64)
+    graph = AccountGraph(
+        **{
+            name: edges[name].to_numpy().astype(np.int64)
+            for name in ("source", "target", "kind", "shared", "gap_min", "co_posts")
+        },
+        weight=edges["weight"].to_numpy().astype(np.float64),
+        gap_median=edges["gap_median"].to_numpy().astype(np.float64),
+        objects=edges["objects"].explode().to_numpy().astype(np.int64).reshape(-1, MAX_OBJECTS),
+        n_accounts=n_accounts,
+        linked=np.zeros(0, bool),
+        repetition=np.zeros(0, np.int64),
+        rewords=np.zeros(0, bool),
+        participation=np.zeros(0, np.int64),
+        object_shares=np.zeros(0, np.int64),
+    )
+    return Clustering(account_cluster, evidence, graph, by_kind)
