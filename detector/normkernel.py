@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from functools import cache
 
 import numba as nb
 import numpy as np
@@ -33,74 +32,56 @@ from detector.shingle import utf8_buffers
 
 _URL = np.array([ord(c) for c in URL_TOKEN], np.int32)
 _MENTION = np.array([ord(c) for c in MENTION_TOKEN], np.int32)
-_MENTION_WORD = np.array([ord(c) for c in MENTION_TOKEN.strip()], np.int32)
+_WORD = np.array([ord(c) for c in MENTION_TOKEN.strip()], np.int32)
 _NUMBER = np.array([ord(c) for c in NUMBER_TOKEN], np.int32)
-_HTTP = np.array([ord(c) for c in "http"], np.int32)
-_WWW = np.array([ord(c) for c in "www."], np.int32)
-_SCHEME_END = np.array([ord(c) for c in "://"], np.int32)
-_AT, _SPACE, _S, _W, _DOT, _COLON = (ord(c) for c in "@ sw.:")
+_AT, _SPACE, _H, _T, _P, _S, _W, _DOT, _COLON, _SLASH = (ord(c) for c in "@ htpsw.:/")
 # What a folded text holds that some later step acts on.
 NEED_URL = 1  # ":" or "w."
 NEED_AT = 2
 NEED_PER_CHAR = 4  # symbols or punctuation
 NEED_CJK = 8
-
-
-@nb.njit(cache=True, inline="always")
-def _has(classes: np.ndarray, cp: int, bit: int) -> bool:
-    return (classes[cp] & bit) != 0
-
-
-@nb.njit(cache=True, inline="always")
-def _at(src: np.ndarray, n: int, i: int, word: np.ndarray) -> bool:
-    """Whether ``word`` starts at ``src[i]``."""
-    if i + len(word) > n:
-        return False
-    for k in range(len(word)):  # noqa: SIM110 (numba compiles no generators)
-        if src[i + k] != word[k]:
-            return False
-    return True
-
-
-@nb.njit(cache=True, inline="always")
-def _put(dst: np.ndarray, m: int, word: np.ndarray) -> int:
-    dst[m : m + len(word)] = word
-    return m + len(word)
-
-
-@nb.njit(cache=True, inline="always")
-def _decode(data: np.ndarray, i: int) -> tuple[int, int]:
-    """The code point at byte ``i`` of valid UTF-8 and the next one's byte."""
-    b0 = np.int32(data[i])
-    if b0 < 0x80:
-        return b0, i + 1
-    if b0 < 0xE0:
-        return ((b0 & 0x1F) << 6) | (np.int32(data[i + 1]) & 0x3F), i + 2
-    if b0 < 0xF0:
-        cp = ((b0 & 0x0F) << 12) | ((np.int32(data[i + 1]) & 0x3F) << 6)
-        return cp | (np.int32(data[i + 2]) & 0x3F), i + 3
-    cp = ((b0 & 0x07) << 18) | ((np.int32(data[i + 1]) & 0x3F) << 12)
-    return cp | ((np.int32(data[i + 2]) & 0x3F) << 6) | (np.int32(data[i + 3]) & 0x3F), i + 4
+NEED_DIGITS = 16  # a run of min_run digits
+# The kernels copy with loops, never slices, and call no helpers: both cost seconds of
+# compile time on a fresh install, and helpers compile once more per literal argument.
 
 
 @nb.njit(cache=True)
-def _fold(data, start, end, classes, fold_start, fold_pool, dst, write) -> tuple[int, int]:
+def _fold(data, start, end, classes, fold_start, fold_pool, min_run, dst) -> tuple[int, int]:
     """Whitespace runs to one space, invisible characters dropped, every other code
-    point folded (into ``dst`` where ``write``): the length, or -1 where a code point is
-    unsafe, and (when written) which later steps may change the text (``NEED_*`` bits)."""
+    point folded into ``dst``: the length (-1 where a code point is unsafe, -2 where
+    ``dst`` cannot hold 5 code points per one), and which later steps may change the
+    text (``NEED_*`` bits)."""
+    limit = (len(dst) - 2) // 5
     m = 0
     needs = 0
     seen = 0  # class bits of the folded code points
+    digits = 0  # digits the folded text ends with
     in_space = False
     i = start
     while i < end:
-        cp, i = _decode(data, i)
+        b0 = np.int32(data[i])
+        if b0 < 0x80:
+            cp = b0
+            i += 1
+        elif b0 < 0xE0:
+            cp = ((b0 & 0x1F) << 6) | (np.int32(data[i + 1]) & 0x3F)
+            i += 2
+        elif b0 < 0xF0:
+            cp = ((b0 & 0x0F) << 12) | ((np.int32(data[i + 1]) & 0x3F) << 6)
+            cp |= np.int32(data[i + 2]) & 0x3F
+            i += 3
+        else:
+            cp = ((b0 & 0x07) << 18) | ((np.int32(data[i + 1]) & 0x3F) << 12)
+            cp |= ((np.int32(data[i + 2]) & 0x3F) << 6) | (np.int32(data[i + 3]) & 0x3F)
+            i += 4
         bits = classes[cp]
         if bits & ut.WHITESPACE:
             if not in_space:
-                if write:
-                    dst[m] = _SPACE
+                if m >= limit:
+                    return -2, 0
+                dst[m] = _SPACE
                 m += 1
+                digits = 0
             in_space = True
             continue
         in_space = False
@@ -108,14 +89,16 @@ def _fold(data, start, end, classes, fold_start, fold_pool, dst, write) -> tuple
             continue
         if bits & ut.UNSAFE:
             return -1, 0
-        if not write:
-            m += fold_start[cp + 1] - fold_start[cp]
-            continue
+        if m + fold_start[cp + 1] - fold_start[cp] > limit:
+            return -2, 0
         for k in range(fold_start[cp], fold_start[cp + 1]):
             folded = fold_pool[k]
             dst[m] = folded
             m += 1
             seen |= classes[folded]
+            digits = digits + 1 if classes[folded] & ut.DIGIT else 0
+            if digits >= min_run:
+                needs |= NEED_DIGITS
             if folded == _COLON or (folded == _DOT and m > 1 and dst[m - 2] == _W):
                 needs |= NEED_URL
             elif folded == _AT:
@@ -129,23 +112,26 @@ def _fold(data, start, end, classes, fold_start, fold_pool, dst, write) -> tuple
 
 @nb.njit(cache=True)
 def _mask_urls(src, n, classes, dst) -> int:
-    """``URL_PATTERN`` -> ``URL_TOKEN``."""
+    """``URL_PATTERN`` -> ``URL_TOKEN``: "http://", "https://" or "www." and at least one
+    URL character, the whole run of them."""
     m = 0
     i = 0
     while i < n:
         p = -1
-        if _at(src, n, i, _HTTP):
-            q = i + 4
-            if q < n and src[q] == _S and _at(src, n, q + 1, _SCHEME_END):
-                p = q + 4
-            elif _at(src, n, q, _SCHEME_END):
+        if i + 4 <= n and src[i] == _H and src[i + 1] == _T and src[i + 2] == _T:
+            q = i + 4 if src[i + 3] == _P else n
+            if q < n and src[q] == _S:
+                q += 1
+            if q + 3 <= n and src[q] == _COLON and src[q + 1] == _SLASH and src[q + 2] == _SLASH:
                 p = q + 3
-        elif _at(src, n, i, _WWW):
-            p = i + 4
-        if p != -1 and p < n and _has(classes, src[p], ut.URL_CHAR):
-            while p < n and _has(classes, src[p], ut.URL_CHAR):
+        elif i + 4 <= n and src[i] == _W and src[i + 1] == _W and src[i + 2] == _W:
+            p = i + 4 if src[i + 3] == _DOT else -1
+        if p != -1 and p < n and classes[src[p]] & ut.URL_CHAR:
+            while p < n and classes[src[p]] & ut.URL_CHAR:
                 p += 1
-            m = _put(dst, m, _URL)
+            for k in range(len(_URL)):
+                dst[m + k] = _URL[k]
+            m += len(_URL)
             i = p
             continue
         dst[m] = src[i]
@@ -161,9 +147,9 @@ def _per_char(src, n, classes, symbols, punctuation, dst) -> int:
     last_punct = False
     for i in range(n):
         cp = src[i]
-        if symbols and _has(classes, cp, ut.SYMBOL):
+        if symbols and classes[cp] & ut.SYMBOL:
             cp = _SPACE
-        punct = punctuation and _has(classes, cp, ut.PUNCTUATION)
+        punct = punctuation and (classes[cp] & ut.PUNCTUATION) != 0
         if not (punct and last_punct):
             dst[m] = cp
             m += 1
@@ -177,11 +163,13 @@ def _mask_mentions(src, n, classes, dst) -> int:
     m = 0
     i = 0
     while i < n:
-        if src[i] == _AT and i + 1 < n and _has(classes, src[i + 1], ut.MENTION_CHAR):
+        if src[i] == _AT and i + 1 < n and classes[src[i + 1]] & ut.MENTION_CHAR:
             i += 1
-            while i < n and _has(classes, src[i], ut.MENTION_CHAR):
+            while i < n and classes[src[i]] & ut.MENTION_CHAR:
                 i += 1
-            m = _put(dst, m, _MENTION)
+            for k in range(len(_MENTION)):
+                dst[m + k] = _MENTION[k]
+            m += len(_MENTION)
             continue
         dst[m] = src[i]
         m += 1
@@ -200,13 +188,13 @@ def _join_cjk(src, n, classes, dst) -> int:
         dst[m] = cp
         m += 1
         i += 1
-        if not _has(classes, cp, ut.CJK):
+        if not classes[cp] & ut.CJK:
             continue
         k = i
-        while k < n and _has(classes, src[k], ut.SEPARATOR):
+        while k < n and classes[src[k]] & ut.SEPARATOR:
             k += 1
         j = k
-        while j > i and not (j < n and _has(classes, src[j], ut.CJK)):
+        while j > i and not (j < n and classes[src[j]] & ut.CJK):
             j -= 1
         if j > i:
             dst[m] = src[j]
@@ -216,25 +204,30 @@ def _join_cjk(src, n, classes, dst) -> int:
 
 
 @nb.njit(cache=True)
-def _may_pad(src, n, classes, min_run, mentions) -> bool:
-    """Whether ``src[:n]`` holds a pad at all ("@", the mention token, a long digit run):
-    most texts do not, and skip the padding tables."""
-    run = 0
+def _words(src, n, mentions, word) -> bool:
+    """Mark in ``word`` where the mention token's word starts (when ``mentions``), and
+    say whether ``src[:n]`` holds it or an "@"."""
+    found = False
     for i in range(n):
-        cp = src[i]
-        run = run + 1 if _has(classes, cp, ut.DIGIT) else 0
-        if cp == _AT or run >= min_run or (mentions and _at(src, n, i, _MENTION_WORD)):
-            return True
-    return False
+        word[i] = False
+        if src[i] == _AT:
+            found = True
+        elif mentions and src[i] == _WORD[0] and i + len(_WORD) <= n:
+            k = 1
+            while k < len(_WORD) and src[i + k] == _WORD[k]:
+                k += 1
+            word[i] = k == len(_WORD)
+            found |= word[i]
+    return found
 
 
 @nb.njit(cache=True)
-def _strip_trailing(src, n, classes, min_run, mentions, ok, next_ok, padded) -> int:
+def _strip_trailing(src, n, classes, min_run, word, ok, next_ok, padded) -> int:
     """Length left once the trailing pattern of ``padding_patterns`` is dropped: its tail
     is separators and pads, at least one pad, and the kept prefix is the shortest that is
-    empty or ends in a non letter/number or a CJK character. ``ok[i]``: ``src[i:]`` is
-    separators and pads; ``padded[i]``: and holds a pad; ``next_ok[i]``: first j >= i
-    with ``ok[j]``."""
+    empty or ends in a non letter/number or a CJK character. ``word``: where the mention
+    token starts; ``ok[i]``: ``src[i:]`` is separators and pads; ``padded[i]``: and holds
+    a pad; ``next_ok[i]``: the first j >= i with ``ok[j]``."""
     ok[n] = True
     padded[n] = False
     next_ok[n] = n
@@ -242,37 +235,35 @@ def _strip_trailing(src, n, classes, min_run, mentions, ok, next_ok, padded) -> 
     mention_end = n  # end of the run of mention characters from i + 1
     digit_end = n
     for i in range(n - 1, -1, -1):
-        cp = src[i]
-        if not _has(classes, cp, ut.DIGIT):
+        bits = classes[src[i]]
+        if not bits & ut.DIGIT:
             digit_end = i
         tail = False
         pad = False
-        if _has(classes, cp, ut.SEPARATOR):
+        if bits & ut.SEPARATOR:
             tail = ok[i + 1]
             pad = padded[i + 1]
-        if cp == _AT and mention_end > i + 1 and next_ok[i + 2] <= mention_end:
+        if src[i] == _AT and mention_end > i + 1 and next_ok[i + 2] <= mention_end:
             tail = pad = True
-        if mentions and _at(src, n, i, _MENTION_WORD) and ok[i + len(_MENTION_WORD)]:
+        if word[i] and ok[i + len(_WORD)]:
             tail = pad = True
         if digit_end - i >= min_run and next_ok[i + min_run] <= digit_end:
             tail = pad = True
         ok[i] = tail
         padded[i] = pad
         next_ok[i] = i if tail else next_ok[i + 1]
-        if not _has(classes, cp, ut.MENTION_CHAR):
+        if not bits & ut.MENTION_CHAR:
             mention_end = i
     for t in range(n):
         if padded[t] and (
-            t == 0
-            or not _has(classes, src[t - 1], ut.LETTER_OR_NUMBER)
-            or _has(classes, src[t - 1], ut.CJK)
+            t == 0 or not classes[src[t - 1]] & ut.LETTER_OR_NUMBER or classes[src[t - 1]] & ut.CJK
         ):
             return t
     return n
 
 
 @nb.njit(cache=True)
-def _strip_leading(src, n, classes, min_run, mentions, after, body, best, mention_y, digit_y):
+def _strip_leading(src, n, classes, min_run, word, after, body, best, mention_y, digit_y):
     """Start of what is left once the leading pattern of ``padding_patterns`` is dropped,
     following the regex's backtracking order (greedy runs, alternatives in order) with
     one table per position instead of a search. ``after[e]``: where the match's pads end
@@ -283,38 +274,35 @@ def _strip_leading(src, n, classes, min_run, mentions, after, body, best, mentio
     mention_end = n  # of the run of mention characters from e + 1
     digit_end = n
     for e in range(n, -1, -1):
-        if e < n and not _has(classes, src[e], ut.DIGIT):
+        bits = classes[src[e]] if e < n else 0
+        if e < n and not bits & ut.DIGIT:
             digit_end = e
         end = -1
-        if e < n:
-            cp = src[e]
-            if cp == _AT and mention_end > e + 1 and mention_y[e + 2] != -1:
-                end = after[mention_y[e + 2]]
-            if end == -1 and mentions and _at(src, n, e, _MENTION_WORD):
-                end = after[e + len(_MENTION_WORD)]
-            if end == -1 and digit_end - e >= min_run and digit_y[e + min_run] != -1:
-                end = after[digit_y[e + min_run]]
+        if e < n and src[e] == _AT and mention_end > e + 1 and mention_y[e + 2] != -1:
+            end = after[mention_y[e + 2]]
+        if end == -1 and e < n and word[e]:
+            end = after[e + len(_WORD)]
+        if end == -1 and digit_end - e >= min_run and digit_y[e + min_run] != -1:
+            end = after[digit_y[e + min_run]]
         body[e] = end
-        separator = e < n and _has(classes, src[e], ut.SEPARATOR)
+        separator = (bits & ut.SEPARATOR) != 0
         if separator and best[e + 1] != -1:
             best[e] = best[e + 1]
         else:
             best[e] = e if end != -1 else -1
         if best[e] != -1:
             after[e] = body[best[e]]
-        elif e == n or separator or _has(classes, src[e], ut.CJK):
+        elif e == n or separator or bits & ut.CJK:
             after[e] = e
         else:
             after[e] = -1
-        mention = e < n and _has(classes, src[e], ut.MENTION_CHAR)
-        mention_y[e] = mention_y[e + 1] if mention and mention_y[e + 1] != -1 else -1
+        mention_y[e] = mention_y[e + 1] if bits & ut.MENTION_CHAR else -1
         if mention_y[e] == -1 and after[e] != -1:
             mention_y[e] = e
-        digit = e < n and _has(classes, src[e], ut.DIGIT)
-        digit_y[e] = digit_y[e + 1] if digit and digit_y[e + 1] != -1 else -1
+        digit_y[e] = digit_y[e + 1] if bits & ut.DIGIT else -1
         if digit_y[e] == -1 and after[e] != -1:
             digit_y[e] = e
-        if e < n and not _has(classes, src[e], ut.MENTION_CHAR):
+        if e < n and not bits & ut.MENTION_CHAR:
             mention_end = e
     return body[best[0]] if best[0] != -1 else 0
 
@@ -326,19 +314,18 @@ def _mask_digits(src, n, classes, min_run, dst) -> int:
     i = 0
     while i < n:
         j = i
-        while j < n and _has(classes, src[j], ut.DIGIT):
+        while j < n and classes[src[j]] & ut.DIGIT:
             j += 1
         if j - i >= min_run:
-            m = _put(dst, m, _NUMBER)
+            for k in range(len(_NUMBER)):
+                dst[m + k] = _NUMBER[k]
+            m += len(_NUMBER)
             i = j
-        elif j > i:
-            dst[m : m + j - i] = src[i:j]
-            m += j - i
-            i = j
-        else:
-            dst[m] = src[i]
+            continue
+        for k in range(i, max(j, i + 1)):
+            dst[m] = src[k]
             m += 1
-            i += 1
+        i = max(j, i + 1)
     return m
 
 
@@ -349,13 +336,14 @@ def _encode(src, n, classes, out, m) -> tuple[np.ndarray, int]:
     byte after it."""
     if m + 4 * n > len(out):
         grown = np.empty(max(2 * len(out), m + 4 * n), np.uint8)
-        grown[:m] = out[:m]
+        for i in range(m):
+            grown[i] = out[i]
         out = grown
     first = 0
-    while first < n and _has(classes, src[first], ut.WHITESPACE):
+    while first < n and classes[src[first]] & ut.WHITESPACE:
         first += 1
     last = n
-    while last > first and _has(classes, src[last - 1], ut.WHITESPACE):
+    while last > first and classes[src[last - 1]] & ut.WHITESPACE:
         last -= 1
     for i in range(first, last):
         cp = src[i]
@@ -382,36 +370,32 @@ def _encode(src, n, classes, out, m) -> tuple[np.ndarray, int]:
 
 
 @nb.njit(cache=True, nogil=True)
-def _normalise_block(data, offsets, classes, fold_start, fold_pool, growth, steps, min_run):
+def _normalise_block(data, offsets, classes, fold_start, fold_pool, steps, min_run):
     """Normalise every text of an Arrow string column (``data``, ``offsets``): the UTF-8
     bytes and offsets of the results, and which texts need the reference instead (their
-    result is left empty). ``growth``: the most code points a byte folds to; ``steps``:
-    mask_urls, strip_symbols, collapse_punctuation, mask_mentions, join_cjk,
-    strip_padding, mask_digits."""
+    result is left empty). ``steps``: mask_urls, strip_symbols, collapse_punctuation,
+    mask_mentions, join_cjk, strip_padding, mask_digits."""
     n_texts = len(offsets) - 1
     out = np.empty(max(16, offsets[-1] - offsets[0]), np.uint8)
     out_offsets = np.zeros(n_texts + 1, np.int64)
     slow = np.zeros(n_texts, np.bool_)
-    work = np.empty((7, 0), np.int32)
-    flags = np.empty((2, 0), np.bool_)
-    m = 0
+    work = np.empty((7, 1024), np.int32)
+    flags = np.empty((3, 1024), np.bool_)
+    m = np.int64(0)
     for t in range(n_texts):
-        start, end = offsets[t], offsets[t + 1]
-        # A mask token is at most 5 code points per code point it replaces; the fold
-        # length is counted only where the bound by bytes does not fit.
-        n = 0
-        if 5 * growth * (end - start) + 2 > work.shape[1]:
-            n, _ = _fold(data, start, end, classes, fold_start, fold_pool, work[0], False)
-            if 5 * n + 2 > work.shape[1]:
-                work = np.empty((7, 2 * (5 * n + 2)), np.int32)
-                flags = np.empty((2, work.shape[1]), np.bool_)
-        a, b = work[0], work[1]
-        if n >= 0:
-            n, needs = _fold(data, start, end, classes, fold_start, fold_pool, a, True)
-        if n < 0:
+        n = -2
+        while n == -2:
+            n, needs = _fold(
+                data, offsets[t], offsets[t + 1], classes, fold_start, fold_pool, min_run, work[0]
+            )
+            if n == -2:
+                work = np.empty((7, 2 * work.shape[1]), np.int32)
+                flags = np.empty((3, work.shape[1]), np.bool_)
+        if n == -1:
             slow[t] = True
             out_offsets[t + 1] = m
             continue
+        a, b = work[0], work[1]
         if steps[0] and needs & NEED_URL:
             n = _mask_urls(a, n, classes, b)
             a, b = b, a
@@ -424,30 +408,21 @@ def _normalise_block(data, offsets, classes, fold_start, fold_pool, growth, step
         if steps[4] and needs & NEED_CJK:
             n = _join_cjk(a, n, classes, b)
             n = _join_cjk(b, n, classes, a)
-        if steps[5] and _may_pad(a, n, classes, min_run, steps[3]):
-            n = _strip_trailing(a, n, classes, min_run, steps[3], flags[0], work[2], flags[1])
+        if steps[5] and (_words(a, n, steps[3], flags[2]) or needs & NEED_DIGITS):
+            n = _strip_trailing(a, n, classes, min_run, flags[2], flags[0], work[2], flags[1])
             first = _strip_leading(
-                a, n, classes, min_run, steps[3], work[2], work[3], work[4], work[5], work[6]
+                a, n, classes, min_run, flags[2], work[2], work[3], work[4], work[5], work[6]
             )
-            b[: n - first] = a[first:n]
+            for i in range(first, n):
+                b[i - first] = a[i]
             n -= first
             a, b = b, a
-        if steps[6]:
+        if steps[6] and needs & NEED_DIGITS:
             n = _mask_digits(a, n, classes, min_run, b)
             a, b = b, a
         out, m = _encode(a, n, classes, out, m)
         out_offsets[t + 1] = m
     return out[:m], out_offsets, slow
-
-
-@cache
-def _growth(glyphs: bool) -> int:
-    """The most code points one byte of UTF-8 folds to."""
-    tables = ut.tables()
-    lengths = np.diff(tables.fold_start_glyph if glyphs else tables.fold_start)
-    cps = np.arange(len(lengths))
-    width = 1 + (cps >= 0x80) + (cps >= 0x800) + (cps >= 0x10000)
-    return int(np.ceil((lengths / width).max()))
 
 
 def _settings(config: ScanConfig) -> np.ndarray:
@@ -482,8 +457,8 @@ def _normalise_parallel(
 
     def block(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _normalise_block(
-            data, offsets[lo : hi + 1], tables.classes, fold_start, fold_pool,
-            _growth(config.fold_homoglyphs), settings, config.min_digit_run,
+            data, offsets[lo : hi + 1], tables.classes, fold_start, fold_pool, settings,
+            config.min_digit_run,
         )  # fmt: skip
 
     with ThreadPoolExecutor(len(bounds) - 1 or 1) as pool:
