@@ -29,6 +29,7 @@ from typing import Any
 
 MESSAGE = "compiling kernels, first run only: this scan takes longer"
 KERNELS: tuple[tuple[str, str, float], ...] = (
+    ("detector.normkernel", "_normalise_block", 0.0),
     ("detector.minhash", "_signatures_block", 3.2),
     ("detector.lsh", "_sketch_rows", 1.8),
     ("detector.lsh", "_bucket_heads", 1.2),
@@ -55,7 +56,10 @@ def signature(name: str) -> tuple[Any, ...]:
 
     i64, f64, flags, n = array(types.int64), array(types.float64), array(types.boolean), types.int64
     u32x2, u8x2, i32x2 = array(types.uint32, 2), array(types.uint8, 2), array(types.int32, 2)
+    u16, i32, settings = array(types.uint16), array(types.int32), array(types.boolean)
+    text = (array(types.uint8, readonly=True), array(types.int64, readonly=True))
     return {
+        "_normalise_block": (*text, u16, i32, i32, settings, n),
         "_signatures_block": (
             array(types.uint8, readonly=True), array(types.int64, readonly=True),
             n, n, n, n, array(types.uint32), array(types.uint32), types.boolean,
