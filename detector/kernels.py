@@ -12,7 +12,10 @@ late, the scan compiles the kernel itself, as it would without one.
 ``KERNELS`` lists each kernel in the order a scan first calls it, with the seconds its
 compile takes (on one core of the benchmark machine: what splits the work in two halves);
 :func:`signature` gives the argument types the scan calls it with. ``tests/test_kernels.py``
-checks that a scan after :func:`compile_kernels` compiles nothing.
+checks that a scan after :func:`compile_kernels` compiles nothing. The ``DEFERRED`` ones
+come last and stay out of the split: while they are cold a scan takes a slower exact path
+instead of compiling them (normalisation by polars), so only the helper compiles them,
+after its share, and a later scan uses them.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from typing import Any
 
 MESSAGE = "compiling kernels, first run only: this scan takes longer"
 KERNELS: tuple[tuple[str, str, float], ...] = (
-    ("detector.normkernel", "_normalise_block", 0.0),
     ("detector.minhash", "_signatures_block", 3.2),
     ("detector.lsh", "_sketch_rows", 1.8),
     ("detector.lsh", "_bucket_heads", 1.2),
@@ -41,7 +43,9 @@ KERNELS: tuple[tuple[str, str, float], ...] = (
     ("detector.graph", "_aggregate", 4.2),
     ("detector.score", "_object_features", 3.5),
     ("detector.score", "_account_features", 3.2),
+    ("detector.normkernel", "_normalise_block", 6.4),
 )
+DEFERRED = frozenset({"_normalise_block"})
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -98,19 +102,25 @@ def probably_cold() -> bool:
     )
 
 
+def _fresh(kernel: Any) -> bool:
+    try:
+        return bool(kernel._cache._cache_file._load_index())  # numba's own freshness check
+    except (AttributeError, OSError, EOFError, ValueError):
+        return False
+
+
 def cold() -> bool:
     """Whether some listed kernel has no fresh machine code in numba's on-disk cache (the
     first scan after an install, or after its source changed)."""
-    for module, name, _ in KERNELS:
-        kernel = _dispatcher(module, name)
-        if kernel is None:
-            continue
-        try:
-            if not kernel._cache._cache_file._load_index():  # numba's own freshness check
-                return True
-        except (AttributeError, OSError, EOFError, ValueError):
-            return True
-    return False
+    kernels = (_dispatcher(module, name) for module, name, _ in KERNELS)
+    return any(kernel is not None and not _fresh(kernel) for kernel in kernels)
+
+
+def ready(module: str, name: str) -> bool:
+    """Whether a ``DEFERRED`` kernel can run without compiling: compiled or loaded in this
+    process, or fresh in the on-disk cache."""
+    kernel = _dispatcher(module, name)
+    return kernel is not None and (bool(kernel.signatures) or _fresh(kernel))
 
 
 def compile_kernels(first: int, stop: int) -> None:
@@ -130,13 +140,14 @@ def helper_share() -> int:
     """Index of the first kernel the helper compiles: it takes the last ones, about half
     of the compile seconds (it starts with the scan, and the scan compiles the rest and
     reads the input before it reaches them)."""
-    total = sum(cost for *_, cost in KERNELS)
+    costs = [cost for _, name, cost in KERNELS if name not in DEFERRED]
+    total = sum(costs)
     done = 0.0
-    for index, (*_, cost) in enumerate(KERNELS):
+    for index, cost in enumerate(costs):
         if done + cost / 2 >= total / 2:
             return index
         done += cost
-    return len(KERNELS)
+    return len(costs)
 
 
 @contextmanager
@@ -147,10 +158,11 @@ def compiling_alongside(show: Callable[[str], None]) -> Iterator[None]:
     helper = None
     if probably_cold() or cold():
         show(MESSAGE)
-        code = (
+        code = (  # the deferred normalisation kernel's tables too (a second's build)
             f"import sys; sys.path.insert(0, {str(PACKAGE.parent)!r}); "
             "from detector.kernels import compile_kernels, helper_share; "
-            f"compile_kernels(helper_share(), {len(KERNELS)})"
+            f"compile_kernels(helper_share(), {len(KERNELS)}); "
+            "from detector.unitables import tables; tables()"
         )
         helper = subprocess.Popen(
             [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from detector import kernels
 from detector import unitables as ut
 from detector.config import ScanConfig
 from detector.normalise import (
@@ -217,17 +218,18 @@ def _words(src, n, mentions, word) -> bool:
             while k < len(_WORD) and src[i + k] == _WORD[k]:
                 k += 1
             word[i] = k == len(_WORD)
-            found |= word[i]
+            found |= k == len(_WORD)
     return found
 
 
 @nb.njit(cache=True)
-def _strip_trailing(src, n, classes, min_run, word, ok, next_ok, padded) -> int:
+def _strip_trailing(src, n, classes, min_run, work) -> int:
     """Length left once the trailing pattern of ``padding_patterns`` is dropped: its tail
     is separators and pads, at least one pad, and the kept prefix is the shortest that is
-    empty or ends in a non letter/number or a CJK character. ``word``: where the mention
-    token starts; ``ok[i]``: ``src[i:]`` is separators and pads; ``padded[i]``: and holds
-    a pad; ``next_ok[i]``: the first j >= i with ``ok[j]``."""
+    empty or ends in a non letter/number or a CJK character. In ``work``: ``word``, where
+    the mention token starts; ``ok[i]``: ``src[i:]`` is separators and pads;
+    ``padded[i]``: and holds a pad; ``next_ok[i]``: the first j >= i with ``ok[j]``."""
+    word, ok, next_ok, padded = work[9], work[7], work[2], work[8]
     ok[n] = True
     padded[n] = False
     next_ok[n] = n
@@ -263,14 +265,17 @@ def _strip_trailing(src, n, classes, min_run, word, ok, next_ok, padded) -> int:
 
 
 @nb.njit(cache=True)
-def _strip_leading(src, n, classes, min_run, word, after, body, best, mention_y, digit_y):
+def _strip_leading(src, n, classes, min_run, work):
     """Start of what is left once the leading pattern of ``padding_patterns`` is dropped,
     following the regex's backtracking order (greedy runs, alternatives in order) with
     one table per position instead of a search. ``after[e]``: where the match's pads end
     when more of them may follow from ``e``, -1 if no match; ``body[j]``: that end when a
     pad starts at ``j``; ``best[e]``: the last j of the separator run from ``e`` with
     ``body[j] != -1``; ``mention_y[e]``/``digit_y[e]``: the last end of a mention/digit
-    run from ``e`` with ``after`` defined."""
+    run from ``e`` with ``after`` defined (all in ``work``, as ``word``: where the mention
+    token starts)."""
+    word, after, body, best = work[9], work[2], work[3], work[4]
+    mention_y, digit_y = work[5], work[6]
     mention_end = n  # of the run of mention characters from e + 1
     digit_end = n
     for e in range(n, -1, -1):
@@ -372,57 +377,55 @@ def _encode(src, n, classes, out, m) -> tuple[np.ndarray, int]:
 @nb.njit(cache=True, nogil=True)
 def _normalise_block(data, offsets, classes, fold_start, fold_pool, steps, min_run):
     """Normalise every text of an Arrow string column (``data``, ``offsets``): the UTF-8
-    bytes and offsets of the results, and which texts need the reference instead (their
-    result is left empty). ``steps``: mask_urls, strip_symbols, collapse_punctuation,
-    mask_mentions, join_cjk, strip_padding, mask_digits."""
+    bytes (the first ``offsets[-1]``) and offsets of the results, and which texts need
+    the reference instead (their result is left empty). ``steps``: mask_urls,
+    strip_symbols, collapse_punctuation, mask_mentions, join_cjk, strip_padding,
+    mask_digits."""
     n_texts = len(offsets) - 1
-    out = np.empty(max(16, offsets[-1] - offsets[0]), np.uint8)
+    out = np.empty(max(16, offsets[n_texts] - offsets[0]), np.uint8)
     out_offsets = np.zeros(n_texts + 1, np.int64)
     slow = np.zeros(n_texts, np.bool_)
-    work = np.empty((7, 1024), np.int32)
-    flags = np.empty((3, 1024), np.bool_)
-    m = np.int64(0)
+    work = np.empty((10, 1024), np.int32)  # two texts, five position tables, three flags
+    m = out_offsets[0]  # an int64 variable, not a literal 0 (which _encode compiles for)
     for t in range(n_texts):
-        n = -2
+        n, needs = _fold(
+            data, offsets[t], offsets[t + 1], classes, fold_start, fold_pool, min_run, work[0]
+        )
         while n == -2:
+            work = np.empty((10, 2 * work.shape[1]), np.int32)
             n, needs = _fold(
                 data, offsets[t], offsets[t + 1], classes, fold_start, fold_pool, min_run, work[0]
             )
-            if n == -2:
-                work = np.empty((7, 2 * work.shape[1]), np.int32)
-                flags = np.empty((3, work.shape[1]), np.bool_)
         if n == -1:
             slow[t] = True
             out_offsets[t + 1] = m
             continue
-        a, b = work[0], work[1]
+        a = 0
         if steps[0] and needs & NEED_URL:
-            n = _mask_urls(a, n, classes, b)
-            a, b = b, a
+            n = _mask_urls(work[a], n, classes, work[1 - a])
+            a = 1 - a
         if (steps[1] or steps[2]) and needs & NEED_PER_CHAR:
-            n = _per_char(a, n, classes, steps[1], steps[2], b)
-            a, b = b, a
+            n = _per_char(work[a], n, classes, steps[1], steps[2], work[1 - a])
+            a = 1 - a
         if steps[3] and needs & NEED_AT:
-            n = _mask_mentions(a, n, classes, b)
-            a, b = b, a
+            n = _mask_mentions(work[a], n, classes, work[1 - a])
+            a = 1 - a
         if steps[4] and needs & NEED_CJK:
-            n = _join_cjk(a, n, classes, b)
-            n = _join_cjk(b, n, classes, a)
-        if steps[5] and (_words(a, n, steps[3], flags[2]) or needs & NEED_DIGITS):
-            n = _strip_trailing(a, n, classes, min_run, flags[2], flags[0], work[2], flags[1])
-            first = _strip_leading(
-                a, n, classes, min_run, flags[2], work[2], work[3], work[4], work[5], work[6]
-            )
+            n = _join_cjk(work[a], n, classes, work[1 - a])
+            n = _join_cjk(work[1 - a], n, classes, work[a])
+        if steps[5] and (_words(work[a], n, steps[3], work[9]) or needs & NEED_DIGITS):
+            n = _strip_trailing(work[a], n, classes, min_run, work)
+            first = _strip_leading(work[a], n, classes, min_run, work)
             for i in range(first, n):
-                b[i - first] = a[i]
+                work[1 - a, i - first] = work[a, i]
             n -= first
-            a, b = b, a
+            a = 1 - a
         if steps[6] and needs & NEED_DIGITS:
-            n = _mask_digits(a, n, classes, min_run, b)
-            a, b = b, a
-        out, m = _encode(a, n, classes, out, m)
+            n = _mask_digits(work[a], n, classes, min_run, work[1 - a])
+            a = 1 - a
+        out, m = _encode(work[a], n, classes, out, m)
         out_offsets[t + 1] = m
-    return out[:m], out_offsets, slow
+    return out, out_offsets, slow
 
 
 def _settings(config: ScanConfig) -> np.ndarray:
@@ -465,20 +468,32 @@ def _normalise_parallel(
         parts = list(pool.map(block, bounds[:-1], bounds[1:]))
     if not parts:
         return block(0, 0)
-    shift = np.cumsum([0] + [len(out) for out, _, _ in parts[:-1]])
+    shift = np.cumsum([0] + [o[-1] for _, o, _ in parts[:-1]])
     out_offsets = np.concatenate(
         [np.zeros(1, np.int64)] + [o[1:] + d for (_, o, _), d in zip(parts, shift, strict=True)]
     )
     return (
-        np.concatenate([out for out, _, _ in parts]),
+        np.concatenate([out[: o[-1]] for out, o, _ in parts]),
         out_offsets,
         np.concatenate([slow for _, _, slow in parts]),
     )
 
 
+def _reference(texts: pl.Series, config: ScanConfig) -> pl.Series:
+    """``normalise_expr`` of every text, in a chunk per polars thread (polars runs a
+    string expression over a column's chunks in parallel, over one chunk on one core)."""
+    step = max(1, -(-len(texts) // pl.thread_pool_size()))
+    parts = [texts.slice(offset, step) for offset in range(0, len(texts), step)]
+    chunked = pl.concat(parts, rechunk=False) if len(parts) > 1 else texts
+    return chunked.to_frame("text").select(normalise_expr(pl.col("text"), config)).to_series()
+
+
 def normalise_texts(texts: pl.Series, config: ScanConfig) -> pl.Series:
     """``normalise_expr`` of every text (nulls read as empty), by the kernel; the few
-    texts it flags go through the reference."""
+    texts it flags go through the reference, and all of them do while the kernel is
+    not compiled yet (a first run: see :mod:`detector.kernels`)."""
+    if not kernels.ready(__name__, "_normalise_block"):
+        return _reference(texts, config).alias(texts.name)
     out, out_offsets, slow = _normalise_parallel(*utf8_buffers(texts), config)
     array = pa.LargeStringArray.from_buffers(
         len(texts), pa.py_buffer(out_offsets), pa.py_buffer(out)
@@ -486,9 +501,7 @@ def normalise_texts(texts: pl.Series, config: ScanConfig) -> pl.Series:
     result = pl.Series(texts.name, array, pl.String)
     rows = np.flatnonzero(slow)
     if len(rows):
-        slow_texts = texts.gather(rows).to_frame("text")
-        reference = slow_texts.select(normalise_expr(pl.col("text"), config)).to_series()
-        result = result.scatter(rows, reference)
+        result = result.scatter(rows, _reference(texts.gather(rows), config))
     return result
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector import unitables
+from detector import kernels, unitables
 from detector.config import ScanConfig
 from detector.normalise import normalise_expr, short_text_key_expr
-from detector.normkernel import normalise_texts, short_text_keys
+from detector.normkernel import _normalise_block, normalise_texts, short_text_keys
 
 PIECES = [
     *"abcxyzABCXYZ019 ",
@@ -57,6 +58,12 @@ CONFIGS = st.builds(
     collapse_punctuation=st.booleans(),
     join_cjk=st.booleans(),
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def compiled_kernel():
+    """The kernel compiled: a scan normalises with the reference until it is."""
+    _normalise_block.compile(kernels.signature("_normalise_block"))
 
 
 def reference(texts: list[str | None], config: ScanConfig) -> list[str]:
