@@ -13,9 +13,10 @@ late, the scan compiles the kernel itself, as it would without one.
 compile takes (on one core of the benchmark machine: what splits the work in two halves);
 :func:`signature` gives the argument types the scan calls it with. ``tests/test_kernels.py``
 checks that a scan after :func:`compile_kernels` compiles nothing. The ``DEFERRED`` ones
-come last and stay out of the split: while they are cold a scan takes a slower exact path
-instead of compiling them (normalisation by polars), so only the helper compiles them,
-after its share, and a later scan uses them.
+come last and count neither in the split nor as a cold cache: while they are cold a scan
+of few texts takes a slower exact path instead (normalisation by polars: see
+``ScanConfig.compile_normaliser_texts``) and a large one compiles them itself; the helper
+compiles them after its share where it has the time.
 """
 
 from __future__ import annotations
@@ -90,15 +91,17 @@ def _dispatcher(module: str, name: str) -> Any:
 
 
 def probably_cold() -> bool:
-    """Whether some listed kernel has no cache index file at all beside the sources: a
-    fresh install, told apart without importing numba. False where numba caches elsewhere
-    (``NUMBA_CACHE_DIR``, or a read-only package folder); :func:`cold` decides there."""
+    """Whether some listed kernel but the deferred ones has no cache index file at all
+    beside the sources: a fresh install, told apart without importing numba. False where
+    numba caches elsewhere (``NUMBA_CACHE_DIR``, or a read-only package folder);
+    :func:`cold` decides there."""
     cache_dir = PACKAGE / "__pycache__"
     if os.environ.get("NUMBA_CACHE_DIR") or not os.access(PACKAGE, os.W_OK):
         return False
     return any(
         not any(cache_dir.glob(f"{module.rsplit('.', 1)[1]}.{name}-*.nbi"))
         for module, name, _ in KERNELS
+        if name not in DEFERRED
     )
 
 
@@ -110,9 +113,9 @@ def _fresh(kernel: Any) -> bool:
 
 
 def cold() -> bool:
-    """Whether some listed kernel has no fresh machine code in numba's on-disk cache (the
-    first scan after an install, or after its source changed)."""
-    kernels = (_dispatcher(module, name) for module, name, _ in KERNELS)
+    """Whether some listed kernel but the deferred ones has no fresh machine code in numba's
+    on-disk cache (the first scan after an install, or after its source changed)."""
+    kernels = (_dispatcher(m, name) for m, name, _ in KERNELS if name not in DEFERRED)
     return any(kernel is not None and not _fresh(kernel) for kernel in kernels)
 
 

@@ -491,8 +491,9 @@ def _reference(texts: pl.Series, config: ScanConfig) -> pl.Series:
 def normalise_texts(texts: pl.Series, config: ScanConfig) -> pl.Series:
     """``normalise_expr`` of every text (nulls read as empty), by the kernel; the few
     texts it flags go through the reference, and all of them do while the kernel is
-    not compiled yet (a first run: see :mod:`detector.kernels`)."""
-    if not kernels.ready(__name__, "_normalise_block"):
+    not compiled yet and there are too few to pay for its compile."""
+    few = len(texts) < config.compile_normaliser_texts
+    if few and not kernels.ready(__name__, "_normalise_block"):
         return _reference(texts, config).alias(texts.name)
     out, out_offsets, slow = _normalise_parallel(*utf8_buffers(texts), config)
     array = pa.LargeStringArray.from_buffers(
