@@ -91,6 +91,10 @@ class ScanConfig:
     strip_symbols: bool = True  # emoji, symbols, variation selectors
     collapse_punctuation: bool = True  # "!!!" -> "!"
     join_cjk: bool = True  # spaces/punctuation between two CJK characters removed
+    # Until the normalisation kernel is compiled (see detector.kernels), batches of fewer
+    # distinct texts than this are normalised by the polars reference instead: compiling
+    # takes about as long as the reference takes for this many texts.
+    compile_normaliser_texts: int = 500_000
 
     # Shingling: character n-grams over CJK runs, word n-grams elsewhere.
     cjk_ngram: int = 2
@@ -173,6 +177,7 @@ class ScanConfig:
             "batch_rows": self.batch_rows >= 1,
             "memory_limit": self.memory_limit is None or self.memory_limit >= 1,
             "min_digit_run": self.min_digit_run >= 1,
+            "compile_normaliser_texts": self.compile_normaliser_texts >= 0,
             "cjk_ngram": self.cjk_ngram >= 1,
             "word_ngram": self.word_ngram >= 1,
             "min_shingles": self.min_shingles >= 1,

@@ -12,7 +12,11 @@ late, the scan compiles the kernel itself, as it would without one.
 ``KERNELS`` lists each kernel in the order a scan first calls it, with the seconds its
 compile takes (on one core of the benchmark machine: what splits the work in two halves);
 :func:`signature` gives the argument types the scan calls it with. ``tests/test_kernels.py``
-checks that a scan after :func:`compile_kernels` compiles nothing.
+checks that a scan after :func:`compile_kernels` compiles nothing. The ``DEFERRED`` ones
+come last and count neither in the split nor as a cold cache: while they are cold a scan
+of few texts takes a slower exact path instead (normalisation by polars: see
+``ScanConfig.compile_normaliser_texts``) and a large one compiles them itself; the helper
+compiles them after its share where it has the time.
 """
 
 from __future__ import annotations
@@ -40,7 +44,9 @@ KERNELS: tuple[tuple[str, str, float], ...] = (
     ("detector.graph", "_aggregate", 4.2),
     ("detector.score", "_object_features", 3.5),
     ("detector.score", "_account_features", 3.2),
+    ("detector.normkernel", "_normalise_block", 6.4),
 )
+DEFERRED = frozenset({"_normalise_block"})
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -55,7 +61,10 @@ def signature(name: str) -> tuple[Any, ...]:
 
     i64, f64, flags, n = array(types.int64), array(types.float64), array(types.boolean), types.int64
     u32x2, u8x2, i32x2 = array(types.uint32, 2), array(types.uint8, 2), array(types.int32, 2)
+    u16, i32, settings = array(types.uint16), array(types.int32), array(types.boolean)
+    text = (array(types.uint8, readonly=True), array(types.int64, readonly=True))
     return {
+        "_normalise_block": (*text, u16, i32, i32, settings, n),
         "_signatures_block": (
             array(types.uint8, readonly=True), array(types.int64, readonly=True),
             n, n, n, n, array(types.uint32), array(types.uint32), types.boolean,
@@ -82,31 +91,39 @@ def _dispatcher(module: str, name: str) -> Any:
 
 
 def probably_cold() -> bool:
-    """Whether some listed kernel has no cache index file at all beside the sources: a
-    fresh install, told apart without importing numba. False where numba caches elsewhere
-    (``NUMBA_CACHE_DIR``, or a read-only package folder); :func:`cold` decides there."""
+    """Whether some listed kernel but the deferred ones has no cache index file at all
+    beside the sources: a fresh install, told apart without importing numba. False where
+    numba caches elsewhere (``NUMBA_CACHE_DIR``, or a read-only package folder);
+    :func:`cold` decides there."""
     cache_dir = PACKAGE / "__pycache__"
     if os.environ.get("NUMBA_CACHE_DIR") or not os.access(PACKAGE, os.W_OK):
         return False
     return any(
         not any(cache_dir.glob(f"{module.rsplit('.', 1)[1]}.{name}-*.nbi"))
         for module, name, _ in KERNELS
+        if name not in DEFERRED
     )
 
 
+def _fresh(kernel: Any) -> bool:
+    try:
+        return bool(kernel._cache._cache_file._load_index())  # numba's own freshness check
+    except (AttributeError, OSError, EOFError, ValueError):
+        return False
+
+
 def cold() -> bool:
-    """Whether some listed kernel has no fresh machine code in numba's on-disk cache (the
-    first scan after an install, or after its source changed)."""
-    for module, name, _ in KERNELS:
-        kernel = _dispatcher(module, name)
-        if kernel is None:
-            continue
-        try:
-            if not kernel._cache._cache_file._load_index():  # numba's own freshness check
-                return True
-        except (AttributeError, OSError, EOFError, ValueError):
-            return True
-    return False
+    """Whether some listed kernel but the deferred ones has no fresh machine code in numba's
+    on-disk cache (the first scan after an install, or after its source changed)."""
+    kernels = (_dispatcher(m, name) for m, name, _ in KERNELS if name not in DEFERRED)
+    return any(kernel is not None and not _fresh(kernel) for kernel in kernels)
+
+
+def ready(module: str, name: str) -> bool:
+    """Whether a ``DEFERRED`` kernel can run without compiling: compiled or loaded in this
+    process, or fresh in the on-disk cache."""
+    kernel = _dispatcher(module, name)
+    return kernel is not None and (bool(kernel.signatures) or _fresh(kernel))
 
 
 def compile_kernels(first: int, stop: int) -> None:
@@ -126,13 +143,14 @@ def helper_share() -> int:
     """Index of the first kernel the helper compiles: it takes the last ones, about half
     of the compile seconds (it starts with the scan, and the scan compiles the rest and
     reads the input before it reaches them)."""
-    total = sum(cost for *_, cost in KERNELS)
+    costs = [cost for _, name, cost in KERNELS if name not in DEFERRED]
+    total = sum(costs)
     done = 0.0
-    for index, (*_, cost) in enumerate(KERNELS):
+    for index, cost in enumerate(costs):
         if done + cost / 2 >= total / 2:
             return index
         done += cost
-    return len(KERNELS)
+    return len(costs)
 
 
 @contextmanager
@@ -143,10 +161,11 @@ def compiling_alongside(show: Callable[[str], None]) -> Iterator[None]:
     helper = None
     if probably_cold() or cold():
         show(MESSAGE)
-        code = (
+        code = (  # the deferred normalisation kernel's tables too (a second's build)
             f"import sys; sys.path.insert(0, {str(PACKAGE.parent)!r}); "
             "from detector.kernels import compile_kernels, helper_share; "
-            f"compile_kernels(helper_share(), {len(KERNELS)})"
+            f"compile_kernels(helper_share(), {len(KERNELS)}); "
+            "from detector.unitables import tables; tables()"
         )
         helper = subprocess.Popen(
             [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -1,7 +1,8 @@
 """Text normalisation: make trivially different copies of a post identical before shingling.
 
-Everything here is a polars expression, so normalising millions of posts runs in Rust,
-in parallel, with no Python loop over rows.
+``normalise_expr`` is the specification, a polars expression; the scan runs the same steps
+in one numba pass (:mod:`detector.normkernel`, tested equal to it), which sends the rare
+text it cannot fold exactly through this expression.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def normalise(texts: pl.Series | list[str], config: ScanConfig | None = None) ->
     digit padding stripped, mentions masked, emoji and symbols removed, long digit runs
     masked, punctuation runs collapsed, separators inside CJK runs removed (each step but
     NFKC, case and invisible characters configurable)."""
+    from detector.normkernel import normalise_texts  # it builds on this module
+
     series = texts if isinstance(texts, pl.Series) else pl.Series("text", texts, pl.String)
-    frame = series.to_frame("text")
-    return frame.select(normalise_expr(pl.col("text"), config or ScanConfig())).to_series()
+    return normalise_texts(series, config or ScanConfig())

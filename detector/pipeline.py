@@ -32,7 +32,7 @@ from detector.ingest import expand_inputs, iter_batches, parquet_rows
 from detector.lsh import Sketch, group_sketches, low_bytes, sketch
 from detector.minhash import signatures
 from detector.model import ScoreModel, load_model
-from detector.normalise import normalise_expr, short_text_key_expr
+from detector.normkernel import normalise_texts, short_text_keys
 from detector.progress import on_terminal, step
 from detector.result import ScanResult
 from detector.rewording import TextGroups, mark_rewordings, spun_groups
@@ -111,13 +111,9 @@ class _Texts:
         """Key the new texts (``raw``: one raw text each, numbered from ``first``) with 1 to
         ``min_shingles - 1`` shingles by their code-masked normalised text."""
         rows = np.flatnonzero((n_shingles > 0) & (n_shingles < config.min_shingles))
-        keys = (
-            raw.gather(rows)
-            .to_frame("text")
-            .select(short_text_key_expr(pl.col("text"), config).hash(TEXT_KEY_SEED))
-        )
+        keys = short_text_keys(raw.gather(rows), config).hash(TEXT_KEY_SEED)
         self.short.append(rows + first)
-        self.short_keys.append(keys.to_series().to_numpy())
+        self.short_keys.append(keys.to_numpy())
 
     def number(self, posts: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         """The texts of ``posts`` not seen before (``text_key``, ``normalised``, ``text``,
@@ -288,20 +284,10 @@ def normalise_posts(posts: pl.DataFrame, config: ScanConfig) -> pl.DataFrame:
     once: copies and reposts of one text make up much of a dump."""
     posts = posts.with_columns(raw_key=pl.col("text").fill_null("").hash(TEXT_KEY_SEED))
     distinct = posts.select("raw_key", "text").unique("raw_key", keep="first", maintain_order=True)
-    distinct = (
-        _in_chunks(distinct, 2 * pl.thread_pool_size())
-        .select("raw_key", normalised=normalise_expr(pl.col("text"), config))
-        .with_columns(text_key=pl.col("normalised").hash(TEXT_KEY_SEED))
-    )
+    distinct = distinct.select(
+        "raw_key", normalised=normalise_texts(distinct["text"], config)
+    ).with_columns(text_key=pl.col("normalised").hash(TEXT_KEY_SEED))
     return posts.join(distinct, on="raw_key", how="left", maintain_order="left").drop("raw_key")
-
-
-def _in_chunks(frame: pl.DataFrame, n: int) -> pl.DataFrame:
-    """``frame`` in ``n`` chunks: polars runs a string expression over a column's chunks in
-    parallel, and over one chunk on one core."""
-    step = max(1, -(-frame.height // n))
-    parts = [frame.slice(offset, step) for offset in range(0, frame.height, step)]
-    return pl.concat(parts, rechunk=False) if len(parts) > 1 else frame
 
 
 def _empty(schema: pl.Schema) -> pl.DataFrame:

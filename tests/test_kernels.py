@@ -77,7 +77,7 @@ print(*before, kernels.cold())
 
 def test_the_helper_takes_the_last_kernels_about_half_the_work():
     split = kernels.helper_share()
-    costs = [cost for *_, cost in kernels.KERNELS]
+    costs = [cost for _, name, cost in kernels.KERNELS if name not in kernels.DEFERRED]
     assert 0 < split < len(costs)
     assert abs(sum(costs[split:]) - sum(costs[:split])) <= max(costs)
 
