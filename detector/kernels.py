@@ -2,7 +2,7 @@
 
 numba compiles a kernel on its first call and caches the machine code on disk (next to
 the sources, or in the user's cache folder when the package folder is read-only), so only
-the first scan after an install or an upgrade pays for it: about 20 s of one core. While
+the first scan after an install or an upgrade pays for it: about 10 s of one core. While
 that cache is cold, :func:`compiling_alongside` says so and starts a helper process that
 compiles the kernels the scan needs last (graph aggregation, scoring) into the cache while
 the scan compiles the first ones as it reaches them; the scan then loads the helper's from
@@ -33,18 +33,18 @@ from typing import Any
 
 MESSAGE = "compiling kernels, first run only: this scan takes longer"
 KERNELS: tuple[tuple[str, str, float], ...] = (
-    ("detector.minhash", "_signatures_block", 3.2),
-    ("detector.lsh", "_sketch_rows", 1.8),
-    ("detector.lsh", "_bucket_heads", 1.2),
-    ("detector.lsh", "_link", 2.6),
-    ("detector.lsh", "_roots", 0.3),
-    ("detector.lsh", "_root_agreement", 0.8),
-    ("detector.graph", "_linked", 0.5),
-    ("detector.graph", "_neighbour_edges", 0.9),
-    ("detector.graph", "_aggregate", 4.2),
-    ("detector.score", "_object_features", 3.5),
-    ("detector.score", "_account_features", 3.2),
-    ("detector.normkernel", "_normalise_block", 6.4),
+    ("detector.minhash", "_signatures_block", 2.0),
+    ("detector.lsh", "_sketch_rows", 1.4),
+    ("detector.lsh", "_bucket_heads", 1.0),
+    ("detector.lsh", "_link", 0.8),
+    ("detector.lsh", "_roots", 0.2),
+    ("detector.lsh", "_root_agreement", 0.4),
+    ("detector.graph", "_linked", 0.3),
+    ("detector.graph", "_neighbour_edges", 0.6),
+    ("detector.graph", "_aggregate", 1.1),
+    ("detector.score", "_object_features", 1.2),
+    ("detector.score", "_account_features", 0.3),
+    ("detector.normkernel", "_normalise_block", 5.0),
 )
 DEFERRED = frozenset({"_normalise_block"})
 PACKAGE = Path(__file__).resolve().parent
