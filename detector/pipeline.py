@@ -308,7 +308,9 @@ class Posts:
 
     @classmethod
     def of_frame(cls, posts: pl.DataFrame, text_index: pl.DataFrame) -> Posts:
-        """From a frame of whole posts (``account_id``, ``text``, ``text_key``...)."""
+        """From a frame of whole posts in input order (``account_id``, ``text``,
+        ``text_key``...), as the Spark engine collects them; ``text_index``: ``text_key`` ->
+        ``text_id`` (numbered by first appearance)."""
         account = pl.col("account_id").rank("dense").cast(pl.UInt32) - 1
         posts = posts.join(text_index, on="text_key", how="left", maintain_order="left")
         frame = posts.with_columns(account=account).drop(*_NOT_KEPT, "text", strict=False)
@@ -395,31 +397,6 @@ def scan(
             "spilled_mb": round(store.spilled_bytes / 2**20, 1),
         }
     return result
-
-
-def scan_groups(
-    posts: pl.DataFrame,
-    rejects: pl.DataFrame,
-    text_index: pl.DataFrame,
-    n_shingles: np.ndarray,
-    groups: TextGroups,
-    *,
-    files: Sequence[str | Path],
-    rows_read: int,
-    config: ScanConfig,
-    model: ScoreModel,
-    stages: Stages,
-    started: float,
-    clusterer: Clusterer | None = None,
-) -> ScanResult:
-    """:func:`scan_posts` for a frame of whole posts in input order with their
-    ``text_key`` (as the Spark engine collects them); ``text_index``: ``text_key`` ->
-    ``text_id`` (numbered by first appearance)."""
-    return scan_posts(
-        Posts.of_frame(posts, text_index), rejects, n_shingles, groups,
-        files=files, rows_read=rows_read, config=config, model=model, stages=stages,
-        started=started, clusterer=clusterer,
-    )  # fmt: skip
 
 
 def scan_posts(

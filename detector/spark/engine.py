@@ -1,7 +1,7 @@
 """The scan on Spark: read, validate, normalise, MinHash, band buckets, verification and
 near-duplicate components run as Spark stages; the compact result (each post's text key
 in input order, each text's group) comes to the driver, which finishes the scan with the
-local engine's own :func:`detector.pipeline.scan_groups` (spun groups, traces, scores,
+local engine's own :func:`detector.pipeline.scan_posts` (spun groups, traces, scores,
 tables), so both engines give the same answer. The account graph, communities, core
 members and cluster evidence run back on Spark, component by component
 (:mod:`detector.spark.accounts`)."""
@@ -25,7 +25,7 @@ from detector.config import ScanConfig
 from detector.errors import UsageError
 from detector.ingest import expand_inputs
 from detector.model import ScoreModel, load_model
-from detector.pipeline import Stages, scan_groups
+from detector.pipeline import Posts, Stages, scan_posts
 from detector.progress import on_terminal
 from detector.result import ScanResult
 from detector.rewording import TextGroups
@@ -139,8 +139,8 @@ def _scan_files(
             frame.unpersist()
     clusterer, done = spark_clusterer(spark, engine)
     with _session_settings(spark, engine):
-        result = scan_groups(
-            _posts(posts, read.columns), rejects, text_index, n_shingles, groups,
+        result = scan_posts(
+            Posts.of_frame(_posts(posts, read.columns), text_index), rejects, n_shingles, groups,
             files=files, rows_read=read.rows_read, config=config, model=model, stages=stages,
             started=started, clusterer=clusterer,
         )  # fmt: skip
