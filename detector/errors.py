@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1  # a bug: the only case that prints a traceback
 EXIT_USAGE = 2  # bad option or argument (click's own convention)
@@ -54,3 +58,13 @@ class DataError(DetectorError):
 
 class OutputError(DetectorError):
     exit_code = EXIT_OUTPUT
+
+
+@contextmanager
+def writing_to(path: str | Path, failure: str) -> Iterator[None]:
+    """Report an OSError in the block as an OutputError: ``failure`` and the system's
+    reason, naming ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"{failure}: {exc.strerror or exc}", file=str(path)) from None

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from detector.errors import InputError, OutputError
+from detector.errors import InputError, OutputError, writing_to
 from detector.schema import TABLES
 
 FORMATS = ("parquet", "csv")
@@ -124,25 +124,16 @@ def replacing(out_dir: str | Path) -> Iterator[Path]:
     out = Path(os.path.abspath(out_dir))
     partial = out.with_name(f"{out.name}.partial-{os.getpid()}")
     try:
-        with _output_errors(out):
+        with writing_to(out, "cannot write results"):
             _check_replaceable(out)
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir(parents=True)
         yield partial
-        with _output_errors(out):
+        with writing_to(out, "cannot write results"):
             _check_replaceable(out)
             _swap(partial, out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-
-
-@contextmanager
-def _output_errors(out: Path) -> Iterator[None]:
-    """Report a failure to create or rename the output folder as an OutputError."""
-    try:
-        yield
-    except OSError as exc:
-        raise OutputError(f"cannot write results: {exc.strerror or exc}", file=str(out)) from None
 
 
 def _check_replaceable(out: Path) -> None:

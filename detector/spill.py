@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from detector.errors import OutputError
+from detector.errors import OutputError, writing_to
 
 MEMORY_FRACTION = 1 / 16  # default --memory-limit: this share of the machine's memory
 FALLBACK_MEMORY = 16 << 30  # the machine's memory where the system does not say
@@ -143,7 +143,7 @@ class BatchStore:
         read only when touched, and the array keeps its writable type (numba's kernels
         take it as they take one in memory)."""
         path = self._folder() / f"array-{self.arrays:06d}.npy"
-        with _writing(path):
+        with writing_to(path, "cannot spill to disk"):
             np.save(path, array)
         self.arrays += 1
         self.spilled_bytes += array.nbytes
@@ -163,7 +163,7 @@ class BatchStore:
     def _spill(self) -> None:
         for frame in self.held:
             path = self._folder() / f"batch-{len(self.files):06d}.arrow"
-            with _writing(path):
+            with writing_to(path, "cannot spill to disk"):
                 # Plain (non-view) Arrow types, which pyarrow can take rows of.
                 frame.write_ipc(
                     path, compression="uncompressed", compat_level=pl.CompatLevel.oldest()
@@ -178,15 +178,6 @@ class BatchStore:
         self.held.clear()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-@contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """Report a failure to write a spill file as an OutputError naming it."""
-    try:
-        yield
-    except OSError as exc:
-        raise OutputError(f"cannot spill to disk: {exc.strerror or exc}", file=str(path)) from None
 
 
 @contextmanager
