@@ -29,7 +29,7 @@ from detector.normalise import (
     URL_TOKEN,
     normalise_expr,
 )
-from detector.shingle import utf8_buffers
+from detector.shingle import decode_utf8, utf8_buffers
 
 _URL = np.array([ord(c) for c in URL_TOKEN], np.int32)
 _MENTION = np.array([ord(c) for c in MENTION_TOKEN], np.int32)
@@ -60,21 +60,7 @@ def _fold(data, start, end, classes, fold_start, fold_pool, min_run, dst) -> tup
     in_space = False
     i = start
     while i < end:
-        b0 = np.int32(data[i])
-        if b0 < 0x80:
-            cp = b0
-            i += 1
-        elif b0 < 0xE0:
-            cp = ((b0 & 0x1F) << 6) | (np.int32(data[i + 1]) & 0x3F)
-            i += 2
-        elif b0 < 0xF0:
-            cp = ((b0 & 0x0F) << 12) | ((np.int32(data[i + 1]) & 0x3F) << 6)
-            cp |= np.int32(data[i + 2]) & 0x3F
-            i += 3
-        else:
-            cp = ((b0 & 0x07) << 18) | ((np.int32(data[i + 1]) & 0x3F) << 12)
-            cp |= ((np.int32(data[i + 2]) & 0x3F) << 6) | (np.int32(data[i + 3]) & 0x3F)
-            i += 4
+        cp, i = decode_utf8(data, i)
         bits = classes[cp]
         if bits & ut.WHITESPACE:
             if not in_space:

@@ -65,6 +65,23 @@ def _mix64(h: np.uint64) -> np.uint64:
     return h ^ (h >> np.uint64(31))
 
 
+@nb.njit(cache=True, inline="always")
+def decode_utf8(data: np.ndarray, i: int) -> tuple[int, int]:
+    """The code point whose UTF-8 encoding starts at byte ``i`` of ``data``, and the byte
+    after it. Unchecked: Arrow strings are valid UTF-8."""
+    b0 = np.int32(data[i])
+    if b0 < 0x80:
+        return b0, i + 1
+    if b0 < 0xE0:
+        return ((b0 & 0x1F) << 6) | (np.int32(data[i + 1]) & 0x3F), i + 2
+    if b0 < 0xF0:
+        cp = ((b0 & 0x0F) << 12) | ((np.int32(data[i + 1]) & 0x3F) << 6)
+        return cp | (np.int32(data[i + 2]) & 0x3F), i + 3
+    cp = ((b0 & 0x07) << 18) | ((np.int32(data[i + 1]) & 0x3F) << 12)
+    cp |= (np.int32(data[i + 2]) & 0x3F) << 6
+    return cp | (np.int32(data[i + 3]) & 0x3F), i + 4
+
+
 @nb.njit(cache=True)
 def tokenise(
     data: np.ndarray, start: int, end: int, tok_hash: np.ndarray, tok_kind: np.ndarray
@@ -78,21 +95,7 @@ def tokenise(
     in_word = False
     i = start
     while i < end:
-        b0 = np.uint32(data[i])
-        if b0 < 0x80:
-            cp = b0
-            i += 1
-        elif b0 < 0xE0:
-            cp = ((b0 & 0x1F) << 6) | (np.uint32(data[i + 1]) & 0x3F)
-            i += 2
-        elif b0 < 0xF0:
-            cp = ((b0 & 0x0F) << 12) | ((np.uint32(data[i + 1]) & 0x3F) << 6)
-            cp |= np.uint32(data[i + 2]) & 0x3F
-            i += 3
-        else:
-            cp = ((b0 & 0x07) << 18) | ((np.uint32(data[i + 1]) & 0x3F) << 12)
-            cp |= ((np.uint32(data[i + 2]) & 0x3F) << 6) | (np.uint32(data[i + 3]) & 0x3F)
-            i += 4
+        cp, i = decode_utf8(data, i)
         kind = _kind(cp)
         if kind == KIND_WORD:
             word = (word ^ np.uint64(cp)) * _FNV_PRIME
