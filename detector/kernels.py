@@ -34,6 +34,7 @@ from typing import Any
 MESSAGE = "compiling kernels, first run only: this scan takes longer"
 KERNELS: tuple[tuple[str, str, float], ...] = (
     ("detector.minhash", "_signatures_block", 2.0),
+    ("detector.numbering", "_number_keys", 0.3),
     ("detector.lsh", "_sketch_rows", 1.4),
     ("detector.lsh", "_bucket_heads", 1.0),
     ("detector.lsh", "_link", 0.8),
@@ -62,6 +63,7 @@ def signature(name: str) -> tuple[Any, ...]:
     i64, f64, flags, n = array(types.int64), array(types.float64), array(types.boolean), types.int64
     u32x2, u8x2, i32x2 = array(types.uint32, 2), array(types.uint8, 2), array(types.int32, 2)
     u16, i32, settings = array(types.uint16), array(types.int32), array(types.boolean)
+    u64 = array(types.uint64)
     text = (array(types.uint8, readonly=True), array(types.int64, readonly=True))
     return {
         "_normalise_block": (*text, u16, i32, i32, settings, n),
@@ -70,8 +72,9 @@ def signature(name: str) -> tuple[Any, ...]:
             n, n, n, n, array(types.uint32), array(types.uint32), types.boolean,
             u32x2, array(types.int32),
         ),
+        "_number_keys": (u64, array(types.uint32), u64, n, i64, flags),
         "_sketch_rows": (u32x2, i64, n, n, u32x2, u8x2),
-        "_bucket_heads": (types.ListType(u32x2), n, i32x2),
+        "_bucket_heads": (u32x2, i32x2),
         "_link": (i32x2, types.ListType(u8x2), i64, n, i64, array(types.int32)),
         "_roots": (i64,),
         "_root_agreement": (types.ListType(u8x2), i64, i64, i64),

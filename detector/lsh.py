@@ -19,10 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numba as nb
 import numpy as np
 from numba.typed import List
+
+if TYPE_CHECKING:
+    from detector.spill import RowsOnDisk
 
 CHANCE_AGREEMENT = 1.0 / 256.0  # two unrelated low bytes are equal this often
 
@@ -54,7 +58,7 @@ def optimal_bands(
 class Sketch:
     """What LSH needs of a set of signatures: band keys and low bytes, row-aligned."""
 
-    keys: np.ndarray  # uint32 (bands, n)
+    keys: np.ndarray | RowsOnDisk  # uint32 (bands, n); LSH reads a few bands at a time
     low_bytes: np.ndarray  # uint8 (n, num_perm)
 
     @property
@@ -104,34 +108,31 @@ def _find(parent: np.ndarray, x: int) -> int:
 
 
 @nb.njit(cache=True, parallel=True)
-def _bucket_heads(keys: List, first_band: int, heads: np.ndarray) -> None:
-    """For each band ``first_band + b`` (one band per thread), ``heads[b, i]`` is the first
+def _bucket_heads(keys: np.ndarray, heads: np.ndarray) -> None:
+    """For each band ``b`` of ``keys`` (one band per thread), ``heads[b, i]`` is the first
     text with text ``i``'s band key. Each band has its own open-addressing table of packed
-    ``key << 32 | (first + 1)`` words: one cache line touched per probe."""
+    ``key << 32 | (first + 1)`` words, at most two-thirds full: one cache line touched per
+    probe."""
     n = heads.shape[1]
     size = 1
-    while size < 2 * n:
+    while size < n + n // 2:
         size *= 2
     mask = np.uint64(size - 1)
     for b in nb.prange(heads.shape[0]):
-        band = first_band + b
         table = np.zeros(size, np.uint64)
-        text = 0
-        for part in keys:
-            for i in range(part.shape[1]):
-                key = np.uint64(part[band, i])
-                slot = key & mask
-                while True:
-                    entry = table[slot]
-                    if entry == 0:
-                        table[slot] = (key << np.uint64(32)) | np.uint64(text + 1)
-                        heads[b, text] = text
-                        break
-                    if (entry >> np.uint64(32)) == key:
-                        heads[b, text] = np.int32(entry & np.uint64(0xFFFFFFFF)) - 1
-                        break
-                    slot = (slot + np.uint64(1)) & mask
-                text += 1
+        for text in range(n):
+            key = np.uint64(keys[b, text])
+            slot = key & mask
+            while True:
+                entry = table[slot]
+                if entry == 0:
+                    table[slot] = (key << np.uint64(32)) | np.uint64(text + 1)
+                    heads[b, text] = text
+                    break
+                if (entry >> np.uint64(32)) == key:
+                    heads[b, text] = np.int32(entry & np.uint64(0xFFFFFFFF)) - 1
+                    break
+                slot = (slot + np.uint64(1)) & mask
 
 
 @nb.njit(cache=True)
@@ -225,8 +226,9 @@ def group_sketches(parts: Sequence[Sketch], threshold: float) -> np.ndarray:
     group's first text.
 
     Bands are bucketed in parallel, a thread per band; the union-find over the bucket heads
-    runs in band order, so the groups do not depend on the number of threads. The parts are
-    never concatenated: at 10M posts the sketches are a fifth of a scan's peak memory.
+    runs in band order, so the groups do not depend on the number of threads. Only the
+    bands bucketed at once are gathered from the parts (which may be on disk); the low
+    bytes are never concatenated.
     """
     parts = [p for p in parts if p.size]
     n = sum(p.size for p in parts)
@@ -235,7 +237,6 @@ def group_sketches(parts: Sequence[Sketch], threshold: float) -> np.ndarray:
         return parent
     if n >= 2**31 - 1:
         raise ValueError(f"LSH over {n} distinct texts: at most 2**31 - 2 in one scan")
-    keys = _typed_list([p.keys for p in parts])
     low_bytes = _typed_list([p.low_bytes for p in parts])
     starts = np.cumsum([0] + [p.size for p in parts[:-1]]).astype(np.int64)
     need = min_agreeing(threshold, parts[0].low_bytes.shape[1])
@@ -245,7 +246,9 @@ def group_sketches(parts: Sequence[Sketch], threshold: float) -> np.ndarray:
     last_head = np.full(n, -1, np.int32)
     for first in range(0, bands, width):
         block = heads[: min(width, bands - first)]
-        _bucket_heads(keys, first, block)
+        keys = np.concatenate([p.keys[first : first + block.shape[0]] for p in parts], axis=1)
+        _bucket_heads(keys, block)
+        del keys
         _link(block, low_bytes, starts, need, parent, last_head)
     return _roots(parent)
 

@@ -33,12 +33,13 @@ from detector.lsh import Sketch, group_sketches, low_bytes, sketch
 from detector.minhash import signatures
 from detector.model import ScoreModel, load_model
 from detector.normkernel import normalise_texts, short_text_keys
+from detector.numbering import KeyNumbers
 from detector.progress import on_terminal, step
 from detector.result import ScanResult
 from detector.rewording import TextGroups, mark_rewordings, spun_groups
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
 from detector.score import cluster_reasons, feature, score_clusters
-from detector.spill import BatchStore, batch_store, default_memory_limit
+from detector.spill import BatchStore, batch_store, default_memory_limit, release_freed_memory
 
 TEXT_KEY_SEED = 0x5EED
 MAX_EXAMPLES = 8
@@ -94,9 +95,7 @@ class _Texts:
     match (``sketched``: their text numbers) and the code-masked keys of the shorter ones
     (``short``: text numbers, ``short_keys``: keys)."""
 
-    index: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(schema={"text_id": pl.UInt32, "text_key": pl.UInt64})
-    )
+    numbers: KeyNumbers = field(default_factory=KeyNumbers)  # text key -> text number
     sketches: list[Sketch] = field(default_factory=list)
     sketched: list[np.ndarray] = field(default_factory=list)
     short: list[np.ndarray] = field(default_factory=list)
@@ -118,19 +117,10 @@ class _Texts:
     def number(self, posts: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         """The texts of ``posts`` not seen before (``text_key``, ``normalised``, ``text``,
         in order of first appearance), now numbered, and the text number of every post."""
-        new = (
-            posts.select("text_key", "normalised", "text")
-            .unique("text_key", keep="first", maintain_order=True)
-            .join(self.index, on="text_key", how="anti")
-        )
-        self.index = pl.concat(
-            [self.index, new.select("text_key").with_row_index("text_id", offset=self.count)]
-        )
-        self.count += new.height
-        text_id = posts.select("text_key").join(
-            self.index, on="text_key", how="left", maintain_order="left"
-        )["text_id"]
-        return new, text_id
+        text_id, new = self.numbers.number(posts["text_key"].to_numpy())
+        self.count = self.numbers.count
+        fresh = posts.select("text_key", "normalised", "text").filter(pl.Series(new))
+        return fresh, pl.Series("text_id", text_id, pl.UInt32)
 
     def sketch(self, normalised: pl.Series, first: int, config: ScanConfig) -> np.ndarray:
         """MinHash and sketch new texts (numbered from ``first``), :data:`SKETCH_TEXTS` at a
@@ -146,12 +136,17 @@ class _Texts:
         return np.concatenate(counts)
 
     def spill(self, store: BatchStore) -> None:
-        """Move the sketches' low bytes not yet on disk to ``store``'s folder: LSH reads
-        them only for texts whose band keys collide, near-duplicates, a few of all."""
+        """Move the sketches not yet on disk to ``store``'s folder: LSH reads their band
+        keys a few bands at a time, and low bytes only for texts whose band keys collide,
+        near-duplicates, a few of all."""
         for k in range(self.spilled, len(self.sketches)):
             keys, low = self.sketches[k].keys, self.sketches[k].low_bytes
-            self.sketches[k] = Sketch(keys, store.spill_array(low))
+            self.sketches[k] = Sketch(store.spill_rows(keys), store.spill_array(low))
         self.spilled = len(self.sketches)
+
+    def resident_bytes(self) -> int:
+        """Bytes of sketches still in memory (the rest are on disk)."""
+        return sum(s.keys.nbytes + s.low_bytes.nbytes for s in self.sketches[self.spilled :])
 
     def groups(self, threshold: float) -> np.ndarray:
         """Group label of every text, -1 for none: near-duplicate groups of the sketched
@@ -175,50 +170,49 @@ class _Texts:
 
 @dataclass
 class _Accounts:
-    """Account ids seen so far, numbered by first appearance (``ids``: ``account``,
-    ``account_id``), and the earliest creation time given for each (``created``)."""
+    """Account ids seen so far, numbered by first appearance (``ids``: ``account_id`` by
+    number, told apart by a 64-bit hash), and the earliest creation time given for each
+    (``created``: epoch microseconds, :data:`NO_TIME` where none was given)."""
 
-    ids: pl.DataFrame = field(default_factory=lambda: _empty(_IDS))
-    created: pl.DataFrame = field(default_factory=lambda: _empty(_CREATED))
+    numbers: KeyNumbers = field(default_factory=KeyNumbers)
+    ids: list[pl.Series] = field(default_factory=list)
+    created: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def number(self, posts: pl.DataFrame) -> pl.Series:
         """The account number of every post, numbering accounts not seen before."""
-        new = (
-            posts.select("account_id")
-            .unique(keep="first", maintain_order=True)
-            .join(self.ids, on="account_id", how="anti")
-            .with_row_index("account", offset=self.ids.height)
-        )
-        self.ids = pl.concat([self.ids, new])
-        account = posts.select("account_id").join(
-            self.ids, on="account_id", how="left", maintain_order="left"
-        )["account"]
+        keys = posts["account_id"].hash(TEXT_KEY_SEED).to_numpy()
+        account, new = self.numbers.number(keys)
+        self.ids.append(posts["account_id"].filter(pl.Series(new)))
         if "account_created_at" in posts.columns:
-            self.created = (
-                pl.concat([self.created, posts.select(account, "account_created_at")])
-                .drop_nulls()
-                .group_by("account")
-                .agg(pl.col("account_created_at").min())
-            )
-        return account
+            grown = np.full(self.numbers.count, NO_TIME, np.int64)
+            grown[: self.created.size] = self.created
+            given = posts["account_created_at"].dt.epoch("us")
+            known = np.flatnonzero(given.is_not_null().to_numpy())
+            np.minimum.at(grown, account[known], given.fill_null(0).to_numpy()[known])
+            self.created = grown
+        return pl.Series("account", account, pl.UInt32)
 
     def ranked(self) -> tuple[np.ndarray, pl.DataFrame]:
         """Each first-appearance number's rank by ``account_id`` (the dense account number
         of the later stages), and the table of accounts in rank order (``account_id``,
         ``account_created_at``)."""
-        order = self.ids["account_id"].arg_sort().to_numpy()
+        ids = pl.concat([pl.Series("account_id", [], pl.String), *self.ids])
+        order = ids.arg_sort().to_numpy()
         rank = np.empty(order.size, np.uint32)
         rank[order] = np.arange(order.size, dtype=np.uint32)
-        table = (
-            self.ids.join(self.created, on="account", how="left")
-            .with_columns(account=pl.Series(rank[self.ids["account"].to_numpy()]))
-            .sort("account")
+        created = np.full(order.size, NO_TIME, np.int64)
+        created[: self.created.size] = self.created
+        table = pl.DataFrame(
+            {
+                "account_id": ids.gather(order),
+                "account_created_at": pl.Series(created[order]).replace(NO_TIME, None).cast(TIME),
+            }
         )
-        return rank, table.select("account_id", "account_created_at")
+        return rank, table
 
 
-_IDS = pl.Schema({"account": pl.UInt32, "account_id": pl.String})
-_CREATED = pl.Schema({"account": pl.UInt32, "account_created_at": TIME})
+NO_TIME = np.iinfo(np.int64).max  # no creation time given for an account
+
 _NOT_KEPT = ("account_id", "account_created_at", "normalised", "text_key")
 
 
@@ -254,8 +248,9 @@ def _ingest(
                 kept = posts.drop(_NOT_KEPT, strict=False).with_columns(
                     accounts.number(posts), text_id
                 )
-            with stages.stage("spill" if store.spills(kept) else "ingest"):
-                store.append(kept)
+            resident = texts.resident_bytes()
+            with stages.stage("spill" if store.spills(kept, resident) else "ingest"):
+                store.append(kept, resident)
                 if store.spilled:
                     texts.spill(store)
             bar.update(batch.rows_read)
@@ -377,14 +372,18 @@ def scan(
             REJECTS.names()
         )
         with stages.step("lsh"):
-            posts = Posts.of_store(store, accounts)
-            del accounts
+            # Groups first, then the posts' columns: the band keys are gone before those
+            # come back from the store.
             n_shingles = (
                 np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
             )
             text_group = texts.groups(config.threshold)
             groups = TextGroups.of(text_group, texts.low_bytes, config.spun_min_texts)
-            texts.sketches.clear()
+            del texts, text_group
+            release_freed_memory()
+            posts = Posts.of_store(store, accounts)
+            del accounts
+            release_freed_memory()
         result = scan_posts(
             posts, rejects, n_shingles, groups,
             files=files, rows_read=rows_read, config=config, model=model, stages=stages,
@@ -438,6 +437,7 @@ def scan_posts(
         traces, accounts["n_posts"].to_numpy(), created, config, stages.step
     )
     del traces
+    release_freed_memory()
     account_cluster, evidence, n_clusters = found.account_cluster, found.evidence, found.n_clusters
 
     with stages.step("score"):
@@ -516,9 +516,16 @@ def _index_posts(
         .agg(n=pl.len(), first=pl.col("time").min())
         .sort(["n", "first", "shared_group"], descending=[True, False, False])
         .with_row_index("group_id", offset=1)
-        .select("shared_group", pl.col("group_id").cast(pl.Int64))
+        .sort("shared_group")
     )
-    return posts.join(ids, on="shared_group", how="left", maintain_order="left")
+    # Looked up by sorted label rather than joined: a join would copy every column.
+    label = posts["shared_group"].to_numpy()
+    labels = ids["shared_group"].to_numpy()
+    at = np.minimum(np.searchsorted(labels, label), max(labels.size - 1, 0))
+    group_id = ids["group_id"].cast(pl.Int64).to_numpy()[at] if labels.size else label
+    return posts.with_columns(
+        group_id=pl.Series(group_id, dtype=pl.Int64).set(pl.Series(label < 0), None)
+    )
 
 
 def _slim(posts: pl.DataFrame) -> pl.DataFrame:

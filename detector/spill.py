@@ -6,19 +6,23 @@ text) from the batch that read it until the tables are written. :class:`BatchSto
 them batch by batch; once the batches it holds pass ``limit`` bytes it writes them, and
 every later batch, to uncompressed Arrow IPC files in a temporary folder, so what stays in
 memory no longer grows with the dump. Columns are read back one at a time when a stage
-needs them, and the raw texts only at the few rows the tables quote (memory-mapped). Once
-it spills, the scan also moves the low bytes of its texts' LSH sketches there
-(:meth:`BatchStore.spill_array`, memory-mapped). The folder is made only when something is
+needs them, and the raw texts only at the few rows the tables quote (memory-mapped). The
+texts' LSH sketches count against the same budget: once it is passed, the scan moves them
+there too, low bytes memory-mapped (:meth:`BatchStore.spill_array`) and band keys read back
+a few bands at a time (:meth:`BatchStore.spill_rows`). The folder is made only when something is
 spilled and is removed when the scan ends, however it ends (success, error, Ctrl-C).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -32,12 +36,46 @@ MEMORY_FRACTION = 1 / 16  # default --memory-limit: this share of the machine's 
 FALLBACK_MEMORY = 16 << 30  # the machine's memory where the system does not say
 
 
+class RowsOnDisk:
+    """A 2-D array in a file, read back a block of rows at a time by plain reads: unlike
+    a memory map, no page of it stays resident once the block read is dropped."""
+
+    def __init__(self, path: Path, shape: tuple[int, int], dtype: np.dtype) -> None:
+        self.path, self.shape, self.dtype = path, shape, np.dtype(dtype)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, _ = rows.indices(self.shape[0])
+        width = self.shape[1]
+        count = max(stop - start, 0) * width
+        offset = start * width * self.dtype.itemsize
+        return np.fromfile(self.path, self.dtype, count, offset=offset).reshape(-1, width)
+
+
 def machine_memory() -> int:
     """Physical memory of this machine in bytes (:data:`FALLBACK_MEMORY` if unknown)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return FALLBACK_MEMORY
+
+
+def release_freed_memory() -> None:
+    """Hand the heap memory freed so far back to the system (glibc's ``malloc_trim``);
+    nothing where the C library is another. A stage ends by dropping arrays of millions of
+    rows, whose pages glibc would otherwise keep for later allocations: the next stage's
+    peak then stood on the last one's."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
 
 
 def default_memory_limit() -> int:
@@ -73,15 +111,17 @@ class BatchStore:
     def spilled(self) -> bool:
         return bool(self.files)
 
-    def spills(self, frame: pl.DataFrame) -> bool:
-        """Whether appending ``frame`` writes to disk."""
-        return self.spilled or self.held_bytes + frame.estimated_size() > self.limit
+    def spills(self, frame: pl.DataFrame, elsewhere: int = 0) -> bool:
+        """Whether appending ``frame`` writes to disk, ``elsewhere`` bytes of the budget
+        being held outside the store (the sketches' low bytes)."""
+        return self.spilled or self.held_bytes + frame.estimated_size() + elsewhere > self.limit
 
-    def append(self, frame: pl.DataFrame) -> None:
-        """Keep one batch; spill everything held once the held batches pass the budget."""
+    def append(self, frame: pl.DataFrame, elsewhere: int = 0) -> None:
+        """Keep one batch; spill everything held once the held batches, with ``elsewhere``
+        bytes held outside the store, pass the budget."""
         self.offsets.append(self.offsets[-1] + frame.height)
         self.schemas.append(frame.schema)
-        spill = self.spills(frame)
+        spill = self.spills(frame, elsewhere)
         self.held.append(frame)
         self.held_bytes += frame.estimated_size()
         if spill:
@@ -148,6 +188,16 @@ class BatchStore:
         self.arrays += 1
         self.spilled_bytes += array.nbytes
         return np.asarray(np.load(path, mmap_mode="c"))
+
+    def spill_rows(self, array: np.ndarray) -> RowsOnDisk:
+        """2-D ``array`` written to the spill folder, to be read back a block of rows at a
+        time (:class:`RowsOnDisk`)."""
+        path = self._folder() / f"rows-{self.arrays:06d}.bin"
+        with writing_to(path, "cannot spill to disk"):
+            np.ascontiguousarray(array).tofile(path)
+        self.arrays += 1
+        self.spilled_bytes += array.nbytes
+        return RowsOnDisk(path, array.shape, array.dtype)
 
     def _folder(self) -> Path:
         if self.folder is None:

@@ -12,6 +12,8 @@ import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import detector.pipeline
 from detector.cli import main
@@ -83,6 +85,33 @@ def test_store_spills_only_past_the_budget(tmp_path):
     assert store.spilled and len(list(next(tmp_path.iterdir()).iterdir())) == 3
     store.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bytes_held_elsewhere_count_against_the_budget(tmp_path):
+    frames = list(batches())
+    store = BatchStore(frames[0].estimated_size() + frames[1].estimated_size(), tmp_path)
+    store.append(frames[0])
+    assert store.spills(frames[1], elsewhere=1)
+    store.append(frames[1], elsewhere=1)
+    assert store.spilled
+    store.close()
+
+
+@given(
+    rows=st.integers(0, 40),
+    width=st.integers(1, 30),
+    start=st.integers(-50, 50),
+    stop=st.integers(-50, 50) | st.none(),
+)
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_rows_on_disk_read_back_as_slices_of_the_array(tmp_path, rows, width, start, stop):
+    array = np.arange(rows * width, dtype=np.uint32).reshape(rows, width) * 2654435761
+    with batch_store(1, tmp_path) as store:
+        spilled = store.spill_rows(array)
+        assert spilled.shape == array.shape
+        np.testing.assert_array_equal(spilled[start:stop], array[start:stop].reshape(-1, width))
 
 
 def save(result, folder: Path) -> dict[str, bytes]:

@@ -1,0 +1,87 @@
+"""Dense numbers for 64-bit keys (text keys, account id hashes), batch after batch.
+
+A scan numbers every distinct text and account in order of first appearance while the
+dump streams past. Joining each batch against the table of everything seen so far costs
+time in proportion to that table, so a dump read in many batches would be numbered in time
+quadratic in its size; :class:`KeyNumbers` keeps one open-addressing hash table instead,
+and numbering a batch costs time in proportion to the batch.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+MAX_LOAD = 0.6  # the table doubles once it is fuller than this
+
+
+@nb.njit(cache=True)
+def _number_keys(
+    table_keys: np.ndarray,
+    table_ids: np.ndarray,
+    keys: np.ndarray,
+    count: int,
+    out: np.ndarray,
+    first: np.ndarray,
+) -> int:
+    """Number of each key in ``out`` (a new key gets ``count``, then ``count + 1``...) and
+    whether it appears there for the first time in ``first``; the table holds ``id + 1``
+    per slot, 0 where empty. Returns the new count."""
+    mask = np.uint64(table_keys.shape[0] - 1)
+    for i in range(keys.shape[0]):
+        key = keys[i]
+        h = (key ^ (key >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
+        slot = (h ^ (h >> np.uint64(29))) & mask
+        while True:
+            held = table_ids[slot]
+            if held == 0:
+                table_keys[slot] = key
+                table_ids[slot] = np.uint32(count + 1)
+                out[i] = count
+                first[i] = True
+                count += 1
+                break
+            if table_keys[slot] == key:
+                out[i] = np.int64(held) - 1
+                first[i] = False
+                break
+            slot = (slot + np.uint64(1)) & mask
+    return count
+
+
+class KeyNumbers:
+    """Numbers 0, 1, 2... for 64-bit keys in order of first appearance, across calls."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._keys = np.zeros(1024, np.uint64)
+        self._ids = np.zeros(1024, np.uint32)
+
+    def number(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The number of each key (int64), and which positions hold a key's first
+        appearance ever (numbered ``count`` on, in order)."""
+        keys = np.ascontiguousarray(keys, np.uint64)
+        self._make_room(keys.shape[0])
+        out = np.empty(keys.shape[0], np.int64)
+        first = np.empty(keys.shape[0], np.bool_)
+        self.count = _number_keys(self._keys, self._ids, keys, self.count, out, first)
+        if self.count >= 2**32 - 1:
+            raise ValueError(f"{self.count} distinct keys: at most 2**32 - 2 in one scan")
+        return out, first
+
+    def _make_room(self, coming: int) -> None:
+        """Grow the table so that ``coming`` more keys keep it at most ``MAX_LOAD`` full."""
+        size = self._keys.shape[0]
+        while (self.count + coming) > MAX_LOAD * size:
+            size *= 2
+        if size == self._keys.shape[0]:
+            return
+        held = self._ids > 0
+        keys, ids = self._keys[held], self._ids[held].astype(np.int64) - 1
+        self._keys, self._ids = np.zeros(size, np.uint64), np.zeros(size, np.uint32)
+        # Re-inserting the held keys in the order of their numbers gives each its number.
+        order = np.argsort(ids, kind="stable")
+        n = order.shape[0]
+        _number_keys(
+            self._keys, self._ids, keys[order], 0, np.empty(n, np.int64), np.empty(n, np.bool_)
+        )

@@ -1,0 +1,37 @@
+"""KeyNumbers numbers keys as a dict filled in order of first appearance would, batch after
+batch, through its table's growth."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detector.numbering import KeyNumbers
+
+KEYS = st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**63, 2**64 - 1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(KEYS, max_size=300), max_size=6))
+def test_numbers_match_a_dict_of_first_appearances(batches):
+    numbers, reference = KeyNumbers(), {}
+    for batch in batches:
+        got, first = numbers.number(np.array(batch, np.uint64))
+        expected, expected_first = [], []
+        for key in batch:
+            expected_first.append(key not in reference)
+            expected.append(reference.setdefault(key, len(reference)))
+        assert got.tolist() == expected
+        assert first.tolist() == expected_first
+        assert numbers.count == len(reference)
+
+
+def test_many_colliding_low_bits_and_growth():
+    keys = (np.arange(50_000, dtype=np.uint64) << np.uint64(40)) | np.uint64(7)
+    numbers = KeyNumbers()
+    first_half, _ = numbers.number(keys[:25_000])
+    both, first = numbers.number(keys)
+    assert first_half.tolist() == list(range(25_000))
+    assert both.tolist() == list(range(50_000))
+    assert first.sum() == 25_000 and first[25_000:].all()
