@@ -101,8 +101,7 @@ class _Texts:
     short: list[np.ndarray] = field(default_factory=list)
     short_keys: list[np.ndarray] = field(default_factory=list)
     n_shingles: list[np.ndarray] = field(default_factory=list)
-    count: int = 0
-    spilled: int = 0  # sketches whose low bytes are on disk
+    spilled: int = 0  # sketches on disk (the first ones)
 
     def add_short(
         self, raw: pl.Series, n_shingles: np.ndarray, first: int, config: ScanConfig
@@ -118,7 +117,6 @@ class _Texts:
         """The texts of ``posts`` not seen before (``text_key``, ``normalised``, ``text``,
         in order of first appearance), now numbered, and the text number of every post."""
         text_id, new = self.numbers.number(posts["text_key"].to_numpy())
-        self.count = self.numbers.count
         fresh = posts.select("text_key", "normalised", "text").filter(pl.Series(new))
         return fresh, pl.Series("text_id", text_id, pl.UInt32)
 
@@ -143,6 +141,11 @@ class _Texts:
             keys, low = self.sketches[k].keys, self.sketches[k].low_bytes
             self.sketches[k] = Sketch(store.spill_rows(keys), store.spill_array(low))
         self.spilled = len(self.sketches)
+
+    @property
+    def count(self) -> int:
+        """Texts numbered so far."""
+        return self.numbers.count
 
     def resident_bytes(self) -> int:
         """Bytes of sketches still in memory (the rest are on disk)."""
