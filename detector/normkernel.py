@@ -97,6 +97,22 @@ def _fold(data, start, end, classes, fold_start, fold_pool, min_run, dst) -> tup
     return m, needs
 
 
+@nb.njit(cache=True, inline="always")
+def _run_end(src, p, n, classes, flag) -> int:
+    """The end of the run of characters of class ``flag`` starting at ``p``."""
+    while p < n and classes[src[p]] & flag:
+        p += 1
+    return p
+
+
+@nb.njit(cache=True, inline="always")
+def _put(token, dst, m) -> int:
+    """``token`` written at ``dst[m:]``; returns the position after it."""
+    for k in range(len(token)):
+        dst[m + k] = token[k]
+    return m + len(token)
+
+
 @nb.njit(cache=True)
 def _mask_urls(src, n, classes, dst) -> int:
     """``URL_PATTERN`` -> ``URL_TOKEN``: "http://", "https://" or "www." and at least one
@@ -114,12 +130,8 @@ def _mask_urls(src, n, classes, dst) -> int:
         elif i + 4 <= n and src[i] == _W and src[i + 1] == _W and src[i + 2] == _W:
             p = i + 4 if src[i + 3] == _DOT else -1
         if p != -1 and p < n and classes[src[p]] & ut.URL_CHAR:
-            while p < n and classes[src[p]] & ut.URL_CHAR:
-                p += 1
-            for k in range(len(_URL)):
-                dst[m + k] = _URL[k]
-            m += len(_URL)
-            i = p
+            m = _put(_URL, dst, m)
+            i = _run_end(src, p, n, classes, ut.URL_CHAR)
             continue
         dst[m] = src[i]
         m += 1
@@ -151,12 +163,8 @@ def _mask_mentions(src, n, classes, dst) -> int:
     i = 0
     while i < n:
         if src[i] == _AT and i + 1 < n and classes[src[i + 1]] & ut.MENTION_CHAR:
-            i += 1
-            while i < n and classes[src[i]] & ut.MENTION_CHAR:
-                i += 1
-            for k in range(len(_MENTION)):
-                dst[m + k] = _MENTION[k]
-            m += len(_MENTION)
+            m = _put(_MENTION, dst, m)
+            i = _run_end(src, i + 1, n, classes, ut.MENTION_CHAR)
             continue
         dst[m] = src[i]
         m += 1
@@ -304,13 +312,9 @@ def _mask_digits(src, n, classes, min_run, dst) -> int:
     m = 0
     i = 0
     while i < n:
-        j = i
-        while j < n and classes[src[j]] & ut.DIGIT:
-            j += 1
+        j = _run_end(src, i, n, classes, ut.DIGIT)
         if j - i >= min_run:
-            for k in range(len(_NUMBER)):
-                dst[m + k] = _NUMBER[k]
-            m += len(_NUMBER)
+            m = _put(_NUMBER, dst, m)
             i = j
             continue
         for k in range(i, max(j, i + 1)):
