@@ -45,24 +45,27 @@ def _label_propagation(
     """Asynchronous weighted label propagation over ``nodes`` (whole components) in a fixed
     order; each node takes the label with the largest summed edge weight among its
     neighbours (ties: the smallest label). Returns the label of every node of the graph (-1
-    outside ``nodes``). Label weights are summed in a dense scratch array, so a sweep is
-    linear in the edges."""
+    outside ``nodes``). Label weights are summed in a dense scratch array that is zero
+    between nodes (weights are positive, so zero means untouched), so a sweep is linear in
+    the edges. A node none of whose neighbours changed label since it last chose would
+    choose the same again, so it is skipped: later sweeps touch only where labels move."""
     n = indptr.shape[0] - 1
-    labels = np.full(n, -1, np.int64)
+    labels = np.full(n, -1, np.int32)
     for node in nodes:
         labels[node] = node
     label_weight = np.zeros(n, np.float64)
-    stamp = np.full(n, -1, np.int64)  # the node whose neighbourhood last touched a label
-    touched = np.empty(n, np.int64)
+    touched = np.empty(n, np.int32)
+    stale = np.ones(n, np.bool_)  # a neighbour's label changed since the node last chose
     for _ in range(sweeps):
         changed = 0
         for node in nodes:
+            if not stale[node]:
+                continue
+            stale[node] = False
             n_touched = 0
             for k in range(indptr[node], indptr[node + 1]):
                 label = labels[indices[k]]
-                if stamp[label] != node:
-                    stamp[label] = node
-                    label_weight[label] = 0.0
+                if label_weight[label] == 0.0:
                     touched[n_touched] = label
                     n_touched += 1
                 label_weight[label] += weights[k]
@@ -72,11 +75,14 @@ def _label_propagation(
             for t in range(n_touched):
                 label = touched[t]
                 weight = label_weight[label]
+                label_weight[label] = 0.0
                 if weight > best_weight or (weight == best_weight and label < best_label):
                     best_label, best_weight = label, weight
             if best_label != labels[node]:
                 labels[node] = best_label
                 changed += 1
+                for k in range(indptr[node], indptr[node + 1]):
+                    stale[indices[k]] = True
         if changed == 0:
             break
     return labels
@@ -105,10 +111,10 @@ def _louvain(adjacency: csr_matrix, seed: int) -> np.ndarray:
 def _propagate(adjacency: csr_matrix) -> np.ndarray:
     """Label propagation community (0..k-1) of each node of ``adjacency``."""
     labels = _label_propagation(
-        adjacency.indptr.astype(np.int64),
-        adjacency.indices.astype(np.int64),
+        adjacency.indptr,
+        adjacency.indices,
         adjacency.data,
-        np.arange(adjacency.shape[0], dtype=np.int64),
+        np.arange(adjacency.shape[0], dtype=adjacency.indices.dtype),
         PROPAGATION_SWEEPS,
     )
     return np.unique(labels, return_inverse=True)[1].astype(np.int64)
@@ -152,11 +158,22 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
     candidates = candidates[np.argsort(component[candidates], kind="stable")]
     cuts = np.flatnonzero(np.diff(component[candidates])) + 1
     next_label = 0
+    position = np.empty(adjacency.shape[0], adjacency.indices.dtype)
     for nodes in np.split(candidates, cuts) if candidates.size else []:
-        parts = _split_component(adjacency[nodes][:, nodes], seed)
+        parts = _split_component(_component(adjacency, nodes, position), seed)
         labels[nodes] = parts + next_label
         next_label += int(parts.max()) + 1
     return _renumber(labels, min_size)
+
+
+def _component(adjacency: csr_matrix, nodes: np.ndarray, position: np.ndarray) -> csr_matrix:
+    """The adjacency of one whole component (``nodes`` ascending): its rows, with column
+    numbers mapped to positions in ``nodes`` (every neighbour is inside, so no column
+    needs selecting; ``position`` is scratch space, one entry per node of the graph)."""
+    rows = adjacency[nodes]
+    position[nodes] = np.arange(nodes.size, dtype=position.dtype)
+    shape = (nodes.size, nodes.size)
+    return csr_matrix((rows.data, position[rows.indices], rows.indptr), shape=shape)
 
 
 def join_spinners(

@@ -319,11 +319,17 @@ def group_medians(
     group: np.ndarray, values: np.ndarray, n_groups: int, empty: float = np.nan
 ) -> np.ndarray:
     """The median of ``values`` in each group (the mean of the two middle values, as
-    ``np.median``), ``empty`` where a group has none: one sort, no kernel to compile."""
+    ``np.median``), ``empty`` where a group has none. Only groups of three or more values
+    are sorted: the median of one or two is their mean, and most groups are that small."""
+    count = np.bincount(group, minlength=n_groups)
+    out = np.full(n_groups, empty)
+    small = (count > 0) & (count <= 2)
+    out[small] = np.bincount(group, weights=values, minlength=n_groups)[small] / count[small]
+    large = count[group] > 2
+    group, values = group[large], values[large]
     values = values[np.lexsort((values, group))]
     count = np.bincount(group, minlength=n_groups)
     start = np.cumsum(count) - count
-    out = np.full(n_groups, empty)
     has = count > 0
     low = start[has] + (count[has] - 1) // 2
     high = start[has] + count[has] // 2
@@ -391,8 +397,10 @@ class _Shares:
         shares the object of trace ``row`` by chance with ``p = min(1, k_at * df_o / M_t)``,
         as in a configuration model of the account-object graph."""
         popularity = self.df[self.key_index[row]] / np.maximum(self.total[kind], 1)
-        p_source = np.minimum(1.0, self.objects[source, kind] * popularity)
-        return 1.0 - p_source * np.minimum(1.0, self.objects[target, kind] * popularity)
+        n_kinds = self.objects.shape[1]
+        objects = self.objects.reshape(-1)  # flat indices: 2-D fancy indexing is slower
+        p_source = np.minimum(1.0, objects[source * n_kinds + kind] * popularity)
+        return 1.0 - p_source * np.minimum(1.0, objects[target * n_kinds + kind] * popularity)
 
 
 def build_graph(

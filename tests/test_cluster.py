@@ -1,6 +1,8 @@
 """Community detection: Louvain, and label propagation for components too large for it."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detector import cluster
 from detector.cluster import _label_propagation, _symmetric_csr, detect_communities
@@ -69,3 +71,44 @@ def test_a_network_of_squads_is_one_community_whatever_the_component_size(monkey
     assert set(detect_communities(graph, min_size=5, seed=0)) == {0}
     monkeypatch.setattr(cluster, "LOUVAIN_MAX_EDGES", 100)
     assert set(detect_communities(graph, min_size=5, seed=0)) == {0}
+
+
+def _naive_propagation(indptr, indices, weights, sweeps):
+    """Label propagation as written in the literature: every node, every sweep."""
+    n = indptr.size - 1
+    labels = list(range(n))
+    for _ in range(sweeps):
+        changed = 0
+        for node in range(n):
+            weight: dict[int, float] = {}
+            for k in range(indptr[node], indptr[node + 1]):
+                label = labels[indices[k]]
+                weight[label] = weight.get(label, 0.0) + weights[k]
+            if weight:
+                best = min(weight, key=lambda label: (-weight[label], label))
+                if best != labels[node]:
+                    labels[node] = best
+                    changed += 1
+        if changed == 0:
+            break
+    return np.array(labels)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(st.integers(0, 29), st.integers(0, 29), st.sampled_from([0.5, 1.0, 2.0])),
+        min_size=1,
+        max_size=120,
+    ),
+    sweeps=st.integers(1, 6),
+)
+def test_label_propagation_skips_only_nodes_whose_neighbours_kept_their_labels(pairs, sweeps):
+    # Ties are frequent with these weights, so the tie rule is exercised too.
+    edges = {(min(a, b), max(a, b)): w for a, b, w in pairs if a != b}
+    if not edges:
+        return
+    edge_list = [(a, b, w) for (a, b), w in sorted(edges.items())]
+    indptr, indices, weights = _csr(edge_list, 30)
+    labels = _label_propagation(indptr, indices, weights, np.arange(30), sweeps)
+    assert labels.tolist() == _naive_propagation(indptr, indices, weights, sweeps).tolist()
