@@ -428,16 +428,16 @@ def build_graph(
     :mod:`detector.coordination`).
     """
     window = np.asarray(windows, np.int64)[traces.kind]
-    order = np.lexsort((traces.account, traces.time, traces.key))
+    # Object popularity over every share of it, in or out of window.
+    shares = _Shares.of(traces, n_accounts, len(windows), kind_totals)
+    order = _by_object_time_account(shares.key_index, traces.time, traces.account)
     linked = np.zeros(traces.n_rows, bool)
     _linked(traces.key, traces.account, traces.time, window, order, linked)
     participation = np.bincount(traces.account[linked], minlength=n_accounts).astype(np.int64)
-    repetition = _distinct_contents(traces, linked & (traces.rewording >= 0), n_accounts)
+    repetition = _distinct_contents(traces, shares, linked & (traces.rewording >= 0), n_accounts)
     own = linked & (traces.rewording > 0)
     rewords = np.bincount(traces.account[own], minlength=n_accounts) > 0
 
-    # Object popularity over every share of it, in or out of window.
-    shares = _Shares.of(traces, n_accounts, len(windows), kind_totals)
     row_weight = np.asarray(weights, np.float64)[traces.kind] * shares.idf(traces)
 
     keep = linked & ((repetition[traces.account] >= min_repeat) | rewords[traces.account])
@@ -514,15 +514,43 @@ def _co_posts(
     return co_posts
 
 
-def _distinct_contents(traces: Traces, linked: np.ndarray, n_accounts: int) -> np.ndarray:
+def _by_object_time_account(
+    key_index: np.ndarray, time: np.ndarray, account: np.ndarray
+) -> np.ndarray:
+    """Trace rows in (object, time, account) order, ties by row: ``np.lexsort((account,
+    time, key_index))``. Object number and time are packed in one word and sorted in one
+    pass; only the rows tied on both (few: one object at one second) are then sorted by
+    account, where lexsort would sort every row by account first."""
+    if key_index.size == 0:
+        return np.zeros(0, np.int64)
+    start = time.min()
+    if int(key_index.max()) >= 2**31 or int(time.max() - start) >= 2**32:
+        return np.lexsort((account, time, key_index))
+    packed = (key_index.astype(np.int64) << np.int64(32)) | (time - start)
+    order = np.argsort(packed, kind="stable")
+    packed = packed[order]
+    tied = np.zeros(order.size, bool)
+    same = packed[1:] == packed[:-1]
+    tied[1:] |= same
+    tied[:-1] |= same
+    rows = np.flatnonzero(tied)
+    tied_order = order[rows]
+    order[rows] = tied_order[np.lexsort((account[tied_order], packed[rows]))]
+    return order
+
+
+def _distinct_contents(
+    traces: Traces, shares: _Shares, linked: np.ndarray, n_accounts: int
+) -> np.ndarray:
     """Distinct (key, variant) contents each account co-shared within window. Two
-    rewordings in one near-duplicate group count as two (a spinner produced both)."""
+    rewordings in one near-duplicate group count as two (a spinner produced both).
+    Counted as distinct (object-account pair, variant) codes of one word each."""
     rows = np.flatnonzero(linked)
-    account, key, variant = traces.account[rows], traces.key[rows], traces.variant[rows]
-    order = np.lexsort((variant, key, account))
-    account, key, variant = account[order], key[order], variant[order]
-    first = np.ones(rows.size, bool)
-    first[1:] = (
-        (account[1:] != account[:-1]) | (key[1:] != key[:-1]) | (variant[1:] != variant[:-1])
-    )
-    return np.bincount(account[first], minlength=n_accounts).astype(np.int64)
+    pair, variant = shares.pair_index[rows], traces.variant[rows]
+    pair_account = np.zeros(shares.pair_traces.size, np.int64)
+    pair_account[shares.pair_index] = traces.account
+    if rows.size and (variant.min() < 0 or variant.max() >= 2**32 or pair.max() >= 2**31):
+        distinct = np.unique(np.stack([pair, variant], axis=1), axis=0)[:, 0]
+    else:
+        distinct = np.unique((pair << np.int64(32)) | variant) >> np.int64(32)
+    return np.bincount(pair_account[distinct], minlength=n_accounts).astype(np.int64)

@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.cluster import detect_communities
-from detector.graph import build_graph, concat_traces, linked_in_window, make_traces
+from detector.graph import (
+    _by_object_time_account,
+    build_graph,
+    concat_traces,
+    linked_in_window,
+    make_traces,
+)
 
 HOUR = 3600
 TEXT, URL, REPOST = 0, 1, 2
@@ -191,6 +197,53 @@ def test_pair_counts_are_exact_below_the_neighbour_cap(rows):
             if objects:
                 want[(a, b)] = len(objects)
     assert got == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 3), st.sampled_from([0, 1, 2, 5, 2**33])),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_trace_order_is_lexsort_of_object_time_account(rows):
+    # Few distinct times, so rows tie on (object, time); a time 2**33 away takes the
+    # three-key path.
+    key, account, time = (np.array(column, np.int64) for column in zip(*rows, strict=True))
+    got = _by_object_time_account(key, time, account)
+    assert got.tolist() == np.lexsort((account, time, key)).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.integers(0, 4),
+            st.integers(0, 100),
+            st.sampled_from([0, 1, 2, 2**40]),
+        ),
+        min_size=2,
+        max_size=40,
+    )
+)
+def test_repetition_counts_distinct_contents_co_shared_in_window(rows):
+    key, account, time, variant = (np.array(c, np.int64) for c in zip(*rows, strict=True))
+    traces = make_traces(TEXT, key, account, time, np.arange(key.size), variant)
+    graph = graph_of(traces, 5)
+    linked = linked_in_window(key, account, time, np.full(key.size, WINDOWS[TEXT]))
+    want = [
+        len(
+            {
+                (k, v)
+                for k, a, v in zip(key[linked], account[linked], variant[linked], strict=True)
+                if a == x
+            }
+        )
+        for x in range(5)
+    ]
+    assert graph.repetition.tolist() == want
 
 
 def test_communities_are_deterministic_and_separate_groups():
