@@ -257,6 +257,8 @@ def _ingest(
                 if store.spilled:
                     texts.spill(store)
             bar.update(batch.rows_read)
+    texts.numbers.release()
+    accounts.numbers.release()
     return accounts, rejects, texts, rows_read
 
 

@@ -4,6 +4,7 @@ batch, through its table's growth."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,3 +36,12 @@ def test_many_colliding_low_bits_and_growth():
     assert first_half.tolist() == list(range(25_000))
     assert both.tolist() == list(range(50_000))
     assert first.sum() == 25_000 and first[25_000:].all()
+
+
+def test_release_keeps_the_count_and_refuses_more_numbering():
+    numbers = KeyNumbers()
+    numbers.number(np.array([5, 6, 5], np.uint64))
+    numbers.release()
+    assert numbers.count == 2
+    with pytest.raises(RuntimeError):
+        numbers.number(np.array([7], np.uint64))
