@@ -505,31 +505,40 @@ def _index_posts(
     posts: pl.DataFrame, text_group: np.ndarray, matchable: np.ndarray
 ) -> pl.DataFrame:
     """Attach epoch seconds, whether the text is long enough to match, and the
-    near-duplicate group shared by >= 2 accounts (``shared_group``, -1 otherwise)."""
+    near-duplicate group shared by >= 2 accounts (``shared_group``, -1 otherwise) with its
+    output id (``group_id``: 1.. by decreasing number of posts, ties by first post, then
+    label). Per-label arrays instead of window functions over every post: a group is shared
+    when its smallest and largest account numbers differ."""
     text_id = posts["text_id"].to_numpy()
-    posts = posts.with_columns(
-        time=pl.col("created_at").dt.epoch("s"),
-        matchable=pl.Series(matchable[text_id]),
-        group=pl.Series(text_group[text_id]),
-    )
-    shared = (pl.col("group") >= 0) & (pl.col("account").n_unique().over("group") >= 2)
-    posts = posts.with_columns(shared_group=pl.when(shared).then(pl.col("group")).otherwise(-1))
-    # Output group ids: 1.. by decreasing number of posts, ties by first post, then label.
-    ids = (
-        posts.filter(pl.col("shared_group") >= 0)
-        .group_by("shared_group")
-        .agg(n=pl.len(), first=pl.col("time").min())
-        .sort(["n", "first", "shared_group"], descending=[True, False, False])
-        .with_row_index("group_id", offset=1)
-        .sort("shared_group")
-    )
-    # Looked up by sorted label rather than joined: a join would copy every column.
-    label = posts["shared_group"].to_numpy()
-    labels = ids["shared_group"].to_numpy()
-    at = np.minimum(np.searchsorted(labels, label), max(labels.size - 1, 0))
-    group_id = ids["group_id"].cast(pl.Int64).to_numpy()[at] if labels.size else label
+    time = posts["created_at"].dt.epoch("s")
+    group = text_group[text_id]
+    account = posts["account"].to_numpy()
+    grouped = np.flatnonzero(group >= 0)
+    labels = int(group.max()) + 1 if grouped.size else 0
+    lowest = np.full(labels, np.iinfo(account.dtype).max, account.dtype)
+    highest = np.zeros(labels, account.dtype)
+    np.minimum.at(lowest, group[grouped], account[grouped])
+    np.maximum.at(highest, group[grouped], account[grouped])
+    shared_group = np.full(group.size, -1, np.int64)
+    shared = grouped[lowest[group[grouped]] != highest[group[grouped]]]
+    shared_group[shared] = group[shared]
+
+    label = shared_group[shared]
+    n_posts = np.bincount(label, minlength=labels)
+    first = np.full(labels, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, label, time.to_numpy()[shared])
+    ranked = np.flatnonzero(n_posts)
+    ranked = ranked[np.lexsort((ranked, first[ranked], -n_posts[ranked]))]
+    group_id = np.zeros(labels, np.int64)
+    group_id[ranked] = np.arange(1, ranked.size + 1)
+    post_group_id = np.zeros(group.size, np.int64)
+    post_group_id[shared] = group_id[label]
     return posts.with_columns(
-        group_id=pl.Series(group_id, dtype=pl.Int64).set(pl.Series(label < 0), None)
+        time=time,
+        matchable=pl.Series(matchable[text_id]),
+        group=pl.Series(group),
+        shared_group=pl.Series(shared_group),
+        group_id=pl.Series(post_group_id).set(pl.Series(shared_group < 0), None),
     )
 
 
