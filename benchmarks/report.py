@@ -554,9 +554,9 @@ def _spark_section(spark: dict) -> list[str]:
         "## Spark engine (issue 12)",
         "",
         f"Written by `{spark['command']}` on {spark['date']} at commit `{spark['commit']}`, "
-        f"{spark['cores']} cores, load average {spark['load_average']} while measured (other "
-        "sessions' jobs shared the machine): the seconds are noisy upper bounds; re-run the "
-        "command on a quiet machine. The world is cut into 16 Parquet parts, which both "
+        f"{spark['cores']} cores, load average {spark['load_average']} (it counts the "
+        "benchmark's own JVM and Python workers: two task slots on two cores keep it near "
+        "two or above). The world is cut into 16 Parquet parts, which both "
         "engines scan; *same answer*: the same flagged accounts and the same clusters (member"
         " sets) as the local engine. Spark runs in `local[2]`: one JVM with two task slots, "
         "so it pays Spark's per-stage and per-task costs (a Python worker call per task and "
@@ -569,8 +569,12 @@ def _spark_section(spark: dict) -> list[str]:
         "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
         *rows,
         "",
-        "Stage seconds of the Spark runs (the first four in Spark, the rest on the driver "
-        "with the local engine's functions):",
+        "Stage seconds of the Spark runs. In Spark: read + validate, normalise + MinHash, "
+        "buckets + components (with, on the driver, the near-duplicate groups' indexing and "
+        "spun groups); collect: every post's compact columns and texts to the driver; graph: "
+        "the traces built on the driver, then the account graph, communities and evidence in "
+        "Spark, component by component (`detector.spark.accounts`); cluster: the components' "
+        "results put together on the driver; score and tables on the driver:",
         "",
         "| posts | partitions | read + validate | normalise + MinHash | buckets + components "
         "| collect | graph | cluster | score | tables |",
@@ -590,14 +594,14 @@ def _billion_note(spark: dict) -> list[str]:
     scale = 1e9 / largest
     shuffle = min(r["shuffle_write_bytes"] for r in runs) * scale
     best = min(runs, key=lambda r: r["seconds"])
-    in_spark = sum(best["stages_s"].get(n, 0) for n in ("ingest", "minhash", "lsh"))
-    driver_s = sum(best["stages_s"].get(n, 0) for n in ("collect", "graph", "cluster", "score"))
+    in_spark = sum(best["stages_s"].get(n, 0) for n in ("ingest", "minhash", "lsh", "graph"))
+    driver_s = sum(best["stages_s"].get(n, 0) for n in ("collect", "cluster", "score"))
     core_hours = in_spark * spark["cores"] * scale / 3600
     return [
         "### What a billion-post scan needs",
         "",
         f"Scaled linearly from the {size_label(largest)} runs above (every stage is linear "
-        "in posts), on paper, and as noisy as those runs:",
+        "in posts), on paper:",
         "",
         f"- **Shuffle**: {min(r['shuffle_write_bytes'] for r in runs) / largest:,.0f} bytes "
         f"written a post here, so about {shuffle / 1e12:,.1f} TB at 1B posts (the text-key "
@@ -608,23 +612,24 @@ def _billion_note(spark: dict) -> list[str]:
         "hardly depends on the partition count (table above), the task count and the "
         "per-task overhead grow with it.",
         f"- **Executors**: the Spark stages took {in_spark:.0f} s on {spark['cores']} cores "
-        f"here, about {core_hours:,.0f} core-hours at 1B posts with this machine's per-core "
+        "here (an upper bound: the graph stage's share includes building the traces on the "
+        f"driver), about {core_hours:,.0f} core-hours at 1B posts with this machine's per-core "
         f"speed and overheads: {core_hours / 200:,.1f} h on 50 executors of 4 cores "
         "(8 GB heap + 4 GB overhead each: a task holds one Arrow batch of 10,000 texts "
         "and their signatures, 5 MB, plus the imported libraries, about 400 MB a Python "
         "worker).",
-        f"- **Driver**: here {driver_s:.0f} s for collecting the posts and running the "
-        "account graph, communities and scores with the local engine's functions, "
+        f"- **Driver**: here {driver_s:.0f} s for collecting the posts, putting the "
+        "components' clusters together and scoring them (building the traces is in the "
+        "graph stage), "
         f"{_driver_memory(best)}; linearly, about {driver_s * scale / 3600:,.1f} h and "
-        f"{_driver_memory(best, scale)} at 1B posts. **This is the "
-        "limit of the current design**: the per-post stages spread over a cluster, the "
-        "account graph does not. Up to some 100M posts a large driver (ten times the memory "
-        "of a local 10M scan) does it; a billion needs the next steps, not done: drop "
-        "the texts of posts in no "
-        "shared group before collecting them (texts are the largest column), build the "
-        "co-share links inside each trace's window as DataFrame operations, and detect "
-        "communities per connected component of the account graph in `applyInArrow` "
-        "(the giant component apart).",
+        f"{_driver_memory(best, scale)} at 1B posts. **This is the limit of the current "
+        "design**: the per-post stages and the account graph (component by component, the "
+        "giant component in one task) run in Spark, but the driver still collects every "
+        "post's compact columns and texts and builds the traces. Up to some 100M posts a "
+        "large driver (ten times the memory of a local 10M scan) does it; a billion needs "
+        "the next steps, not done: the traces built in Spark from the posts where they lie "
+        "(the texts of posts in no shared group never collected), and the giant component "
+        "split across tasks.",
         "",
     ]
 

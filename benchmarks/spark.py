@@ -117,7 +117,9 @@ def main() -> None:
     for n_posts in map(parse_size, args.sizes.split(",")):
         world = ensure_world(args.scratch, n_posts, args.seed, "plain")
         parts = _parts(world.posts, args.scratch / "spark" / size_label(n_posts), args.files)
-        child, expected = _local(parts, args.scratch / "spark" / f"{size_label(n_posts)}-local")
+        local = args.scratch / "spark" / f"{size_label(n_posts)}-local"
+        _local(parts[:1], local)  # warm-up: numba kernels compiled or loaded, as for Spark
+        child, expected = _local(parts, local)
         spark_scan(spark, parts[:1])  # warm-up: workers start, numba kernels load
         _, last = _stage_totals(spark, last)
         rows.append(
