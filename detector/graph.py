@@ -328,7 +328,7 @@ def group_medians(
     large = count[group] > 2
     group, values = group[large], values[large]
     values = values[np.lexsort((values, group))]
-    count = np.bincount(group, minlength=n_groups)
+    count = np.where(count > 2, count, 0)
     start = np.cumsum(count) - count
     has = count > 0
     low = start[has] + (count[has] - 1) // 2
@@ -340,10 +340,11 @@ def group_medians(
 @dataclass(frozen=True)
 class _Shares:
     """Distinct (object, account) shares, the basis of popularity and chance: one sort
-    of the traces serves the IDF, the null model and the repeat check.
+    of the traces serves the trace order, the IDF, the null model and the repeat check.
 
     ``key_index``/``pair_index``: each trace's object number and (object, account) number;
-    ``df``: distinct accounts per object; ``pair_traces``: traces per (object, account);
+    ``df``: distinct accounts per object; ``pair_traces``/``pair_account``: traces and
+    account per (object, account);
     ``objects``: per account and kind its distinct objects (``k_at`` below); ``total``:
     per kind all distinct shares (``M_t``); ``accounts``: per kind its active accounts.
     """
@@ -352,6 +353,7 @@ class _Shares:
     pair_index: np.ndarray
     df: np.ndarray
     pair_traces: np.ndarray
+    pair_account: np.ndarray
     objects: np.ndarray
     total: np.ndarray
     accounts: np.ndarray
@@ -383,7 +385,7 @@ class _Shares:
             np.count_nonzero(objects, axis=0),
         )
         df = np.bincount(pair_key, minlength=keys.size)
-        return cls(key_index, pair_index, df, pair_traces, objects, total, accounts)
+        return cls(key_index, pair_index, df, pair_traces, pair_account, objects, total, accounts)
 
     def idf(self, traces: Traces) -> np.ndarray:
         """Per trace ``ln(n / df)``: ``n`` the accounts active in its kind."""
@@ -547,10 +549,8 @@ def _distinct_contents(
     Counted as distinct (object-account pair, variant) codes of one word each."""
     rows = np.flatnonzero(linked)
     pair, variant = shares.pair_index[rows], traces.variant[rows]
-    pair_account = np.zeros(shares.pair_traces.size, np.int64)
-    pair_account[shares.pair_index] = traces.account
     if rows.size and (variant.min() < 0 or variant.max() >= 2**32 or pair.max() >= 2**31):
         distinct = np.unique(np.stack([pair, variant], axis=1), axis=0)[:, 0]
     else:
         distinct = np.unique((pair << np.int64(32)) | variant) >> np.int64(32)
-    return np.bincount(pair_account[distinct], minlength=n_accounts).astype(np.int64)
+    return np.bincount(shares.pair_account[distinct], minlength=n_accounts).astype(np.int64)

@@ -515,12 +515,13 @@ def _index_posts(
     account = posts["account"].to_numpy()
     grouped = np.flatnonzero(group >= 0)
     labels = int(group.max()) + 1 if grouped.size else 0
+    grouped_label, grouped_account = group[grouped], account[grouped]
     lowest = np.full(labels, np.iinfo(account.dtype).max, account.dtype)
     highest = np.zeros(labels, account.dtype)
-    np.minimum.at(lowest, group[grouped], account[grouped])
-    np.maximum.at(highest, group[grouped], account[grouped])
+    np.minimum.at(lowest, grouped_label, grouped_account)
+    np.maximum.at(highest, grouped_label, grouped_account)
     shared_group = np.full(group.size, -1, np.int64)
-    shared = grouped[lowest[group[grouped]] != highest[group[grouped]]]
+    shared = grouped[lowest[grouped_label] != highest[grouped_label]]
     shared_group[shared] = group[shared]
 
     label = shared_group[shared]
