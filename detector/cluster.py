@@ -32,10 +32,36 @@ def _symmetric_csr(graph: AccountGraph) -> csr_matrix:
     explains are left out."""
     n = graph.n_accounts
     source, target, weight = graph.pairs()
-    rows = np.concatenate([source, target])
-    cols = np.concatenate([target, source])
-    data = np.concatenate([weight, weight])
-    return coo_matrix((data, (rows, cols)), shape=(n, n)).tocsr()
+    lower = np.bincount(target, minlength=n)  # each row's smaller neighbours
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(lower + np.bincount(source, minlength=n), out=indptr[1:])
+    index = np.int32 if max(n, indptr[-1]) < np.iinfo(np.int32).max else np.int64
+    indices, data = np.empty(indptr[-1], index), np.empty(indptr[-1], np.float64)
+    _fill_symmetric(source, target, weight, indptr, lower, indices, data)
+    return csr_matrix((data, indices, indptr.astype(index)), shape=(n, n))
+
+
+@nb.njit(cache=True)
+def _fill_symmetric(
+    source: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray,
+    indptr: np.ndarray,
+    lower: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+) -> None:
+    """Canonical CSR of pairs (``source`` < ``target``, sorted by both) in both directions,
+    without a COO copy to sort: row r holds its smaller neighbours (``lower[r]`` of them,
+    met in ascending order as the pairs go by source), then its larger ones."""
+    smaller = indptr[:-1].copy()
+    larger = indptr[:-1] + lower
+    for e in range(source.shape[0]):
+        s, t = source[e], target[e]
+        indices[larger[s]], data[larger[s]] = t, weight[e]
+        larger[s] += 1
+        indices[smaller[t]], data[smaller[t]] = s, weight[e]
+        smaller[t] += 1
 
 
 @nb.njit(cache=True)

@@ -300,11 +300,14 @@ class Posts:
     input order with ``post_id``, ``account`` (dense number, by ``account_id`` order),
     ``created_at``, ``text_id`` and the input's trace columns (``repost_of``, ``urls``...);
     ``accounts``: ``account_id`` and ``account_created_at`` by account number; ``texts``:
-    the raw texts of the given rows (the tables quote a few; the rest never come back)."""
+    the raw texts of the given rows (the tables quote a few; the rest never come back);
+    ``park``: sets a frame aside while the graph and clusters are built, returning how to
+    get it back (on disk once the scan is past its memory budget)."""
 
     frame: pl.DataFrame
     accounts: pl.DataFrame
     texts: Callable[[np.ndarray], pl.Series]
+    park: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = lambda frame: lambda: frame
 
     @classmethod
     def of_frame(cls, posts: pl.DataFrame, text_index: pl.DataFrame) -> Posts:
@@ -328,6 +331,12 @@ class Posts:
         text = posts["text"]
         return cls(frame, accounts, lambda rows: text.gather(rows))
 
+    def take(self) -> pl.DataFrame:
+        """``frame``, no longer held here: the caller's stages then free each column as
+        soon as they drop it."""
+        frame, self.frame = self.frame, _empty(self.frame.schema)
+        return frame
+
     @classmethod
     def of_store(cls, store: BatchStore, accounts: _Accounts) -> Posts:
         """From the batches :func:`_ingest` kept: every column but the raw texts, which
@@ -339,7 +348,7 @@ class Posts:
         rank, table = accounts.ranked()
         frame = store.pop([name for name in store.names() if name != "text"])
         frame = frame.with_columns(account=pl.Series(rank[frame["account"].to_numpy()]))
-        return cls(frame, table, lambda rows: store.gather("text", rows))
+        return cls(frame, table, lambda rows: store.gather("text", rows), store.park)
 
 
 _POSTS = pl.Schema(
@@ -425,24 +434,27 @@ def scan_posts(
     (:func:`find_clusters` on this machine).
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
-    account_table, raw_texts = posts.accounts, posts.texts
+    account_table, raw_texts, park = posts.accounts, posts.texts, posts.park
     with stages.step("lsh"):
         matchable = n_shingles >= config.min_shingles
-        posts = _index_posts(posts.frame, groups.label, matchable)
+        posts = _index_posts(posts.take(), groups.label, matchable)
         spun = spun_groups(posts, n_shingles, groups, config)
         posts = mark_rewordings(posts, spun, groups, config)
+        groups.release()
 
     with stages.step("graph"):
         accounts = _account_table(account_table, posts)
         kinds = config.traces
         traces, objects = _traces(posts, raw_texts, config)
-        posts = _slim(posts)
+        parked = park(_slim(posts))
+        del posts
     created = accounts["account_created_at"].dt.epoch("s").fill_null(-1).to_numpy()
     found = (clusterer or find_clusters)(
         traces, accounts["n_posts"].to_numpy(), created, config, stages.step
     )
     del traces
     release_freed_memory()
+    posts = parked()
     account_cluster, evidence, n_clusters = found.account_cluster, found.evidence, found.n_clusters
 
     with stages.step("score"):
@@ -634,7 +646,10 @@ def _sources(kind: str, rows: pl.DataFrame, authors: pl.DataFrame) -> np.ndarray
     """Where each object comes from: the author of a reposted or replied-to post in the
     dump (-1 when it is not), the domain of a URL; None for other traces."""
     if kind in ("repost", "reply"):
-        joined = rows.select("label").join(authors, on="label", how="left", maintain_order="left")
+        # Only the posts referred to: a join's table over every post's id is the scan's
+        # largest transient at 10M posts.
+        referred = authors.filter(pl.col("label").is_in(rows["label"].implode()))
+        joined = rows.select("label").join(referred, on="label", how="left", maintain_order="left")
         return joined["source"].fill_null(-1).to_numpy()
     if kind == "url":
         domain = pl.col("label").str.extract(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?([^/?#]+)")

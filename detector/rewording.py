@@ -35,7 +35,7 @@ def _written(posts: pl.DataFrame) -> pl.Expr:
     return in_group & ~pl.any_horizontal(quoting) if quoting else in_group
 
 
-@dataclass(frozen=True)
+@dataclass
 class TextGroups:
     """Near-duplicate groups as the stages after LSH need them, from any engine: the group
     ``label`` of every text number (-1 for none; near-duplicate groups are labelled by
@@ -56,6 +56,11 @@ class TextGroups:
         number)."""
         large = large_group_texts(label, min_texts)
         return cls(label, large, low_bytes(large))
+
+    def release(self) -> None:
+        """Free the large groups' sketches once the rewordings are marked: nothing after
+        reads them (at 10M posts they hold about 200 MB)."""
+        self.large, self.low = self.large[:0], self.low[:0]
 
     def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
         """Low bytes of texts of large groups, by text number."""

@@ -16,11 +16,10 @@ spilled and is removed when the scan ends, however it ends (success, error, Ctrl
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from itertools import pairwise
@@ -67,13 +66,15 @@ def release_freed_memory() -> None:
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)
+    pa.default_memory_pool().release_unused()
 
 
 @cache
 def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
+    """The C library's symbols as the running interpreter links them (no search with
+    ``ctypes.util.find_library``, which starts subprocesses)."""
     try:
-        return ctypes.CDLL(name) if name else None
+        return ctypes.CDLL(None)
     except OSError:
         return None
 
@@ -177,6 +178,18 @@ class BatchStore:
         ]
         values = pl.concat(parts) if parts else pl.Series(name, [], self.schemas[0][name])
         return values.gather(np.argsort(order, kind="stable"))
+
+    def park(self, frame: pl.DataFrame) -> Callable[[], pl.DataFrame]:
+        """Set ``frame`` aside until the returned function is called: on disk once the
+        store has spilled (the scan is past its budget), as it is otherwise."""
+        if not self.spilled:
+            return lambda: frame
+        path = self._folder() / f"parked-{self.arrays:06d}.arrow"
+        with writing_to(path, "cannot spill to disk"):
+            frame.write_ipc(path, compression="uncompressed")
+        self.arrays += 1
+        self.spilled_bytes += frame.estimated_size()
+        return lambda: pl.read_ipc(path)
 
     def spill_array(self, array: np.ndarray) -> np.ndarray:
         """``array`` written to the spill folder and mapped back copy-on-write: pages are

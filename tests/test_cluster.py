@@ -3,6 +3,7 @@
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.sparse import coo_matrix
 
 from detector import cluster
 from detector.cluster import _label_propagation, _symmetric_csr, detect_communities
@@ -112,3 +113,37 @@ def test_label_propagation_skips_only_nodes_whose_neighbours_kept_their_labels(p
     indptr, indices, weights = _csr(edge_list, 30)
     labels = _label_propagation(indptr, indices, weights, np.arange(30), sweeps)
     assert labels.tolist() == _naive_propagation(indptr, indices, weights, sweeps).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 30).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(
+                st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.floats(0.01, 5.0)),
+                max_size=60,
+            ),
+        )
+    )
+)
+def test_symmetric_csr_is_what_scipy_makes_of_both_directions(case):
+    """Built in place, the adjacency equals scipy's canonical conversion of every pair in
+    both directions: same rows, column order, weights and index type."""
+    n, raw = case
+    pairs = {(min(a, b), max(a, b)): w for a, b, w in raw if a != b}
+    if not pairs:
+        return
+    edges = [(a, b, w) for (a, b), w in sorted(pairs.items())]
+    built = _symmetric_csr(_graph(edges, n))
+    source, target, weight = (np.array(column) for column in zip(*edges, strict=True))
+    expected = coo_matrix(
+        (np.concatenate([weight, weight]),
+         (np.concatenate([source, target]), np.concatenate([target, source]))),
+        shape=(n, n),
+    ).tocsr()  # fmt: skip
+    assert built.indices.dtype == expected.indices.dtype
+    assert built.indptr.dtype == expected.indptr.dtype
+    np.testing.assert_array_equal(built.indptr, expected.indptr)
+    np.testing.assert_array_equal(built.indices, expected.indices)
+    np.testing.assert_array_equal(built.data, expected.data)
