@@ -9,8 +9,10 @@ memory no longer grows with the dump. Columns are read back one at a time when a
 needs them, and the raw texts only at the few rows the tables quote (memory-mapped). The
 texts' LSH sketches count against the same budget: once it is passed, the scan moves them
 there too, low bytes memory-mapped (:meth:`BatchStore.spill_array`) and band keys read back
-a few bands at a time (:meth:`BatchStore.spill_rows`). The folder is made only when something is
-spilled and is removed when the scan ends, however it ends (success, error, Ctrl-C).
+a few bands at a time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there
+while the account graph and clusters are built (:meth:`BatchStore.park`). The folder is
+made only when something is spilled and is removed when the scan ends, however it ends
+(success, error, Ctrl-C).
 """
 
 from __future__ import annotations
@@ -59,10 +61,11 @@ def machine_memory() -> int:
 
 
 def release_freed_memory() -> None:
-    """Hand the heap memory freed so far back to the system (glibc's ``malloc_trim``);
-    nothing where the C library is another. A stage ends by dropping arrays of millions of
-    rows, whose pages glibc would otherwise keep for later allocations: the next stage's
-    peak then stood on the last one's."""
+    """Hand the heap memory freed so far back to the system: glibc's (``malloc_trim``,
+    nothing where the C library is another) and pyarrow's pool's. A stage ends by dropping
+    arrays of millions of rows, whose pages the allocators would otherwise keep for later
+    allocations: the next stage's peak then stood on the last one's (at 10M posts pyarrow's
+    pool alone kept 1.2 GiB after the read)."""
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)

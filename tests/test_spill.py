@@ -87,6 +87,20 @@ def test_store_spills_only_past_the_budget(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("limit", [1 << 30, 1])
+def test_a_parked_frame_comes_back_whole_and_waits_on_disk_past_the_budget(tmp_path, limit):
+    frames = list(batches())
+    whole = pl.concat(frames, how="diagonal_relaxed")
+    with batch_store(limit, tmp_path) as store:
+        for frame in frames:
+            store.append(frame)
+        on_disk = len(list(tmp_path.rglob("*")))
+        back = store.park(whole)
+        assert len(list(tmp_path.rglob("*"))) == on_disk + store.spilled
+        assert back().equals(whole)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bytes_held_elsewhere_count_against_the_budget(tmp_path):
     frames = list(batches())
     store = BatchStore(frames[0].estimated_size() + frames[1].estimated_size(), tmp_path)
