@@ -59,7 +59,7 @@ def batches():
 
 
 @pytest.mark.parametrize("limit", [1 << 30, 1])
-def test_store_reads_back_what_it_was_given(tmp_path, limit):
+def test_store_reads_back_and_parks_what_it_was_given(tmp_path, limit):
     frames = list(batches())
     whole = pl.concat(frames, how="diagonal_relaxed")
     with batch_store(limit, tmp_path) as store:
@@ -72,6 +72,10 @@ def test_store_reads_back_what_it_was_given(tmp_path, limit):
         rows = np.array([503, 0, 7, 7, 250, 101])
         assert store.gather("text", rows).to_list() == whole["text"].gather(rows).to_list()
         assert store.pop(["x"]).equals(whole.select("x"))
+        on_disk = len(list(tmp_path.rglob("*")))
+        back = store.park(whole)  # on disk once spilled
+        assert len(list(tmp_path.rglob("*"))) == on_disk + store.spilled
+        assert back().equals(whole)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -84,20 +88,6 @@ def test_store_spills_only_past_the_budget(tmp_path):
     store.append(frames[2])
     assert store.spilled and len(list(next(tmp_path.iterdir()).iterdir())) == 3
     store.close()
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize("limit", [1 << 30, 1])
-def test_a_parked_frame_comes_back_whole_and_waits_on_disk_past_the_budget(tmp_path, limit):
-    frames = list(batches())
-    whole = pl.concat(frames, how="diagonal_relaxed")
-    with batch_store(limit, tmp_path) as store:
-        for frame in frames:
-            store.append(frame)
-        on_disk = len(list(tmp_path.rglob("*")))
-        back = store.park(whole)
-        assert len(list(tmp_path.rglob("*"))) == on_disk + store.spilled
-        assert back().equals(whole)
     assert list(tmp_path.iterdir()) == []
 
 
