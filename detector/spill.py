@@ -104,7 +104,7 @@ class BatchStore:
         self.schemas: list[pl.Schema] = []
         self.held_bytes = 0
         self.spilled_bytes = 0
-        self.arrays = 0
+        self.beside = 0  # files spilled beside the batches: arrays, parked frames
         self.offsets = [0]
 
     @property
@@ -187,33 +187,39 @@ class BatchStore:
         store has spilled (the scan is past its budget), as it is otherwise."""
         if not self.spilled:
             return lambda: frame
-        path = self._folder() / f"parked-{self.arrays:06d}.arrow"
-        with writing_to(path, "cannot spill to disk"):
-            frame.write_ipc(path, compression="uncompressed")
-        self.arrays += 1
-        self.spilled_bytes += frame.estimated_size()
+        path = self._write_beside(
+            "parked",
+            ".arrow",
+            lambda path: frame.write_ipc(path, compression="uncompressed"),
+            frame.estimated_size(),
+        )
         return lambda: pl.read_ipc(path)
 
     def spill_array(self, array: np.ndarray) -> np.ndarray:
         """``array`` written to the spill folder and mapped back copy-on-write: pages are
         read only when touched, and the array keeps its writable type (numba's kernels
         take it as they take one in memory)."""
-        path = self._folder() / f"array-{self.arrays:06d}.npy"
-        with writing_to(path, "cannot spill to disk"):
-            np.save(path, array)
-        self.arrays += 1
-        self.spilled_bytes += array.nbytes
+        path = self._write_beside("array", ".npy", lambda path: np.save(path, array), array.nbytes)
         return np.asarray(np.load(path, mmap_mode="c"))
 
     def spill_rows(self, array: np.ndarray) -> RowsOnDisk:
         """2-D ``array`` written to the spill folder, to be read back a block of rows at a
         time (:class:`RowsOnDisk`)."""
-        path = self._folder() / f"rows-{self.arrays:06d}.bin"
-        with writing_to(path, "cannot spill to disk"):
-            np.ascontiguousarray(array).tofile(path)
-        self.arrays += 1
-        self.spilled_bytes += array.nbytes
+        path = self._write_beside(
+            "rows", ".bin", lambda path: np.ascontiguousarray(array).tofile(path), array.nbytes
+        )
         return RowsOnDisk(path, array.shape, array.dtype)
+
+    def _write_beside(
+        self, stem: str, suffix: str, write: Callable[[Path], None], nbytes: int
+    ) -> Path:
+        """A file beside the batches, numbered in the folder, written by ``write``."""
+        path = self._folder() / f"{stem}-{self.beside:06d}{suffix}"
+        with writing_to(path, "cannot spill to disk"):
+            write(path)
+        self.beside += 1
+        self.spilled_bytes += nbytes
+        return path
 
     def _folder(self) -> Path:
         if self.folder is None:
