@@ -376,7 +376,7 @@ def main() -> None:
     "--memory-limit",
     help="Memory for the posts kept between reading and writing the tables, e.g. 4G or "
     "500M; past it they are spilled to a temporary folder on disk, which is deleted when "
-    "the scan ends (default: a sixteenth of this machine's memory).",
+    "the scan ends (default: a thirty-second of this machine's memory).",
 )
 @click.option(
     "--spill-dir",

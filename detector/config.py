@@ -75,7 +75,7 @@ class ScanConfig:
     batch_rows: int = 1_000_000
     # Bytes of posts held in memory between reading and reporting before they are spilled
     # to Arrow IPC files in a temporary folder made in spill_dir (see detector.spill).
-    # None: a sixteenth of the machine's memory; spill_dir None: the system's temp folder.
+    # None: a thirty-second of the machine's memory; spill_dir None: the system's temp folder.
     memory_limit: int | None = None
     spill_dir: str | None = None
     # strftime format of created_at/account_created_at text, tried before the built-in forms.
@@ -160,6 +160,9 @@ class ScanConfig:
     min_co_shares: int = 1  # distinct objects a pair co-shared in window for an edge
     min_participation: int = 1  # CooRTweet: co-share posts of one end for an edge
     write_graph: bool = False  # edges of the whole graph, not only those inside clusters
+    # Co-share links aggregated into the graph at once: bounds the graph stage's working
+    # memory (about 200 bytes a link) without changing the graph.
+    graph_batch_edges: int = 1_000_000
 
     # Clusters and scores.
     min_cluster_accounts: int = 5
@@ -194,6 +197,7 @@ class ScanConfig:
             "copy_similarity": self.threshold < self.copy_similarity < 1.0,
             "pickup_max_copies": self.pickup_max_copies >= 0,
             "neighbours": self.neighbours >= 1,
+            "graph_batch_edges": self.graph_batch_edges >= 1,
             "min_repeat": self.min_repeat >= 1,
             "min_co_shares": self.min_co_shares >= 1,
             "min_participation": self.min_participation >= 1,

@@ -44,6 +44,7 @@ from detector.cluster import detect_communities, join_spinners, keep_core_member
 from detector.config import ScanConfig
 from detector.graph import AccountGraph, Traces, build_graph
 from detector.score import ClusterEvidence, cluster_evidence
+from detector.spill import release_freed_memory
 
 Step = Callable[[str], AbstractContextManager[object]]
 
@@ -97,8 +98,10 @@ def find_clusters(
             min_co_shares=config.min_co_shares,
             min_participation=config.min_participation,
             kind_totals=kind_totals,
+            batch_edges=config.graph_batch_edges,
         )
         co_shares = traces.take(graph.linked)
+    release_freed_memory()  # the graph's working arrays, before the communities' own
 
     with step("cluster"):
         communities = join_spinners(

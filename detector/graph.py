@@ -28,6 +28,7 @@ connected through chains of neighbours. Counts are exact whenever fewer than
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numba as nb
@@ -128,11 +129,19 @@ class AccountGraph:
         whose co-shares chance explains fully left out."""
         positive = self.weight > 0
         src, dst, w = self.source[positive], self.target[positive], self.weight[positive]
-        code = src * np.int64(max(self.n_accounts, 1)) + dst
-        unique, inverse = np.unique(code, return_inverse=True)
-        total = np.bincount(inverse, weights=w, minlength=unique.size)
-        n = np.int64(max(self.n_accounts, 1))
-        return unique // n, unique % n, total
+        del positive
+        later = (src[1:] > src[:-1]) | ((src[1:] == src[:-1]) & (dst[1:] >= dst[:-1]))
+        if not later.all():  # rows not in pair order (graphs put together from parts)
+            n = np.int64(max(self.n_accounts, 1))
+            unique, inverse = np.unique(src * n + dst, return_inverse=True)
+            total = np.bincount(inverse, weights=w, minlength=unique.size)
+            return unique // n, unique % n, total
+        # Rows come in pair order (as build_graph writes them): a pair's rows are adjacent.
+        new = np.ones(src.size, bool)
+        new[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
+        pair = np.cumsum(new) - 1
+        first = np.flatnonzero(new)
+        return src[first], dst[first], np.bincount(pair, weights=w, minlength=first.size)
 
 
 def linked_in_window(
@@ -195,16 +204,19 @@ def _neighbour_edges(
     order: np.ndarray,
     neighbours: int,
     write: bool,
-    src: np.ndarray,
-    dst: np.ndarray,
+    per_source: np.ndarray,
+    batch_of: np.ndarray,
+    cursor: np.ndarray,
     edge_row: np.ndarray,
     edge_other: np.ndarray,
-) -> int:
+) -> None:
     """Link each trace (rows sorted by key, time) to its next ``neighbours`` in-window traces
-    of other accounts under the same key; returns the number of edges (written only when
-    ``write``: a first pass counts them, so the edge arrays are allocated at their size).
-    A run of one account's traces is skipped in one step, so an account posting a key a
-    million times costs linear time, not its posts in window squared."""
+    of other accounts under the same key. A first pass (not ``write``) counts each edge in
+    ``per_source`` at its smaller account; the second writes its two trace rows at
+    ``cursor[batch_of[smaller account]]``, so the edges of each batch of source accounts
+    lie together, in key order. A run of one account's traces is skipped in one step, so
+    an account posting a key a million times costs linear time, not its posts in window
+    squared."""
     n = order.shape[0]
     run_end = np.empty(n, np.int64)  # first position after the run of equal (key, account)
     for p in range(n - 1, -1, -1):
@@ -213,7 +225,6 @@ def _neighbour_edges(
             run_end[p] = run_end[p + 1]
         else:
             run_end[p] = p + 1
-    n_edges = 0
     for p in range(n):
         i = order[p]
         linked = 0
@@ -225,15 +236,16 @@ def _neighbour_edges(
             if account[j] == account[i]:
                 q = run_end[q]
                 continue
+            source = min(account[i], account[j])
             if write:
-                src[n_edges] = min(account[i], account[j])
-                dst[n_edges] = max(account[i], account[j])
-                edge_row[n_edges] = i
-                edge_other[n_edges] = j
-            n_edges += 1
+                b = batch_of[source]
+                edge_row[cursor[b]] = i
+                edge_other[cursor[b]] = j
+                cursor[b] += 1
+            else:
+                per_source[source] += 1
             linked += 1
             q += 1
-    return n_edges
 
 
 @nb.njit(cache=True)
@@ -420,6 +432,7 @@ def build_graph(
     min_co_shares: int = 1,
     min_participation: int = 1,
     kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
+    batch_edges: int = 1_000_000,
 ) -> AccountGraph:
     """The co-sharing graph of the accounts that co-shared at least ``min_repeat`` distinct
     objects within their kinds' windows (``windows``/``weights``: per kind index), or one
@@ -431,7 +444,8 @@ def build_graph(
 
     ``kind_totals``: per kind, all distinct (object, account) shares and active accounts
     of the whole scan, when ``traces`` are one closed part of it (see
-    :mod:`detector.coordination`).
+    :mod:`detector.coordination`). ``batch_edges``: links aggregated at once (the
+    stage's working memory, about 200 bytes a link); the graph is the same for any.
     """
     window = np.asarray(windows, np.int64)[traces.kind]
     # Object popularity over every share of it, in or out of window.
@@ -450,31 +464,35 @@ def build_graph(
     sub_order = order[keep[order]]
     del order
     columns = (traces.key, traces.account, traces.time, window, sub_order, neighbours)
+    per_source = np.zeros(n_accounts, np.int64)
     none = np.zeros(0, np.int64)
-    n_edges = _neighbour_edges(*columns, False, none, none, none, none)
-    src, dst, edge_row, edge_other = (np.empty(n_edges, np.int64) for _ in range(4))
-    _neighbour_edges(*columns, True, src, dst, edge_row, edge_other)
-    edge_weight = row_weight[edge_row] * shares.surprise(src, dst, traces.kind[edge_row], edge_row)
-    # Edges come out in key order (and a key's kind is in its top bits), so one stable sort
-    # by pair orders them by (pair, kind, key).
-    edge_order = np.argsort(src * np.int64(max(n_accounts, 1)) + dst, kind="stable")
-    source, target, kind, shared, weight, objects, record_row, key_row, key_gap = _aggregate(
-        src,
-        dst,
-        edge_row,
-        edge_other,
-        traces.kind,
-        traces.key,
-        traces.time,
-        edge_weight,
-        edge_order,
-    )
-    del dst, edge_weight, edge_order  # at 10M posts each edge column is ~100 MB
-    gap_min, gap_median = _gap_stats(shared, key_row, key_gap)
-    del key_row, key_gap
-    co_posts = _co_posts(traces, shares, src, edge_row, edge_other, record_row, shared)
+    _neighbour_edges(*columns, False, per_source, none, none, none, none)
+    batch_of, bounds = _source_batches(per_source, batch_edges)
+    cursor = bounds[:-1].copy()
+    edge_row, edge_other = (np.empty(bounds[-1], np.int64) for _ in range(2))
+    _neighbour_edges(*columns, True, per_source, batch_of, cursor, edge_row, edge_other)
+    del sub_order, per_source, batch_of, cursor
+    # The edges are aggregated batch by batch of source accounts into rows preallocated
+    # for one per edge (at most that many; pages never written are never resident): only
+    # one batch's sort and records are held at once, and the rows come out in pair order.
+    repeated = shares.pair_traces[shares.pair_index] > 1
+    n_posts = np.int64(traces.post.max() + 1) if traces.n_rows else np.int64(1)
+    edges: list[np.ndarray] = []
+    n_rows = 0
+    for lo, hi in itertools.pairwise(bounds):
+        part = _pair_rows(
+            traces, shares, row_weight, repeated, n_posts, edge_row[lo:hi], edge_other[lo:hi]
+        )
+        if not edges:
+            edges = [np.empty((bounds[-1], *a.shape[1:]), a.dtype) for a in part]
+        for column, rows in zip(edges, part, strict=True):
+            column[n_rows : n_rows + rows.shape[0]] = rows
+        n_rows += part[0].shape[0]
+    del edge_row, edge_other
+    for column in edges:
+        column.resize((n_rows, *column.shape[1:]), refcheck=False)  # shrinks in place
+    source, target, co_posts = edges[0], edges[1], edges[-1]
     busy = participation >= min_participation
-    edges = [source, target, kind, shared, weight, gap_min, gap_median, objects, co_posts]
     keep_edge = (co_posts >= min_co_shares) & (busy[source] | busy[target])
     if not keep_edge.all():
         kept = np.flatnonzero(keep_edge)
@@ -492,9 +510,58 @@ def build_graph(
     )
 
 
-def _co_posts(
+def _source_batches(per_source: np.ndarray, batch_edges: int) -> tuple[np.ndarray, np.ndarray]:
+    """Source accounts cut, in order, into batches of about ``batch_edges`` edges (an
+    account with more makes a batch of its own): each account's batch and the batches'
+    edge offsets (one batch at least)."""
+    start = (np.cumsum(per_source) - per_source) // max(batch_edges, 1)
+    batch_of = np.cumsum(np.diff(start, prepend=start[:1]) > 0)
+    n_batches = int(batch_of[-1]) + 1 if batch_of.size else 1
+    counts = np.bincount(batch_of, weights=per_source, minlength=n_batches).astype(np.int64)
+    return batch_of, np.concatenate([np.zeros(1, np.int64), np.cumsum(counts)])
+
+
+def _pair_rows(
     traces: Traces,
     shares: _Shares,
+    row_weight: np.ndarray,
+    repeated: np.ndarray,
+    n_posts: np.int64,
+    edge_row: np.ndarray,
+    edge_other: np.ndarray,
+) -> list[np.ndarray]:
+    """The (pair, kind) rows of a batch of edges (in key order; every edge of a pair in the
+    batch): source, target, kind, shared, weight, gap_min, gap_median, objects, co_posts."""
+    first, other = traces.account[edge_row], traces.account[edge_other]
+    src, dst = np.minimum(first, other), np.maximum(first, other)
+    del first, other
+    edge_weight = row_weight[edge_row] * shares.surprise(src, dst, traces.kind[edge_row], edge_row)
+    # Edges come in key order (and a key's kind is in its top bits), so one stable sort by
+    # pair orders them by (pair, kind, key).
+    n_accounts = np.int64(shares.objects.shape[0])  # one row per account, one at least
+    edge_order = np.argsort(src * n_accounts + dst, kind="stable")
+    source, target, kind, shared, weight, objects, record_row, key_row, key_gap = _aggregate(
+        src,
+        dst,
+        edge_row,
+        edge_other,
+        traces.kind,
+        traces.key,
+        traces.time,
+        edge_weight,
+        edge_order,
+    )
+    del dst, edge_weight, edge_order
+    gap_min, gap_median = _gap_stats(shared, key_row, key_gap)
+    del key_row, key_gap
+    co_posts = _co_posts(traces, repeated, n_posts, src, edge_row, edge_other, record_row, shared)
+    return [source, target, kind, shared, weight, gap_min, gap_median, objects, co_posts]
+
+
+def _co_posts(
+    traces: Traces,
+    repeated: np.ndarray,
+    n_posts: np.int64,
     src: np.ndarray,
     edge_row: np.ndarray,
     edge_other: np.ndarray,
@@ -504,8 +571,7 @@ def _co_posts(
     """coordination-network-toolkit's edge weight of each (pair, kind) row: the larger, over
     the two accounts, of the number of its posts that the other co-shared within window.
     It differs from ``shared`` (distinct objects) only where an account shared one object
-    more than once, so only those rows are counted post by post."""
-    repeated = shares.pair_traces[shares.pair_index] > 1
+    more than once (``repeated``, per trace), so only those rows are counted post by post."""
     rows = np.zeros(shared.size, bool)
     rows[record_row[repeated[edge_row] | repeated[edge_other]]] = True
     edges = np.flatnonzero(rows[record_row])
@@ -516,7 +582,6 @@ def _co_posts(
     dst_post = np.where(first_is_src, traces.post[edge_other], traces.post[edge_row])
     co_posts = shared.copy()
     counts = []
-    n_posts = np.int64(traces.post.max() + 1) if traces.n_rows else np.int64(1)
     for post in (src_post, dst_post):
         code = np.sort(record_row * n_posts + post)
         first = np.ones(code.size, bool)

@@ -79,7 +79,7 @@ def signature(name: str) -> tuple[Any, ...]:
         "_roots": (i64,),
         "_root_agreement": (types.ListType(u8x2), i64, i64, i64),
         "_linked": (i64, i64, i64, i64, i64, flags),
-        "_neighbour_edges": (i64, i64, i64, i64, i64, n, types.boolean, i64, i64, i64, i64),
+        "_neighbour_edges": (i64, i64, i64, i64, i64, n, types.boolean, i64, i64, i64, i64, i64),
         "_aggregate": (i64, i64, i64, i64, i64, i64, i64, f64, i64),
         "_object_features": (i64, i64, i64, i64, i64, flags, f64, n),
         "_account_features": (i64, i64, n),

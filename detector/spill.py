@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from detector.errors import OutputError, writing_to
 
-MEMORY_FRACTION = 1 / 16  # default --memory-limit: this share of the machine's memory
+MEMORY_FRACTION = 1 / 32  # default --memory-limit: this share of the machine's memory
 FALLBACK_MEMORY = 16 << 30  # the machine's memory where the system does not say
 
 
