@@ -29,16 +29,35 @@ PROPAGATION_SWEEPS = 10
 
 def _symmetric_csr(graph: AccountGraph) -> csr_matrix:
     """Pair weights summed over kinds, both directions; pairs whose co-shares chance
-    explains are left out."""
+    explains are left out. Read from the graph's rows where they come in pair order (as
+    :func:`~detector.graph.build_graph` writes them), with no copy of them."""
     n = graph.n_accounts
-    source, target, weight = graph.pairs()
-    lower = np.bincount(target, minlength=n)  # each row's smaller neighbours
+    source, target, weight = (
+        (graph.source, graph.target, graph.weight) if graph.in_pair_order() else graph.pairs()
+    )
+    lower, upper = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    _count_pairs(source, target, weight, lower, upper)
     indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(lower + np.bincount(source, minlength=n), out=indptr[1:])
+    np.cumsum(lower + upper, out=indptr[1:])
     index = np.int32 if max(n, indptr[-1]) < np.iinfo(np.int32).max else np.int64
     indices, data = np.empty(indptr[-1], index), np.empty(indptr[-1], np.float64)
     _fill_symmetric(source, target, weight, indptr, lower, indices, data)
     return csr_matrix((data, indices, indptr.astype(index)), shape=(n, n))
+
+
+@nb.njit(cache=True)
+def _count_pairs(
+    source: np.ndarray, target: np.ndarray, weight: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> None:
+    """Per node, its smaller (``lower``) and larger (``upper``) neighbours: the distinct
+    pairs among the rows of positive weight (rows in pair order)."""
+    last_s, last_t = -1, -1
+    for e in range(source.shape[0]):
+        s, t = source[e], target[e]
+        if weight[e] > 0 and (s != last_s or t != last_t):
+            upper[s] += 1
+            lower[t] += 1
+            last_s, last_t = s, t
 
 
 @nb.njit(cache=True)
@@ -51,17 +70,28 @@ def _fill_symmetric(
     indices: np.ndarray,
     data: np.ndarray,
 ) -> None:
-    """Canonical CSR of pairs (``source`` < ``target``, sorted by both) in both directions,
+    """Canonical CSR of rows in pair order (``source`` < ``target``, sorted by both; a pair's
+    positive weights summed in row order, as ``np.bincount`` sums them) in both directions,
     without a COO copy to sort: row r holds its smaller neighbours (``lower[r]`` of them,
     met in ascending order as the pairs go by source), then its larger ones."""
     smaller = indptr[:-1].copy()
     larger = indptr[:-1] + lower
-    for e in range(source.shape[0]):
+    n = source.shape[0]
+    e = 0
+    while e < n:
         s, t = source[e], target[e]
-        indices[larger[s]], data[larger[s]] = t, weight[e]
-        larger[s] += 1
-        indices[smaller[t]], data[smaller[t]] = s, weight[e]
-        smaller[t] += 1
+        total = 0.0
+        found = False
+        while e < n and source[e] == s and target[e] == t:
+            if weight[e] > 0:
+                total += weight[e]
+                found = True
+            e += 1
+        if found:
+            indices[larger[s]], data[larger[s]] = t, total
+            larger[s] += 1
+            indices[smaller[t]], data[smaller[t]] = s, total
+            smaller[t] += 1
 
 
 @nb.njit(cache=True)

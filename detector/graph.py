@@ -124,24 +124,28 @@ class AccountGraph:
     def n_edges(self) -> int:
         return int(self.source.shape[0])
 
+    def in_pair_order(self) -> bool:
+        """Whether the rows come sorted by (source, target), as :func:`build_graph` writes
+        them (graphs put together from parts need not)."""
+        src, dst = self.source, self.target
+        return bool(np.all((src[1:] > src[:-1]) | ((src[1:] == src[:-1]) & (dst[1:] >= dst[:-1]))))
+
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(source, target, weight) with one row per pair: weights summed over kinds, pairs
         whose co-shares chance explains fully left out."""
         positive = self.weight > 0
         src, dst, w = self.source[positive], self.target[positive], self.weight[positive]
-        del positive
-        later = (src[1:] > src[:-1]) | ((src[1:] == src[:-1]) & (dst[1:] >= dst[:-1]))
-        if not later.all():  # rows not in pair order (graphs put together from parts)
+        if not self.in_pair_order():
             n = np.int64(max(self.n_accounts, 1))
             unique, inverse = np.unique(src * n + dst, return_inverse=True)
             total = np.bincount(inverse, weights=w, minlength=unique.size)
             return unique // n, unique % n, total
-        # Rows come in pair order (as build_graph writes them): a pair's rows are adjacent.
+        # A pair's rows are adjacent.
         new = np.ones(src.size, bool)
         new[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
-        pair = np.cumsum(new) - 1
         first = np.flatnonzero(new)
-        return src[first], dst[first], np.bincount(pair, weights=w, minlength=first.size)
+        total = np.bincount(np.cumsum(new) - 1, weights=w, minlength=first.size)
+        return src[first], dst[first], total
 
 
 def linked_in_window(

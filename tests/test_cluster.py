@@ -147,3 +147,43 @@ def test_symmetric_csr_is_what_scipy_makes_of_both_directions(case):
     np.testing.assert_array_equal(built.indptr, expected.indptr)
     np.testing.assert_array_equal(built.indices, expected.indices)
     np.testing.assert_array_equal(built.data, expected.data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(2, 20).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(
+                st.tuples(
+                    st.integers(0, n - 1), st.integers(0, n - 1), st.sampled_from([-1.0, 0.5, 2.25])
+                ),
+                max_size=50,
+            ),
+            st.booleans(),
+        )
+    )
+)
+def test_symmetric_csr_sums_each_pairs_positive_rows_in_or_out_of_pair_order(case):
+    """A graph's rows (a pair once per kind, some weights not positive) give the adjacency
+    of the pairs' positive weights summed in row order, whether the rows come sorted by
+    pair (read in place) or not (summed by ``pairs`` first)."""
+    n, raw, in_order = case
+    rows = [(min(a, b), max(a, b), w) for a, b, w in raw if a != b]
+    if in_order:
+        rows.sort(key=lambda row: row[:2])  # stable: a pair's rows keep their order
+    if not rows:
+        return
+    summed: dict[tuple[int, int], float] = {}
+    for a, b, w in rows:
+        if w > 0:
+            summed[(a, b)] = summed.get((a, b), 0.0) + w
+    graph = _graph(rows, n)
+    assert graph.in_pair_order() or not in_order
+    built = _symmetric_csr(graph)
+    dense = np.zeros((n, n))
+    for (a, b), w in summed.items():
+        dense[a, b] = dense[b, a] = w
+    np.testing.assert_array_equal(built.toarray(), dense)
+    assert built.nnz == 2 * len(summed)
+    assert built.has_canonical_format

@@ -16,8 +16,11 @@ def build_session(master: str | None = None, conf: dict[str, str] | None = None)
     the one ``spark-submit`` was given, else ``local[*]``. A local session's Python workers
     run this interpreter and import this copy of ``detector``, and its shuffles have 4
     partitions a core unless ``conf`` says otherwise (Spark's default of 200 costs a
-    Python task each, seconds on a small machine)."""
+    Python task each, seconds on a small machine). Results sent to the driver are not
+    capped (``spark.driver.maxResultSize`` 0, unless ``conf`` sets it): the driver
+    collects every post's compact columns, past Spark's 1 GB cap by 10M posts."""
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit
+    conf = {"spark.driver.maxResultSize": "0", **(conf or {})}
     master = master or (None if submitted else "local[*]")
     builder = SparkSession.builder.appName("detector scan")
     if master:
@@ -28,8 +31,8 @@ def build_session(master: str | None = None, conf: dict[str, str] | None = None)
             [root, *filter(None, [os.environ.get("PYTHONPATH")])]
         )
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        conf = {"spark.sql.shuffle.partitions": str(4 * _cores(master)), **(conf or {})}
-    for key, value in (conf or {}).items():
+        conf = {"spark.sql.shuffle.partitions": str(4 * _cores(master)), **conf}
+    for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 
