@@ -135,17 +135,11 @@ class AccountGraph:
         whose co-shares chance explains fully left out."""
         positive = self.weight > 0
         src, dst, w = self.source[positive], self.target[positive], self.weight[positive]
-        if not self.in_pair_order():
-            n = np.int64(max(self.n_accounts, 1))
-            unique, inverse = np.unique(src * n + dst, return_inverse=True)
-            total = np.bincount(inverse, weights=w, minlength=unique.size)
-            return unique // n, unique % n, total
-        # A pair's rows are adjacent.
-        new = np.ones(src.size, bool)
-        new[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
-        first = np.flatnonzero(new)
-        total = np.bincount(np.cumsum(new) - 1, weights=w, minlength=first.size)
-        return src[first], dst[first], total
+        code = src * np.int64(max(self.n_accounts, 1)) + dst
+        unique, inverse = np.unique(code, return_inverse=True)
+        total = np.bincount(inverse, weights=w, minlength=unique.size)
+        n = np.int64(max(self.n_accounts, 1))
+        return unique // n, unique % n, total
 
 
 def linked_in_window(

@@ -296,21 +296,3 @@ def test_the_graph_is_the_same_whatever_the_batch_of_links(rows, batch_edges):
     whole, batched = (graph_of(traces, 8, batch_edges=b) for b in (10**9, batch_edges))
     for name, value in _fields(whole).items():
         assert np.array_equal(value, _fields(batched)[name], equal_nan=True), name
-
-
-def test_pairs_sum_kinds_whether_or_not_rows_come_in_pair_order():
-    rng = np.random.default_rng(3)
-    traces = concat_traces(
-        [template_traces(30, 3, rng), traces_of(URL, np.zeros(30), np.arange(30), np.zeros(30))]
-    )
-    graph = graph_of(traces, 30)
-    assert np.unique(graph.kind).size == 2  # pairs linked by text and by URL
-    shuffled = rng.permutation(graph.n_edges)
-    parts = {name: value for name, value in _fields(graph).items()}
-    for name in ("source", "target", "kind", "shared", "weight", "gap_min", "gap_median",
-                 "objects", "co_posts"):  # fmt: skip
-        parts[name] = parts[name][shuffled]
-    in_order, out_of_order = graph.pairs(), type(graph)(**parts).pairs()
-    for got, want in zip(in_order, out_of_order, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-12)
-    assert in_order[0].size < graph.n_edges  # some pairs had two kinds to sum
