@@ -115,18 +115,22 @@ def test_label_propagation_skips_only_nodes_whose_neighbours_kept_their_labels(p
     assert labels.tolist() == _naive_propagation(indptr, indices, weights, sweeps).tolist()
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.integers(1, 30).flatmap(
+def _edge_lists(nodes: tuple[int, int], weights, max_size: int, *more):
+    """(n, [(a, b, weight)...], *more): random edges among n nodes."""
+    return st.integers(*nodes).flatmap(
         lambda n: st.tuples(
             st.just(n),
             st.lists(
-                st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.floats(0.01, 5.0)),
-                max_size=60,
+                st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), weights),
+                max_size=max_size,
             ),
+            *more,
         )
     )
-)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_edge_lists((1, 30), st.floats(0.01, 5.0), 60))
 def test_symmetric_csr_is_what_scipy_makes_of_both_directions(case):
     """Built in place, the adjacency equals scipy's canonical conversion of every pair in
     both directions: same rows, column order, weights and index type."""
@@ -150,20 +154,7 @@ def test_symmetric_csr_is_what_scipy_makes_of_both_directions(case):
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.integers(2, 20).flatmap(
-        lambda n: st.tuples(
-            st.just(n),
-            st.lists(
-                st.tuples(
-                    st.integers(0, n - 1), st.integers(0, n - 1), st.sampled_from([-1.0, 0.5, 2.25])
-                ),
-                max_size=50,
-            ),
-            st.booleans(),
-        )
-    )
-)
+@given(_edge_lists((2, 20), st.sampled_from([-1.0, 0.5, 2.25]), 50, st.booleans()))
 def test_symmetric_csr_sums_each_pairs_positive_rows_in_or_out_of_pair_order(case):
     """A graph's rows (a pair once per kind, some weights not positive) give the adjacency
     of the pairs' positive weights summed in row order, whether the rows come sorted by
