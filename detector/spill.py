@@ -12,7 +12,9 @@ there too, low bytes memory-mapped (:meth:`BatchStore.spill_array`) and band key
 a few bands at a time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there
 while the account graph and clusters are built (:meth:`BatchStore.park`). The folder is
 made only when something is spilled and is removed when the scan ends, however it ends
-(success, error, Ctrl-C).
+(success, error, Ctrl-C). A scan killed outright (out of memory, ``kill -9``) cannot remove
+its own; the folder's name carries the host and process, and the next scan spilling to the
+same parent removes those of this host whose process is gone.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -223,12 +226,14 @@ class BatchStore:
 
     def _folder(self) -> Path:
         if self.folder is None:
-            parent = Path(self.parent) if self.parent is not None else None
+            parent = Path(self.parent if self.parent is not None else tempfile.gettempdir())
+            prefix = f"detector-spill-{socket.gethostname()}-"
+            remove_orphans(parent, prefix)
             try:
-                self.folder = Path(tempfile.mkdtemp(prefix="detector-spill-", dir=parent))
+                self.folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
             except OSError as exc:
                 raise OutputError(
-                    f"cannot make a spill folder: {exc.strerror or exc}", file=str(parent or "")
+                    f"cannot make a spill folder: {exc.strerror or exc}", file=str(parent)
                 ) from None
         return self.folder
 
@@ -250,6 +255,29 @@ class BatchStore:
         self.held.clear()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def remove_orphans(parent: Path, prefix: str) -> None:
+    """Remove the folders ``{prefix}{pid}-*`` in ``parent`` whose process is gone: spill
+    folders of scans killed before they could clean up. ``prefix`` names this host, so a
+    parent shared between machines keeps the others' folders. POSIX only (``os.kill`` with
+    signal 0 asks whether a process exists there; elsewhere it would end it)."""
+    if os.name != "posix":
+        return
+    for folder in parent.glob(f"{prefix}*-*"):
+        pid = folder.name.removeprefix(prefix).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        pass
+    return True
 
 
 @contextmanager

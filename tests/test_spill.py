@@ -3,6 +3,7 @@ and the spill folder is gone however the scan ends."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -218,3 +219,17 @@ def test_accounts_are_numbered_in_account_id_order(tmp_path, limit):
     assert result.accounts["n_posts"].sum() == len(ids)
     posts = result.posts.sort(pl.col("post_id").str.slice(1).cast(pl.Int64))
     assert posts["account_id"].to_list() == ids
+
+
+def test_a_killed_scans_spill_folder_is_removed_by_the_next(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    prefix = f"detector-spill-{socket.gethostname()}-"
+    orphan = tmp_path / f"{prefix}{gone.pid}-abc"
+    running = tmp_path / f"{prefix}{os.getpid()}-def"
+    elsewhere = tmp_path / f"detector-spill-another-host-{gone.pid}-ghi"
+    for folder in (orphan, running, elsewhere):
+        folder.mkdir()
+        (folder / "batch-000000.arrow").write_bytes(b"spilled")
+    scan(DEMO, batch_rows=10_000, memory_limit=1, spill_dir=str(tmp_path))
+    assert sorted(tmp_path.iterdir()) == sorted([running, elsewhere])
