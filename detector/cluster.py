@@ -1,9 +1,10 @@
 """Communities of the account graph: the candidate coordinated groups.
 
-Connected components come from ``scipy.sparse.csgraph``. A component small enough for
-networkx is split with Louvain (seeded, so deterministic); a larger one is first coarsened
-by weighted label propagation in a numba kernel over the CSR adjacency (linear per sweep),
-then Louvain splits the graph of those communities.
+Connected components come from a depth-first walk over the CSR adjacency (numba). A
+component small enough for networkx is split with Louvain (seeded, so deterministic); a
+larger one is first coarsened by weighted label propagation in a numba kernel over the
+CSR adjacency (linear per sweep), then Louvain splits the graph of those communities. The
+largest components are read in place in the adjacency, never copied out of it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import networkx as nx
 import numba as nb
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from detector.graph import AccountGraph
@@ -164,39 +165,111 @@ def _louvain(adjacency: csr_matrix, seed: int) -> np.ndarray:
     return labels
 
 
-def _propagate(adjacency: csr_matrix) -> np.ndarray:
-    """Label propagation community (0..k-1) of each node of ``adjacency``."""
+def _propagate(adjacency: csr_matrix, nodes: np.ndarray) -> np.ndarray:
+    """Label propagation community (0..k-1) of each of ``nodes`` (whole components of
+    ``adjacency``, ascending)."""
     labels = _label_propagation(
-        adjacency.indptr,
-        adjacency.indices,
-        adjacency.data,
-        np.arange(adjacency.shape[0], dtype=adjacency.indices.dtype),
-        PROPAGATION_SWEEPS,
+        adjacency.indptr, adjacency.indices, adjacency.data, nodes, PROPAGATION_SWEEPS
     )
-    return np.unique(labels, return_inverse=True)[1].astype(np.int64)
+    return np.unique(labels[nodes], return_inverse=True)[1].astype(np.int64)
 
 
-def _coarsen(adjacency: csr_matrix, labels: np.ndarray) -> csr_matrix:
-    """The graph of the communities: edge weights between communities summed, each
-    community's internal weight on its self-loop (as Louvain's own aggregation step)."""
-    n, k = adjacency.shape[0], int(labels.max()) + 1
-    membership = csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, k))
-    return (membership.T @ adjacency @ membership).tocsr()
+def _coarsen(
+    columns: csr_matrix | csc_matrix, nodes: np.ndarray, labels: np.ndarray, community: np.ndarray
+) -> csc_matrix:
+    """The graph of the communities ``labels`` of the component ``nodes``, as columns:
+    edge weights between communities summed, each community's internal weight on its
+    self-loop (as Louvain's own aggregation step). Read in place from the graph's columns
+    (a canonical CSC matrix, or the CSR of a symmetric graph, whose rows are its columns):
+    no copy of the component's edges and no sparse products the size of them. The same
+    floats as scipy's ``membership.T @ adjacency @ membership`` (``community``: scratch
+    space, one entry per node)."""
+    k = int(labels.max()) + 1
+    community[nodes] = labels
+    order = np.argsort(labels, kind="stable")
+    by_community, starts = nodes[order], np.searchsorted(labels[order], np.arange(k + 1))
+    bound = int((columns.indptr[nodes + 1] - columns.indptr[nodes]).sum())
+    indptr, indices, data = _coarse_columns(
+        columns.indptr, columns.indices, columns.data, by_community, starts, community, bound
+    )
+    coarse = csc_matrix((data, indices, indptr), shape=(k, k))
+    coarse.sort_indices()
+    return coarse
 
 
-def _split_component(adjacency: csr_matrix, seed: int) -> np.ndarray:
-    """Communities of one connected component. Louvain when it is small enough for
-    networkx; otherwise label propagation first coarsens it (linear per sweep) and Louvain
-    runs on the graph of those communities. Label propagation alone leaves a dense network
-    cut into its squads, each owning too little of the network's content; coarsening and
-    Louvain joins them as Louvain on the whole graph would."""
-    member = np.arange(adjacency.shape[0], dtype=np.int64)
-    while adjacency.nnz // 2 > LOUVAIN_MAX_EDGES:
-        labels = _propagate(adjacency)
-        if labels.max() + 1 == adjacency.shape[0]:
+@nb.njit(cache=True)
+def _coarse_columns(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    by_community: np.ndarray,
+    starts: np.ndarray,
+    community: np.ndarray,
+    bound: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns of the community graph: entry (c, d) sums, over the members j of d in
+    ascending order, the weights in column j from rows in c, in row order: the order in
+    which scipy's ``membership.T @ adjacency @ membership`` sums them. Output arrays start
+    at ``bound`` entries (the component's), of which only the pages written ever become
+    resident."""
+    k = starts.shape[0] - 1
+    out_indptr = np.zeros(k + 1, np.int64)
+    out_indices = np.empty(bound, indices.dtype)
+    out_data = np.empty(bound, np.float64)
+    partial, total = np.zeros(k, np.float64), np.zeros(k, np.float64)
+    in_partial, in_total = np.empty(k, np.int64), np.empty(k, np.int64)
+    nnz = 0
+    for d in range(k):
+        n_total = 0
+        for m in range(starts[d], starts[d + 1]):
+            j = by_community[m]
+            n_partial = 0
+            for e in range(indptr[j], indptr[j + 1]):
+                c = community[indices[e]]
+                if partial[c] == 0.0:
+                    in_partial[n_partial] = c
+                    n_partial += 1
+                partial[c] += weights[e]
+            for t in range(n_partial):
+                c = in_partial[t]
+                if total[c] == 0.0:
+                    in_total[n_total] = c
+                    n_total += 1
+                total[c] += partial[c]
+                partial[c] = 0.0
+        for t in range(n_total):
+            c = in_total[t]
+            out_indices[nnz], out_data[nnz] = c, total[c]
+            total[c] = 0.0
+            nnz += 1
+        out_indptr[d + 1] = nnz
+    return out_indptr, out_indices[:nnz], out_data[:nnz]
+
+
+def _split_component(
+    adjacency: csr_matrix, nodes: np.ndarray, seed: int, scratch: np.ndarray
+) -> np.ndarray:
+    """Communities of the connected component ``nodes`` (ascending) of ``adjacency``.
+    Louvain when it is small enough for networkx; otherwise label propagation first
+    coarsens it (linear per sweep) and Louvain runs on the graph of those communities.
+    Label propagation alone leaves a dense network cut into its squads, each owning too
+    little of the network's content; coarsening and Louvain joins them as Louvain on the
+    whole graph would. The component is read in place in ``adjacency`` (``scratch``: one
+    entry per node), never copied unless Louvain takes it whole."""
+    edges = int((adjacency.indptr[nodes + 1] - adjacency.indptr[nodes]).sum()) // 2
+    if edges <= LOUVAIN_MAX_EDGES:
+        return _louvain(_component(adjacency, nodes, scratch), seed)
+    member = np.arange(nodes.size, dtype=np.int64)
+    rows = columns = adjacency  # symmetric: its rows are its columns
+    while True:
+        labels = _propagate(rows, nodes)
+        if labels.max() + 1 == nodes.size:
             return member  # nothing left to coarsen: the propagation communities stand
-        adjacency, member = _coarsen(adjacency, labels), labels[member]
-    return _louvain(adjacency, seed)[member]
+        del rows  # not held while the next graph is built
+        columns, member = _coarsen(columns, nodes, labels, scratch), labels[member]
+        rows, nodes = columns.tocsr(), np.arange(columns.shape[0])
+        if rows.nnz // 2 <= LOUVAIN_MAX_EDGES:
+            return _louvain(rows, seed)[member]
 
 
 def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.ndarray:
@@ -206,7 +279,7 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
     adjacency = _symmetric_csr(graph)
     if adjacency.nnz == 0:
         return labels
-    _, component = connected_components(adjacency, directed=False)
+    component = _components(adjacency.indptr, adjacency.indices)
     degree = np.diff(adjacency.indptr)
     # Only components that can hold a cluster: most accounts are isolated.
     sizes = np.bincount(component[degree > 0], minlength=component.max() + 1)
@@ -214,12 +287,40 @@ def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.n
     candidates = candidates[np.argsort(component[candidates], kind="stable")]
     cuts = np.flatnonzero(np.diff(component[candidates])) + 1
     next_label = 0
-    position = np.empty(adjacency.shape[0], adjacency.indices.dtype)
+    scratch = np.empty(adjacency.shape[0], adjacency.indices.dtype)
     for nodes in np.split(candidates, cuts) if candidates.size else []:
-        parts = _split_component(_component(adjacency, nodes, position), seed)
+        parts = _split_component(adjacency, nodes, seed, scratch)
         labels[nodes] = parts + next_label
         next_label += int(parts.max()) + 1
     return _renumber(labels, min_size)
+
+
+@nb.njit(cache=True)
+def _components(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Connected component of each node of a symmetric CSR graph, numbered by smallest
+    node: a depth-first walk from each unlabelled node, with no transposed copy of the
+    graph (which scipy's ``connected_components`` makes)."""
+    n = indptr.shape[0] - 1
+    component = np.full(n, -1, np.int64)
+    stack = np.empty(n, np.int64)
+    label = 0
+    for start in range(n):
+        if component[start] >= 0:
+            continue
+        component[start] = label
+        stack[0] = start
+        top = 1
+        while top > 0:
+            top -= 1
+            node = stack[top]
+            for e in range(indptr[node], indptr[node + 1]):
+                neighbour = indices[e]
+                if component[neighbour] < 0:
+                    component[neighbour] = label
+                    stack[top] = neighbour
+                    top += 1
+        label += 1
+    return component
 
 
 def _component(adjacency: csr_matrix, nodes: np.ndarray, position: np.ndarray) -> csr_matrix:

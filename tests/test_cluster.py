@@ -3,7 +3,8 @@
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from detector import cluster
 from detector.cluster import _label_propagation, _symmetric_csr, detect_communities
@@ -178,3 +179,47 @@ def test_symmetric_csr_sums_each_pairs_positive_rows_in_or_out_of_pair_order(cas
     np.testing.assert_array_equal(built.toarray(), dense)
     assert built.nnz == 2 * len(summed)
     assert built.has_canonical_format
+
+
+def _scipy_coarsen(adjacency, labels):
+    n, k = adjacency.shape[0], int(labels.max()) + 1
+    membership = csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, k))
+    return (membership.T @ adjacency @ membership).tocsr()
+
+
+def _random_labels(rng, n: int) -> np.ndarray:
+    raw = [rng.randrange(max(1, n // 2)) for _ in range(n)]
+    return np.unique(raw, return_inverse=True)[1].astype(np.int64)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_edge_lists((2, 40), st.floats(0.01, 5.0), 120, st.randoms(use_true_random=False)))
+def test_components_are_scipys_and_coarsened_in_place_as_scipy_coarsens_them(case):
+    """The depth-first components are scipy's connected components; a component's graph
+    of communities, read in place in the whole adjacency, and the next round's, read from
+    that graph's columns, are scipy's sparse products to the bit (the floats Louvain then
+    sees)."""
+    n, raw, rng = case
+    pairs = {(min(a, b), max(a, b)): w for a, b, w in raw if a != b}
+    if not pairs:
+        return
+    adjacency = _symmetric_csr(_graph([(a, b, w) for (a, b), w in sorted(pairs.items())], n))
+    component = cluster._components(adjacency.indptr, adjacency.indices)
+    _, expected = connected_components(adjacency, directed=False)
+    pairs_seen = set(zip(component.tolist(), expected.tolist(), strict=True))
+    assert len(pairs_seen) == len(set(component.tolist()))
+    assert len(set(component.tolist())) == len(set(expected.tolist()))
+    scratch = np.empty(n, adjacency.indices.dtype)
+    for label in set(component.tolist()):
+        nodes = np.flatnonzero(component == label)
+        labels = _random_labels(rng, nodes.size)
+        expected = _scipy_coarsen(cluster._component(adjacency, nodes, scratch), labels)
+        built = cluster._coarsen(adjacency, nodes, labels, scratch)
+        labels = _random_labels(rng, built.shape[0])
+        again = cluster._coarsen(built, np.arange(built.shape[0]), labels, scratch)
+        for columns, want in ((built, expected), (again, _scipy_coarsen(expected, labels))):
+            assert columns.has_canonical_format
+            got = columns.tocsr()
+            np.testing.assert_array_equal(got.indptr, want.indptr)
+            np.testing.assert_array_equal(got.indices, want.indices)
+            assert got.data.tobytes() == want.data.tobytes()
