@@ -146,18 +146,11 @@ def inside_clusters(graph: AccountGraph, account_cluster: np.ndarray) -> Account
     return edge_graph(graph, np.flatnonzero((a >= 0) & (a == b)), graph.n_accounts)
 
 
-EDGE_FIELDS = (
-    "source", "target", "kind", "shared", "weight", "gap_min", "gap_median", "objects",
-    "co_posts",
-)  # fmt: skip
-
-
 def edge_graph(graph: AccountGraph, rows: np.ndarray, n_accounts: int) -> AccountGraph:
     """An :class:`AccountGraph` of the edges ``rows`` of ``graph`` only."""
     none = np.zeros(0, np.int64)
-    edges = {name: getattr(graph, name)[rows] for name in EDGE_FIELDS}
     return AccountGraph(
-        **edges,
+        **graph.edges_at(rows),
         n_accounts=n_accounts,
         linked=none.astype(bool),
         repetition=none,

@@ -29,7 +29,7 @@ connected through chains of neighbours. Counts are exact whenever fewer than
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba as nb
 import numpy as np
@@ -97,6 +97,12 @@ def concat_traces(parts: list[Traces]) -> Traces:
     )
 
 
+EDGE_FIELDS = (
+    "source", "target", "kind", "shared", "weight", "gap_min", "gap_median", "objects",
+    "co_posts",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class AccountGraph:
     """Co-sharing edges, one row per (pair, kind) with ``source < target``, and what the
@@ -109,7 +115,9 @@ class AccountGraph:
     weight: np.ndarray  # float64 IDF sum over those objects, less what chance explains
     gap_min: np.ndarray  # int64 seconds: closest shares of one object by the two accounts
     gap_median: np.ndarray  # float64 seconds: median over objects of that closest gap
-    objects: np.ndarray  # int64 (n_edges, MAX_OBJECTS) keys of shared objects, -1 padded
+    # int64 keys of each row's first min(shared, MAX_OBJECTS) shared objects, row after
+    # row (nearly every pair shares one: a padded table would be four-fifths padding)
+    objects: np.ndarray
     co_posts: np.ndarray  # int64 the toolkit's edge weight (see _co_posts)
     n_accounts: int
     linked: np.ndarray  # bool per trace row: another account shared its object within window
@@ -129,6 +137,28 @@ class AccountGraph:
         them (graphs put together from parts need not)."""
         src, dst = self.source, self.target
         return bool(np.all((src[1:] > src[:-1]) | ((src[1:] == src[:-1]) & (dst[1:] >= dst[:-1]))))
+
+    def quoted(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The quoted objects of the edges ``rows`` (indices): each one's position in
+        ``rows`` and its key, in that order."""
+        offsets = self.object_offsets()
+        n = offsets[rows + 1] - offsets[rows]
+        position = np.repeat(np.arange(rows.size), n)
+        offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+        return position, self.objects[offsets[rows][position] + offset]
+
+    def object_offsets(self) -> np.ndarray:
+        """Where each edge's quoted objects start in ``objects``, then where the last end."""
+        return np.concatenate(
+            [np.zeros(1, np.int64), np.cumsum(np.minimum(self.shared, MAX_OBJECTS))]
+        )
+
+    def edges_at(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The edge fields (:data:`EDGE_FIELDS`) of the edges ``rows`` (indices)."""
+        return {
+            name: self.quoted(rows)[1] if name == "objects" else getattr(self, name)[rows]
+            for name in EDGE_FIELDS
+        }
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(source, target, weight) with one row per pair: weights summed over kinds, pairs
@@ -259,33 +289,40 @@ def _aggregate(
     order: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Collapse edges sorted by (src, dst, kind, key) into one row per (pair, kind):
-    distinct keys, their summed weight and the first MAX_OBJECTS keys; and each distinct
-    (row, key)'s smallest gap (``key_row``, ``key_gap``), from which :func:`_gap_stats`
-    takes the row's smallest and median gap. An edge's kind and key are its first trace's
-    (``edge_row``), its gap the time from there to its other (``edge_other``), read in
-    place: three edge columns fewer at the graph stage's peak."""
+    distinct keys, their summed weight and the first MAX_OBJECTS keys (row after row); and
+    each distinct (row, key)'s smallest gap (``key_row``, ``key_gap``), from which
+    :func:`_gap_stats` takes the row's smallest and median gap. An edge's kind and key are
+    its first trace's (``edge_row``), its gap the time from there to its other
+    (``edge_other``), read in place: three edge columns fewer at the graph stage's peak."""
     n = order.shape[0]
     n_rows = 0  # counted first, so the outputs are allocated at their size
     n_keys = 0
+    n_quoted = 0
+    row_keys = 0
     for p in range(n):
         e, f = order[p], order[p - 1] if p > 0 else order[p]
         kind, key = trace_kind[edge_row[e]], trace_key[edge_row[e]]
         if p == 0 or src[e] != src[f] or dst[e] != dst[f] or kind != trace_kind[edge_row[f]]:
             n_rows += 1
-            n_keys += 1
-        elif key != trace_key[edge_row[f]]:
-            n_keys += 1
+            row_keys = 0
+        elif key == trace_key[edge_row[f]]:
+            continue
+        n_keys += 1
+        row_keys += 1
+        if row_keys <= MAX_OBJECTS:
+            n_quoted += 1
     out_src = np.empty(n_rows, np.int64)
     out_dst = np.empty(n_rows, np.int64)
     out_kind = np.empty(n_rows, np.int64)
     out_shared = np.zeros(n_rows, np.int64)
     out_weight = np.zeros(n_rows, np.float64)
-    out_objects = np.full((n_rows, MAX_OBJECTS), -1, np.int64)
+    out_objects = np.empty(n_quoted, np.int64)
     key_row = np.empty(n_keys, np.int64)
     key_gap = np.empty(n_keys, np.int64)
     record_row = np.empty(n, np.int64)  # the output row of each edge record
     m = -1
     q = -1
+    o = 0
     for p in range(n):
         e = order[p]
         kind, key = trace_kind[edge_row[e]], trace_key[edge_row[e]]
@@ -302,7 +339,8 @@ def _aggregate(
             k = out_shared[m]
             key_row[q], key_gap[q] = m, gap
             if k < MAX_OBJECTS:
-                out_objects[m, k] = key
+                out_objects[o] = key
+                o += 1
             out_weight[m] += key_weight[e]
             out_shared[m] = k + 1
         else:
@@ -476,26 +514,20 @@ def build_graph(
     repeated = shares.pair_traces[shares.pair_index] > 1
     n_posts = np.int64(traces.post.max() + 1) if traces.n_rows else np.int64(1)
     edges: list[np.ndarray] = []
-    n_rows = 0
+    filled = np.zeros(len(EDGE_FIELDS), np.int64)  # the columns' lengths so far
     for lo, hi in itertools.pairwise(bounds):
         part = _pair_rows(
             traces, shares, row_weight, repeated, n_posts, edge_row[lo:hi], edge_other[lo:hi]
         )
-        if not edges:
-            edges = [np.empty((bounds[-1], *a.shape[1:]), a.dtype) for a in part]
-        for column, rows in zip(edges, part, strict=True):
-            column[n_rows : n_rows + rows.shape[0]] = rows
-        n_rows += part[0].shape[0]
+        if not edges:  # a column is at most one entry per edge (objects too)
+            edges = [np.empty(bounds[-1], a.dtype) for a in part]
+        for i, (column, values) in enumerate(zip(edges, part, strict=True)):
+            column[filled[i] : filled[i] + values.size] = values
+            filled[i] += values.size
     del edge_row, edge_other
-    for column in edges:
-        column.resize((n_rows, *column.shape[1:]), refcheck=False)  # shrinks in place
-    source, target, co_posts = edges[0], edges[1], edges[-1]
-    busy = participation >= min_participation
-    keep_edge = (co_posts >= min_co_shares) & (busy[source] | busy[target])
-    if not keep_edge.all():
-        kept = np.flatnonzero(keep_edge)
-        edges = [a[kept] for a in edges]
-    return AccountGraph(
+    for column, length in zip(edges, filled, strict=True):
+        column.resize(length, refcheck=False)  # shrinks in place
+    graph = AccountGraph(
         *edges,
         n_accounts,
         linked,
@@ -506,6 +538,11 @@ def build_graph(
             shares.key_index[linked]
         ],
     )
+    busy = participation >= min_participation
+    keep_edge = (graph.co_posts >= min_co_shares) & (busy[graph.source] | busy[graph.target])
+    if keep_edge.all():
+        return graph
+    return replace(graph, **graph.edges_at(np.flatnonzero(keep_edge)))
 
 
 def _source_batches(per_source: np.ndarray, batch_edges: int) -> tuple[np.ndarray, np.ndarray]:

@@ -819,12 +819,9 @@ def _edges_out(
     if rows.size == 0:
         return _empty(EDGES)
     ids = accounts["account_id"]
-    quoted = graph.objects[rows]
+    edge, key = graph.quoted(rows)
     listed = (
-        pl.DataFrame(
-            {"edge": np.repeat(np.arange(rows.size), quoted.shape[1]), "key": quoted.reshape(-1)}
-        )
-        .filter(pl.col("key") >= 0)
+        pl.DataFrame({"edge": edge, "key": key})
         .join(
             # Cut once per object, not once per edge: the edges' lists then share the
             # objects' string buffers (an object is quoted by many edges).

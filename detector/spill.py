@@ -152,10 +152,15 @@ class BatchStore:
         return pl.concat(parts, rechunk=False).alias(name) if parts else pl.Series(name, [], dtype)
 
     def pop(self, names: list[str]) -> pl.DataFrame:
-        """The named columns over every batch, no longer held in memory by the store."""
-        frame = pl.DataFrame([self.column(name) for name in names])
-        self.held = [batch.drop(names, strict=False) for batch in self.held]
-        return frame
+        """The named columns over every batch, each in one chunk, no longer held in memory
+        by the store. One chunk, because polars' ``select`` and ``drop`` copy every column
+        of a frame whose columns are chunked unlike (as these and columns computed whole
+        would be); a column at a time, so only one is ever held twice."""
+        columns = []
+        for name in names:
+            columns.append(self.column(name).rechunk())
+            self.held = [batch.drop(name, strict=False) for batch in self.held]
+        return pl.DataFrame(columns)
 
     def _read(self, batch: int, name: str) -> pl.Series:
         if self.files:

@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import connected_components
 
 import detector.pipeline
 from detector.config import ScanConfig
-from detector.coordination import EDGE_FIELDS, find_clusters
+from detector.coordination import find_clusters
 from detector.graph import Traces, linked_in_window
 from detector.score import ClusterEvidence
 
@@ -103,8 +103,7 @@ def test_components_give_the_whole_scans_answer(scanned):
     np.testing.assert_array_equal(split.edges_by_kind, whole.edges_by_kind)
 
     def edges(graph):
-        order = np.lexsort((graph.kind, graph.target, graph.source))
-        return {name: getattr(graph, name)[order] for name in EDGE_FIELDS}
+        return graph.edges_at(np.lexsort((graph.kind, graph.target, graph.source)))
 
     assert whole.edges.n_edges == whole.edges_by_kind.sum()  # the whole graph, written
     for name, values in edges(whole.edges).items():

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from detector.cluster import detect_communities
 from detector.graph import (
+    MAX_OBJECTS,
     _by_object_time_account,
     build_graph,
     concat_traces,
@@ -16,6 +17,7 @@ from detector.graph import (
 )
 
 HOUR = 3600
+KEY_BITS = (1 << 59) - 1  # a trace key less its kind
 TEXT, URL, REPOST = 0, 1, 2
 WINDOWS = np.array([12 * HOUR, HOUR, 60])
 WEIGHTS = np.array([1.0, 1.0, 0.5])
@@ -73,7 +75,21 @@ def test_pair_weight_counts_distinct_objects_in_window_and_gaps():
     assert graph.gap_min.tolist() == [5]
     assert graph.gap_median.tolist() == [10.0]
     assert graph.repetition.tolist() == [3, 3]
-    assert (graph.objects[0] >= 0).sum() == 3
+    assert (graph.objects & KEY_BITS).tolist() == [0, 1, 2]
+
+
+def test_each_edge_quotes_its_first_objects_up_to_the_cap():
+    # Pair (0, 1) co-shares seven objects, pair (2, 3) one: the first quotes five.
+    keys = [*np.repeat(np.arange(7), 2), 9, 9]
+    accounts = [*np.tile([0, 1], 7), 2, 3]
+    graph = graph_of(traces_of(REPOST, keys, accounts, np.zeros(16)), 4)
+    assert graph.shared.tolist() == [7, 1]
+    assert graph.objects.size == MAX_OBJECTS + 1
+    position, key = graph.quoted(np.array([1, 0]))
+    assert position.tolist() == [0, 1, 1, 1, 1, 1]
+    assert (key & KEY_BITS).tolist() == [9, 0, 1, 2, 3, 4]
+    kept = graph.edges_at(np.array([1]))
+    assert kept["shared"].tolist() == [1] and (kept["objects"] & KEY_BITS).tolist() == [9]
 
 
 def test_min_co_shares_and_min_participation():

@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
 from detector.coordination import Clusterer, Clustering, Step, find_clusters
-from detector.graph import MAX_OBJECTS, AccountGraph, Traces, linked_in_window
+from detector.graph import AccountGraph, Traces, linked_in_window
 from detector.schema import FEATURES
 from detector.score import ClusterEvidence
 from detector.spark.arrow import arrow_schema, struct, to_batches
@@ -286,7 +286,9 @@ def part_rows(part: int, accounts: np.ndarray, found: Clustering) -> pl.DataFram
                     name: getattr(edges, name)
                     for name in ("kind", "shared", "weight", "gap_min", "gap_median", "co_posts")
                 },
-                "objects": pl.Series(edges.objects).cast(pl.List(pl.Int64)),
+                "objects": pl.from_arrow(
+                    pa.LargeListArray.from_arrays(edges.object_offsets(), edges.objects)
+                ),
             }
         ),
         pl.DataFrame(
@@ -343,7 +345,7 @@ def assemble(parts: pl.DataFrame, n_accounts: int, config: ScanConfig) -> Cluste
         },
         weight=edges["weight"].to_numpy().astype(np.float64),
         gap_median=edges["gap_median"].to_numpy().astype(np.float64),
-        objects=edges["objects"].explode().to_numpy().astype(np.int64).reshape(-1, MAX_OBJECTS),
+        objects=edges["objects"].explode().to_numpy().astype(np.int64),
         n_accounts=n_accounts,
         linked=np.zeros(0, bool),
         repetition=np.zeros(0, np.int64),
