@@ -407,13 +407,30 @@ def keep_core_members(
 
 def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of the stacked int64 ``columns``, in lexicographic order, with their
-    counts: ``np.unique(axis=0)`` without its slow sort of opaque row bytes."""
-    rows = np.stack(columns, axis=1).astype(np.int64, copy=False)
-    rows = rows[np.lexsort(columns[::-1])]
-    first = np.ones(rows.shape[0], bool)
-    first[1:] = np.any(rows[1:] != rows[:-1], axis=1)
-    starts = np.flatnonzero(first)
-    return rows[starts], np.diff(np.append(starts, rows.shape[0]))
+    counts: ``np.unique(axis=0)`` without its slow sort of opaque row bytes, and without
+    the stacked and sorted copies of every row (only the distinct ones are gathered)."""
+    columns = tuple(np.asarray(c, np.int64) for c in columns)
+    order = np.lexsort(columns[::-1])
+    starts = _run_starts(columns, order)
+    rows = np.stack([c[order[starts]] for c in columns], axis=1)
+    return rows, np.diff(np.append(starts, order.size))
+
+
+@nb.njit(cache=True)
+def _run_starts(columns: tuple[np.ndarray, ...], order: np.ndarray) -> np.ndarray:
+    """Positions in ``order`` where the row (one value per column) differs from the one
+    before: where each run of equal rows starts."""
+    first = np.zeros(order.shape[0], np.bool_)
+    for p in range(order.shape[0]):
+        if p == 0:
+            first[p] = True
+            continue
+        a, b = order[p], order[p - 1]
+        for column in columns:
+            if column[a] != column[b]:
+                first[p] = True
+                break
+    return np.flatnonzero(first)
 
 
 def _renumber(labels: np.ndarray, min_size: int) -> np.ndarray:

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from detector.cluster import detect_communities, join_spinners, keep_core_members
@@ -83,7 +84,9 @@ def find_clusters(
 ) -> Clustering:
     """Graph, communities, core members and evidence of the accounts of ``traces``
     (``account_posts``/``account_created``: posts and creation time, epoch seconds or -1,
-    per account number); ``kind_totals`` when ``traces`` are a closed part of a scan."""
+    per account number); ``kind_totals`` when ``traces`` are a closed part of a scan.
+    ``traces`` are not held past the graph: a caller keeping no reference to them (handing
+    them over) has their memory back for the communities."""
     kinds = config.traces
     n_accounts = int(account_posts.shape[0])
     windows = np.array([config.window(k) for k in kinds], np.int64)
@@ -101,6 +104,7 @@ def find_clusters(
             batch_edges=config.graph_batch_edges,
         )
         co_shares = traces.take(graph.linked)
+    del traces  # the later steps read the co-shares only (a caller may hand traces over)
     release_freed_memory()  # the graph's working arrays, before the communities' own
 
     with step("cluster"):
@@ -142,8 +146,21 @@ def find_clusters(
 def inside_clusters(graph: AccountGraph, account_cluster: np.ndarray) -> AccountGraph:
     """The edges of ``graph`` between members of one cluster; per-account and per-trace
     fields left empty (the tables need the edges only)."""
-    a, b = account_cluster[graph.source], account_cluster[graph.target]
-    return edge_graph(graph, np.flatnonzero((a >= 0) & (a == b)), graph.n_accounts)
+    inside = np.flatnonzero(_same_cluster(graph.source, graph.target, account_cluster))
+    return edge_graph(graph, inside, graph.n_accounts)
+
+
+@nb.njit(cache=True)
+def _same_cluster(
+    source: np.ndarray, target: np.ndarray, account_cluster: np.ndarray
+) -> np.ndarray:
+    """Whether each edge joins two members of one cluster (one byte an edge: no cluster
+    columns the size of the graph)."""
+    inside = np.empty(source.shape[0], np.bool_)
+    for e in range(source.shape[0]):
+        cluster = account_cluster[source[e]]
+        inside[e] = cluster >= 0 and cluster == account_cluster[target[e]]
+    return inside
 
 
 def edge_graph(graph: AccountGraph, rows: np.ndarray, n_accounts: int) -> AccountGraph:

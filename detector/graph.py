@@ -148,10 +148,12 @@ class AccountGraph:
         return position, self.objects[offsets[rows][position] + offset]
 
     def object_offsets(self) -> np.ndarray:
-        """Where each edge's quoted objects start in ``objects``, then where the last end."""
-        return np.concatenate(
-            [np.zeros(1, np.int64), np.cumsum(np.minimum(self.shared, MAX_OBJECTS))]
-        )
+        """Where each edge's quoted objects start in ``objects``, then where the last end
+        (summed in place: one array the size of the edges)."""
+        offsets = np.zeros(self.n_edges + 1, np.int64)
+        np.minimum(self.shared, MAX_OBJECTS, out=offsets[1:])
+        np.cumsum(offsets[1:], out=offsets[1:])
+        return offsets
 
     def edges_at(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """The edge fields (:data:`EDGE_FIELDS`) of the edges ``rows`` (indices)."""

@@ -445,14 +445,15 @@ def scan_posts(
     with stages.step("graph"):
         accounts = _account_table(account_table, posts)
         kinds = config.traces
-        traces, objects = _traces(posts, raw_texts, config)
+        handed, objects = _traces(posts, raw_texts, config)
         parked = park(_slim(posts))
         del posts
     created = accounts["account_created_at"].dt.epoch("s").fill_null(-1).to_numpy()
+    traces = [handed]  # handed over, not held here: the clusterer drops them when it can
+    del handed
     found = (clusterer or find_clusters)(
-        traces, accounts["n_posts"].to_numpy(), created, config, stages.step
+        traces.pop(), accounts["n_posts"].to_numpy(), created, config, stages.step
     )
-    del traces
     release_freed_memory()
     posts = parked()
     account_cluster, evidence, n_clusters = found.account_cluster, found.evidence, found.n_clusters

@@ -58,9 +58,10 @@ class TextGroups:
         return cls(label, large, low_bytes(large))
 
     def release(self) -> None:
-        """Free the large groups' sketches once the rewordings are marked: nothing after
-        reads them (at 10M posts they hold about 200 MB)."""
-        self.large, self.low = self.large[:0], self.low[:0]
+        """Free the labels and the large groups' sketches once the rewordings are marked:
+        nothing after reads them (at 10M posts they hold about 250 MB), and every engine's
+        caller still holds the groups."""
+        self.label, self.large, self.low = self.label[:0], self.large[:0], self.low[:0]
 
     def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
         """Low bytes of texts of large groups, by text number."""

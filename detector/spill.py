@@ -192,7 +192,8 @@ class BatchStore:
 
     def park(self, frame: pl.DataFrame) -> Callable[[], pl.DataFrame]:
         """Set ``frame`` aside until the returned function is called: on disk once the
-        store has spilled (the scan is past its budget), as it is otherwise."""
+        store has spilled (the scan is past its budget), as it is otherwise. Read back a
+        column at a time into one chunk each (as :meth:`pop` gives them)."""
         if not self.spilled:
             return lambda: frame
         path = self._write_beside(
@@ -201,7 +202,10 @@ class BatchStore:
             lambda path: frame.write_ipc(path, compression="uncompressed"),
             frame.estimated_size(),
         )
-        return lambda: pl.read_ipc(path)
+        names = frame.columns
+        return lambda: pl.DataFrame(
+            [pl.read_ipc(path, columns=[name]).to_series().rechunk() for name in names]
+        )
 
     def spill_array(self, array: np.ndarray) -> np.ndarray:
         """``array`` written to the spill folder and mapped back copy-on-write: pages are

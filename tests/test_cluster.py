@@ -223,3 +223,20 @@ def test_components_are_scipys_and_coarsened_in_place_as_scipy_coarsens_them(cas
             np.testing.assert_array_equal(got.indptr, want.indptr)
             np.testing.assert_array_equal(got.indices, want.indices)
             assert got.data.tobytes() == want.data.tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda k: st.lists(st.tuples(*[st.integers(-2, 3)] * k), max_size=80).map(
+            lambda rows: (k, rows)
+        )
+    )
+)
+def test_unique_rows_are_numpys_distinct_rows_with_counts(case):
+    k, rows = case
+    table = np.array(rows, np.int64).reshape(-1, k)
+    distinct, counts = cluster._unique_rows(*table.T)
+    expected, expected_counts = np.unique(table, axis=0, return_counts=True)
+    np.testing.assert_array_equal(distinct, expected.reshape(-1, k))
+    np.testing.assert_array_equal(counts, expected_counts)

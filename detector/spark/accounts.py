@@ -76,6 +76,7 @@ def spark_clusterer(spark: SparkSession, engine: SparkOptions) -> tuple[Clustere
         with step("graph"), _staged(engine) as folder:
             shared = engine.staging_dir is not None
             frames = _write(spark, folder, shared, traces, account_posts, account_created)
+            del traces  # written: Spark reads them from there
             parts, stats = _parts(spark, *frames, config, engine)
             done.update(stats)
         with step("cluster"):
