@@ -96,6 +96,29 @@ def _fill_symmetric(
 
 
 @nb.njit(cache=True)
+def _sum_by_label(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    node: int,
+    label_of: np.ndarray,
+    sums: np.ndarray,
+    touched: np.ndarray,
+) -> int:
+    """Add the weights of ``node``'s edges into ``sums`` by each neighbour's label, in edge
+    order; the labels met for the first time (``sums`` is zero between nodes and weights
+    are positive) are listed in ``touched``. Returns how many."""
+    n_touched = 0
+    for e in range(indptr[node], indptr[node + 1]):
+        label = label_of[indices[e]]
+        if sums[label] == 0.0:
+            touched[n_touched] = label
+            n_touched += 1
+        sums[label] += weights[e]
+    return n_touched
+
+
+@nb.njit(cache=True)
 def _label_propagation(
     indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, nodes: np.ndarray, sweeps: int
 ) -> np.ndarray:
@@ -119,13 +142,7 @@ def _label_propagation(
             if not stale[node]:
                 continue
             stale[node] = False
-            n_touched = 0
-            for k in range(indptr[node], indptr[node + 1]):
-                label = labels[indices[k]]
-                if label_weight[label] == 0.0:
-                    touched[n_touched] = label
-                    n_touched += 1
-                label_weight[label] += weights[k]
+            n_touched = _sum_by_label(indptr, indices, weights, node, labels, label_weight, touched)
             if n_touched == 0:
                 continue
             best_label, best_weight = labels[node], -1.0
@@ -223,13 +240,7 @@ def _coarse_columns(
         n_total = 0
         for m in range(starts[d], starts[d + 1]):
             j = by_community[m]
-            n_partial = 0
-            for e in range(indptr[j], indptr[j + 1]):
-                c = community[indices[e]]
-                if partial[c] == 0.0:
-                    in_partial[n_partial] = c
-                    n_partial += 1
-                partial[c] += weights[e]
+            n_partial = _sum_by_label(indptr, indices, weights, j, community, partial, in_partial)
             for t in range(n_partial):
                 c = in_partial[t]
                 if total[c] == 0.0:
