@@ -236,7 +236,7 @@ class BatchStore:
     def _folder(self) -> Path:
         if self.folder is None:
             parent = Path(self.parent if self.parent is not None else tempfile.gettempdir())
-            prefix = f"detector-spill-{socket.gethostname()}-"
+            prefix = f"detector-spill-{socket.gethostname()}@"  # no host name holds "@"
             remove_orphans(parent, prefix)
             try:
                 self.folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
@@ -273,7 +273,7 @@ def remove_orphans(parent: Path, prefix: str) -> None:
     signal 0 asks whether a process exists there; elsewhere it would end it)."""
     if os.name != "posix":
         return
-    for folder in parent.glob(f"{prefix}*-*"):
+    for folder in parent.glob(f"{prefix}*"):
         pid = folder.name.removeprefix(prefix).split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)

@@ -224,10 +224,10 @@ def test_accounts_are_numbered_in_account_id_order(tmp_path, limit):
 def test_a_killed_scans_spill_folder_is_removed_by_the_next(tmp_path):
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    prefix = f"detector-spill-{socket.gethostname()}-"
+    prefix = f"detector-spill-{socket.gethostname()}@"
     orphan = tmp_path / f"{prefix}{gone.pid}-abc"
     running = tmp_path / f"{prefix}{os.getpid()}-def"
-    elsewhere = tmp_path / f"detector-spill-another-host-{gone.pid}-ghi"
+    elsewhere = tmp_path / f"detector-spill-{socket.gethostname()}-1@{gone.pid}-ghi"
     for folder in (orphan, running, elsewhere):
         folder.mkdir()
         (folder / "batch-000000.arrow").write_bytes(b"spilled")
