@@ -640,13 +640,13 @@ def _growth_caveat(runs: list[dict], largest: int) -> str:
     """Where a smaller world was run too: how much faster than posts each Spark stage
     grew from it to the largest (best runs of each), when any did."""
     smallest = min(r["posts"] for r in runs)
+    if smallest == largest:
+        return ""
     best = {
         size: min((r for r in runs if r["engine"] != "local" and r["posts"] == size),
                   key=lambda r: r["seconds"])
         for size in {smallest, largest}
     }  # fmt: skip
-    if smallest == largest:
-        return ""
     posts = largest / smallest
     names = {"ingest": "read + validate", "minhash": "normalise + MinHash",
              "lsh": "buckets + components", "graph": "graph"}  # fmt: skip

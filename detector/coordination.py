@@ -38,7 +38,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from detector.cluster import detect_communities, join_spinners, keep_core_members
@@ -146,21 +145,8 @@ def find_clusters(
 def inside_clusters(graph: AccountGraph, account_cluster: np.ndarray) -> AccountGraph:
     """The edges of ``graph`` between members of one cluster; per-account and per-trace
     fields left empty (the tables need the edges only)."""
-    inside = np.flatnonzero(_same_cluster(graph.source, graph.target, account_cluster))
+    inside = np.flatnonzero(graph.within_clusters(account_cluster))
     return edge_graph(graph, inside, graph.n_accounts)
-
-
-@nb.njit(cache=True)
-def _same_cluster(
-    source: np.ndarray, target: np.ndarray, account_cluster: np.ndarray
-) -> np.ndarray:
-    """Whether each edge joins two members of one cluster (one byte an edge: no cluster
-    columns the size of the graph)."""
-    inside = np.empty(source.shape[0], np.bool_)
-    for e in range(source.shape[0]):
-        cluster = account_cluster[source[e]]
-        inside[e] = cluster >= 0 and cluster == account_cluster[target[e]]
-    return inside
 
 
 def edge_graph(graph: AccountGraph, rows: np.ndarray, n_accounts: int) -> AccountGraph:

@@ -155,6 +155,11 @@ class AccountGraph:
         np.cumsum(offsets[1:], out=offsets[1:])
         return offsets
 
+    def within_clusters(self, account_cluster: np.ndarray) -> np.ndarray:
+        """Whether each edge joins two members of one cluster (``account_cluster``: -1 for
+        none); one byte an edge, no cluster columns the size of the graph."""
+        return _same_cluster(self.source, self.target, account_cluster)
+
     def edges_at(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """The edge fields (:data:`EDGE_FIELDS`) of the edges ``rows`` (indices)."""
         return {
@@ -167,11 +172,21 @@ class AccountGraph:
         whose co-shares chance explains fully left out."""
         positive = self.weight > 0
         src, dst, w = self.source[positive], self.target[positive], self.weight[positive]
-        code = src * np.int64(max(self.n_accounts, 1)) + dst
-        unique, inverse = np.unique(code, return_inverse=True)
-        total = np.bincount(inverse, weights=w, minlength=unique.size)
         n = np.int64(max(self.n_accounts, 1))
+        unique, inverse = np.unique(src * n + dst, return_inverse=True)
+        total = np.bincount(inverse, weights=w, minlength=unique.size)
         return unique // n, unique % n, total
+
+
+@nb.njit(cache=True)
+def _same_cluster(
+    source: np.ndarray, target: np.ndarray, account_cluster: np.ndarray
+) -> np.ndarray:
+    inside = np.empty(source.shape[0], np.bool_)
+    for e in range(source.shape[0]):
+        cluster = account_cluster[source[e]]
+        inside[e] = cluster >= 0 and cluster == account_cluster[target[e]]
+    return inside
 
 
 def linked_in_window(

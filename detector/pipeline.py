@@ -814,8 +814,7 @@ def _edges_out(
 ) -> pl.DataFrame:
     """One row per pair and trace: edges inside clusters, or every edge (``whole_graph``),
     with a few of the shared objects quoted."""
-    a, b = account_cluster[graph.source], account_cluster[graph.target]
-    inside = (a >= 0) & (a == b)
+    inside = graph.within_clusters(account_cluster)
     rows = np.flatnonzero(inside | whole_graph)
     if rows.size == 0:
         return _empty(EDGES)
@@ -839,7 +838,8 @@ def _edges_out(
         .join(listed, on="edge", how="left", maintain_order="left")["label"]
         .fill_null([])
     )
-    cid = np.where(inside[rows], _per_account(cluster_id, a[rows], -1), -1)
+    cluster = account_cluster[graph.source[rows]]
+    cid = np.where(inside[rows], _per_account(cluster_id, cluster, -1), -1)
     return (
         pl.DataFrame(
             {

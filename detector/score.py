@@ -190,9 +190,8 @@ def _edge_features(
     """Per cluster, over links inside it: share of member pairs that co-shared >= 2
     distinct objects, median gap of non-text co-shares (NaN if none), and each kind's
     share of the link weight."""
-    a, b = account_cluster[graph.source], account_cluster[graph.target]
-    inside = (a >= 0) & (a == b)
-    c, kind = a[inside], graph.kind[inside]
+    inside = graph.within_clusters(account_cluster)
+    c, kind = account_cluster[graph.source[inside]], graph.kind[inside]
     share = np.zeros((n_clusters, n_kinds))
     np.add.at(share, (c, kind), graph.weight[inside])
     share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-12)
