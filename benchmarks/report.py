@@ -573,7 +573,8 @@ def _spark_section(spark: dict) -> list[str]:
         "",
         "Stage seconds of the Spark runs. In Spark: read + validate, normalise + MinHash, "
         "buckets + components (with, on the driver, the near-duplicate groups' indexing and "
-        "spun groups); collect: every post's compact columns and texts to the driver; graph: "
+        "spun groups); collect: every post's compact columns to the driver (the raw texts stay "
+        "cached in Spark, fetched by row for the few the tables quote); graph: "
         "the traces built on the driver, then the account graph, communities and evidence in "
         "Spark, component by component (`detector.spark.accounts`); cluster: the components' "
         "results put together on the driver; score and tables on the driver:",
@@ -608,7 +609,7 @@ def _billion_note(spark: dict) -> list[str]:
         f"- **Shuffle**: {min(r['shuffle_write_bytes'] for r in runs) / largest:,.0f} bytes "
         f"written a post here, so about {shuffle / 1e12:,.1f} TB at 1B posts (the text-key "
         "grouping carries each distinct text's raw and normalised form once per partition; "
-        "the band keys are 25 x 20 bytes a distinct text; the verified candidate pairs "
+        "the band keys are 25 x 20 bytes a sketched text; the verified candidate pairs "
         "carry 2 x 128 low bytes). At 150 MB a shuffle partition that is "
         f"`--partitions {max(200, round(shuffle / 150e6, -2)):.0f}`; the shuffle volume "
         "hardly depends on the partition count (table above), the task count and the "
@@ -626,12 +627,11 @@ def _billion_note(spark: dict) -> list[str]:
         f"{_driver_memory(best)}; linearly, about {driver_s * scale / 3600:,.1f} h and "
         f"{_driver_memory(best, scale)} at 1B posts. **This is the limit of the current "
         "design**: the per-post stages and the account graph (component by component, the "
-        "giant component in one task) run in Spark, but the driver still collects every "
-        "post's compact columns and texts and builds the traces. Up to some 100M posts a "
-        "large driver (ten times the memory of a local 10M scan) does it; a billion needs "
-        "the next steps, not done: the traces built in Spark from the posts where they lie "
-        "(the texts of posts in no shared group never collected), and the giant component "
-        "split across tasks.",
+        "giant component in one task) run in Spark, and the raw texts stay there, but the "
+        "driver still collects every post's compact columns (ids, times, trace columns) and "
+        "builds the traces. Up to some 100M posts a large driver does it; a billion needs "
+        "the next steps, not done: the traces built in Spark from the posts where they lie, "
+        "and the giant component split across tasks.",
         "",
     ]
 

@@ -310,13 +310,18 @@ class Posts:
     park: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = lambda frame: lambda: frame
 
     @classmethod
-    def of_frame(cls, posts: pl.DataFrame, text_index: pl.DataFrame) -> Posts:
-        """From a frame of whole posts in input order (``account_id``, ``text``,
-        ``text_key``...), as the Spark engine collects them; ``text_index``: ``text_key`` ->
-        ``text_id`` (numbered by first appearance)."""
+    def of_frame(
+        cls,
+        posts: pl.DataFrame,
+        text_index: pl.DataFrame,
+        texts: Callable[[np.ndarray], pl.Series],
+    ) -> Posts:
+        """From a frame of posts in input order (``account_id``, ``text_key``..., no raw
+        texts), as the Spark engine collects them; ``text_index``: ``text_key`` ->
+        ``text_id`` (numbered by first appearance); ``texts``: the raw texts of given rows."""
         account = pl.col("account_id").rank("dense").cast(pl.UInt32) - 1
         posts = posts.join(text_index, on="text_key", how="left", maintain_order="left")
-        frame = posts.with_columns(account=account).drop(*_NOT_KEPT, "text", strict=False)
+        frame = posts.with_columns(account=account).drop(*_NOT_KEPT, strict=False)
         created = (
             [pl.col("account_created_at").drop_nulls().min()]
             if "account_created_at" in posts.columns
@@ -328,8 +333,7 @@ class Posts:
             .sort("account")
             .select("account_id", "account_created_at")
         )
-        text = posts["text"]
-        return cls(frame, accounts, lambda rows: text.gather(rows))
+        return cls(frame, accounts, texts)
 
     def take(self) -> pl.DataFrame:
         """``frame``, no longer held here: the caller's stages then free each column as

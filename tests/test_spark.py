@@ -6,12 +6,16 @@ PySpark or Java is missing; CI installs both (``.ci/run``).
 
 import json
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -26,8 +30,13 @@ if shutil.which("java") is None:
 
 from detector.spark import SparkOptions, build_session
 from detector.spark import scan as spark_scan
-from detector.spark.components import components, driver_components
-from detector.spark.lsh import candidate_pairs
+from detector.spark.components import (
+    component_labels,
+    components,
+    contracted,
+    driver_components,
+)
+from detector.spark.lsh import bucket_members, candidate_pairs
 
 DEMO = Path(__file__).parent.parent / "fixtures" / "demo.csv.gz"
 MESSY = Path(__file__).parent / "data"
@@ -210,6 +219,14 @@ def test_components_are_the_connected_components(spark):
         edges.toArrow()["src"].to_numpy(), edges.toArrow()["dst"].to_numpy()
     )
     assert dict(zip(nodes.tolist(), label.tolist(), strict=True)) == expected
+    # Every edge twice, in three partitions by edge: contracted to no more than the distinct edges,
+    # the same components, in Spark rounds or on the driver.
+    spread = edges.unionAll(edges).repartition(3, "src", "dst")
+    assert contracted(spark, spread).count() <= edges.filter("src != dst").distinct().count()
+    for most, spark_rounds in ((0, True), (10**6, False)):
+        labels, rounds = component_labels(spark, spread, SparkOptions(driver_components_max=most))
+        assert {row.node: row.label for row in labels.collect()} == expected
+        assert (rounds > 0) == spark_rounds
 
 
 def test_giant_buckets_are_sampled_to_the_cap(spark):
@@ -222,3 +239,44 @@ def test_giant_buckets_are_sampled_to_the_cap(spark):
     capped = candidate_pairs(texts, SparkOptions(max_bucket=10)).collect()
     assert 2 <= len(capped) <= 30
     assert {r.src for r in capped} == {0}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 2), st.integers(0, 10**9)),
+        unique_by=lambda r: r[2],
+        max_size=60,
+    ),
+    cuts=st.lists(st.integers(0, 60), max_size=8),
+)
+def test_bucket_members_in_any_batches(rows, cuts):
+    # Band keys sorted by bucket then text, cut into batches anywhere (empty ones too):
+    # every non-head member comes out once, beside its bucket's smallest text and size.
+    rows = sorted(rows)
+    bounds = [0, *sorted(min(c, len(rows)) for c in cuts), len(rows)]
+    batches = [
+        pa.RecordBatch.from_pydict(
+            {
+                "node": pa.array([r[2] for r in rows[a:b]], pa.int64()),
+                "band": pa.array([r[1] for r in rows[a:b]], pa.int32()),
+                "key": pa.array([r[0] for r in rows[a:b]], pa.int64()),
+            }
+        )
+        for a, b in pairwise(bounds)
+    ]
+    got = [
+        row
+        for out in bucket_members(iter(batches))
+        for row in zip(*out.to_pydict().values(), strict=True)
+    ]
+    buckets: dict[tuple[int, int], list[int]] = {}
+    for key, band, node in rows:
+        buckets.setdefault((key, band), []).append(node)
+    expected = [
+        (min(nodes), node, band, len(nodes))
+        for (_, band), nodes in buckets.items()
+        for node in nodes
+        if node != min(nodes)
+    ]
+    assert sorted(got) == sorted(expected)

@@ -9,8 +9,8 @@ component (why that gives the whole scan's answer: :mod:`detector.coordination`)
 3. The accounts passing the repeat gate, and per kind all distinct (object, account)
    shares and active accounts, by DataFrame aggregation.
 4. Components of the bipartite account-object graph of the kept (in-window, gated)
-   traces: large-star/small-star rounds in Spark (:mod:`detector.spark.components`), or
-   on the driver when the kept links are few.
+   traces: each partition's links contracted where they lie, then large-star/small-star
+   rounds in Spark (:mod:`detector.spark.components`), or on the driver when few are left.
 5. Each component's closed trace set (every trace of its objects and of its accounts),
    components bucketed by label; each bucket runs :func:`detector.coordination.find_clusters`
    in ``applyInArrow`` and returns its members' clusters, its clusters' evidence, the
@@ -40,7 +40,7 @@ from detector.graph import AccountGraph, Traces, linked_in_window
 from detector.schema import FEATURES
 from detector.score import ClusterEvidence
 from detector.spark.arrow import arrow_schema, struct, to_batches
-from detector.spark.components import components, driver_components
+from detector.spark.components import component_labels
 from detector.spark.options import SparkOptions
 
 TRACE_FIELDS = ("kind", "key", "account", "time", "post", "variant", "source", "rewording")
@@ -152,7 +152,7 @@ def _parts(
         (-F.col("account") - 1).alias("src"), F.col("key").alias("dst")
     )
     try:
-        labels, rounds = _labels(spark, kept.distinct().persist(), engine)
+        labels, rounds = component_labels(spark, kept, engine)
     finally:
         linked.unpersist()
     try:
@@ -176,21 +176,6 @@ def _parts(
     finally:
         labels.unpersist()
     return table, {"component_rounds": rounds, "components": n_components, "buckets": buckets}
-
-
-def _labels(spark: SparkSession, kept: DataFrame, engine: SparkOptions) -> tuple[DataFrame, int]:
-    """``(node, label)`` of the kept links' components (cached) and the Spark rounds they
-    took (0: labelled on the driver, the links being few)."""
-    try:
-        if kept.count() <= engine.driver_components_max:
-            links = kept.toArrow()
-            node, label = driver_components(*(links[c].to_numpy() for c in ("src", "dst")))
-            table = pa.table({"node": node.astype(np.int64), "label": label.astype(np.int64)})
-            return spark.createDataFrame(table).persist(), 0
-        labels, rounds = components(kept, engine)
-        return labels.persist(), rounds
-    finally:
-        kept.unpersist()
 
 
 def _kind_totals(traces: DataFrame, n_kinds: int) -> tuple[np.ndarray, np.ndarray]:

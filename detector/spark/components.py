@@ -1,18 +1,66 @@
 """Connected components by large-star / small-star (Kiveris et al., "Connected Components
 in MapReduce and Beyond", 2014) in the DataFrame API: the shuffles run in the JVM, no
-GraphFrames JAR. Every node ends labelled by the smallest node of its component. An edge
-list small enough for the driver is labelled there instead (:func:`driver_components`):
-each Spark round is several shuffles, seconds even on a few edges."""
+GraphFrames JAR. Every node ends labelled by the smallest node of its component.
+
+Each partition's edges are first contracted where they lie (:func:`contracted`): a
+near-duplicate text is paired with the head of each of its band buckets, so most edges
+are redundant. What is left, when small enough for the driver, is labelled there
+(:func:`driver_components`): each Spark round is several shuffles, seconds even on a few
+edges."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
-from pyspark.sql import DataFrame
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from detector.spark.arrow import arrow_schema, struct
 from detector.spark.options import SparkOptions
+
+EDGES = struct("src BIGINT, dst BIGINT")
+
+
+def component_labels(
+    spark: SparkSession, edges: DataFrame, options: SparkOptions
+) -> tuple[DataFrame, int]:
+    """``(node, label)`` for every node of ``edges`` (columns ``src``, ``dst``; read once),
+    cached, and the Spark rounds it took (0: labelled on the driver, the contracted edges
+    being at most ``options.driver_components_max``)."""
+    stars = contracted(spark, edges).persist()
+    try:
+        if stars.count() <= options.driver_components_max:
+            table = stars.toArrow()
+            node, label = driver_components(*(table[c].to_numpy() for c in ("src", "dst")))
+            labels = pa.table({"node": node.astype(np.int64), "label": label.astype(np.int64)})
+            return spark.createDataFrame(labels).persist(), 0
+        labels, rounds = components(stars, options)
+        return labels.persist(), rounds
+    finally:
+        stars.unpersist()
+
+
+def contracted(spark: SparkSession, edges: DataFrame) -> DataFrame:
+    """Edges with the same components as ``edges``, fewer: each partition's edges replaced
+    by a star per component they form, from its smallest node (``src``) to each other node
+    (``dst``). A partition's edges are held at once, 16 bytes an edge."""
+    schema = arrow_schema(spark, EDGES)
+
+    def contract(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        ends = [(b.column("src").to_numpy(), b.column("dst").to_numpy()) for b in batches]
+        if not ends:
+            return
+        node, label = driver_components(*(np.concatenate(e) for e in zip(*ends, strict=True)))
+        leaf = node != label
+        yield pa.RecordBatch.from_arrays(
+            [pa.array(label[leaf], pa.int64()), pa.array(node[leaf], pa.int64())], schema=schema
+        )
+
+    return edges.select("src", "dst").mapInArrow(contract, EDGES)
 
 
 def components(edges: DataFrame, options: SparkOptions) -> tuple[DataFrame, int]:

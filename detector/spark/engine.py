@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from detector.result import ScanResult
 from detector.rewording import TextGroups
 from detector.schema import REJECTS, TIME
 from detector.spark.accounts import spark_clusterer
-from detector.spark.components import components, driver_components
+from detector.spark.components import component_labels
 from detector.spark.lsh import candidate_pairs, verified_pairs
 from detector.spark.options import SparkOptions
 from detector.spark.read import TIMES, read_files
@@ -108,7 +108,7 @@ def _scan_files(
     """The Spark stages, then the rest of the scan on the driver."""
     stages = Stages(progress=on_terminal(progress))
     started = time.perf_counter()
-    cached: list[DataFrame] = []
+    cached: list[DataFrame] = []  # unpersisted when done, or as soon as read for the last time
     try:
         with _session_settings(spark, engine):
             with stages.step("ingest", "read + validate (Spark)"):
@@ -124,7 +124,10 @@ def _scan_files(
             with stages.step("collect", "collect to the driver"):
                 texts = sketched.select("text_key", "first", "n_shingles", "short_key")
                 text_table = pl.from_arrow(texts.orderBy("first").toArrow())
-                posts = pl.from_arrow(keyed.drop("normalised").orderBy("ord").toArrow())
+                posts = pl.from_arrow(keyed.drop("normalised", "text").orderBy("ord").toArrow())
+                raw = keyed.select("ord", "text").persist()  # stays in Spark, read by rows
+                cached.append(raw)
+                raw.count()
                 ordered = read.rejects.orderBy("file_idx", "batch", "row")
                 rejects = _rejects(pl.from_arrow(ordered.toArrow()), files)
                 text_index, n_shingles, text_group = _text_groups(text_table, labels, config)
@@ -134,16 +137,21 @@ def _scan_files(
                     lambda texts: _low_bytes(spark, sketched, first[texts], config),
                     config.spun_min_texts,
                 )
+            for frame in (read.rows, keyed, sketched):
+                frame.unpersist()
+        clusterer, done = spark_clusterer(spark, engine)
+        with _session_settings(spark, engine):
+            result = scan_posts(
+                Posts.of_frame(
+                    _posts(posts, read.columns), text_index,
+                    _raw_texts(spark, raw, posts["ord"].to_numpy()),
+                ),
+                rejects, n_shingles, groups, files=files, rows_read=read.rows_read,
+                config=config, model=model, stages=stages, started=started, clusterer=clusterer,
+            )  # fmt: skip
     finally:
         for frame in cached:
             frame.unpersist()
-    clusterer, done = spark_clusterer(spark, engine)
-    with _session_settings(spark, engine):
-        result = scan_posts(
-            Posts.of_frame(_posts(posts, read.columns), text_index), rejects, n_shingles, groups,
-            files=files, rows_read=read.rows_read, config=config, model=model, stages=stages,
-            started=started, clusterer=clusterer,
-        )  # fmt: skip
     result.summary["engine"] = {
         "name": "spark",
         "master": spark.sparkContext.master,
@@ -174,18 +182,14 @@ def _components(
     spark: SparkSession, sketched: DataFrame, config: ScanConfig, engine: SparkOptions
 ) -> tuple[tuple[np.ndarray, np.ndarray], int]:
     """Near-duplicate components: ``(node, label)`` arrays and the number of Spark rounds
-    (0 when the verified pairs were few enough to label on the driver)."""
-    pairs = verified_pairs(spark, candidate_pairs(sketched, engine), sketched, config).persist()
+    (0 when they were labelled on the driver)."""
+    pairs = verified_pairs(spark, candidate_pairs(sketched, engine), sketched, config)
+    labels, rounds = component_labels(spark, pairs, engine)
     try:
-        if pairs.count() <= engine.driver_components_max:
-            edges = pairs.toArrow()
-            src, dst = (edges[c].to_numpy() for c in ("src", "dst"))
-            return driver_components(src, dst), 0
-        labels, rounds = components(pairs, engine)
         table = labels.toArrow()
         return (table["node"].to_numpy(), table["label"].to_numpy()), rounds
     finally:
-        pairs.unpersist()
+        labels.unpersist()
 
 
 def _low_bytes(
@@ -203,6 +207,24 @@ def _low_bytes(
     offsets = np.frombuffer(low.buffers()[1], np.int64)[low.offset : low.offset + len(low) + 1]
     data = np.frombuffer(low.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
     return data.reshape(first.size, config.num_perm)
+
+
+def _raw_texts(
+    spark: SparkSession, texts: DataFrame, ords: np.ndarray
+) -> Callable[[np.ndarray], pl.Series]:
+    """The raw texts of given rows of the collected posts (``ords``: each row's ``ord``),
+    fetched from ``texts`` (``ord``, ``text``) in Spark: the tables quote a few of them
+    (group labels, examples), so the driver never holds every post's text."""
+
+    def at(rows: np.ndarray) -> pl.Series:
+        wanted = np.unique(ords[rows])
+        if wanted.size == 0:
+            return pl.Series("text", [], pl.String)
+        keys = spark.createDataFrame(pa.table({"ord": pa.array(wanted, pa.int64())}).to_pandas())
+        found = texts.join(keys.hint("broadcast"), "ord").orderBy("ord").toArrow()
+        return pl.Series("text", found["text"]).gather(np.searchsorted(wanted, ords[rows]))
+
+    return at
 
 
 def _text_groups(
@@ -232,8 +254,8 @@ def _text_groups(
 
 def _posts(posts: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """The posts as the local engine's frame has them: the files' columns in the same
-    order, times as datetimes, ``text_key`` unsigned."""
-    columns = columns or BASE_COLUMNS
+    order but the text, times as datetimes, ``text_key`` unsigned."""
+    columns = [c for c in columns or BASE_COLUMNS if c != "text"]
     times = [pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for c in TIMES]
     return (
         posts.with_columns(*times, pl.col("text_key").reinterpret(signed=False))

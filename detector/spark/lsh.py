@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from detector.config import ScanConfig
 from detector.lsh import min_agreeing
@@ -19,21 +20,62 @@ from detector.spark.arrow import arrow_schema, struct
 from detector.spark.options import SparkOptions
 
 PAIRS = struct("src BIGINT, dst BIGINT")
+MEMBERS = struct("src BIGINT, dst BIGINT, band INT, n BIGINT")  # n: the bucket's texts
+BUCKET_ORDER = ("key", "band", "node")  # the 64-bit key first: the sort's prefix tells most apart
+_MEMBERS_ARROW = to_arrow_schema(MEMBERS)  # no strings: the same in every session
 
 
 def candidate_pairs(sketches: DataFrame, options: SparkOptions) -> DataFrame:
     """``(src, dst)``: each sketched text (``dst``) with the head of each of its band
     buckets (``src``, smaller), once per pair. Buckets over ``options.max_bucket`` keep
-    about that many members, chosen by a hash (the head always)."""
+    about that many members, chosen by a hash (the head always).
+
+    One shuffle: the band keys are partitioned by bucket and sorted by bucket, then text,
+    so a bucket is a run of rows headed by its smallest text (:func:`bucket_members`).
+    Heads found by a ``groupBy`` and joined back to the members shuffled every key twice."""
     bands = sketches.select(
         F.col("first").alias("node"), F.posexplode("band_keys").alias("band", "key")
     )
-    heads = bands.groupBy("band", "key").agg(F.min("node").alias("head"), F.count("*").alias("n"))
-    members = bands.join(heads, ["band", "key"]).filter(F.col("node") != F.col("head"))
+    ordered = bands.repartition("band", "key").sortWithinPartitions(*BUCKET_ORDER)
+    members = ordered.mapInArrow(bucket_members, MEMBERS)
     if options.max_bucket is not None:
         stride = F.ceil(F.col("n") / F.lit(options.max_bucket))
-        members = members.filter(F.pmod(F.xxhash64("node", "band"), stride) == 0)
-    return members.select(F.col("head").alias("src"), F.col("node").alias("dst")).distinct()
+        members = members.filter(F.pmod(F.xxhash64("dst", "band"), stride) == 0)
+    return members.select("src", "dst").distinct()
+
+
+def bucket_members(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Every member of a bucket but its head, beside the head (``src``) and the bucket's
+    size, from band keys (``node``, ``band``, ``key``) sorted by :data:`BUCKET_ORDER`. A
+    batch's last run may go on in the next batch, so it is held back until then."""
+    held = [np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64)]
+    for batch in batches:
+        rows = [
+            np.concatenate([h, batch.column(c).to_numpy()])
+            for h, c in zip(held, BUCKET_ORDER, strict=True)
+        ]
+        starts = _run_starts(rows[0], rows[1])
+        last = int(starts[-1]) if starts.size else 0
+        held = [r[last:] for r in rows]
+        yield _members(rows[1][:last], rows[2][:last], starts[:-1])
+    yield _members(held[1], held[2], np.zeros(min(1, held[2].size), np.int64))
+
+
+def _run_starts(key: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """Rows where a new bucket begins."""
+    new = np.ones(key.size, bool)
+    new[1:] = (key[1:] != key[:-1]) | (band[1:] != band[:-1])
+    return np.flatnonzero(new)
+
+
+def _members(band: np.ndarray, node: np.ndarray, starts: np.ndarray) -> pa.RecordBatch:
+    """The members (not heads) of whole buckets beginning at ``starts``."""
+    sizes = np.diff(np.append(starts, node.size))
+    bucket = np.repeat(np.arange(starts.size), sizes)
+    member = np.ones(node.size, bool)
+    member[starts] = False
+    columns = (node[starts][bucket], node, band, sizes[bucket])
+    return pa.RecordBatch.from_arrays([pa.array(c[member]) for c in columns], schema=_MEMBERS_ARROW)
 
 
 def verified_pairs(

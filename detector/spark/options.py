@@ -21,7 +21,8 @@ class SparkOptions:
     # always the head): bounds the edges a boilerplate text makes. None: no cap, the exact
     # grouping of the local engine.
     max_bucket: int | None = None
-    # Verified pairs up to this many get their components on the driver (16 bytes a pair);
+    # Edges (near-duplicate pairs, account-object links) left after each partition's are
+    # contracted: up to this many get their components on the driver (16 bytes an edge),
     # more run large-star/small-star rounds in Spark. 0: always in Spark.
     driver_components_max: int = 5_000_000
     # Large-star/small-star rounds before giving up (each round halves the depth of a tree
