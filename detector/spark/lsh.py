@@ -46,19 +46,36 @@ def candidate_pairs(sketches: DataFrame, options: SparkOptions) -> DataFrame:
 
 def bucket_members(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Every member of a bucket but its head, beside the head (``src``) and the bucket's
-    size, from band keys (``node``, ``band``, ``key``) sorted by :data:`BUCKET_ORDER`. A
-    batch's last run may go on in the next batch, so it is held back until then."""
-    held = [np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64)]
+    size, from band keys (``node``, ``band``, ``key``) sorted by :data:`BUCKET_ORDER`. The
+    bucket a batch ends in may go on in the next ones: its rows are held, a list of
+    pieces (no copy per batch), until it closes."""
+    held: list[tuple[np.ndarray, np.ndarray]] = []  # (band, node) pieces of the open bucket
+    held_bucket: tuple[int, int] | None = None  # its (key, band)
     for batch in batches:
-        rows = [
-            np.concatenate([h, batch.column(c).to_numpy()])
-            for h, c in zip(held, BUCKET_ORDER, strict=True)
-        ]
-        starts = _run_starts(rows[0], rows[1])
-        last = int(starts[-1]) if starts.size else 0
-        held = [r[last:] for r in rows]
-        yield _members(rows[1][:last], rows[2][:last], starts[:-1])
-    yield _members(held[1], held[2], np.zeros(min(1, held[2].size), np.int64))
+        key, band, node = (batch.column(c).to_numpy() for c in BUCKET_ORDER)
+        if key.size == 0:
+            continue
+        starts = _run_starts(key, band)
+        if held_bucket == (key[0], band[0]):
+            starts = starts[1:]
+            end = int(starts[0]) if starts.size else key.size
+            held.append((band[:end], node[:end]))
+            if not starts.size:
+                continue
+        if held:
+            yield _closed(held)
+        first, last = int(starts[0]), int(starts[-1])
+        if last > first:
+            yield _members(band[first:last], node[first:last], starts[:-1] - first)
+        held, held_bucket = [(band[last:], node[last:])], (key[last], band[last])
+    if held:
+        yield _closed(held)
+
+
+def _closed(held: list[tuple[np.ndarray, np.ndarray]]) -> pa.RecordBatch:
+    """The members of one bucket held in pieces."""
+    band, node = (np.concatenate(p) for p in zip(*held, strict=True))
+    return _members(band, node, np.zeros(1, np.int64))
 
 
 def _run_starts(key: np.ndarray, band: np.ndarray) -> np.ndarray:
