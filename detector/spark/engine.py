@@ -119,17 +119,20 @@ def _scan_files(
                 sketched = sketches(spark, distinct_texts(keyed), config).persist()
                 cached += [keyed, sketched]
                 sketched.count()
-            with stages.step("lsh", "buckets + components (Spark)"):
-                labels, rounds = _components(spark, sketched, config, engine)
             with stages.step("collect", "collect to the driver"):
-                texts = sketched.select("text_key", "first", "n_shingles", "short_key")
-                text_table = pl.from_arrow(texts.orderBy("first").toArrow())
                 posts = pl.from_arrow(keyed.drop("normalised", "text").orderBy("ord").toArrow())
                 raw = keyed.select("ord", "text").persist()  # stays in Spark, read by rows
                 cached.append(raw)
                 raw.count()
                 ordered = read.rejects.orderBy("file_idx", "batch", "row")
                 rejects = _rejects(pl.from_arrow(ordered.toArrow()), files)
+            for frame in (read.rows, keyed):  # not held through the band-key shuffle
+                frame.unpersist()
+            with stages.step("lsh", "buckets + components (Spark)"):
+                labels, rounds = _components(spark, sketched, config, engine)
+            with stages.step("collect", "collect to the driver"):
+                texts = sketched.select("text_key", "first", "n_shingles", "short_key")
+                text_table = pl.from_arrow(texts.orderBy("first").toArrow())
                 text_index, n_shingles, text_group = _text_groups(text_table, labels, config)
                 first = text_table["first"].to_numpy()
                 groups = TextGroups.of(
@@ -137,8 +140,7 @@ def _scan_files(
                     lambda texts: _low_bytes(spark, sketched, first[texts], config),
                     config.spun_min_texts,
                 )
-            for frame in (read.rows, keyed, sketched):
-                frame.unpersist()
+            sketched.unpersist()
         clusterer, done = spark_clusterer(spark, engine)
         with _session_settings(spark, engine):
             result = scan_posts(
