@@ -422,13 +422,13 @@ def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the stacked and sorted copies of every row (only the distinct ones are gathered)."""
     columns = tuple(np.asarray(c, np.int64) for c in columns)
     order = np.lexsort(columns[::-1])
-    starts = _run_starts(columns, order)
+    starts = run_starts(columns, order)
     rows = np.stack([c[order[starts]] for c in columns], axis=1)
     return rows, np.diff(np.append(starts, order.size))
 
 
 @nb.njit(cache=True)
-def _run_starts(columns: tuple[np.ndarray, ...], order: np.ndarray) -> np.ndarray:
+def run_starts(columns: tuple[np.ndarray, ...], order: np.ndarray) -> np.ndarray:
     """Positions in ``order`` where the row (one value per column) differs from the one
     before: where each run of equal rows starts."""
     first = np.zeros(order.shape[0], np.bool_)

@@ -201,11 +201,8 @@ def _low_bytes(
     each: the few texts of large near-duplicate groups, which spun-group detection reads."""
     if first.size == 0:
         return np.zeros((0, config.num_perm), np.uint8)
-    wanted = spark.createDataFrame(pa.table({"first": pa.array(first, pa.int64())}).to_pandas())
-    rows = (
-        sketched.join(wanted.hint("broadcast"), on="first").select("first", "low").orderBy("first")
-    )
-    low = rows.toArrow()["low"].combine_chunks().cast(pa.large_binary())
+    low = _rows_at(spark, sketched.select("first", "low"), "first", first)["low"]
+    low = low.combine_chunks().cast(pa.large_binary())
     offsets = np.frombuffer(low.buffers()[1], np.int64)[low.offset : low.offset + len(low) + 1]
     data = np.frombuffer(low.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
     return data.reshape(first.size, config.num_perm)
@@ -222,11 +219,17 @@ def _raw_texts(
         wanted = np.unique(ords[rows])
         if wanted.size == 0:
             return pl.Series("text", [], pl.String)
-        keys = spark.createDataFrame(pa.table({"ord": pa.array(wanted, pa.int64())}).to_pandas())
-        found = texts.join(keys.hint("broadcast"), "ord").orderBy("ord").toArrow()
-        return pl.Series("text", found["text"]).gather(np.searchsorted(wanted, ords[rows]))
+        found = _rows_at(spark, texts, "ord", wanted)["text"]
+        return pl.Series("text", found).gather(np.searchsorted(wanted, ords[rows]))
 
     return at
+
+
+def _rows_at(spark: SparkSession, frame: DataFrame, column: str, keys: np.ndarray) -> pa.Table:
+    """The rows of ``frame`` whose ``column`` (64-bit) is one of ``keys``, ordered by it:
+    a broadcast join with the few keys the driver asks for."""
+    wanted = spark.createDataFrame(pa.table({column: pa.array(keys, pa.int64())}).to_pandas())
+    return frame.join(wanted.hint("broadcast"), on=column).orderBy(column).toArrow()
 
 
 def _text_groups(

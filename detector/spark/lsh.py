@@ -14,6 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from detector.cluster import run_starts
 from detector.config import ScanConfig
 from detector.lsh import min_agreeing
 from detector.spark.arrow import arrow_schema, struct
@@ -55,7 +56,7 @@ def bucket_members(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch
         key, band, node = (batch.column(c).to_numpy() for c in BUCKET_ORDER)
         if key.size == 0:
             continue
-        starts = _run_starts(key, band)
+        starts = run_starts((key.astype(np.int64), band.astype(np.int64)), np.arange(key.size))
         if held_bucket == (key[0], band[0]):
             starts = starts[1:]
             end = int(starts[0]) if starts.size else key.size
@@ -76,13 +77,6 @@ def _closed(held: list[tuple[np.ndarray, np.ndarray]]) -> pa.RecordBatch:
     """The members of one bucket held in pieces."""
     band, node = (np.concatenate(p) for p in zip(*held, strict=True))
     return _members(band, node, np.zeros(1, np.int64))
-
-
-def _run_starts(key: np.ndarray, band: np.ndarray) -> np.ndarray:
-    """Rows where a new bucket begins."""
-    new = np.ones(key.size, bool)
-    new[1:] = (key[1:] != key[:-1]) | (band[1:] != band[:-1])
-    return np.flatnonzero(new)
 
 
 def _members(band: np.ndarray, node: np.ndarray, starts: np.ndarray) -> pa.RecordBatch:
