@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING
 
 import numba as nb
 import numpy as np
-from numba.typed import List
 
 if TYPE_CHECKING:
     from detector.spill import RowsOnDisk
 
 CHANCE_AGREEMENT = 1.0 / 256.0  # two unrelated low bytes are equal this often
+PART_TEXTS = 8192  # texts a bucketing partition aims at: its hash table fits a core's cache
+VERIFY_CHUNK = 4096  # texts a thread verifies at a time
 
 
 @lru_cache(maxsize=32)
@@ -108,89 +109,97 @@ def _find(parent: np.ndarray, x: int) -> int:
 
 
 @nb.njit(cache=True, parallel=True)
-def _bucket_heads(keys: np.ndarray, heads: np.ndarray) -> None:
+def _bucket_heads(keys: np.ndarray, heads: np.ndarray, part_bits: int) -> None:
     """For each band ``b`` of ``keys`` (one band per thread), ``heads[b, i]`` is the first
-    text with text ``i``'s band key. Each band has its own open-addressing table of packed
-    ``key << 32 | (first + 1)`` words, at most two-thirds full: one cache line touched per
+    text with text ``i``'s band key. The band's texts are first scattered, in order, into
+    ``2**part_bits`` partitions by their keys' top bits (as ``key << 32 | text`` words), so
+    each partition's open-addressing table of ``key << 32 | (first + 1)`` words, at most
+    two-thirds full, stays in cache: one table over all texts missed it on almost every
     probe."""
     n = heads.shape[1]
-    size = 1
-    while size < n + n // 2:
-        size *= 2
-    mask = np.uint64(size - 1)
+    n_parts = 1 << part_bits
+    shift = np.uint64(32 - part_bits)
     for b in nb.prange(heads.shape[0]):
-        table = np.zeros(size, np.uint64)
+        start = np.zeros(n_parts + 1, np.int64)
+        for text in range(n):
+            start[(np.uint64(keys[b, text]) >> shift) + 1] += 1
+        largest = 0
+        for part in range(n_parts):
+            largest = max(largest, start[part + 1])
+            start[part + 1] += start[part]
+        cursor = start[:-1].copy()
+        packed = np.empty(n, np.uint64)
         for text in range(n):
             key = np.uint64(keys[b, text])
-            slot = key & mask
-            while True:
-                entry = table[slot]
-                if entry == 0:
-                    table[slot] = (key << np.uint64(32)) | np.uint64(text + 1)
-                    heads[b, text] = text
-                    break
-                if (entry >> np.uint64(32)) == key:
-                    heads[b, text] = np.int32(entry & np.uint64(0xFFFFFFFF)) - 1
-                    break
-                slot = (slot + np.uint64(1)) & mask
-
-
-@nb.njit(cache=True)
-def _list_of(first: np.ndarray) -> List:
-    out = List()
-    out.append(first)
-    return out
-
-
-@nb.njit(cache=True)
-def _append(items: List, item: np.ndarray) -> None:
-    items.append(item)
-
-
-def _typed_list(arrays: list[np.ndarray]) -> List:
-    """A numba typed list of same-typed arrays, built by cached kernels: building one from
-    Python (``List(arrays)``) compiles its methods again in every process, about a second."""
-    out = _list_of(arrays[0])
-    for array in arrays[1:]:
-        _append(out, array)
-    return out
+            packed[cursor[key >> shift]] = (key << np.uint64(32)) | np.uint64(text)
+            cursor[key >> shift] += 1
+        size = 2
+        while size < largest + largest // 2:
+            size *= 2
+        mask = np.uint64(size - 1)
+        table = np.zeros(size, np.uint64)
+        used = np.empty(largest, np.int64)
+        for part in range(n_parts):
+            filled = 0
+            for j in range(start[part], start[part + 1]):
+                key = packed[j] >> np.uint64(32)
+                text = np.int64(packed[j] & np.uint64(0xFFFFFFFF))
+                slot = ((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
+                while True:
+                    entry = table[slot]
+                    if entry == 0:
+                        table[slot] = (key << np.uint64(32)) | np.uint64(text + 1)
+                        used[filled] = slot
+                        filled += 1
+                        heads[b, text] = text
+                        break
+                    if (entry >> np.uint64(32)) == key:
+                        heads[b, text] = np.int32(entry & np.uint64(0xFFFFFFFF)) - 1
+                        break
+                    slot = (slot + np.uint64(1)) & mask
+            for k in range(filled):
+                table[used[k]] = 0
 
 
 @nb.njit(cache=True, inline="always")
-def _part(starts: np.ndarray, i: int) -> int:
-    """The part holding text ``i``: the last ``starts`` at or below it (a plain binary
-    search: numba's np.searchsorted costs a second of compile)."""
-    lo, hi = 0, starts.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if starts[mid] <= i:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-@nb.njit(cache=True)
-def _agreeing(low_bytes: List, starts: np.ndarray, i: int, j: int) -> int:
-    pi, pj = _part(starts, i), _part(starts, j)
-    a, b = low_bytes[pi], low_bytes[pj]
-    ri, rj = i - starts[pi], j - starts[pj]
+def _agreeing(low_bytes: np.ndarray, i: int, j: int) -> int:
     same = 0
-    for k in range(a.shape[1]):
-        same += a[ri, k] == b[rj, k]
+    for k in range(low_bytes.shape[1]):
+        same += low_bytes[i, k] == low_bytes[j, k]
     return same
+
+
+@nb.njit(cache=True, parallel=True)
+def _verify(
+    heads: np.ndarray,
+    low_bytes: np.ndarray,
+    roots: np.ndarray,
+    last_head: np.ndarray,
+    min_agreeing: int,
+    verified: np.ndarray,
+) -> None:
+    """``verified[b, i]``: whether text ``i`` agrees with its bucket head in band ``b`` on
+    at least ``min_agreeing`` low bytes, for every pair :func:`_link` may union, texts in
+    parallel: those not met in the band before and in different groups when the block of
+    bands began (``roots``; groups only merge, so no pair it will union is left out)."""
+    n = heads.shape[1]
+    for chunk in nb.prange((n + VERIFY_CHUNK - 1) // VERIFY_CHUNK):
+        for i in range(chunk * VERIFY_CHUNK, min(n, (chunk + 1) * VERIFY_CHUNK)):
+            last = last_head[i]
+            for b in range(heads.shape[0]):
+                head = heads[b, i]
+                verified[b, i] = False
+                if head != i and head != last:
+                    last = head
+                    if roots[head] != roots[i]:
+                        verified[b, i] = _agreeing(low_bytes, head, i) >= min_agreeing
 
 
 @nb.njit(cache=True)
 def _link(
-    heads: np.ndarray,
-    low_bytes: List,
-    starts: np.ndarray,
-    min_agreeing: int,
-    parent: np.ndarray,
-    last_head: np.ndarray,
+    heads: np.ndarray, verified: np.ndarray, parent: np.ndarray, last_head: np.ndarray
 ) -> int:
-    """Union each text with its bucket head, band by band, where the two verify; returns
+    """Union each text with its bucket head, band by band, where the two verified; returns
     the number of links made. A pair met again in a later band is skipped: it was joined
     or failed verification already (``last_head``: each text's head in its last band)."""
     links = 0
@@ -200,18 +209,26 @@ def _link(
             if head == i or head == last_head[i]:
                 continue
             last_head[i] = head
-            ra, rb = _find(parent, head), _find(parent, i)
-            if ra != rb and _agreeing(low_bytes, starts, head, i) >= min_agreeing:
-                parent[max(ra, rb)] = min(ra, rb)
-                links += 1
+            if verified[b, i]:
+                ra, rb = _find(parent, head), _find(parent, i)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+                    links += 1
     return links
 
 
 @nb.njit(cache=True)
+def _root(parent: np.ndarray, x: int) -> int:
+    while parent[x] != x:
+        x = parent[x]
+    return x
+
+
+@nb.njit(cache=True, parallel=True)
 def _roots(parent: np.ndarray) -> np.ndarray:
     out = np.empty(parent.shape[0], dtype=np.int64)
-    for i in range(parent.shape[0]):
-        out[i] = _find(parent, i)
+    for i in nb.prange(parent.shape[0]):
+        out[i] = _root(parent, np.int64(i))
     return out
 
 
@@ -221,73 +238,59 @@ def min_agreeing(threshold: float, num_perm: int) -> int:
     return int(np.ceil(num_perm * (threshold + (1 - threshold) * CHANCE_AGREEMENT) - 1e-9))
 
 
-def group_sketches(parts: Sequence[Sketch], threshold: float) -> np.ndarray:
-    """Group of every sketched text, numbered through ``parts`` in order: the index of the
-    group's first text.
+def group_sketches(
+    keys: Sequence[np.ndarray | RowsOnDisk], low_bytes: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Group of every sketched text: the index of the group's first text. ``keys``: the
+    band keys, ``(bands, n_part)`` parts whose texts follow one another; ``low_bytes``:
+    ``(n, num_perm)``, every text's.
 
-    Bands are bucketed in parallel, a thread per band; the union-find over the bucket heads
-    runs in band order, so the groups do not depend on the number of threads. Only the
-    bands bucketed at once are gathered from the parts (which may be on disk); the low
-    bytes are never concatenated.
+    Bands are bucketed in parallel, a thread per band, and the candidates verified in
+    parallel; the union-find over the verified bucket heads runs in band order, so the
+    groups do not depend on the number of threads. Only the bands bucketed at once are
+    gathered from the parts (which may be on disk).
     """
-    parts = [p for p in parts if p.size]
-    n = sum(p.size for p in parts)
+    keys = [k for k in keys if k.shape[1]]
+    n = low_bytes.shape[0]
     parent = np.arange(n, dtype=np.int64)
     if n == 0:
         return parent
     if n >= 2**31 - 1:
         raise ValueError(f"LSH over {n} distinct texts: at most 2**31 - 2 in one scan")
-    low_bytes = _typed_list([p.low_bytes for p in parts])
-    starts = np.cumsum([0] + [p.size for p in parts[:-1]]).astype(np.int64)
-    need = min_agreeing(threshold, parts[0].low_bytes.shape[1])
-    bands = parts[0].keys.shape[0]
+    need = min_agreeing(threshold, low_bytes.shape[1])
+    bands = keys[0].shape[0]
     width = min(nb.get_num_threads(), bands)
+    part_bits = int(np.clip(np.ceil(np.log2(n / PART_TEXTS)), 1, 24))
     heads = np.empty((width, n), np.int32)
+    verified = np.empty((width, n), np.bool_)
     last_head = np.full(n, -1, np.int32)
     for first in range(0, bands, width):
         block = heads[: min(width, bands - first)]
-        keys = np.concatenate([p.keys[first : first + block.shape[0]] for p in parts], axis=1)
-        _bucket_heads(keys, block)
-        del keys
-        _link(block, low_bytes, starts, need, parent, last_head)
+        band_keys = np.concatenate([k[first : first + block.shape[0]] for k in keys], axis=1)
+        _bucket_heads(band_keys, block, part_bits)
+        del band_keys
+        checks = verified[: block.shape[0]]
+        _verify(block, low_bytes, _roots(parent), last_head, need, checks)
+        _link(block, checks, parent, last_head)
     return _roots(parent)
 
 
-@nb.njit(cache=True)
-def _root_agreement(
-    low_bytes: List, starts: np.ndarray, roots: np.ndarray, out: np.ndarray
-) -> None:
-    for i in range(roots.shape[0]):
+@nb.njit(cache=True, parallel=True)
+def _root_agreement(low_bytes: np.ndarray, roots: np.ndarray, out: np.ndarray) -> None:
+    for i in nb.prange(roots.shape[0]):
         if roots[i] != i:
-            out[i] = _agreeing(low_bytes, starts, roots[i], i)
+            out[i] = _agreeing(low_bytes, roots[i], i)
 
 
-def root_similarity(parts: Sequence[Sketch], roots: np.ndarray) -> np.ndarray:
-    """Estimated Jaccard similarity of each sketched text to its group's first text (``roots``
-    as :func:`group_sketches` returns them; NaN for a group's first text): how far the
-    members of a group were reworded."""
-    parts = [p for p in parts if p.size]
+def root_similarity(low_bytes: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of each sketched text (``low_bytes``) to its group's
+    first text (``roots`` as :func:`group_sketches` returns them; NaN for a group's first
+    text): how far the members of a group were reworded."""
     out = np.full(roots.shape[0], -1, np.int64)
-    if parts:
-        starts = np.cumsum([0] + [p.size for p in parts[:-1]]).astype(np.int64)
-        _root_agreement(_typed_list([p.low_bytes for p in parts]), starts, roots, out)
-    agreement = out / (parts[0].low_bytes.shape[1] if parts else 1)
+    _root_agreement(low_bytes, roots, out)
+    agreement = out / max(low_bytes.shape[1], 1)
     similarity = (agreement - CHANCE_AGREEMENT) / (1.0 - CHANCE_AGREEMENT)
     return np.where(out >= 0, np.clip(similarity, 0.0, 1.0), np.nan)
-
-
-def low_bytes(parts: Sequence[Sketch], rows: np.ndarray) -> np.ndarray:
-    """The low bytes of the sketched texts at ``rows`` (numbered through ``parts``)."""
-    parts = [p for p in parts if p.size]
-    if not parts:
-        return np.zeros((0, 0), np.uint8)
-    starts = np.cumsum([0] + [p.size for p in parts]).astype(np.int64)
-    part = np.searchsorted(starts, rows, side="right") - 1
-    out = np.empty((rows.shape[0], parts[0].low_bytes.shape[1]), np.uint8)
-    for k, p in enumerate(parts):
-        mine = np.flatnonzero(part == k)
-        out[mine] = p.low_bytes[rows[mine] - starts[k]]
-    return out
 
 
 def copy_groups(low: np.ndarray, candidates: float, threshold: float) -> np.ndarray:
@@ -298,7 +301,7 @@ def copy_groups(low: np.ndarray, candidates: float, threshold: float) -> np.ndar
     bucket head. Low bytes are hashes in their own right, so bands of them serve as keys."""
     if low.shape[0] == 0:
         return np.zeros(0, np.int64)
-    return group_sketches([sketch(low.astype(np.uint32), candidates)], threshold)
+    return group_sketches([sketch(low.astype(np.uint32), candidates).keys], low, threshold)
 
 
 def near_duplicate_groups(sigs: np.ndarray, active: np.ndarray, threshold: float) -> np.ndarray:
@@ -306,5 +309,6 @@ def near_duplicate_groups(sigs: np.ndarray, active: np.ndarray, threshold: float
     (``active`` marks the texts long enough to match)."""
     rows = np.flatnonzero(active)
     labels = np.full(sigs.shape[0], -1, dtype=np.int64)
-    labels[rows] = rows[group_sketches([sketch(sigs, threshold, rows)], threshold)]
+    sketched = sketch(sigs, threshold, rows)
+    labels[rows] = rows[group_sketches([sketched.keys], sketched.low_bytes, threshold)]
     return labels

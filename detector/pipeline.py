@@ -29,7 +29,7 @@ from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.coordination import Clusterer, find_clusters
 from detector.graph import AccountGraph, Traces, concat_traces, make_traces
 from detector.ingest import expand_inputs, iter_batches, parquet_rows
-from detector.lsh import Sketch, group_sketches, low_bytes, sketch
+from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
 from detector.model import ScoreModel, load_model
 from detector.normkernel import normalise_texts, short_text_keys
@@ -39,7 +39,14 @@ from detector.result import ScanResult
 from detector.rewording import TextGroups, mark_rewordings, spun_groups
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
 from detector.score import cluster_reasons, feature, score_clusters
-from detector.spill import BatchStore, batch_store, default_memory_limit, release_freed_memory
+from detector.spill import (
+    AppendedRows,
+    BatchStore,
+    RowsOnDisk,
+    batch_store,
+    default_memory_limit,
+    release_freed_memory,
+)
 
 TEXT_KEY_SEED = 0x5EED
 MAX_EXAMPLES = 8
@@ -96,12 +103,13 @@ class _Texts:
     (``short``: text numbers, ``short_keys``: keys)."""
 
     numbers: KeyNumbers = field(default_factory=KeyNumbers)  # text key -> text number
-    sketches: list[Sketch] = field(default_factory=list)
+    keys: list[np.ndarray | RowsOnDisk] = field(default_factory=list)  # band keys, in parts
+    low: AppendedRows = field(default_factory=AppendedRows)  # low bytes, in one array
     sketched: list[np.ndarray] = field(default_factory=list)
     short: list[np.ndarray] = field(default_factory=list)
     short_keys: list[np.ndarray] = field(default_factory=list)
     n_shingles: list[np.ndarray] = field(default_factory=list)
-    spilled: int = 0  # sketches on disk (the first ones)
+    spilled: int = 0  # band key parts on disk (the first ones)
 
     def add_short(
         self, raw: pl.Series, n_shingles: np.ndarray, first: int, config: ScanConfig
@@ -128,7 +136,8 @@ class _Texts:
             sketched, long_enough, n_shingles = sketch_texts(
                 normalised.slice(start, SKETCH_TEXTS), config
             )
-            self.sketches.append(sketched)
+            self.keys.append(sketched.keys)
+            self.low.append(sketched.low_bytes)
             self.sketched.append(long_enough + first + start)
             counts.append(n_shingles)
         return np.concatenate(counts)
@@ -137,10 +146,10 @@ class _Texts:
         """Move the sketches not yet on disk to ``store``'s folder: LSH reads their band
         keys a few bands at a time, and low bytes only for texts whose band keys collide,
         near-duplicates, a few of all."""
-        for k in range(self.spilled, len(self.sketches)):
-            keys, low = self.sketches[k].keys, self.sketches[k].low_bytes
-            self.sketches[k] = Sketch(store.spill_rows(keys), store.spill_array(low))
-        self.spilled = len(self.sketches)
+        for k in range(self.spilled, len(self.keys)):
+            self.keys[k] = store.spill_rows(self.keys[k])
+        self.spilled = len(self.keys)
+        self.low.spill(store)
 
     @property
     def count(self) -> int:
@@ -149,7 +158,7 @@ class _Texts:
 
     def resident_bytes(self) -> int:
         """Bytes of sketches still in memory (the rest are on disk)."""
-        return sum(s.keys.nbytes + s.low_bytes.nbytes for s in self.sketches[self.spilled :])
+        return sum(k.nbytes for k in self.keys[self.spilled :]) + self.low.resident_bytes()
 
     def groups(self, threshold: float) -> np.ndarray:
         """Group label of every text, -1 for none: near-duplicate groups of the sketched
@@ -157,7 +166,7 @@ class _Texts:
         plus the rank of their key, so the two never share a label."""
         group = np.full(self.count, -1, np.int64)
         sketched = self._sketched()
-        group[sketched] = sketched[group_sketches(self.sketches, threshold)]
+        group[sketched] = sketched[group_sketches(self.keys, self.low.array(), threshold)]
         short = np.concatenate([np.zeros(0, np.int64), *self.short])
         keys = np.concatenate([np.zeros(0, np.uint64), *self.short_keys])
         group[short] = self.count + np.unique(keys, return_inverse=True)[1].reshape(-1)
@@ -165,7 +174,7 @@ class _Texts:
 
     def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
         """The sketch low bytes of sketched texts, by text number."""
-        return low_bytes(self.sketches, np.searchsorted(self._sketched(), text_ids))
+        return self.low.array()[np.searchsorted(self._sketched(), text_ids)]
 
     def _sketched(self) -> np.ndarray:
         return np.concatenate([np.zeros(0, np.int64), *self.sketched])

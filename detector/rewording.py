@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from detector.config import ScanConfig
-from detector.lsh import Sketch, copy_groups, root_similarity
+from detector.lsh import copy_groups, root_similarity
 
 OWN = 1  # the account's own rewording in a spun group
 PICKUP = -1  # a copy of another account's post there, by an account that only picked it up
@@ -72,8 +72,7 @@ class TextGroups:
         texts and for texts outside large groups."""
         out = np.full(self.label.size, np.nan)
         roots = np.searchsorted(self.large, self.label[self.large])
-        empty = np.zeros((0, self.large.size), np.uint32)
-        out[self.large] = root_similarity([Sketch(empty, self.low)], roots)
+        out[self.large] = root_similarity(self.low, roots)
         return out
 
 

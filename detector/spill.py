@@ -8,7 +8,7 @@ every later batch, to uncompressed Arrow IPC files in a temporary folder, so wha
 memory no longer grows with the dump. Columns are read back one at a time when a stage
 needs them, and the raw texts only at the few rows the tables quote (memory-mapped). The
 texts' LSH sketches count against the same budget: once it is passed, the scan moves them
-there too, low bytes memory-mapped (:meth:`BatchStore.spill_array`) and band keys read back
+there too, low bytes memory-mapped (:class:`AppendedRows`) and band keys read back
 a few bands at a time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there
 while the account graph and clusters are built (:meth:`BatchStore.park`). The folder is
 made only when something is spilled and is removed when the scan ends, however it ends
@@ -53,6 +53,58 @@ class RowsOnDisk:
         count = max(stop - start, 0) * width
         offset = start * width * self.dtype.itemsize
         return np.fromfile(self.path, self.dtype, count, offset=offset).reshape(-1, width)
+
+
+class AppendedRows:
+    """A 2-D array built a block of rows at a time: held in memory until :meth:`spill`
+    moves it, and every block appended later, to one file in a store's folder. A kernel
+    then reads it as one array (:meth:`array`), not as a list of blocks."""
+
+    def __init__(self) -> None:
+        self.blocks: list[np.ndarray] = []
+        self.rows = 0
+        self.store: BatchStore | None = None
+        self.path: Path | None = None
+
+    def append(self, block: np.ndarray) -> None:
+        """Add ``block``'s rows after those appended so far (same width and type)."""
+        self.blocks.append(block)
+        self.rows += block.shape[0]
+        if self.store is not None:
+            self.spill(self.store)
+
+    def resident_bytes(self) -> int:
+        """Bytes held in memory."""
+        return sum(block.nbytes for block in self.blocks)
+
+    def spill(self, store: BatchStore) -> None:
+        """Move the rows held in memory, and from now on every block appended, to a file in
+        ``store``'s folder."""
+        if self.path is None:
+            self.store, self.path = store, store.beside_path("rows", ".bin")
+        with writing_to(self.path, "cannot spill to disk"), open(self.path, "ab") as out:
+            for block in self.blocks:
+                np.ascontiguousarray(block).tofile(out)
+        store.spilled_bytes += self.resident_bytes()
+        self.blocks = [np.empty((0, *b.shape[1:]), b.dtype) for b in self.blocks[:1]]  # the type
+
+    def array(self) -> np.ndarray:
+        """Every row as one array: from the file mapped copy-on-write (pages are read only
+        when touched; numba's kernels take it as an array in memory), or the blocks joined
+        in memory, each freed once copied."""
+        if not self.blocks:
+            return np.zeros((0, 0), np.uint8)
+        width, dtype = self.blocks[0].shape[1], self.blocks[0].dtype
+        if self.path is not None and self.rows:
+            return np.memmap(self.path, dtype, "c", shape=(self.rows, width))
+        whole = np.empty((self.rows, width), dtype)
+        filled = 0
+        while self.blocks:
+            block = self.blocks.pop(0)
+            whole[filled : filled + block.shape[0]] = block
+            filled += block.shape[0]
+        self.blocks = [whole]
+        return whole
 
 
 def machine_memory() -> int:
@@ -207,13 +259,6 @@ class BatchStore:
             [pl.read_ipc(path, columns=[name]).to_series().rechunk() for name in names]
         )
 
-    def spill_array(self, array: np.ndarray) -> np.ndarray:
-        """``array`` written to the spill folder and mapped back copy-on-write: pages are
-        read only when touched, and the array keeps its writable type (numba's kernels
-        take it as they take one in memory)."""
-        path = self._write_beside("array", ".npy", lambda path: np.save(path, array), array.nbytes)
-        return np.asarray(np.load(path, mmap_mode="c"))
-
     def spill_rows(self, array: np.ndarray) -> RowsOnDisk:
         """2-D ``array`` written to the spill folder, to be read back a block of rows at a
         time (:class:`RowsOnDisk`)."""
@@ -222,14 +267,19 @@ class BatchStore:
         )
         return RowsOnDisk(path, array.shape, array.dtype)
 
+    def beside_path(self, stem: str, suffix: str) -> Path:
+        """A new file's path beside the batches, numbered in the folder."""
+        path = self._folder() / f"{stem}-{self.beside:06d}{suffix}"
+        self.beside += 1
+        return path
+
     def _write_beside(
         self, stem: str, suffix: str, write: Callable[[Path], None], nbytes: int
     ) -> Path:
-        """A file beside the batches, numbered in the folder, written by ``write``."""
-        path = self._folder() / f"{stem}-{self.beside:06d}{suffix}"
+        """A file beside the batches, written by ``write``."""
+        path = self.beside_path(stem, suffix)
         with writing_to(path, "cannot spill to disk"):
             write(path)
-        self.beside += 1
         self.spilled_bytes += nbytes
         return path
 

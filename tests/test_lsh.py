@@ -8,7 +8,13 @@ from datasketch.lsh import _optimal_param
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.lsh import group_sketches, near_duplicate_groups, optimal_bands, sketch
+from detector.lsh import (
+    group_sketches,
+    min_agreeing,
+    near_duplicate_groups,
+    optimal_bands,
+    sketch,
+)
 from detector.minhash import minhash_values
 
 
@@ -70,15 +76,65 @@ def test_groups_do_not_depend_on_parts_or_threads():
     sigs = np.concatenate([pairs_with_jaccard(j, 40, 60, rng) for j in (0.3, 0.5, 0.7, 0.9)])[
         rng.permutation(320)
     ]
-    whole = group_sketches([sketch(sigs, 0.5)], 0.5)
+    whole = sketch(sigs, 0.5)
+    whole_groups = group_sketches([whole.keys], whole.low_bytes, 0.5)
     cuts = [0, 1, 97, 98, 250, 320]
-    parts = [sketch(sigs[lo:hi], 0.5) for lo, hi in pairwise(cuts)]
+    parts = [sketch(sigs[lo:hi], 0.5).keys for lo, hi in pairwise(cuts)]
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        single = group_sketches(parts, 0.5)
+        single = group_sketches(parts, whole.low_bytes, 0.5)
     finally:
         numba.set_num_threads(threads)
-    assert np.array_equal(group_sketches(parts, 0.5), whole)
-    assert np.array_equal(single, whole)
-    assert len(np.unique(whole)) < len(whole)
+    assert np.array_equal(group_sketches(parts, whole.low_bytes, 0.5), whole_groups)
+    assert np.array_equal(single, whole_groups)
+    assert len(np.unique(whole_groups)) < len(whole_groups)
+
+
+def union_with_bucket_heads(keys: np.ndarray, low: np.ndarray, threshold: float) -> list[int]:
+    """The grouping :func:`group_sketches` defines, one pair at a time: band by band, each
+    text is unioned with its band bucket's first text where their low bytes verify; a
+    pair met in the band before is not tested again."""
+    parent = list(range(low.shape[0]))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    need, last_head = min_agreeing(threshold, low.shape[1]), [-1] * low.shape[0]
+    for band in keys:
+        first: dict[int, int] = {}
+        for i, key in enumerate(band.tolist()):
+            head = first.setdefault(key, i)
+            if head in (i, last_head[i]):
+                continue
+            last_head[i] = head
+            a, b = find(head), find(i)
+            if a != b and int((low[head] == low[i]).sum()) >= need:
+                parent[max(a, b)] = min(a, b)
+    return [find(i) for i in range(low.shape[0])]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    bands=st.integers(1, 7),
+    distinct_keys=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+    cuts=st.lists(st.integers(0, 300), max_size=4),
+)
+def test_groups_are_the_band_by_band_unions_with_verified_bucket_heads(
+    n, bands, distinct_keys, seed, cuts
+):
+    """Bucketing (partitioned by the keys' top bits), verification (in parallel, ahead of
+    the unions) and union-find give the groups of the plain definition, on keys that
+    collide often and low bytes that agree near the threshold."""
+    rng = np.random.default_rng(seed)
+    alphabet = rng.integers(0, 2**32, distinct_keys, dtype=np.uint64).astype(np.uint32)
+    keys = alphabet[rng.integers(0, distinct_keys, (bands, n))]
+    low = rng.integers(0, 2, (n, 16), dtype=np.uint8)  # two texts agree on 8 of 16 bytes
+    bounds = [0, *sorted(c for c in cuts if c < n), n]
+    parts = [np.ascontiguousarray(keys[:, lo:hi]) for lo, hi in pairwise(bounds)]
+    got = group_sketches(parts, low, 0.5)
+    assert got.tolist() == union_with_bucket_heads(keys, low, 0.5)

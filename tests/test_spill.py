@@ -21,7 +21,7 @@ from detector.cli import main
 from detector.config import ScanConfig, parse_size
 from detector.errors import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
 from detector.pipeline import scan
-from detector.spill import BatchStore, batch_store, default_memory_limit
+from detector.spill import AppendedRows, BatchStore, batch_store, default_memory_limit
 
 DEMO = Path(__file__).parents[1] / "fixtures" / "demo.csv.gz"
 TABLES = ("accounts", "clusters", "posts", "groups", "edges", "rejects")
@@ -117,6 +117,33 @@ def test_rows_on_disk_read_back_as_slices_of_the_array(tmp_path, rows, width, st
         spilled = store.spill_rows(array)
         assert spilled.shape == array.shape
         np.testing.assert_array_equal(spilled[start:stop], array[start:stop].reshape(-1, width))
+
+
+@given(
+    blocks=st.lists(st.integers(0, 9), max_size=8),
+    spill_after=st.integers(0, 8) | st.none(),
+)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_appended_rows_read_back_as_one_array(tmp_path, blocks, spill_after):
+    """Blocks appended in memory, spilled midway (``spill_after`` blocks) or never, come
+    back as their concatenation; once spilled, nothing stays in memory."""
+    rng = np.random.default_rng(len(blocks))
+    arrays = [rng.integers(0, 256, (rows, 5), dtype=np.uint8) for rows in blocks]
+    with batch_store(1, tmp_path) as store:
+        rows = AppendedRows()
+        for k, array in enumerate(arrays):
+            if k == spill_after:
+                rows.spill(store)
+            rows.append(array)
+        if spill_after == len(arrays):
+            rows.spill(store)
+        if spill_after is not None and spill_after <= len(arrays):
+            assert rows.resident_bytes() == 0
+        whole = rows.array()
+        expected = np.concatenate(arrays) if arrays else np.zeros((0, 0), np.uint8)
+        np.testing.assert_array_equal(whole, expected)
 
 
 def save(result, folder: Path) -> dict[str, bytes]:
