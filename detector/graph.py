@@ -34,6 +34,8 @@ from dataclasses import dataclass, replace
 import numba as nb
 import numpy as np
 
+from detector.numbering import first_appearances
+
 MAX_OBJECTS = 5  # shared objects quoted per pair and kind
 
 
@@ -680,5 +682,5 @@ def _distinct_contents(
     if rows.size and (variant.min() < 0 or variant.max() >= 2**32 or pair.max() >= 2**31):
         distinct = np.unique(np.stack([pair, variant], axis=1), axis=0)[:, 0]
     else:
-        distinct = np.unique((pair << np.int64(32)) | variant) >> np.int64(32)
+        distinct = pair[first_appearances((pair << np.int64(32)) | variant)]
     return np.bincount(shares.pair_account[distinct], minlength=n_accounts).astype(np.int64)

@@ -13,6 +13,7 @@ import numba as nb
 import numpy as np
 
 MAX_LOAD = 0.6  # the table doubles once it is fuller than this
+PART_KEYS = 8192  # keys a partition of first_appearances aims at: its table stays in cache
 
 
 @nb.njit(cache=True)
@@ -92,3 +93,67 @@ class KeyNumbers:
         _number_keys(
             self._keys, self._ids, keys[order], 0, np.empty(n, np.int64), np.empty(n, np.bool_)
         )
+
+
+@nb.njit(cache=True, inline="always")
+def _mix(key: np.uint64) -> np.uint64:
+    h = (key ^ (key >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
+    return h ^ (h >> np.uint64(29))
+
+
+@nb.njit(cache=True)
+def _first_appearances(keys: np.ndarray, part_bits: int, first: np.ndarray) -> None:
+    """``first[i]``: whether ``keys[i]`` is not among ``keys[:i]``. Rows are scattered, in
+    order, into ``2**part_bits`` partitions by their hash's top bits, keys beside them, so
+    each partition's table of keys seen stays in cache: one table over all keys missed it
+    on almost every probe."""
+    n = keys.shape[0]
+    n_parts = 1 << part_bits
+    shift = np.uint64(64 - part_bits)
+    start = np.zeros(n_parts + 1, np.int64)
+    for i in range(n):
+        start[(_mix(keys[i]) >> shift) + 1] += 1
+    largest = 0
+    for part in range(n_parts):
+        largest = max(largest, start[part + 1])
+        start[part + 1] += start[part]
+    cursor = start[:-1].copy()
+    rows = np.empty(n, np.int64)
+    scattered = np.empty(n, np.uint64)
+    for i in range(n):
+        part = _mix(keys[i]) >> shift
+        rows[cursor[part]], scattered[cursor[part]] = i, keys[i]
+        cursor[part] += 1
+    size = 2
+    while size < largest + largest // 2:
+        size *= 2
+    mask = np.uint64(size - 1)
+    table = np.empty(size, np.uint64)
+    occupied = np.zeros(size, np.bool_)
+    used = np.empty(largest, np.int64)
+    for part in range(n_parts):
+        filled = 0
+        for j in range(start[part], start[part + 1]):
+            key = scattered[j]
+            slot = _mix(key) & mask
+            while occupied[slot] and table[slot] != key:
+                slot = (slot + np.uint64(1)) & mask
+            first[rows[j]] = not occupied[slot]
+            if not occupied[slot]:
+                occupied[slot], table[slot] = True, key
+                used[filled] = slot
+                filled += 1
+        for k in range(filled):
+            occupied[used[k]] = False
+
+
+def first_appearances(keys: np.ndarray) -> np.ndarray:
+    """Whether each key appears there for the first time (a bool per key): one key of
+    each distinct value, as ``np.unique(keys, return_index=True)`` finds them, in time
+    linear in the keys and without sorting them."""
+    keys = np.ascontiguousarray(keys).astype(np.uint64, copy=False)
+    first = np.empty(keys.shape[0], np.bool_)
+    if keys.shape[0]:
+        part_bits = int(np.clip(np.ceil(np.log2(keys.shape[0] / PART_KEYS)), 1, 24))
+        _first_appearances(keys, part_bits, first)
+    return first

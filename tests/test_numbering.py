@@ -1,5 +1,5 @@
 """KeyNumbers numbers keys as a dict filled in order of first appearance would, batch after
-batch, through its table's growth."""
+batch, through its table's growth; first_appearances marks each key's first position."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.numbering import KeyNumbers
+from detector.numbering import KeyNumbers, first_appearances
 
 KEYS = st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**63, 2**64 - 1])
 
@@ -45,3 +45,12 @@ def test_release_keeps_the_count_and_refuses_more_numbering():
     assert numbers.count == 2
     with pytest.raises(RuntimeError):
         numbers.number(np.array([7], np.uint64))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(-3, 3), max_size=3000))
+def test_first_appearances_mark_each_value_once_where_it_first_occurs(keys):
+    """Many keys (several partitions) with repeats, negative ones included."""
+    seen: set[int] = set()
+    expected = [not (key in seen or seen.add(key)) for key in keys]
+    assert first_appearances(np.array(keys, np.int64)).tolist() == expected
