@@ -719,7 +719,8 @@ def write_results(results: dict, path: Path, **sections: dict) -> None:
         f"{m['cores']} cores, {m['ram_gib']} GiB RAM; Python {m['python']}, {packages}.",
         f"Figures are medians of {m['repeats']} run(s) (a run slower than "
         f"{m['max_repeat_s']:g} s is not repeated); seconds are the system's own work inside "
-        "its process (reading the Parquet dump included, interpreter start-up and imports "
+        "its process (reading the Parquet dump included, and for ours writing every output "
+        "a scan writes: tables, report.html, Gephi exports; interpreter start-up and imports "
         "excluded); peak RSS is that of the system's largest process. "
         "See README.md for what each system is.",
         "",

@@ -1,7 +1,8 @@
 """One system on one dump, in its own process: ``python -m benchmarks.worker SYSTEM``.
 
 Writes ``predictions.parquet`` (account_id, cluster, flagged) and ``timing.json`` (seconds
-end to end inside the process, per stage, posts read) into ``--out``.
+end to end inside the process, per stage, posts read) into ``--out``; ours also writes
+every output of a scan there (``scan/``), inside its time.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from benchmarks.common import PREDICTIONS, Stages
 SYSTEMS = ("ours", "baseline", "toolkit")
 
 
-def _ours(path: str, stages: Stages) -> pl.DataFrame:
+def _ours(path: str, stages: Stages, out: Path) -> pl.DataFrame:
+    """The scan and every output the command line writes (tables, report, exports)."""
     from detector.pipeline import scan
+    from detector.triage import write_exports, write_report
 
     result = scan(path)
     stages.seconds.update({n: s["seconds"] for n, s in result.summary["stages"].items()})
+    with stages.stage("write"):
+        result.write(out / "scan")
+        write_report(result, out / "scan")
+        write_exports(result, out / "scan")
     return result.accounts.select("account_id", pl.col("cluster_id").alias("cluster"), "flagged")
 
 
@@ -32,7 +39,7 @@ def _detector(system: str) -> Callable[[str, Stages, Path, int], pl.DataFrame]:
     if system == "ours":
         import detector.pipeline  # noqa: F401  (numba kernels load here, not in the timing)
 
-        return lambda path, stages, _out, _threads: _ours(path, stages)
+        return lambda path, stages, out, _threads: _ours(path, stages, out)
     if system == "baseline":
         from benchmarks import baseline
 

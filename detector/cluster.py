@@ -28,7 +28,7 @@ LOUVAIN_RESOLUTION = 0.2
 PROPAGATION_SWEEPS = 10
 
 
-def _symmetric_csr(graph: AccountGraph) -> csr_matrix:
+def symmetric_adjacency(graph: AccountGraph) -> csr_matrix:
     """Pair weights summed over kinds, both directions; pairs whose co-shares chance
     explains are left out. Read from the graph's rows where they come in pair order (as
     :func:`~detector.graph.build_graph` writes them), with no copy of them."""
@@ -286,8 +286,13 @@ def _split_component(
 def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.ndarray:
     """Cluster label of every account (``-1`` for none), numbered 0.. by decreasing size,
     ties by smallest member index."""
-    labels = np.full(graph.n_accounts, -1, dtype=np.int64)
-    adjacency = _symmetric_csr(graph)
+    return adjacency_communities(symmetric_adjacency(graph), min_size=min_size, seed=seed)
+
+
+def adjacency_communities(adjacency: csr_matrix, *, min_size: int, seed: int) -> np.ndarray:
+    """:func:`detect_communities` of the graph whose :func:`symmetric_adjacency` is
+    ``adjacency`` (the graph itself need not be held meanwhile)."""
+    labels = np.full(adjacency.shape[0], -1, dtype=np.int64)
     if adjacency.nnz == 0:
         return labels
     component = _components(adjacency.indptr, adjacency.indices)

@@ -36,17 +36,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from detector.cluster import detect_communities, join_spinners, keep_core_members
+from detector.cluster import (
+    adjacency_communities,
+    join_spinners,
+    keep_core_members,
+    symmetric_adjacency,
+)
 from detector.config import ScanConfig
-from detector.graph import AccountGraph, Traces, build_graph
+from detector.graph import EDGE_FIELDS, AccountGraph, Traces, build_graph
 from detector.score import ClusterEvidence, cluster_evidence
 from detector.spill import release_freed_memory
 
 Step = Callable[[str], AbstractContextManager[object]]
+# Sets arrays aside (on disk once a scan is past its memory budget) and gives them back.
+Park = Callable[[dict[str, np.ndarray]], Callable[[], dict[str, np.ndarray]]]
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,9 @@ class Clustering:
         return int(self.evidence.n_accounts.shape[0])
 
 
-# Traces, posts and creation time per account, config, stage timer -> clusters.
-Clusterer = Callable[[Traces, np.ndarray, np.ndarray, ScanConfig, Step], Clustering]
+# Traces (handed over in a list the clusterer empties), posts and creation time per
+# account, config, stage timer -> clusters.
+Clusterer = Callable[[list[Traces], np.ndarray, np.ndarray, ScanConfig, Step], Clustering]
 
 
 def _no_step(name: str) -> AbstractContextManager[object]:
@@ -74,18 +82,24 @@ def _no_step(name: str) -> AbstractContextManager[object]:
 
 
 def find_clusters(
-    traces: Traces,
+    handed: list[Traces],
     account_posts: np.ndarray,
     account_created: np.ndarray,
     config: ScanConfig,
     step: Step = _no_step,
     kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
+    park: Park = lambda arrays: lambda: arrays,
 ) -> Clustering:
-    """Graph, communities, core members and evidence of the accounts of ``traces``
-    (``account_posts``/``account_created``: posts and creation time, epoch seconds or -1,
-    per account number); ``kind_totals`` when ``traces`` are a closed part of a scan.
-    ``traces`` are not held past the graph: a caller keeping no reference to them (handing
-    them over) has their memory back for the communities."""
+    """Graph, communities, core members and evidence of the accounts of the traces
+    ``handed`` over (``account_posts``/``account_created``: posts and creation time, epoch
+    seconds or -1, per account number); ``kind_totals`` when the traces are a closed part
+    of a scan. ``handed`` is a list holding the traces, emptied here, so that a caller
+    keeping no other reference has their memory back once the graph is built (an argument
+    passed as such stays referenced by the caller until the call returns, through
+    everything below: at 50M posts 1.5 GiB). The graph's edges are set
+    aside by ``park`` while the communities and core members are found (at 50M posts they
+    are a third of what the scan holds there)."""
+    traces = handed.pop()
     kinds = config.traces
     n_accounts = int(account_posts.shape[0])
     windows = np.array([config.window(k) for k in kinds], np.int64)
@@ -103,12 +117,19 @@ def find_clusters(
             batch_edges=config.graph_batch_edges,
         )
         co_shares = traces.take(graph.linked)
-    del traces  # the later steps read the co-shares only (a caller may hand traces over)
+    del traces  # the later steps read the co-shares only
     release_freed_memory()  # the graph's working arrays, before the communities' own
 
     with step("cluster"):
+        adjacency = symmetric_adjacency(graph)
+        graph_back = _set_aside(graph, park)
+        del graph
+        labels = adjacency_communities(
+            adjacency, min_size=config.min_cluster_accounts, seed=config.seed
+        )
+        del adjacency
         communities = join_spinners(
-            detect_communities(graph, min_size=config.min_cluster_accounts, seed=config.seed),
+            labels,
             co_shares.account,
             co_shares.key,
             co_shares.rewording,
@@ -124,6 +145,7 @@ def find_clusters(
             min_size=config.min_cluster_accounts,
         )
         n_clusters = int(account_cluster.max()) + 1 if n_accounts else 0
+        graph = graph_back()
 
     with step("score"):
         evidence = cluster_evidence(
@@ -140,6 +162,13 @@ def find_clusters(
     edges = graph if config.write_graph else inside_clusters(graph, account_cluster)
     by_kind = np.bincount(graph.kind, minlength=len(kinds)).astype(np.int64)
     return Clustering(account_cluster, evidence, edges, by_kind)
+
+
+def _set_aside(graph: AccountGraph, park: Park) -> Callable[[], AccountGraph]:
+    """``graph``'s edge columns handed to ``park``; the graph back with them."""
+    back = park({name: getattr(graph, name) for name in EDGE_FIELDS})
+    hollow = replace(graph, **{name: getattr(graph, name)[:0].copy() for name in EDGE_FIELDS})
+    return lambda: replace(hollow, **back())
 
 
 def inside_clusters(graph: AccountGraph, account_cluster: np.ndarray) -> AccountGraph:

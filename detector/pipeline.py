@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from tqdm.auto import tqdm
 
 from detector import __version__
 from detector.config import TRACE_COLUMNS, ScanConfig
-from detector.coordination import Clusterer, find_clusters
+from detector.coordination import Clusterer, Park, find_clusters
 from detector.graph import AccountGraph, Traces, concat_traces, make_traces
 from detector.ingest import expand_inputs, iter_batches, parquet_rows
 from detector.lsh import Sketch, group_sketches, sketch
@@ -311,12 +312,14 @@ class Posts:
     ``accounts``: ``account_id`` and ``account_created_at`` by account number; ``texts``:
     the raw texts of the given rows (the tables quote a few; the rest never come back);
     ``park``: sets a frame aside while the graph and clusters are built, returning how to
-    get it back (on disk once the scan is past its memory budget)."""
+    get it back (on disk once the scan is past its memory budget); ``park_arrays``: the
+    same for arrays (the graph's edges while the communities are found)."""
 
     frame: pl.DataFrame
     accounts: pl.DataFrame
     texts: Callable[[np.ndarray], pl.Series]
     park: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = lambda frame: lambda: frame
+    park_arrays: Park = lambda arrays: lambda: arrays
 
     @classmethod
     def of_frame(
@@ -361,7 +364,9 @@ class Posts:
         rank, table = accounts.ranked()
         frame = store.pop([name for name in store.names() if name != "text"])
         frame = frame.with_columns(account=pl.Series(rank[frame["account"].to_numpy()]))
-        return cls(frame, table, lambda rows: store.gather("text", rows), store.park)
+        return cls(
+            frame, table, lambda rows: store.gather("text", rows), store.park, store.park_arrays
+        )
 
 
 _POSTS = pl.Schema(
@@ -448,6 +453,7 @@ def scan_posts(
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
     account_table, raw_texts, park = posts.accounts, posts.texts, posts.park
+    clusterer = clusterer or partial(find_clusters, park=posts.park_arrays)
     with stages.step("lsh"):
         matchable = n_shingles >= config.min_shingles
         posts = _index_posts(posts.take(), groups.label, matchable)
@@ -458,15 +464,14 @@ def scan_posts(
     with stages.step("graph"):
         accounts = _account_table(account_table, posts)
         kinds = config.traces
-        handed, objects = _traces(posts, raw_texts, config)
+        traces, objects = _traces(posts, raw_texts, config)
         parked = park(_slim(posts))
         del posts
+        release_freed_memory()  # the posts' and traces' frames, before the graph's arrays
     created = accounts["account_created_at"].dt.epoch("s").fill_null(-1).to_numpy()
-    traces = [handed]  # handed over, not held here: the clusterer drops them when it can
-    del handed
-    found = (clusterer or find_clusters)(
-        traces.pop(), accounts["n_posts"].to_numpy(), created, config, stages.step
-    )
+    handed = [traces]  # handed over: the clusterer empties the list once the graph is built
+    del traces
+    found = clusterer(handed, accounts["n_posts"].to_numpy(), created, config, stages.step)
     release_freed_memory()
     posts = parked()
     account_cluster, evidence, n_clusters = found.account_cluster, found.evidence, found.n_clusters

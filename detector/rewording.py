@@ -61,7 +61,8 @@ class TextGroups:
         """Free the labels and the large groups' sketches once the rewordings are marked:
         nothing after reads them (at 10M posts they hold about 250 MB), and every engine's
         caller still holds the groups."""
-        self.label, self.large, self.low = self.label[:0], self.large[:0], self.low[:0]
+        empty = (a[:0].copy() for a in (self.label, self.large, self.low))  # a view keeps all
+        self.label, self.large, self.low = empty
 
     def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
         """Low bytes of texts of large groups, by text number."""

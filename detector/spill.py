@@ -259,6 +259,19 @@ class BatchStore:
             [pl.read_ipc(path, columns=[name]).to_series().rechunk() for name in names]
         )
 
+    def park_arrays(self, arrays: dict[str, np.ndarray]) -> Callable[[], dict[str, np.ndarray]]:
+        """Set ``arrays`` aside as :meth:`park` sets a frame aside: in ``.npy`` files
+        once the store has spilled, read back whole."""
+        if not self.spilled:
+            return lambda: arrays
+        paths = {
+            name: self._write_beside(
+                "parked", ".npy", lambda path, a=array: np.save(path, a), array.nbytes
+            )
+            for name, array in arrays.items()
+        }
+        return lambda: {name: np.load(path) for name, path in paths.items()}
+
     def spill_rows(self, array: np.ndarray) -> RowsOnDisk:
         """2-D ``array`` written to the spill folder, to be read back a block of rows at a
         time (:class:`RowsOnDisk`)."""

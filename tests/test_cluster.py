@@ -7,7 +7,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from detector import cluster
-from detector.cluster import _label_propagation, _symmetric_csr, detect_communities
+from detector.cluster import _label_propagation, detect_communities, symmetric_adjacency
 from detector.graph import MAX_OBJECTS, AccountGraph
 
 
@@ -24,7 +24,7 @@ def _graph(edges: list[tuple[int, int, float]], n: int) -> AccountGraph:
 
 
 def _csr(edges: list[tuple[int, int, float]], n: int):
-    m = _symmetric_csr(_graph(edges, n))
+    m = symmetric_adjacency(_graph(edges, n))
     return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data
 
 
@@ -132,7 +132,7 @@ def _edge_lists(nodes: tuple[int, int], weights, max_size: int, *more):
 
 @settings(max_examples=200, deadline=None)
 @given(_edge_lists((1, 30), st.floats(0.01, 5.0), 60))
-def test_symmetric_csr_is_what_scipy_makes_of_both_directions(case):
+def testsymmetric_adjacency_is_what_scipy_makes_of_both_directions(case):
     """Built in place, the adjacency equals scipy's canonical conversion of every pair in
     both directions: same rows, column order, weights and index type."""
     n, raw = case
@@ -140,7 +140,7 @@ def test_symmetric_csr_is_what_scipy_makes_of_both_directions(case):
     if not pairs:
         return
     edges = [(a, b, w) for (a, b), w in sorted(pairs.items())]
-    built = _symmetric_csr(_graph(edges, n))
+    built = symmetric_adjacency(_graph(edges, n))
     source, target, weight = (np.array(column) for column in zip(*edges, strict=True))
     expected = coo_matrix(
         (np.concatenate([weight, weight]),
@@ -156,7 +156,7 @@ def test_symmetric_csr_is_what_scipy_makes_of_both_directions(case):
 
 @settings(max_examples=150, deadline=None)
 @given(_edge_lists((2, 20), st.sampled_from([-1.0, 0.5, 2.25]), 50, st.booleans()))
-def test_symmetric_csr_sums_each_pairs_positive_rows_in_or_out_of_pair_order(case):
+def testsymmetric_adjacency_sums_each_pairs_positive_rows_in_or_out_of_pair_order(case):
     """A graph's rows (a pair once per kind, some weights not positive) give the adjacency
     of the pairs' positive weights summed in row order, whether the rows come sorted by
     pair (read in place) or not (summed by ``pairs`` first)."""
@@ -172,7 +172,7 @@ def test_symmetric_csr_sums_each_pairs_positive_rows_in_or_out_of_pair_order(cas
             summed[(a, b)] = summed.get((a, b), 0.0) + w
     graph = _graph(rows, n)
     assert graph.in_pair_order() or not in_order
-    built = _symmetric_csr(graph)
+    built = symmetric_adjacency(graph)
     dense = np.zeros((n, n))
     for (a, b), w in summed.items():
         dense[a, b] = dense[b, a] = w
@@ -203,7 +203,7 @@ def test_components_are_scipys_and_coarsened_in_place_as_scipy_coarsens_them(cas
     pairs = {(min(a, b), max(a, b)): w for a, b, w in raw if a != b}
     if not pairs:
         return
-    adjacency = _symmetric_csr(_graph([(a, b, w) for (a, b), w in sorted(pairs.items())], n))
+    adjacency = symmetric_adjacency(_graph([(a, b, w) for (a, b), w in sorted(pairs.items())], n))
     component = cluster._components(adjacency.indptr, adjacency.indices)
     _, expected = connected_components(adjacency, directed=False)
     pairs_seen = set(zip(component.tolist(), expected.tolist(), strict=True))

@@ -30,9 +30,9 @@ def scanned(monkeypatch_module):
     its clustering."""
     seen = {}
 
-    def record(traces, posts, created, config, step):
-        seen.update(traces=traces, posts=posts, created=created, config=config)
-        seen["found"] = find_clusters(traces, posts, created, config, step)
+    def record(handed, posts, created, config, step, park):
+        seen.update(traces=handed[0], posts=posts, created=created, config=config)
+        seen["found"] = find_clusters(handed, posts, created, config, step, park=park)
         return seen["found"]
 
     monkeypatch_module.setattr(detector.pipeline, "find_clusters", record)
@@ -90,7 +90,7 @@ def test_components_give_the_whole_scans_answer(scanned):
         names = Traces.__dataclass_fields__
         sub = Traces(**{n: local if n == "account" else getattr(traces, n)[part] for n in names})
         found = find_clusters(
-            sub, scanned["posts"][accounts], scanned["created"][accounts], config,
+            [sub], scanned["posts"][accounts], scanned["created"][accounts], config,
             kind_totals=totals,
         )  # fmt: skip
         rows.append(part_rows(number, accounts, found))

@@ -67,7 +67,7 @@ def spark_clusterer(spark: SparkSession, engine: SparkOptions) -> tuple[Clustere
     done: dict[str, int] = {}
 
     def cluster(
-        traces: Traces,
+        handed: list[Traces],
         account_posts: np.ndarray,
         account_created: np.ndarray,
         config: ScanConfig,
@@ -75,8 +75,7 @@ def spark_clusterer(spark: SparkSession, engine: SparkOptions) -> tuple[Clustere
     ) -> Clustering:
         with step("graph"), _staged(engine) as folder:
             shared = engine.staging_dir is not None
-            frames = _write(spark, folder, shared, traces, account_posts, account_created)
-            del traces  # written: Spark reads them from there
+            frames = _write(spark, folder, shared, handed.pop(), account_posts, account_created)
             parts, stats = _parts(spark, *frames, config, engine)
             done.update(stats)
         with step("cluster"):
@@ -224,7 +223,7 @@ def _run_part(
             )
         )
         found = find_clusters(
-            traces,
+            [traces],
             frame["n_posts"].to_numpy()[first],
             frame["created"].to_numpy()[first],
             config,
