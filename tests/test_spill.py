@@ -1,5 +1,5 @@
 """Bounded memory: posts past --memory-limit are spilled to disk, the answer does not change,
-and the spill folder is gone however the scan ends."""
+the spill folder is gone however the scan ends, and what a stage no longer needs is freed."""
 
 import os
 import signal
@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import detector.coordination
 import detector.pipeline
 from detector.cli import main
 from detector.config import ScanConfig, parse_size
@@ -144,6 +146,28 @@ def test_appended_rows_read_back_as_one_array(tmp_path, blocks, spill_after):
         whole = rows.array()
         expected = np.concatenate(arrays) if arrays else np.zeros((0, 0), np.uint8)
         np.testing.assert_array_equal(whole, expected)
+
+
+def test_the_traces_are_freed_once_the_graph_is_built(monkeypatch):
+    """The scan hands its traces over to the clusterer, which drops them after the graph:
+    no reference is left while the communities are found."""
+    seen = {}
+    concat = detector.pipeline.concat_traces
+    adjacency = detector.coordination.symmetric_adjacency
+
+    def tracked(parts):
+        traces = concat(parts)
+        seen["traces"] = weakref.ref(traces)
+        return traces
+
+    def check(graph):
+        seen["alive"] = seen["traces"]() is not None
+        return adjacency(graph)
+
+    monkeypatch.setattr(detector.pipeline, "concat_traces", tracked)
+    monkeypatch.setattr(detector.coordination, "symmetric_adjacency", check)
+    scan(DEMO)
+    assert seen["alive"] is False
 
 
 def save(result, folder: Path) -> dict[str, bytes]:
