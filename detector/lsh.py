@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 import numba as nb
 import numpy as np
 
+from detector.partition import partition_bits, partition_layout
+
 if TYPE_CHECKING:
     from detector.spill import RowsOnDisk
 
@@ -123,19 +125,13 @@ def _bucket_heads(keys: np.ndarray, heads: np.ndarray, part_bits: int) -> None:
         start = np.zeros(n_parts + 1, np.int64)
         for text in range(n):
             start[(np.uint64(keys[b, text]) >> shift) + 1] += 1
-        largest = 0
-        for part in range(n_parts):
-            largest = max(largest, start[part + 1])
-            start[part + 1] += start[part]
+        largest, size = partition_layout(start)
         cursor = start[:-1].copy()
         packed = np.empty(n, np.uint64)
         for text in range(n):
             key = np.uint64(keys[b, text])
             packed[cursor[key >> shift]] = (key << np.uint64(32)) | np.uint64(text)
             cursor[key >> shift] += 1
-        size = 2
-        while size < largest + largest // 2:
-            size *= 2
         mask = np.uint64(size - 1)
         table = np.zeros(size, np.uint64)
         used = np.empty(largest, np.int64)
@@ -260,7 +256,7 @@ def group_sketches(
     need = min_agreeing(threshold, low_bytes.shape[1])
     bands = keys[0].shape[0]
     width = min(nb.get_num_threads(), bands)
-    part_bits = int(np.clip(np.ceil(np.log2(n / PART_TEXTS)), 1, 24))
+    part_bits = partition_bits(n, PART_TEXTS)
     heads = np.empty((width, n), np.int32)
     verified = np.empty((width, n), np.bool_)
     last_head = np.full(n, -1, np.int32)

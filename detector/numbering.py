@@ -12,6 +12,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from detector.partition import partition_bits, partition_layout
+
 MAX_LOAD = 0.6  # the table doubles once it is fuller than this
 PART_KEYS = 8192  # keys a partition of first_appearances aims at: its table stays in cache
 
@@ -113,10 +115,7 @@ def _first_appearances(keys: np.ndarray, part_bits: int, first: np.ndarray) -> N
     start = np.zeros(n_parts + 1, np.int64)
     for i in range(n):
         start[(_mix(keys[i]) >> shift) + 1] += 1
-    largest = 0
-    for part in range(n_parts):
-        largest = max(largest, start[part + 1])
-        start[part + 1] += start[part]
+    largest, size = partition_layout(start)
     cursor = start[:-1].copy()
     rows = np.empty(n, np.int64)
     scattered = np.empty(n, np.uint64)
@@ -124,9 +123,6 @@ def _first_appearances(keys: np.ndarray, part_bits: int, first: np.ndarray) -> N
         part = _mix(keys[i]) >> shift
         rows[cursor[part]], scattered[cursor[part]] = i, keys[i]
         cursor[part] += 1
-    size = 2
-    while size < largest + largest // 2:
-        size *= 2
     mask = np.uint64(size - 1)
     table = np.empty(size, np.uint64)
     occupied = np.zeros(size, np.bool_)
@@ -154,6 +150,5 @@ def first_appearances(keys: np.ndarray) -> np.ndarray:
     keys = np.ascontiguousarray(keys).astype(np.uint64, copy=False)
     first = np.empty(keys.shape[0], np.bool_)
     if keys.shape[0]:
-        part_bits = int(np.clip(np.ceil(np.log2(keys.shape[0] / PART_KEYS)), 1, 24))
-        _first_appearances(keys, part_bits, first)
+        _first_appearances(keys, partition_bits(keys.shape[0], PART_KEYS), first)
     return first
