@@ -61,12 +61,8 @@ def optimal_bands(
 class Sketch:
     """What LSH needs of a set of signatures: band keys and low bytes, row-aligned."""
 
-    keys: np.ndarray | RowsOnDisk  # uint32 (bands, n); LSH reads a few bands at a time
+    keys: np.ndarray  # uint32 (bands, n)
     low_bytes: np.ndarray  # uint8 (n, num_perm)
-
-    @property
-    def size(self) -> int:
-        return int(self.low_bytes.shape[0])
 
 
 @nb.njit(cache=True, parallel=True)

@@ -97,6 +97,8 @@ class AppendedRows:
         width, dtype = self.blocks[0].shape[1], self.blocks[0].dtype
         if self.path is not None and self.rows:
             return np.memmap(self.path, dtype, "c", shape=(self.rows, width))
+        if len(self.blocks) == 1:
+            return self.blocks[0]
         whole = np.empty((self.rows, width), dtype)
         filled = 0
         while self.blocks:
