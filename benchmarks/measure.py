@@ -24,6 +24,17 @@ class Child:
     out_of_memory: bool = False
 
 
+def _high_water_mb(pid: int) -> float:
+    """Peak resident memory of one process's current image so far (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0.0
+
+
 def _rss_mb(pid: int) -> float:
     """Resident memory of one process now (0 if it is gone)."""
     try:
@@ -43,9 +54,14 @@ def run_module(
     """Run ``python -m module args`` from the repository root, killing it (and everything it
     started) after ``limit_s`` seconds or once its resident memory passes
     ``memory_limit_mb``. Peak RSS is that of the largest single process in the tree
-    (``ru_maxrss`` of the child as reported by ``wait4``)."""
+    (``ru_maxrss`` of the child as reported by ``wait4``). A child starts inside this
+    process's memory (fork, then exec), which ``ru_maxrss`` counts: where it is no more
+    than this process's own peak at the start, the child's high-water mark polled while
+    it ran (``VmHWM``, its own image only, every ``POLL_SECONDS``) is taken instead."""
     root = Path(__file__).resolve().parent.parent
     cmd = [sys.executable, "-m", module, *args]
+    inherited = _high_water_mb(os.getpid())
+    own = 0.0
     with log.open("w") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -57,6 +73,7 @@ def run_module(
             if pid:
                 break
             timed_out = limit_s is not None and time.perf_counter() - start > limit_s
+            own = max(own, _high_water_mb(proc.pid))
             out_of_memory = memory_limit_mb is not None and _rss_mb(proc.pid) > memory_limit_mb
             if timed_out or out_of_memory:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -65,5 +82,6 @@ def run_module(
             time.sleep(POLL_SECONDS)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    peak = round(usage.ru_maxrss / 1024, 1)
+    peak = usage.ru_maxrss / 1024
+    peak = round(peak if peak > inherited else own, 1)
     return Child(proc.returncode, round(wall, 3), peak, timed_out, out_of_memory)
