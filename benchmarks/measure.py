@@ -24,24 +24,16 @@ class Child:
     out_of_memory: bool = False
 
 
-def _high_water_mb(pid: int) -> float:
-    """Peak resident memory of one process's current image so far (0 if it is gone)."""
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """Resident memory of one process now and its current image's peak so far (``VmRSS``,
+    ``VmHWM``; zeros if it is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        fields = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in lines
+                  if line.startswith(("VmRSS:", "VmHWM:"))}  # fmt: skip
     except (OSError, IndexError, ValueError):
-        pass
-    return 0.0
-
-
-def _rss_mb(pid: int) -> float:
-    """Resident memory of one process now (0 if it is gone)."""
-    try:
-        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+        return 0.0, 0.0
+    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
 
 
 def run_module(
@@ -60,7 +52,7 @@ def run_module(
     it ran (``VmHWM``, its own image only, every ``POLL_SECONDS``) is taken instead."""
     root = Path(__file__).resolve().parent.parent
     cmd = [sys.executable, "-m", module, *args]
-    inherited = _high_water_mb(os.getpid())
+    inherited = _memory_mb(os.getpid())[1]
     own = 0.0
     with log.open("w") as out:
         start = time.perf_counter()
@@ -73,8 +65,9 @@ def run_module(
             if pid:
                 break
             timed_out = limit_s is not None and time.perf_counter() - start > limit_s
-            own = max(own, _high_water_mb(proc.pid))
-            out_of_memory = memory_limit_mb is not None and _rss_mb(proc.pid) > memory_limit_mb
+            now, high = _memory_mb(proc.pid)
+            own = max(own, high)
+            out_of_memory = memory_limit_mb is not None and now > memory_limit_mb
             if timed_out or out_of_memory:
                 os.killpg(proc.pid, signal.SIGKILL)
                 _, status, usage = os.wait4(proc.pid, 0)

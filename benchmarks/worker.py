@@ -22,15 +22,15 @@ SYSTEMS = ("ours", "baseline", "toolkit")
 
 def _ours(path: str, stages: Stages, out: Path) -> pl.DataFrame:
     """The scan and every output the command line writes (tables, report, exports)."""
+    from detector.cli import write_outputs
+    from detector.config import ScanConfig
     from detector.pipeline import scan
-    from detector.triage import write_exports, write_report
 
-    result = scan(path)
+    config = ScanConfig()
+    result = scan(path, config=config)
     stages.seconds.update({n: s["seconds"] for n, s in result.summary["stages"].items()})
     with stages.stage("write"):
-        result.write(out / "scan")
-        write_report(result, out / "scan")
-        write_exports(result, out / "scan")
+        write_outputs(result, out / "scan", "parquet", config, show=False)
     return result.accounts.select("account_id", pl.col("cluster_id").alias("cluster"), "flagged")
 
 

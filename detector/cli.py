@@ -100,7 +100,7 @@ def _require_scanned(summary: dict[str, Any], rejects: Path) -> None:
         )
 
 
-def _write_outputs(
+def write_outputs(
     result: ScanResult, folder: Path, fmt: str, config: ScanConfig, *, show: bool
 ) -> Exports:
     """Write the tables, report.html and the exports of ``result`` into ``folder``, naming
@@ -455,7 +455,7 @@ def scan(
 
         with replacing(out_dir) as partial:
             result = run_scan(list(inputs), config=config, progress=not quiet)
-            exports = _write_outputs(result, partial, fmt, config, show=on_screen)
+            exports = write_outputs(result, partial, fmt, config, show=on_screen)
     _require_scanned(result.summary, out_dir / f"rejects.{fmt}")
     if not quiet:
         for line in _summary_lines(result.summary, time.perf_counter() - started):

@@ -283,15 +283,10 @@ def _split_component(
             return _louvain(rows, seed)[member]
 
 
-def detect_communities(graph: AccountGraph, *, min_size: int, seed: int) -> np.ndarray:
-    """Cluster label of every account (``-1`` for none), numbered 0.. by decreasing size,
-    ties by smallest member index."""
-    return adjacency_communities(symmetric_adjacency(graph), min_size=min_size, seed=seed)
-
-
-def adjacency_communities(adjacency: csr_matrix, *, min_size: int, seed: int) -> np.ndarray:
-    """:func:`detect_communities` of the graph whose :func:`symmetric_adjacency` is
-    ``adjacency`` (the graph itself need not be held meanwhile)."""
+def detect_communities(adjacency: csr_matrix, *, min_size: int, seed: int) -> np.ndarray:
+    """Cluster label of every account (``-1`` for none) of the graph whose
+    :func:`symmetric_adjacency` is ``adjacency`` (the graph itself need not be held
+    meanwhile), numbered 0.. by decreasing size, ties by smallest member index."""
     labels = np.full(adjacency.shape[0], -1, dtype=np.int64)
     if adjacency.nnz == 0:
         return labels

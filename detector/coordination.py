@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from detector.cluster import (
-    adjacency_communities,
+    detect_communities,
     join_spinners,
     keep_core_members,
     symmetric_adjacency,
@@ -124,7 +124,7 @@ def find_clusters(
         adjacency = symmetric_adjacency(graph)
         graph_back = _set_aside(graph, park)
         del graph
-        labels = adjacency_communities(
+        labels = detect_communities(
             adjacency, min_size=config.min_cluster_accounts, seed=config.seed
         )
         del adjacency

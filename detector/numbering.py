@@ -18,6 +18,12 @@ MAX_LOAD = 0.6  # the table doubles once it is fuller than this
 PART_KEYS = 8192  # keys a partition of first_appearances aims at: its table stays in cache
 
 
+@nb.njit(cache=True, inline="always")
+def _mix(key: np.uint64) -> np.uint64:
+    h = (key ^ (key >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
+    return h ^ (h >> np.uint64(29))
+
+
 @nb.njit(cache=True)
 def _number_keys(
     table_keys: np.ndarray,
@@ -33,8 +39,7 @@ def _number_keys(
     mask = np.uint64(table_keys.shape[0] - 1)
     for i in range(keys.shape[0]):
         key = keys[i]
-        h = (key ^ (key >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
-        slot = (h ^ (h >> np.uint64(29))) & mask
+        slot = _mix(key) & mask
         while True:
             held = table_ids[slot]
             if held == 0:
@@ -95,12 +100,6 @@ class KeyNumbers:
         _number_keys(
             self._keys, self._ids, keys[order], 0, np.empty(n, np.int64), np.empty(n, np.bool_)
         )
-
-
-@nb.njit(cache=True, inline="always")
-def _mix(key: np.uint64) -> np.uint64:
-    h = (key ^ (key >> np.uint64(31))) * np.uint64(0xBF58476D1CE4E5B9)
-    return h ^ (h >> np.uint64(29))
 
 
 @nb.njit(cache=True)
