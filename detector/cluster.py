@@ -16,6 +16,7 @@ from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from detector.graph import AccountGraph
+from detector.sorting import lexsort
 
 LOUVAIN_MAX_EDGES = 200_000
 # Below 1 Louvain prefers fewer, larger communities: a bot network's co-posting graph is
@@ -421,7 +422,7 @@ def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     counts: ``np.unique(axis=0)`` without its slow sort of opaque row bytes, and without
     the stacked and sorted copies of every row (only the distinct ones are gathered)."""
     columns = tuple(np.asarray(c, np.int64) for c in columns)
-    order = np.lexsort(columns[::-1])
+    order = lexsort(columns[::-1])
     starts = run_starts(columns, order)
     rows = np.stack([c[order[starts]] for c in columns], axis=1)
     return rows, np.diff(np.append(starts, order.size))

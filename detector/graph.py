@@ -35,6 +35,7 @@ import numba as nb
 import numpy as np
 
 from detector.numbering import first_appearances
+from detector.sorting import stable_argsort
 
 MAX_OBJECTS = 5  # shared objects quoted per pair and kind
 
@@ -593,7 +594,7 @@ def _pair_rows(
     # Edges come in key order (and a key's kind is in its top bits), so one stable sort by
     # pair orders them by (pair, kind, key).
     n_accounts = np.int64(shares.objects.shape[0])  # one row per account, one at least
-    edge_order = np.argsort(src * n_accounts + dst, kind="stable")
+    edge_order = stable_argsort(src * n_accounts + dst)
     source, target, kind, shared, weight, objects, record_row, key_row, key_gap = _aggregate(
         src,
         dst,

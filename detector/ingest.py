@@ -65,11 +65,14 @@ import csv
 import glob
 import io
 import json
+import queue
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 import polars as pl
@@ -123,6 +126,7 @@ _NOT_MENTION = r"(回复\s*@" + _NAME + r"\s*[:：]|//\s+@)|([A-Za-z0-9_.+/-])@"
 _MENTION = "@" + _NAME
 _EARLY = pl.Schema({k: v for k, v in REJECTS.items() if k != "file"})  # rejects before the file
 _READ_ERRORS = (pa.ArrowException, OSError, EOFError)
+T = TypeVar("T")
 
 
 @dataclass
@@ -203,6 +207,43 @@ def iter_batches(inputs: Sequence[str | Path], config: ScanConfig) -> Iterator[B
     seen = _SeenIds()
     for path in expand_inputs(inputs):
         yield from file_batches(path, config, seen)
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items`` (the input's batches), each made in a background thread while the caller
+    works on the one before: Arrow's and polars' reading and validation release the GIL,
+    so they overlap the caller's normalising and MinHashing. At most one item is made
+    ahead; a failure in the thread is raised here, at that item's turn."""
+    ready: queue.Queue[tuple[object, BaseException | None]] = queue.Queue()
+    room = threading.Semaphore(1)  # the one item the thread may make ahead
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            while room.acquire() and not stop.is_set():
+                item = next(items, done)
+                ready.put((item, None))
+                if item is done:
+                    return
+        except BaseException as exc:  # handed to the caller, who decides
+            ready.put((done, exc))
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, failure = ready.get()
+            room.release()
+            if failure is not None:
+                raise failure
+            if item is done:
+                return
+            yield cast(T, item)
+    finally:
+        stop.set()
+        room.release()
+        thread.join()
 
 
 def file_batches(path: Path, config: ScanConfig, seen: _SeenIds | None = None) -> Iterator[Batch]:

@@ -94,11 +94,13 @@ class KeyNumbers:
         held = self._ids > 0
         keys, ids = self._keys[held], self._ids[held].astype(np.int64) - 1
         self._keys, self._ids = np.zeros(size, np.uint64), np.zeros(size, np.uint32)
-        # Re-inserting the held keys in the order of their numbers gives each its number.
-        order = np.argsort(ids, kind="stable")
-        n = order.shape[0]
+        # Re-inserting the held keys in the order of their numbers (0..n-1, each once)
+        # gives each its number.
+        n = keys.shape[0]
+        by_number = np.empty(n, np.uint64)
+        by_number[ids] = keys
         _number_keys(
-            self._keys, self._ids, keys[order], 0, np.empty(n, np.int64), np.empty(n, np.bool_)
+            self._keys, self._ids, by_number, 0, np.empty(n, np.int64), np.empty(n, np.bool_)
         )
 
 

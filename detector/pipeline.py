@@ -15,7 +15,7 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -29,7 +29,7 @@ from detector import __version__
 from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.coordination import Clusterer, Park, find_clusters
 from detector.graph import AccountGraph, Traces, concat_traces, make_traces
-from detector.ingest import expand_inputs, iter_batches, parquet_rows
+from detector.ingest import expand_inputs, iter_batches, parquet_rows, read_ahead
 from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
 from detector.model import ScoreModel, load_model
@@ -238,8 +238,8 @@ def _ingest(
     rejects: list[pl.DataFrame] = []
     texts = _Texts()
     rows_read = 0
-    batches = iter_batches(inputs, config)
-    with stages.bar(parquet_rows(inputs), "read + minhash") as bar:
+    batches = read_ahead(iter_batches(inputs, config))
+    with closing(batches), stages.bar(parquet_rows(inputs), "read + minhash") as bar:
         while True:
             with stages.stage("ingest"):
                 batch = next(batches, None)

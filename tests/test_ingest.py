@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
+import threading
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +18,7 @@ from hypothesis import strategies as st
 
 from detector.config import ScanConfig
 from detector.errors import DataError, InputError
-from detector.ingest import Batch, expand_inputs, iter_batches
+from detector.ingest import Batch, expand_inputs, iter_batches, read_ahead
 from detector.schema import REJECTS, TIME
 from detector.urls import normalise_urls
 
@@ -506,3 +510,37 @@ def test_qut_coretweet_fixture_with_bom_and_mapped_columns() -> None:
     )
     assert posts["created_at"][13] == when(1970, 1, 1, 0, 5)
     assert posts.schema["reply_to"] == pl.String and posts["reply_to"].null_count() == 15
+
+
+def test_read_ahead_gives_every_item_in_order() -> None:
+    assert list(read_ahead(iter([None, 0, "a", None]))) == [None, 0, "a", None]
+    assert list(read_ahead(iter([]))) == []
+
+
+def test_read_ahead_raises_a_failure_at_its_turn() -> None:
+    def items() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise DataError("broken row", file="f.csv", row=3)
+
+    got = []
+    with pytest.raises(DataError, match="broken row"):
+        for item in read_ahead(items()):
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_read_ahead_makes_one_item_ahead_and_stops_when_closed() -> None:
+    made = []
+
+    def items() -> Iterator[int]:
+        for i in itertools.count():
+            made.append(i)
+            yield i
+
+    ahead = read_ahead(items())
+    assert next(ahead) == 0
+    time.sleep(0.2)
+    assert made == [0, 1]  # the one taken and the one made ahead, no more
+    ahead.close()
+    assert not any(t.name == "read-ahead" for t in threading.enumerate())
