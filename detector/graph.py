@@ -29,7 +29,12 @@ connected through chains of neighbours. Counts are exact whenever fewer than
 from __future__ import annotations
 
 import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
 
 import numba as nb
 import numpy as np
@@ -38,6 +43,7 @@ from detector.numbering import first_appearances
 from detector.sorting import stable_argsort
 
 MAX_OBJECTS = 5  # shared objects quoted per pair and kind
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -296,7 +302,7 @@ def _neighbour_edges(
             q += 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _aggregate(
     src: np.ndarray,
     dst: np.ndarray,
@@ -523,22 +529,23 @@ def build_graph(
     per_source = np.zeros(n_accounts, np.int64)
     none = np.zeros(0, np.int64)
     _neighbour_edges(*columns, False, per_source, none, none, none, none)
-    batch_of, bounds = _source_batches(per_source, batch_edges)
+    threads = nb.get_num_threads()
+    batch_of, bounds = _source_batches(per_source, batch_edges // threads)
     cursor = bounds[:-1].copy()
     edge_row, edge_other = (np.empty(bounds[-1], np.int64) for _ in range(2))
     _neighbour_edges(*columns, True, per_source, batch_of, cursor, edge_row, edge_other)
     del sub_order, per_source, batch_of, cursor
-    # The edges are aggregated batch by batch of source accounts into rows preallocated
-    # for one per edge (at most that many; pages never written are never resident): only
-    # one batch's sort and records are held at once, and the rows come out in pair order.
+    # The edges are aggregated batch by batch of source accounts, a batch per thread, into
+    # rows preallocated for one per edge (at most that many; pages never written are never
+    # resident): a few batches' sorts and records are held at once, and the rows come out
+    # in pair order.
     repeated = shares.pair_traces[shares.pair_index] > 1
     n_posts = np.int64(traces.post.max() + 1) if traces.n_rows else np.int64(1)
     edges: list[np.ndarray] = []
     filled = np.zeros(len(EDGE_FIELDS), np.int64)  # the columns' lengths so far
-    for lo, hi in itertools.pairwise(bounds):
-        part = _pair_rows(
-            traces, shares, row_weight, repeated, n_posts, edge_row[lo:hi], edge_other[lo:hi]
-        )
+    batches = ((edge_row[lo:hi], edge_other[lo:hi]) for lo, hi in itertools.pairwise(bounds))
+    pair_rows = partial(_pair_rows, traces, shares, row_weight, repeated, n_posts)
+    for part in _in_threads(lambda batch: pair_rows(*batch), batches, threads):
         if not edges:  # a column is at most one entry per edge (objects too)
             edges = [np.empty(bounds[-1], a.dtype) for a in part]
         for i, (column, values) in enumerate(zip(edges, part, strict=True)):
@@ -563,6 +570,21 @@ def build_graph(
     if keep_edge.all():
         return graph
     return replace(graph, **graph.edges_at(np.flatnonzero(keep_edge)))
+
+
+def _in_threads(
+    work: Callable[[T], list[np.ndarray]], items: Iterable[T], threads: int
+) -> Iterator[list[np.ndarray]]:
+    """``map(work, items)`` in order, run by ``threads`` threads (numpy and the ``nogil``
+    kernels release the GIL), no more than ``threads`` results made ahead of the caller."""
+    with ThreadPoolExecutor(max(threads, 1)) as pool:
+        made: deque[Future[list[np.ndarray]]] = deque()
+        for item in items:
+            made.append(pool.submit(work, item))
+            if len(made) >= threads:
+                yield made.popleft().result()
+        while made:
+            yield made.popleft().result()
 
 
 def _source_batches(per_source: np.ndarray, batch_edges: int) -> tuple[np.ndarray, np.ndarray]:

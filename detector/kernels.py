@@ -79,7 +79,7 @@ def signature(name: str) -> tuple[Any, ...]:
         "_bucket_heads": (u32x2, i32x2, n),
         "_verify": (i32x2, u8x2, i64, i32, n, array(types.boolean, 2)),
         "_link": (i32x2, array(types.boolean, 2), i64, i32),
-        "_roots": (i64,),
+        "_roots": (i64, i64),
         "_root_agreement": (u8x2, i64, i64),
         "_linked": (i64, i64, i64, i64, i64, flags),
         "_first_appearances": (u64, n, flags),

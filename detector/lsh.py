@@ -217,8 +217,8 @@ def _root(parent: np.ndarray, x: int) -> int:
 
 
 @nb.njit(cache=True, parallel=True)
-def _roots(parent: np.ndarray) -> np.ndarray:
-    out = np.empty(parent.shape[0], dtype=np.int64)
+def _roots(parent: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[i]``: the root of ``i``; returns ``out``."""
     for i in nb.prange(parent.shape[0]):
         out[i] = _root(parent, np.int64(i))
     return out
@@ -256,15 +256,16 @@ def group_sketches(
     heads = np.empty((width, n), np.int32)
     verified = np.empty((width, n), np.bool_)
     last_head = np.full(n, -1, np.int32)
+    roots = np.empty(n, np.int64)  # the groups when a block of bands begins
     for first in range(0, bands, width):
         block = heads[: min(width, bands - first)]
         band_keys = np.concatenate([k[first : first + block.shape[0]] for k in keys], axis=1)
         _bucket_heads(band_keys, block, part_bits)
         del band_keys
         checks = verified[: block.shape[0]]
-        _verify(block, low_bytes, _roots(parent), last_head, need, checks)
+        _verify(block, low_bytes, _roots(parent, roots), last_head, need, checks)
         _link(block, checks, parent, last_head)
-    return _roots(parent)
+    return _roots(parent, roots)
 
 
 @nb.njit(cache=True, parallel=True)

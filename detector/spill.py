@@ -20,11 +20,13 @@ same parent removes those of this host whose process is gone.
 from __future__ import annotations
 
 import ctypes
+import mmap
 import os
 import shutil
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
 from itertools import pairwise
@@ -89,14 +91,20 @@ class AppendedRows:
         self.blocks = [np.empty((0, *b.shape[1:]), b.dtype) for b in self.blocks[:1]]  # the type
 
     def array(self) -> np.ndarray:
-        """Every row as one array: from the file mapped copy-on-write (pages are read only
-        when touched; numba's kernels take it as an array in memory), or the blocks joined
-        in memory, each freed once copied."""
+        """Every row as one array: from the file mapped copy-on-write (numba's kernels take
+        it as an array in memory), or the blocks joined in memory, each freed once copied.
+        The map is read ahead in file order: kernels probe it at random, and pages evicted
+        since they were written (a large scan spills more than the page cache holds) are
+        better read back in order now than one random read at a time."""
         if not self.blocks:
             return np.zeros((0, 0), np.uint8)
         width, dtype = self.blocks[0].shape[1], self.blocks[0].dtype
         if self.path is not None and self.rows:
-            return np.memmap(self.path, dtype, "c", shape=(self.rows, width))
+            with open(self.path, "rb") as file:
+                mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
+            if hasattr(mmap, "MADV_WILLNEED"):  # not on Windows
+                mapped.madvise(mmap.MADV_WILLNEED)
+            return np.frombuffer(mapped, dtype).reshape(self.rows, width)
         if len(self.blocks) == 1:
             return self.blocks[0]
         whole = np.empty((self.rows, width), dtype)
@@ -162,6 +170,7 @@ class BatchStore:
         self.held_bytes = 0
         self.spilled_bytes = 0
         self.beside = 0  # files spilled beside the batches: arrays, parked frames
+        self._writer: ThreadPoolExecutor | None = None  # writes parked values behind
         self.offsets = [0]
 
     @property
@@ -246,33 +255,45 @@ class BatchStore:
 
     def park(self, frame: pl.DataFrame) -> Callable[[], pl.DataFrame]:
         """Set ``frame`` aside until the returned function is called: on disk once the
-        store has spilled (the scan is past its budget), as it is otherwise. Read back a
-        column at a time into one chunk each (as :meth:`pop` gives them)."""
+        store has spilled (the scan is past its budget), as it is otherwise. Written by a
+        background thread while the scan goes on (held until then); read back a column
+        at a time into one chunk each (as :meth:`pop` gives them)."""
         if not self.spilled:
             return lambda: frame
-        path = self._write_beside(
+        names = frame.columns
+        path, written = self._write_behind(
             "parked",
             ".arrow",
             lambda path: frame.write_ipc(path, compression="uncompressed"),
             frame.estimated_size(),
         )
-        names = frame.columns
-        return lambda: pl.DataFrame(
-            [pl.read_ipc(path, columns=[name]).to_series().rechunk() for name in names]
-        )
+
+        def back() -> pl.DataFrame:
+            written()
+            return pl.DataFrame(
+                [pl.read_ipc(path, columns=[name]).to_series().rechunk() for name in names]
+            )
+
+        return back
 
     def park_arrays(self, arrays: dict[str, np.ndarray]) -> Callable[[], dict[str, np.ndarray]]:
         """Set ``arrays`` aside as :meth:`park` sets a frame aside: in ``.npy`` files
         once the store has spilled, read back whole."""
         if not self.spilled:
             return lambda: arrays
-        paths = {
-            name: self._write_beside(
+        parked = {
+            name: self._write_behind(
                 "parked", ".npy", lambda path, a=array: np.save(path, a), array.nbytes
             )
             for name, array in arrays.items()
         }
-        return lambda: {name: np.load(path) for name, path in paths.items()}
+
+        def back() -> dict[str, np.ndarray]:
+            for _, written in parked.values():
+                written()
+            return {name: np.load(path) for name, (path, _) in parked.items()}
+
+        return back
 
     def spill_rows(self, array: np.ndarray) -> RowsOnDisk:
         """2-D ``array`` written to the spill folder, to be read back a block of rows at a
@@ -297,6 +318,23 @@ class BatchStore:
             write(path)
         self.spilled_bytes += nbytes
         return path
+
+    def _write_behind(
+        self, stem: str, suffix: str, write: Callable[[Path], None], nbytes: int
+    ) -> tuple[Path, Callable[[], None]]:
+        """A file beside the batches, written by ``write`` in the store's background
+        thread; and a function that waits until it is written (raising its failure)."""
+        path = self.beside_path(stem, suffix)
+
+        def task() -> None:
+            with writing_to(path, "cannot spill to disk"):
+                write(path)
+
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="park")
+        written = self._writer.submit(task)
+        self.spilled_bytes += nbytes
+        return path, written.result
 
     def _folder(self) -> Path:
         if self.folder is None:
@@ -325,8 +363,11 @@ class BatchStore:
         self.held_bytes = 0
 
     def close(self) -> None:
-        """Drop what is held and delete the spill folder."""
+        """Drop what is held and delete the spill folder, once any file being written
+        behind is done."""
         self.held.clear()
+        if self._writer is not None:
+            self._writer.shutdown(cancel_futures=True)
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 

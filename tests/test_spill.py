@@ -2,6 +2,7 @@
 the spill folder is gone however the scan ends, and what a stage no longer needs is freed."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +22,7 @@ import detector.coordination
 import detector.pipeline
 from detector.cli import main
 from detector.config import ScanConfig, parse_size
-from detector.errors import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, UsageError
+from detector.errors import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, OutputError, UsageError
 from detector.pipeline import scan
 from detector.spill import AppendedRows, BatchStore, batch_store, default_memory_limit
 
@@ -76,9 +77,23 @@ def test_store_reads_back_and_parks_what_it_was_given(tmp_path, limit):
         assert store.gather("text", rows).to_list() == whole["text"].gather(rows).to_list()
         assert store.pop(["x"]).equals(whole.select("x"))
         on_disk = len(list(tmp_path.rglob("*")))
-        back = store.park(whole)  # on disk once spilled
-        assert len(list(tmp_path.rglob("*"))) == on_disk + store.spilled
+        back = store.park(whole)  # on disk once spilled, written behind
+        arrays_back = store.park_arrays({"x": whole["x"].to_numpy(), "n": np.arange(3)})
         assert back().equals(whole)
+        arrays = arrays_back()
+        assert arrays["x"].tolist() == whole["x"].to_list() and arrays["n"].tolist() == [0, 1, 2]
+        assert len(list(tmp_path.rglob("*"))) == on_disk + 3 * store.spilled
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_parked_value_that_cannot_be_written_fails_when_asked_back(tmp_path):
+    store = BatchStore(1, tmp_path)
+    store.append(next(batches()))  # spilled: the budget is one byte
+    shutil.rmtree(store.folder)
+    back = store.park_arrays({"x": np.arange(5)})
+    with pytest.raises(OutputError, match="cannot spill to disk"):
+        back()
+    store.close()
     assert list(tmp_path.iterdir()) == []
 
 
