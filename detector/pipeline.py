@@ -1,13 +1,14 @@
 """The scan, top to bottom: ingest -> normalise -> shingle + MinHash -> LSH -> spun groups ->
 graph -> cluster -> score -> tables.
 
-Input is streamed batch by batch: each batch is normalised and only its texts not seen
-before are shingled and MinHashed, so exact copies (a slogan pasted 50,000 times) cost one
-signature. What is kept per post is compact: the post id, time, an account number and a
-text number (not the account id and the normalised text), the trace columns and the raw
-text, which comes back only at the rows the tables quote. Kept batches past
-``config.memory_limit`` are spilled to disk (:mod:`detector.spill`). The rest of the
-pipeline works on numpy arrays indexed by dense account and text numbers.
+Input is streamed batch by batch, the next one read and validated in a background thread
+meanwhile: each batch is normalised and only its texts not seen before are shingled and
+MinHashed, so exact copies (a slogan pasted 50,000 times) cost one signature. What is kept
+per post is compact: the post id, time, an account number and a text number (not the
+account id and the normalised text), the trace columns and the raw text, which comes back
+only at the rows the tables quote. Kept batches past ``config.memory_limit`` are spilled
+to disk (:mod:`detector.spill`). The rest of the pipeline works on numpy arrays indexed by
+dense account and text numbers.
 """
 
 from __future__ import annotations

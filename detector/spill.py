@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, partial
 from itertools import pairwise
 from pathlib import Path
 
@@ -170,7 +170,8 @@ class BatchStore:
         self.held_bytes = 0
         self.spilled_bytes = 0
         self.beside = 0  # files spilled beside the batches: arrays, parked frames
-        self._writer: ThreadPoolExecutor | None = None  # writes parked values behind
+        self._writer: ThreadPoolExecutor | None = None  # writes batches and parked values
+        self._batch_written: Callable[[], None] = _done  # waits for the batch being written
         self.offsets = [0]
 
     @property
@@ -227,6 +228,7 @@ class BatchStore:
 
     def _read(self, batch: int, name: str) -> pl.Series:
         if self.files:
+            self._batches_written()
             return pl.read_ipc(self.files[batch], columns=[name])[name]
         return self.held[batch][name]
 
@@ -235,6 +237,7 @@ class BatchStore:
         only the pages holding those rows are read."""
         if not self.files:
             return self.held[batch][name].gather(rows)
+        self._batches_written()
         with pa.memory_map(str(self.files[batch])) as source:
             taken = pa.ipc.open_file(source).read_all().column(name).take(pa.array(rows))
         return pl.Series(name, taken)
@@ -325,16 +328,25 @@ class BatchStore:
         """A file beside the batches, written by ``write`` in the store's background
         thread; and a function that waits until it is written (raising its failure)."""
         path = self.beside_path(stem, suffix)
+        self.spilled_bytes += nbytes
+        return path, self._submit(path, write)
+
+    def _submit(self, path: Path, write: Callable[[Path], None]) -> Callable[[], None]:
+        """``write(path)`` run by the store's background thread, in order; returns a
+        function that waits until it is done (raising its failure)."""
 
         def task() -> None:
             with writing_to(path, "cannot spill to disk"):
                 write(path)
 
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="park")
-        written = self._writer.submit(task)
-        self.spilled_bytes += nbytes
-        return path, written.result
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="spill")
+        return self._writer.submit(task).result
+
+    def _batches_written(self) -> None:
+        """Wait until the batch being written behind is on disk."""
+        written, self._batch_written = self._batch_written, _done
+        written()
 
     def _folder(self) -> Path:
         if self.folder is None:
@@ -350,13 +362,13 @@ class BatchStore:
         return self.folder
 
     def _spill(self) -> None:
+        """Write the held batches, each in the background thread while the scan goes on
+        (one at a time: a batch waits for the one before, so at most one is held beyond
+        the scan's own)."""
         for frame in self.held:
             path = self._folder() / f"batch-{len(self.files):06d}.arrow"
-            with writing_to(path, "cannot spill to disk"):
-                # Plain (non-view) Arrow types, which pyarrow can take rows of.
-                frame.write_ipc(
-                    path, compression="uncompressed", compat_level=pl.CompatLevel.oldest()
-                )
+            self._batches_written()
+            self._batch_written = self._submit(path, partial(_write_batch, frame))
             self.files.append(path)
             self.spilled_bytes += frame.estimated_size()
         self.held.clear()
@@ -370,6 +382,15 @@ class BatchStore:
             self._writer.shutdown(cancel_futures=True)
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_batch(frame: pl.DataFrame, path: Path) -> None:
+    # Plain (non-view) Arrow types, which pyarrow can take rows of.
+    frame.write_ipc(path, compression="uncompressed", compat_level=pl.CompatLevel.oldest())
+
+
+def _done() -> None:
+    """Nothing to wait for."""
 
 
 def remove_orphans(parent: Path, prefix: str) -> None:

@@ -86,6 +86,19 @@ def test_store_reads_back_and_parks_what_it_was_given(tmp_path, limit):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_batch_that_cannot_be_written_fails_when_read(tmp_path):
+    frames = list(batches())
+    store = BatchStore(1, tmp_path)
+    store.append(frames[0])  # spilled, written behind
+    assert store.column("x").equals(frames[0]["x"])
+    shutil.rmtree(store.folder)
+    store.append(frames[1])
+    with pytest.raises(OutputError, match="cannot spill to disk"):
+        store.column("x")
+    store.close()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_parked_value_that_cannot_be_written_fails_when_asked_back(tmp_path):
     store = BatchStore(1, tmp_path)
     store.append(next(batches()))  # spilled: the budget is one byte
@@ -103,8 +116,10 @@ def test_store_spills_only_past_the_budget(tmp_path):
     store.append(frames[0])
     store.append(frames[1])
     assert not store.spilled and not list(tmp_path.iterdir())
-    store.append(frames[2])
-    assert store.spilled and len(list(next(tmp_path.iterdir()).iterdir())) == 3
+    store.append(frames[2])  # written behind, read back once written
+    assert store.spilled and len(store.files) == 3
+    assert store.column("x").equals(pl.concat([f["x"] for f in frames[:3]]))
+    assert len(list(next(tmp_path.iterdir()).iterdir())) == 3
     store.close()
     assert list(tmp_path.iterdir()) == []
 
