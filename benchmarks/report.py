@@ -738,6 +738,11 @@ def write_results(results: dict, path: Path, **sections: dict) -> None:
         "",
         "## Our stages (seconds)",
         "",
+        "Wall time of the scan's own thread in each stage. The input is read and validated "
+        "in a background thread while the batch before is normalised and MinHashed, so "
+        "*ingest* is the time spent waiting for the next batch and numbering its accounts, "
+        "and the reading itself falls within *normalise* and *minhash*.",
+        "",
         *_stage_table(results),
         "",
         "## Quality (account level)",

@@ -4,8 +4,9 @@ Arrow IPC files on disk past it.
 A scan holds each accepted post's compact columns (ids, numbers, time, trace objects, raw
 text) from the batch that read it until the tables are written. :class:`BatchStore` keeps
 them batch by batch; once the batches it holds pass ``limit`` bytes it writes them, and
-every later batch, to uncompressed Arrow IPC files in a temporary folder, so what stays in
-memory no longer grows with the dump. Columns are read back one at a time when a stage
+every later batch, to uncompressed Arrow IPC files in a temporary folder (written by a
+background thread while the scan goes on, one batch at a time), so what stays in memory
+no longer grows with the dump. Columns are read back one at a time when a stage
 needs them, and the raw texts only at the few rows the tables quote (memory-mapped). The
 texts' LSH sketches count against the same budget: once it is passed, the scan moves them
 there too, low bytes memory-mapped (:class:`AppendedRows`) and band keys read back
