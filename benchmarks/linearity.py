@@ -15,9 +15,12 @@ Every post also carries a second object (a hashtag), so the accounts co-share tw
 distinct objects and enter the graph (``min_repeat`` 2): the degenerate object is linked,
 not filtered out before the graph is built.
 
-Each dump is written as Parquet and scanned with default options in this process after a
-warm-up scan (kernels compiled); the time ratio between consecutive sizes should stay
-near the size ratio (2 for doubling). Figures go to ``linearity.json`` beside this file;
+Each dump is written as Parquet and scanned by ``detector scan`` with default options in
+a process of its own (every output written; its peak memory measured) after a small
+warm-up scan of the same case (kernels compiled and cached). ``seconds`` is the scan's
+own (``summary.json``: reading to report, no interpreter start, no writing), ``wall_s``
+the whole process, writing included. The time ratio between consecutive sizes should
+stay near the size ratio (2 for doubling). Figures go to ``linearity.json`` beside this file;
 ``python -m benchmarks.report`` renders them into RESULTS.md.
 """
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -37,6 +41,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from benchmarks.measure import run_module
 from benchmarks.worlds import parse_size, size_label
 
 HERE = Path(__file__).resolve().parent
@@ -56,18 +61,24 @@ def _frame(account: np.ndarray, time_s: np.ndarray, text: list[str] | pl.Series,
     )
 
 
+def _repeat(value: str | list[str], n: int) -> pl.Series:
+    """``value`` n times, made by polars (a Python list of n lists takes 5 GB a million)."""
+    dtype = pl.List(pl.String) if isinstance(value, list) else pl.String
+    return pl.repeat(pl.lit(value, dtype=dtype), n, eager=True)
+
+
 def one_account_one_hashtag(n: int, rng: np.random.Generator) -> pl.DataFrame:
     others = n // 100
     account = np.r_[np.zeros(n - others, np.int64), 1 + np.arange(others)]
     seconds = np.r_[np.arange(n - others), rng.integers(0, n - others, others)]
-    text = pl.Series(["#spam #more 又来了"] * n)
-    return _frame(account, seconds, text, hashtags=pl.Series([["spam", "more"]] * n))
+    text = _repeat("#spam #more 又来了", n)
+    return _frame(account, seconds, text, hashtags=_repeat(["spam", "more"], n))
 
 
 def one_text_every_account(n: int, rng: np.random.Generator) -> pl.DataFrame:
     seconds = np.sort(rng.integers(0, 86_400, n))
-    text = pl.Series(["支持国货，支持小米汽车，大家一起加油，中国制造越来越好 #国货"] * n)
-    return _frame(np.arange(n), seconds, text, hashtags=pl.Series([["国货"]] * n))
+    text = _repeat("支持国货，支持小米汽车，大家一起加油，中国制造越来越好 #国货", n)
+    return _frame(np.arange(n), seconds, text, hashtags=_repeat(["国货"], n))
 
 
 def one_url_every_post(n: int, rng: np.random.Generator) -> pl.DataFrame:
@@ -78,8 +89,8 @@ def one_url_every_post(n: int, rng: np.random.Generator) -> pl.DataFrame:
         account,
         seconds,
         text,
-        urls=pl.Series([["https://example.com/a"]] * n),
-        hashtags=pl.Series([["deal"]] * n),
+        urls=_repeat(["https://example.com/a"], n),
+        hashtags=_repeat(["deal"], n),
     )
 
 
@@ -90,20 +101,24 @@ CASES: dict[str, Callable[[int, np.random.Generator], pl.DataFrame]] = {
 }
 
 
-def measure(case: str, n: int, folder: Path) -> dict[str, Any]:
-    from detector.pipeline import scan
-
+def measure(case: str, n: int, folder: Path, memory_limit_gb: float) -> dict[str, Any]:
+    """One case at one size: the dump written as Parquet, then ``detector scan`` in its own
+    process (every output written), stopped past ``memory_limit_gb``."""
     path = folder / "posts.parquet"
     CASES[case](n, np.random.default_rng(7)).write_parquet(path)
-    start = time.perf_counter()
-    result = scan(path)
-    seconds = time.perf_counter() - start
-    return {
-        "case": case,
-        "posts": n,
-        "seconds": round(seconds, 2),
-        "graph_edges": result.summary["graph_edges"],
-        "stages": {k: v["seconds"] for k, v in result.summary["stages"].items()},
+    out = folder / "scan"
+    shutil.rmtree(out, ignore_errors=True)
+    args = ["scan", str(path), "--out", str(out), "--quiet"]
+    child = run_module("detector.cli", args, None, folder / "log.txt", memory_limit_gb * 1024)
+    run = {"case": case, "posts": n, "wall_s": child.wall_s, "peak_rss_mb": child.peak_rss_mb}
+    if child.returncode != 0:
+        why = f"past {memory_limit_gb:g} GiB" if child.out_of_memory else f"exit {child.returncode}"
+        return run | {"failed": why, "log": (folder / "log.txt").read_text()[-1500:]}
+    summary = json.loads((out / "summary.json").read_text())
+    return run | {
+        "seconds": summary["seconds"],
+        "graph_edges": summary["graph_edges"],
+        "stages": {k: v["seconds"] for k, v in summary["stages"].items()},
     }
 
 
@@ -111,18 +126,22 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="250k,500k,1m", help="posts per dump, e.g. 250k,500k")
     parser.add_argument("--out", type=Path, default=HERE / "linearity.json")
+    parser.add_argument(
+        "--memory-limit-gb", type=float, default=20.0, help="stop a scan past this resident size"
+    )
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for case in CASES:
-            measure(case, 2_000, folder)  # warm-up: compile the kernels this case uses
+            measure(case, 2_000, folder, args.memory_limit_gb)  # compiles what the case uses
             for n in sizes:
                 print(f"{case}: {size_label(n)} ...", flush=True)
-                runs.append(measure(case, n, folder))
+                runs.append(measure(case, n, folder, args.memory_limit_gb))
+                print(f"  {runs[-1].get('seconds', runs[-1].get('failed'))}", flush=True)
     for previous, run in pairwise(runs):
-        if previous["case"] == run["case"]:
+        if previous["case"] == run["case"] and "seconds" in previous and "seconds" in run:
             run["ratio"] = round(run["seconds"] / max(previous["seconds"], 1e-9), 2)
             run["size_ratio"] = round(run["posts"] / previous["posts"], 2)
     results = {

@@ -73,8 +73,9 @@ class ScanConfig:
     # Input: logical column -> name in the file (only the names that differ need mapping).
     columns: dict[str, str] = field(default_factory=dict)
     batch_rows: int = 1_000_000
-    # Bytes of posts held in memory between reading and reporting before they are spilled
-    # to Arrow IPC files in a temporary folder made in spill_dir (see detector.spill).
+    # Bytes of posts held in memory between reading and reporting, and of the account
+    # graph's edges as they are built, before they are spilled to a temporary folder made
+    # in spill_dir (see detector.spill).
     # None: a thirty-second of the machine's memory; spill_dir None: the system's temp folder.
     memory_limit: int | None = None
     spill_dir: str | None = None

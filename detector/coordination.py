@@ -47,9 +47,9 @@ from detector.cluster import (
     symmetric_adjacency,
 )
 from detector.config import ScanConfig
-from detector.graph import EDGE_FIELDS, AccountGraph, Traces, build_graph
+from detector.graph import EDGE_FIELDS, AccountGraph, Join, Traces, build_graph
 from detector.score import ClusterEvidence, cluster_evidence
-from detector.spill import release_freed_memory
+from detector.spill import join_columns, release_freed_memory
 
 Step = Callable[[str], AbstractContextManager[object]]
 # Sets arrays aside (on disk once a scan is past its memory budget) and gives them back.
@@ -89,6 +89,7 @@ def find_clusters(
     step: Step = _no_step,
     kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
     park: Park = lambda arrays: lambda: arrays,
+    join: Join = join_columns,
 ) -> Clustering:
     """Graph, communities, core members and evidence of the accounts of the traces
     ``handed`` over (``account_posts``/``account_created``: posts and creation time, epoch
@@ -98,7 +99,8 @@ def find_clusters(
     passed as such stays referenced by the caller until the call returns, through
     everything below: at 50M posts 1.5 GiB). The graph's edges are set
     aside by ``park`` while the communities and core members are found (at 50M posts they
-    are a third of what the scan holds there)."""
+    are a third of what the scan holds there); ``join`` holds them as they are made (in
+    memory, or on disk past the scan's memory budget: :func:`detector.spill.join_columns`)."""
     traces = handed.pop()
     kinds = config.traces
     n_accounts = int(account_posts.shape[0])
@@ -115,6 +117,7 @@ def find_clusters(
             min_participation=config.min_participation,
             kind_totals=kind_totals,
             batch_edges=config.graph_batch_edges,
+            join=join,
         )
         co_shares = traces.take(graph.linked)
     del traces  # the later steps read the co-shares only

@@ -41,9 +41,12 @@ import numpy as np
 
 from detector.numbering import first_appearances
 from detector.sorting import stable_argsort
+from detector.spill import join_columns
 
 MAX_OBJECTS = 5  # shared objects quoted per pair and kind
 T = TypeVar("T")
+# Columns made a batch of rows at a time -> each as one array (see detector.spill).
+Join = Callable[[Iterable[list[np.ndarray]]], list[np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -495,6 +498,7 @@ def build_graph(
     min_participation: int = 1,
     kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
     batch_edges: int = 1_000_000,
+    join: Join = join_columns,
 ) -> AccountGraph:
     """The co-sharing graph of the accounts that co-shared at least ``min_repeat`` distinct
     objects within their kinds' windows (``windows``/``weights``: per kind index), or one
@@ -508,6 +512,8 @@ def build_graph(
     of the whole scan, when ``traces`` are one closed part of it (see
     :mod:`detector.coordination`). ``batch_edges``: links aggregated at once (the
     stage's working memory, about 200 bytes a link); the graph is the same for any.
+    ``join``: how the batches' edge columns become the graph's (in memory, or spilled
+    and mapped back past a scan's memory budget: :func:`detector.spill.join_columns`).
     """
     window = np.asarray(windows, np.int64)[traces.kind]
     # Object popularity over every share of it, in or out of window.
@@ -535,25 +541,14 @@ def build_graph(
     edge_row, edge_other = (np.empty(bounds[-1], np.int64) for _ in range(2))
     _neighbour_edges(*columns, True, per_source, batch_of, cursor, edge_row, edge_other)
     del sub_order, per_source, batch_of, cursor
-    # The edges are aggregated batch by batch of source accounts, a batch per thread, into
-    # rows preallocated for one per edge (at most that many; pages never written are never
-    # resident): a few batches' sorts and records are held at once, and the rows come out
-    # in pair order.
+    # The edges are aggregated batch by batch of source accounts, a batch per thread: a
+    # few batches' sorts and records are held at once, and the rows come out in pair order.
     repeated = shares.pair_traces[shares.pair_index] > 1
     n_posts = np.int64(traces.post.max() + 1) if traces.n_rows else np.int64(1)
-    edges: list[np.ndarray] = []
-    filled = np.zeros(len(EDGE_FIELDS), np.int64)  # the columns' lengths so far
     batches = ((edge_row[lo:hi], edge_other[lo:hi]) for lo, hi in itertools.pairwise(bounds))
     pair_rows = partial(_pair_rows, traces, shares, row_weight, repeated, n_posts)
-    for part in _in_threads(lambda batch: pair_rows(*batch), batches, threads):
-        if not edges:  # a column is at most one entry per edge (objects too)
-            edges = [np.empty(bounds[-1], a.dtype) for a in part]
-        for i, (column, values) in enumerate(zip(edges, part, strict=True)):
-            column[filled[i] : filled[i] + values.size] = values
-            filled[i] += values.size
+    edges = join(_in_threads(lambda batch: pair_rows(*batch), batches, threads))
     del edge_row, edge_other
-    for column, length in zip(edges, filled, strict=True):
-        column.resize(length, refcheck=False)  # shrinks in place
     graph = AccountGraph(
         *edges,
         n_accounts,

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from detector import __version__
 from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.coordination import Clusterer, Park, find_clusters
-from detector.graph import AccountGraph, Traces, concat_traces, make_traces
+from detector.graph import AccountGraph, Join, Traces, concat_traces, make_traces
 from detector.ingest import expand_inputs, iter_batches, parquet_rows, read_ahead
 from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
@@ -47,6 +47,7 @@ from detector.spill import (
     RowsOnDisk,
     batch_store,
     default_memory_limit,
+    join_columns,
     release_freed_memory,
 )
 
@@ -314,13 +315,15 @@ class Posts:
     the raw texts of the given rows (the tables quote a few; the rest never come back);
     ``park``: sets a frame aside while the graph and clusters are built, returning how to
     get it back (on disk once the scan is past its memory budget); ``park_arrays``: the
-    same for arrays (the graph's edges while the communities are found)."""
+    same for arrays (the graph's edges while the communities are found); ``join``: holds
+    the graph's edges as they are made (on disk past the budget)."""
 
     frame: pl.DataFrame
     accounts: pl.DataFrame
     texts: Callable[[np.ndarray], pl.Series]
     park: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = lambda frame: lambda: frame
     park_arrays: Park = lambda arrays: lambda: arrays
+    join: Join = join_columns
 
     @classmethod
     def of_frame(
@@ -366,7 +369,12 @@ class Posts:
         frame = store.pop([name for name in store.names() if name != "text"])
         frame = frame.with_columns(account=pl.Series(rank[frame["account"].to_numpy()]))
         return cls(
-            frame, table, lambda rows: store.gather("text", rows), store.park, store.park_arrays
+            frame,
+            table,
+            lambda rows: store.gather("text", rows),
+            store.park,
+            store.park_arrays,
+            partial(join_columns, store=store),
         )
 
 
@@ -454,7 +462,7 @@ def scan_posts(
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
     account_table, raw_texts, park = posts.accounts, posts.texts, posts.park
-    clusterer = clusterer or partial(find_clusters, park=posts.park_arrays)
+    clusterer = clusterer or partial(find_clusters, park=posts.park_arrays, join=posts.join)
     with stages.step("lsh"):
         matchable = n_shingles >= config.min_shingles
         posts = _index_posts(posts.take(), groups.label, matchable)

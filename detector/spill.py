@@ -11,7 +11,9 @@ needs them, and the raw texts only at the few rows the tables quote (memory-mapp
 texts' LSH sketches count against the same budget: once it is passed, the scan moves them
 there too, low bytes memory-mapped (:class:`AppendedRows`) and band keys read back
 a few bands at a time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there
-while the account graph and clusters are built (:meth:`BatchStore.park`). The folder is
+while the account graph and clusters are built (:meth:`BatchStore.park`). The account
+graph's edges, made a batch of source accounts at a time, go there too once they pass
+the budget, and come back memory-mapped (:func:`join_columns`). The folder is
 made only when something is spilled and is removed when the scan ends, however it ends
 (success, error, Ctrl-C). A scan killed outright (out of memory, ``kill -9``) cannot remove
 its own; the folder's name carries the host and process, and the next scan spilling to the
@@ -26,7 +28,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache, partial
@@ -59,9 +61,9 @@ class RowsOnDisk:
 
 
 class AppendedRows:
-    """A 2-D array built a block of rows at a time: held in memory until :meth:`spill`
-    moves it, and every block appended later, to one file in a store's folder. A kernel
-    then reads it as one array (:meth:`array`), not as a list of blocks."""
+    """An array built a block of rows at a time: held in memory until :meth:`spill` moves
+    it, and every block appended later, to one file in a store's folder. A kernel then
+    reads it as one array (:meth:`array`), not as a list of blocks."""
 
     def __init__(self) -> None:
         self.blocks: list[np.ndarray] = []
@@ -70,7 +72,7 @@ class AppendedRows:
         self.path: Path | None = None
 
     def append(self, block: np.ndarray) -> None:
-        """Add ``block``'s rows after those appended so far (same width and type)."""
+        """Add ``block``'s rows after those appended so far (same row shape and type)."""
         self.blocks.append(block)
         self.rows += block.shape[0]
         if self.store is not None:
@@ -93,22 +95,23 @@ class AppendedRows:
 
     def array(self) -> np.ndarray:
         """Every row as one array: from the file mapped copy-on-write (numba's kernels take
-        it as an array in memory), or the blocks joined in memory, each freed once copied.
-        The map is read ahead in file order: kernels probe it at random, and pages evicted
-        since they were written (a large scan spills more than the page cache holds) are
-        better read back in order now than one random read at a time."""
+        it as an array in memory; the kernel can drop its pages and read them again), or
+        the blocks joined in memory, each freed once copied. The map is read ahead in file
+        order: kernels probe it at random, and pages evicted since they were written (a
+        large scan spills more than the page cache holds) are better read back in order
+        now than one random read at a time."""
         if not self.blocks:
             return np.zeros((0, 0), np.uint8)
-        width, dtype = self.blocks[0].shape[1], self.blocks[0].dtype
+        shape, dtype = self.blocks[0].shape[1:], self.blocks[0].dtype
         if self.path is not None and self.rows:
             with open(self.path, "rb") as file:
                 mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
             if hasattr(mmap, "MADV_WILLNEED"):  # not on Windows
                 mapped.madvise(mmap.MADV_WILLNEED)
-            return np.frombuffer(mapped, dtype).reshape(self.rows, width)
+            return np.frombuffer(mapped, dtype).reshape(self.rows, *shape)
         if len(self.blocks) == 1:
             return self.blocks[0]
-        whole = np.empty((self.rows, width), dtype)
+        whole = np.empty((self.rows, *shape), dtype)
         filled = 0
         while self.blocks:
             block = self.blocks.pop(0)
@@ -116,6 +119,33 @@ class AppendedRows:
             filled += block.shape[0]
         self.blocks = [whole]
         return whole
+
+
+def join_columns(
+    parts: Iterable[Sequence[np.ndarray]], store: BatchStore | None = None
+) -> list[np.ndarray]:
+    """Columns made a block of rows at a time (``parts``: one block of every column each),
+    each as one array: joined in memory, or, once the blocks held pass ``store``'s budget,
+    spilled to its folder with every later block and mapped back (:meth:`AppendedRows.array`),
+    so that a result larger than memory is held by the page cache, not by the scan."""
+    columns: list[AppendedRows] = []
+    for part in parts:
+        columns = columns or [AppendedRows() for _ in part]
+        for column, block in zip(columns, part, strict=True):
+            column.append(block)
+        spilling = store is not None and columns[0].store is None
+        if spilling and sum(c.resident_bytes() for c in columns) > store.limit:
+            for column in columns:
+                column.spill(store)
+    return [column.array() for column in columns]
+
+
+def mapped(array: np.ndarray) -> bool:
+    """Whether ``array`` is a view of a memory-mapped file (on disk already)."""
+    base = array.base
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return isinstance(base.obj if isinstance(base, memoryview) else base, mmap.mmap)
 
 
 def machine_memory() -> int:
@@ -282,20 +312,25 @@ class BatchStore:
 
     def park_arrays(self, arrays: dict[str, np.ndarray]) -> Callable[[], dict[str, np.ndarray]]:
         """Set ``arrays`` aside as :meth:`park` sets a frame aside: in ``.npy`` files
-        once the store has spilled, read back whole."""
+        once the store has spilled, read back whole; arrays mapped from a file already
+        (:func:`join_columns`) stay as they are."""
         if not self.spilled:
             return lambda: arrays
+        kept = {name: array for name, array in arrays.items() if mapped(array)}
         parked = {
             name: self._write_behind(
                 "parked", ".npy", lambda path, a=array: np.save(path, a), array.nbytes
             )
             for name, array in arrays.items()
+            if name not in kept
         }
 
         def back() -> dict[str, np.ndarray]:
             for _, written in parked.values():
                 written()
-            return {name: np.load(path) for name, (path, _) in parked.items()}
+            return {
+                name: kept[name] if name in kept else np.load(parked[name][0]) for name in arrays
+            }
 
         return back
 

@@ -30,9 +30,9 @@ def scanned(monkeypatch_module):
     its clustering."""
     seen = {}
 
-    def record(handed, posts, created, config, step, park):
+    def record(handed, posts, created, config, step, park, join):
         seen.update(traces=handed[0], posts=posts, created=created, config=config)
-        seen["found"] = find_clusters(handed, posts, created, config, step, park=park)
+        seen["found"] = find_clusters(handed, posts, created, config, step, park=park, join=join)
         return seen["found"]
 
     monkeypatch_module.setattr(detector.pipeline, "find_clusters", record)

@@ -24,7 +24,14 @@ from detector.cli import main
 from detector.config import ScanConfig, parse_size
 from detector.errors import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, OutputError, UsageError
 from detector.pipeline import scan
-from detector.spill import AppendedRows, BatchStore, batch_store, default_memory_limit
+from detector.spill import (
+    AppendedRows,
+    BatchStore,
+    batch_store,
+    default_memory_limit,
+    join_columns,
+    mapped,
+)
 
 DEMO = Path(__file__).parents[1] / "fixtures" / "demo.csv.gz"
 TABLES = ("accounts", "clusters", "posts", "groups", "edges", "rejects")
@@ -176,6 +183,24 @@ def test_appended_rows_read_back_as_one_array(tmp_path, blocks, spill_after):
         whole = rows.array()
         expected = np.concatenate(arrays) if arrays else np.zeros((0, 0), np.uint8)
         np.testing.assert_array_equal(whole, expected)
+
+
+@pytest.mark.parametrize("limit", [None, 1 << 30, 100])
+def test_joined_columns_go_to_disk_past_the_budget(tmp_path, limit):
+    parts = [[np.arange(k, k + 10), np.full(10, k / 2)] for k in range(0, 50, 10)]
+    with batch_store(limit or 1, tmp_path) as store:
+        columns = join_columns(parts, store if limit else None)
+        np.testing.assert_array_equal(columns[0], np.arange(50))
+        np.testing.assert_array_equal(columns[1], np.repeat(np.arange(0, 50, 10) / 2, 10))
+        on_disk = limit == 100  # passed after the second part: the rest follows it there
+        assert [mapped(c) for c in columns] == [on_disk, on_disk]
+        assert store.spilled_bytes == (sum(c.nbytes for c in columns) if on_disk else 0)
+        store.limit = 1  # the scan passes its budget: parking writes what is in memory
+        store.append(next(batches()))
+        back = store.park_arrays({"joined": columns[0], "fresh": np.arange(3)})()
+        assert len(list(store.folder.glob("parked-*"))) == 1 + (not on_disk)
+        assert back["joined"] is columns[0] if on_disk else back["joined"] is not columns[0]
+        np.testing.assert_array_equal(back["joined"], np.arange(50))
 
 
 def test_the_traces_are_freed_once_the_graph_is_built(monkeypatch):
