@@ -261,20 +261,23 @@ def _neighbour_edges(
     order: np.ndarray,
     neighbours: int,
     write: bool,
-    per_source: np.ndarray,
-    batch_of: np.ndarray,
+    first_batch: np.ndarray,
+    parts: np.ndarray,
     cursor: np.ndarray,
     edge_row: np.ndarray,
     edge_other: np.ndarray,
 ) -> None:
     """Link each trace (rows sorted by key, time) to its next ``neighbours`` in-window traces
-    of other accounts under the same key. A first pass (not ``write``) counts each edge in
-    ``per_source`` at its smaller account; the second writes its two trace rows at
-    ``cursor[batch_of[smaller account]]``, so the edges of each batch of source accounts
-    lie together, in key order. A run of one account's traces is skipped in one step, so
-    an account posting a key a million times costs linear time, not its posts in window
+    of other accounts under the same key. Each edge belongs to a batch: ``first_batch`` of
+    its smaller account (the source), and where the source's edges are split in ``parts``
+    batches, the part of the range of accounts above it in which the other lies. A first
+    pass (not ``write``) counts the edges of each batch in ``cursor``; the second writes
+    each edge's two trace rows at ``cursor[batch]``, so the edges of each batch lie
+    together, in key order. A run of one account's traces is skipped in one step, so an
+    account posting a key a million times costs linear time, not its posts in window
     squared."""
     n = order.shape[0]
+    n_accounts = first_batch.shape[0]
     run_end = np.empty(n, np.int64)  # first position after the run of equal (key, account)
     for p in range(n - 1, -1, -1):
         same = p + 1 < n and key[order[p]] == key[order[p + 1]]
@@ -293,14 +296,14 @@ def _neighbour_edges(
             if account[j] == account[i]:
                 q = run_end[q]
                 continue
-            source = min(account[i], account[j])
+            source, target = min(account[i], account[j]), max(account[i], account[j])
+            b = first_batch[source]
+            if parts[source] > 1:
+                b += (target - source - 1) * parts[source] // (n_accounts - source - 1)
             if write:
-                b = batch_of[source]
                 edge_row[cursor[b]] = i
                 edge_other[cursor[b]] = j
-                cursor[b] += 1
-            else:
-                per_source[source] += 1
+            cursor[b] += 1
             linked += 1
             q += 1
 
@@ -534,13 +537,21 @@ def build_graph(
     columns = (traces.key, traces.account, traces.time, window, sub_order, neighbours)
     per_source = np.zeros(n_accounts, np.int64)
     none = np.zeros(0, np.int64)
-    _neighbour_edges(*columns, False, per_source, none, none, none, none)
+    each_own = np.arange(n_accounts), np.ones(n_accounts, np.int64)
+    _neighbour_edges(*columns, False, *each_own, per_source, none, none)
     threads = nb.get_num_threads()
-    batch_of, bounds = _source_batches(per_source, batch_edges // threads)
+    first_batch, parts = _source_batches(per_source, batch_edges // threads)
+    n_batches = int(first_batch[-1] + parts[-1]) if n_accounts else 1
+    if parts.max(initial=1) == 1:
+        per_batch = np.bincount(first_batch, weights=per_source, minlength=n_batches)
+    else:  # an account with more links than a batch: its batches counted edge by edge
+        per_batch = np.zeros(n_batches, np.int64)
+        _neighbour_edges(*columns, False, first_batch, parts, per_batch, none, none)
+    bounds = np.concatenate([np.zeros(1, np.int64), np.cumsum(per_batch).astype(np.int64)])
     cursor = bounds[:-1].copy()
     edge_row, edge_other = (np.empty(bounds[-1], np.int64) for _ in range(2))
-    _neighbour_edges(*columns, True, per_source, batch_of, cursor, edge_row, edge_other)
-    del sub_order, per_source, batch_of, cursor
+    _neighbour_edges(*columns, True, first_batch, parts, cursor, edge_row, edge_other)
+    del sub_order, per_source, first_batch, parts, cursor
     # The edges are aggregated batch by batch of source accounts, a batch per thread: a
     # few batches' sorts and records are held at once, and the rows come out in pair order.
     repeated = shares.pair_traces[shares.pair_index] > 1
@@ -583,14 +594,15 @@ def _in_threads(
 
 
 def _source_batches(per_source: np.ndarray, batch_edges: int) -> tuple[np.ndarray, np.ndarray]:
-    """Source accounts cut, in order, into batches of about ``batch_edges`` edges (an
-    account with more makes a batch of its own): each account's batch and the batches'
-    edge offsets (one batch at least)."""
-    start = (np.cumsum(per_source) - per_source) // max(batch_edges, 1)
+    """Source accounts cut, in order, into batches of about ``batch_edges`` edges: each
+    account's first batch, and the number of batches its edges are split into (one; for
+    an account with more, as many as it fills, by ranges of the accounts it links to, so
+    that one hyperactive account's links are aggregated a batch at a time too)."""
+    batch_edges = max(batch_edges, 1)
+    parts = np.maximum(-(-per_source // batch_edges), 1)
+    start = (np.cumsum(per_source) - per_source) // batch_edges
     batch_of = np.cumsum(np.diff(start, prepend=start[:1]) > 0)
-    n_batches = int(batch_of[-1]) + 1 if batch_of.size else 1
-    counts = np.bincount(batch_of, weights=per_source, minlength=n_batches).astype(np.int64)
-    return batch_of, np.concatenate([np.zeros(1, np.int64), np.cumsum(counts)])
+    return batch_of + np.cumsum(parts - 1) - (parts - 1), parts
 
 
 def _pair_rows(
