@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import detector.graph
 from detector.cluster import detect_communities, symmetric_adjacency
 from detector.graph import (
     MAX_OBJECTS,
@@ -55,6 +56,31 @@ def test_one_template_by_10000_accounts_stays_linear():
     assert graph.n_edges < all_pairs / 500
     labels = detect_communities(symmetric_adjacency(graph), min_size=5, seed=1)
     assert np.all(labels[:10_000] >= 0)  # every account still reachable from the others
+
+
+def test_one_hyperactive_accounts_links_are_aggregated_a_batch_at_a_time(monkeypatch):
+    # Account 0 shares one hashtag every second; 2,000 others share it once each in
+    # between. Every link has account 0 as its smaller end: batched by that end alone,
+    # its 30,000 links would be aggregated at once whatever the batch size.
+    rng = np.random.default_rng(3)
+    n = 20_000
+    accounts = np.r_[np.zeros(n, np.int64), np.arange(1, 2_001)]
+    times = np.r_[np.arange(n), rng.integers(0, n, 2_000)]
+    traces = traces_of(URL, np.zeros(accounts.size), accounts, times)
+    sizes = []
+    pair_rows = detector.graph._pair_rows
+
+    def counted(*args):
+        sizes.append(args[-1].size)
+        return pair_rows(*args)
+
+    monkeypatch.setattr(detector.graph, "_pair_rows", counted)
+    batched = graph_of(traces, 2_001, batch_edges=2_000 * detector.graph.nb.get_num_threads())
+    assert sum(sizes) > 20 * 2_000 and max(sizes) <= 2 * 2_000
+    monkeypatch.undo()
+    whole = graph_of(traces, 2_001, batch_edges=10**9)
+    for name, value in _fields(whole).items():
+        assert np.array_equal(value, _fields(batched)[name], equal_nan=True), name
 
 
 def test_each_trace_has_its_own_window():
