@@ -536,7 +536,9 @@ def build_graph(
     del order
     columns = (traces.key, traces.account, traces.time, window, sub_order, neighbours)
     per_source = np.zeros(n_accounts, np.int64)
-    none = np.zeros(0, np.int64)
+    # Each link's two trace rows, in 32 bits where they fit: the stage's largest arrays.
+    row_type = np.int32 if traces.n_rows < 2**31 else np.int64
+    none = np.zeros(0, row_type)
     each_own = np.arange(n_accounts), np.ones(n_accounts, np.int64)
     _neighbour_edges(*columns, False, *each_own, per_source, none, none)
     threads = nb.get_num_threads()
@@ -549,7 +551,7 @@ def build_graph(
         _neighbour_edges(*columns, False, first_batch, parts, per_batch, none, none)
     bounds = np.concatenate([np.zeros(1, np.int64), np.cumsum(per_batch).astype(np.int64)])
     cursor = bounds[:-1].copy()
-    edge_row, edge_other = (np.empty(bounds[-1], np.int64) for _ in range(2))
+    edge_row, edge_other = (np.empty(bounds[-1], row_type) for _ in range(2))
     _neighbour_edges(*columns, True, first_batch, parts, cursor, edge_row, edge_other)
     del sub_order, per_source, first_batch, parts, cursor
     # The edges are aggregated batch by batch of source accounts, a batch per thread: a

@@ -11,7 +11,7 @@ late, the scan compiles the kernel itself, as it would without one.
 
 ``KERNELS`` lists each kernel in the order a scan first calls it, with the seconds its
 compile takes (on one core of the benchmark machine: what splits the work in two halves);
-:func:`signature` gives the argument types the scan calls it with. ``tests/test_kernels.py``
+:func:`signatures` gives the argument types the scan calls it with. ``tests/test_kernels.py``
 checks that a scan after :func:`compile_kernels` compiles nothing. The ``DEFERRED`` ones
 come last and count neither in the split nor as a cold cache: while they are cold a scan
 of few texts takes a slower exact path instead (normalisation by polars: see
@@ -45,8 +45,13 @@ KERNELS: tuple[tuple[str, str, float], ...] = (
     ("detector.numbering", "_first_appearances", 0.5),
     ("detector.graph", "_neighbour_edges", 0.6),
     ("detector.graph", "_aggregate", 1.1),
+    ("detector.cluster", "_count_pairs", 0.3),
+    ("detector.cluster", "_fill_symmetric", 0.4),
+    ("detector.cluster", "_components", 0.2),
+    ("detector.cluster", "run_starts", 0.6),
     ("detector.score", "_object_features", 1.2),
     ("detector.score", "_account_features", 0.3),
+    ("detector.graph", "_same_cluster", 0.1),
     ("detector.normkernel", "_normalise_block", 5.0),
 )
 DEFERRED = frozenset({"_normalise_block"})
@@ -54,9 +59,10 @@ PACKAGE = Path(__file__).resolve().parent
 
 
 @cache
-def signature(name: str) -> tuple[Any, ...]:
-    """The argument types a scan calls kernel ``name`` with (numba is imported here, not
-    with this module, so the cheap cache check runs before it)."""
+def signatures(name: str) -> list[tuple[Any, ...]]:
+    """The argument types a scan calls kernel ``name`` with, one tuple per way it calls
+    it (numba is imported here, not with this module, so the cheap cache check runs
+    before it)."""
     from numba import types
 
     def array(dtype: types.Type, ndim: int = 1, readonly: bool = False) -> types.Array:
@@ -65,16 +71,16 @@ def signature(name: str) -> tuple[Any, ...]:
     i64, f64, flags, n = array(types.int64), array(types.float64), array(types.boolean), types.int64
     u32x2, u8x2, i32x2 = array(types.uint32, 2), array(types.uint8, 2), array(types.int32, 2)
     u16, i32, settings = array(types.uint16), array(types.int32), array(types.boolean)
-    u64 = array(types.uint64)
+    u64, read_u64 = array(types.uint64), array(types.uint64, readonly=True)
     text = (array(types.uint8, readonly=True), array(types.int64, readonly=True))
-    return {
+    listed = {
         "_normalise_block": (*text, u16, i32, i32, settings, n),
         "_signatures_block": (
             array(types.uint8, readonly=True), array(types.int64, readonly=True),
             n, n, n, n, array(types.uint32), array(types.uint32), types.boolean,
             u32x2, array(types.int32),
         ),
-        "_number_keys": (u64, array(types.uint32), u64, n, i64, flags),
+        "_number_keys": (u64, array(types.uint32), read_u64, n, i64, flags),
         "_sketch_rows": (u32x2, i64, n, n, u32x2, u8x2),
         "_bucket_heads": (u32x2, i32x2, n),
         "_verify": (i32x2, u8x2, i64, i32, n, array(types.boolean, 2)),
@@ -83,11 +89,17 @@ def signature(name: str) -> tuple[Any, ...]:
         "_root_agreement": (u8x2, i64, i64),
         "_linked": (i64, i64, i64, i64, i64, flags),
         "_first_appearances": (u64, n, flags),
-        "_neighbour_edges": (i64, i64, i64, i64, i64, n, types.boolean, i64, i64, i64, i64, i64),
-        "_aggregate": (i64, i64, i64, i64, i64, i64, i64, f64, i64),
+        "_neighbour_edges": (i64, i64, i64, i64, i64, n, types.boolean, i64, i64, i64, i32, i32),
+        "_aggregate": (i64, i64, i32, i32, i64, i64, i64, f64, i64),
         "_object_features": (i64, i64, i64, i64, i64, flags, f64, n),
         "_account_features": (i64, i64, n),
+        "_count_pairs": (i64, i64, f64, i64, i64),
+        "_fill_symmetric": (i64, i64, f64, i64, i64, i32, f64),
+        "_components": (i32, i32),
+        "run_starts": [(types.UniTuple(i64, 4), i64), (types.UniTuple(i64, 2), i64)],
+        "_same_cluster": (i64, i64, i64),
     }[name]  # fmt: skip
+    return listed if isinstance(listed, list) else [listed]
 
 
 def _dispatcher(module: str, name: str) -> Any:
@@ -140,10 +152,11 @@ def compile_kernels(first: int, stop: int) -> None:
         kernel = _dispatcher(module, name)
         if kernel is None:
             continue
-        try:
-            kernel.compile(signature(name))
-        except Exception:
-            continue
+        for argument_types in signatures(name):
+            try:
+                kernel.compile(argument_types)
+            except Exception:
+                continue
 
 
 def helper_share() -> int:

@@ -70,7 +70,7 @@ class KeyNumbers:
         appearance ever (numbered ``count`` on, in order)."""
         if self._keys.shape[0] == 0:
             raise RuntimeError("numbering after release(): the table is gone")
-        keys = np.ascontiguousarray(keys, np.uint64)
+        keys = _read_only(np.ascontiguousarray(keys, np.uint64))
         self._make_room(keys.shape[0])
         out = np.empty(keys.shape[0], np.int64)
         first = np.empty(keys.shape[0], np.bool_)
@@ -100,8 +100,21 @@ class KeyNumbers:
         by_number = np.empty(n, np.uint64)
         by_number[ids] = keys
         _number_keys(
-            self._keys, self._ids, by_number, 0, np.empty(n, np.int64), np.empty(n, np.bool_)
+            self._keys,
+            self._ids,
+            _read_only(by_number),
+            0,
+            np.empty(n, np.int64),
+            np.empty(n, np.bool_),
         )
+
+
+def _read_only(keys: np.ndarray) -> np.ndarray:
+    """``keys`` as a read-only view, as Arrow's buffers come: the kernel is compiled for
+    one kind of array, not for both."""
+    view = keys.view()
+    view.flags.writeable = False
+    return view
 
 
 @nb.njit(cache=True)

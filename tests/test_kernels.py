@@ -40,7 +40,7 @@ from detector.pipeline import scan
 
 kernels.compile_kernels(0, len(kernels.KERNELS))
 listed = [
-    kernels.signature(name) in kernels._dispatcher(module, name).signatures
+    all(s in kernels._dispatcher(module, name).signatures for s in kernels.signatures(name))
     for module, name, _ in kernels.KERNELS
 ]
 names = []
