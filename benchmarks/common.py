@@ -3,6 +3,7 @@ community flagging rule of the two reference systems."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,3 +48,9 @@ def flag_communities(graph: nx.Graph, evidence: str | None) -> pl.DataFrame:
             flagged = len(items) >= MIN_GROUPS
         rows.extend((str(account), cluster, flagged) for account in members)
     return pl.DataFrame(rows, schema=PREDICTIONS, orient="row")
+
+
+def head_commit() -> str:
+    """The repository's commit, short: what a benchmark's figures were measured at."""
+    git = ["git", "rev-parse", "--short", "HEAD"]
+    return subprocess.run(git, capture_output=True, text=True, check=False).stdout.strip()

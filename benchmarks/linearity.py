@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from benchmarks.common import head_commit
 from benchmarks.measure import run_module
 from benchmarks.worlds import parse_size, size_label
 
@@ -147,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {
         "command": "python -m benchmarks.linearity " + shlex.join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d"),
+        "commit": head_commit(),
         "runs": runs,
     }
     args.out.write_text(json.dumps(results, indent=2) + "\n")

@@ -12,6 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import head_commit
 from benchmarks.worlds import size_label
 
 GIB = 1024
@@ -51,7 +52,7 @@ def machine(command: str, args) -> dict[str, Any]:
         "packages": {p: version(p) for p in PACKAGES},
         "command": command,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _shell("git", "rev-parse", "--short", "HEAD"),
+        "commit": head_commit(),
         "dirty": bool(_shell("git", "status", "--porcelain", "--", "detector")),
         "repeats": args.repeats,
         "max_repeat_s": args.max_repeat_s,
@@ -452,7 +453,8 @@ def _linearity_section(linearity: dict) -> list[str]:
     return [
         "## Linear in one account's and one object's posts",
         "",
-        f"Written by `{linearity['command']}` on {linearity['date']} (one run each, "
+        f"Written by `{linearity['command']}` on {linearity['date']} at commit "
+        f"`{linearity['commit']}` (one run each, "
         "`detector scan` in a process of its own, warm kernels). Seconds: the scan's own, "
         "reading to report; wall: the whole process, writing every output included. A time "
         "ratio near the size ratio is linear.",

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import urllib.request
@@ -30,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from benchmarks.common import head_commit
 from benchmarks.measure import Child, run_module
 from benchmarks.worlds import ensure_world, parse_size, size_label
 
@@ -165,9 +165,7 @@ def main() -> None:
     meta = {
         "command": "python -m benchmarks.spark " + " ".join(sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        ).stdout.strip(),
+        "commit": head_commit(),
         "cores": os.cpu_count(),
         "load_average": f"{loads[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end",
     }
