@@ -65,10 +65,9 @@ import csv
 import glob
 import io
 import json
-import queue
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,36 +213,12 @@ def read_ahead(items: Iterator[T]) -> Iterator[T]:
     works on the one before: Arrow's and polars' reading and validation release the GIL,
     so they overlap the caller's normalising and MinHashing. At most one item is made
     ahead; a failure in the thread is raised here, at that item's turn."""
-    ready: queue.Queue[tuple[object, BaseException | None]] = queue.Queue()
-    room = threading.Semaphore(1)  # the one item the thread may make ahead
-    stop = threading.Event()
     done = object()
-
-    def produce() -> None:
-        try:
-            while room.acquire() and not stop.is_set():
-                item = next(items, done)
-                ready.put((item, None))
-                if item is done:
-                    return
-        except BaseException as exc:  # handed to the caller, who decides
-            ready.put((done, exc))
-
-    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, failure = ready.get()
-            room.release()
-            if failure is not None:
-                raise failure
-            if item is done:
-                return
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as thread:
+        ahead = thread.submit(next, items, done)
+        while (item := ahead.result()) is not done:
+            ahead = thread.submit(next, items, done)
             yield cast(T, item)
-    finally:
-        stop.set()
-        room.release()
-        thread.join()
 
 
 def file_batches(path: Path, config: ScanConfig, seen: _SeenIds | None = None) -> Iterator[Batch]:

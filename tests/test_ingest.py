@@ -543,4 +543,4 @@ def test_read_ahead_makes_one_item_ahead_and_stops_when_closed() -> None:
     time.sleep(0.2)
     assert made == [0, 1]  # the one taken and the one made ahead, no more
     ahead.close()
-    assert not any(t.name == "read-ahead" for t in threading.enumerate())
+    assert not any(t.name.startswith("read-ahead") for t in threading.enumerate())
