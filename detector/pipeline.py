@@ -473,7 +473,7 @@ def scan_posts(
     with stages.step("graph"):
         accounts = _account_table(account_table, posts)
         kinds = config.traces
-        traces, objects = _traces(posts, raw_texts, config)
+        traces, objects = _traces(posts, config)
         parked = park(_slim(posts))
         del posts
         release_freed_memory()  # the posts' and traces' frames, before the graph's arrays
@@ -520,6 +520,7 @@ def scan_posts(
                 found.edges,
                 kinds,
                 objects,
+                raw_texts,
                 accounts,
                 account_cluster,
                 cluster_id,
@@ -601,19 +602,18 @@ def _hash_key(values: pl.Expr) -> pl.Expr:
     return values.hash(TEXT_KEY_SEED).reinterpret(signed=True)
 
 
-def _traces(
-    posts: pl.DataFrame, raw_texts: Callable[[np.ndarray], pl.Series], config: ScanConfig
-) -> tuple[Traces, pl.DataFrame]:
-    """Co-sharing traces of every switched-on kind the input has, and a label per object
-    key (a text, an id, a URL, a tag) for the edge evidence; ``raw_texts``: the raw texts
-    of given rows."""
+def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
+    """Co-sharing traces of every switched-on kind the input has, and what names each
+    object (by ``key``) in the edge evidence: its ``label`` (an id, a URL, a tag), or for
+    a text the ``row`` of a post that has it, whose raw text is read only if a written
+    edge quotes it (:func:`_quoted_objects`)."""
     parts: list[Traces] = []
     labels: list[pl.DataFrame] = []
     posts = posts.with_row_index("row")
     authors = posts.select(label="post_id", source=pl.col("account").cast(pl.Int64))
     for index, kind in enumerate(config.traces):
         column = TRACE_COLUMNS[kind]
-        if kind == "text":  # labels gathered below: filtering every shared text is costly
+        if kind == "text":  # named by a row: filtering every shared text is costly
             rows = (
                 posts.select(
                     "row", "account", "time", "matchable", "text_id", "rewording",
@@ -650,16 +650,31 @@ def _traces(
         )
         parts.append(traces)
         keys, first = np.unique(traces.key, return_index=True)
-        label = (
-            rows["label"].gather(first)
-            if "label" in rows.columns
-            else raw_texts(rows["row"].gather(first).to_numpy())
-        )
-        labels.append(pl.DataFrame({"key": keys, "label": label}))
-    objects = (
-        pl.concat(labels) if labels else pl.DataFrame(schema={"key": pl.Int64, "label": pl.String})
+        if "label" in rows.columns:
+            named = {"label": rows["label"].gather(first), "row": None}
+        else:
+            named = {"label": None, "row": rows["row"].gather(first)}
+        labels.append(pl.DataFrame({"key": keys, **named}, schema=_OBJECTS))
+    return concat_traces(parts), pl.concat(labels) if labels else _empty(_OBJECTS)
+
+
+_OBJECTS = pl.Schema({"key": pl.Int64, "label": pl.String, "row": pl.UInt32})
+
+
+def _quoted_objects(
+    objects: pl.DataFrame, keys: np.ndarray, raw_texts: Callable[[np.ndarray], pl.Series]
+) -> pl.DataFrame:
+    """``key`` and ``label`` of the ``objects`` among ``keys``, cut to
+    ``MAX_OBJECT_CHARS``; texts' raw texts are read here, for these objects only."""
+    quoted = objects.join(
+        pl.DataFrame({"key": np.unique(keys)}), on="key", how="semi", maintain_order="left"
     )
-    return concat_traces(parts), objects
+    text = quoted["row"].is_not_null()
+    raw = raw_texts(quoted["row"].filter(text).to_numpy())
+    label = quoted["label"].scatter(np.flatnonzero(text.to_numpy()), raw)
+    # Cut once per object, not once per edge: the edges' lists then share the objects'
+    # string buffers (an object is quoted by many edges).
+    return pl.DataFrame({"key": quoted["key"], "label": label.str.slice(0, MAX_OBJECT_CHARS)})
 
 
 def _co_shared_text(min_variants: int) -> pl.Expr:
@@ -834,13 +849,14 @@ def _edges_out(
     graph: AccountGraph,
     kinds: tuple[str, ...],
     objects: pl.DataFrame,
+    raw_texts: Callable[[np.ndarray], pl.Series],
     accounts: pl.DataFrame,
     account_cluster: np.ndarray,
     cluster_id: np.ndarray,
     whole_graph: bool,
 ) -> pl.DataFrame:
     """One row per pair and trace: edges inside clusters, or every edge (``whole_graph``),
-    with a few of the shared objects quoted."""
+    with a few of the shared objects (:func:`_traces`) quoted."""
     inside = graph.within_clusters(account_cluster)
     rows = np.flatnonzero(inside | whole_graph)
     if rows.size == 0:
@@ -849,14 +865,7 @@ def _edges_out(
     edge, key = graph.quoted(rows)
     listed = (
         pl.DataFrame({"edge": edge, "key": key})
-        .join(
-            # Cut once per object, not once per edge: the edges' lists then share the
-            # objects' string buffers (an object is quoted by many edges).
-            objects.with_columns(pl.col("label").str.slice(0, MAX_OBJECT_CHARS)),
-            on="key",
-            how="left",
-            maintain_order="left",
-        )
+        .join(_quoted_objects(objects, key, raw_texts), on="key", how="left", maintain_order="left")
         .group_by("edge", maintain_order=True)
         .agg("label")
     )

@@ -126,7 +126,23 @@ def test_store_spills_only_past_the_budget(tmp_path):
     store.append(frames[2])  # written behind, read back once written
     assert store.spilled and len(store.files) == 3
     assert store.column("x").equals(pl.concat([f["x"] for f in frames[:3]]))
-    assert len(list(next(tmp_path.iterdir()).iterdir())) == 3
+    assert len(list(next(tmp_path.iterdir()).iterdir())) == sum(f.width for f in frames[:3])
+    store.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spilled_column_is_read_back_from_its_own_files(tmp_path):
+    """Reading a column back reads none of the others' bytes (the system's read-ahead
+    would pull in the raw texts written beside it): without the texts' files, every
+    other column still comes back whole."""
+    frames = list(batches())
+    store = BatchStore(1, tmp_path)
+    for frame in frames:
+        store.append(frame)
+    store.column("x")  # every batch written
+    for files in store.files:
+        files["text"].unlink()
+    assert store.pop(["x", "urls"]).equals(pl.concat(frames, how="diagonal").select("x", "urls"))
     store.close()
     assert list(tmp_path.iterdir()) == []
 
