@@ -20,10 +20,12 @@ PREDICTIONS = pl.Schema({"account_id": pl.String, "cluster": pl.Int64, "flagged"
 
 
 class Stages:
-    """Wall seconds per named stage."""
+    """Wall seconds per named stage, and what the run's work grows with (distinct
+    texts, graph edges: figures a system reports about its input, ours only)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.work: dict[str, int] = {}
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

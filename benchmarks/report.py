@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -270,6 +271,30 @@ def _stage_table(results: dict) -> list[str]:
     for e in ours:
         cells = " | ".join(f"{e['median']['stages'].get(s, 0):.2f}" for s in stages)
         lines.append(f"| {size_label(e['posts'])} | {cells} | {_seconds(e):.2f} |")
+    return lines
+
+
+def _growth_table(results: dict) -> list[str]:
+    """How many times each figure grows from one measured size to the next: the posts,
+    what the work grows with besides them, and each stage's seconds."""
+    ours = [e for e in _plain(results) if e["system"] == "ours" and _ok(e)]
+    ours = [e for e in ours if "work" in e["median"]]
+    if len(ours) < 2:
+        return []
+    work = list(ours[0]["median"]["work"])
+    stages = list(ours[0]["median"]["stages"])
+    head = ["from", "to", "posts", *(w.replace("_", " ") for w in work), *stages, "end to end"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+    for before, after in itertools.pairwise(ours):
+        b, a = before["median"], after["median"]
+        ratios = [
+            after["posts"] / before["posts"],
+            *(a["work"][w] / max(b["work"][w], 1) for w in work),
+            *(a["stages"].get(s, 0) / max(b["stages"].get(s, 0), 1e-3) for s in stages),
+            _seconds(after) / _seconds(before),
+        ]
+        cells = " | ".join(f"{r:.2f}" for r in ratios)
+        lines.append(f"| {size_label(before['posts'])} | {size_label(after['posts'])} | {cells} |")
     return lines
 
 
@@ -756,6 +781,14 @@ def write_results(results: dict, path: Path, **sections: dict) -> None:
         "and the reading itself falls within *normalise* and *minhash*.",
         "",
         *_stage_table(results),
+        "",
+        "Growth from one size to the next (ratios). The posts are not all that grows: the "
+        "worlds keep their time span and their everyday hashtags and phrases, so more posts "
+        "are more co-shares of each, and the account graph (*graph edges*, which the graph "
+        "and cluster stages work through) grows faster than the posts. A stage linear in "
+        "its work grows like the figure it reads.",
+        "",
+        *_growth_table(results),
         "",
         "## Quality (account level)",
         "",

@@ -42,6 +42,8 @@ def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         name: round(statistics.median(r["stages"][name] for r in runs), 3)
         for name in runs[0]["stages"]
     }
+    if "work" in runs[0]:  # the same in every run: the scan is deterministic
+        median["work"] = runs[0]["work"]
     return median
 
 

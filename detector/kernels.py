@@ -94,7 +94,7 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         "_object_features": (i64, i64, i64, i64, i64, flags, f64, n),
         "_account_features": (i64, i64, n),
         "_count_pairs": (i64, i64, f64, i64, i64),
-        "_fill_symmetric": (i64, i64, f64, i64, i64, i32, f64),
+        "_fill_symmetric": (i64, i64, f64, i32, i64, i64, i32, f64),
         "_components": (i32, i32),
         "run_starts": [(types.UniTuple(i64, 4), i64), (types.UniTuple(i64, 2), i64)],
         "_same_cluster": (i64, i64, i64),

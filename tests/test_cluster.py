@@ -23,8 +23,15 @@ def _graph(edges: list[tuple[int, int, float]], n: int) -> AccountGraph:
     return graph
 
 
+def _whole(adjacency) -> csr_matrix:
+    """``adjacency`` over every account, the unlinked ones as empty rows and columns."""
+    n, linked = adjacency.n_accounts, adjacency.accounts
+    spread = csr_matrix((np.ones(linked.size), (linked, np.arange(linked.size))), (n, linked.size))
+    return (spread @ adjacency.matrix @ spread.T).tocsr()
+
+
 def _csr(edges: list[tuple[int, int, float]], n: int):
-    m = symmetric_adjacency(_graph(edges, n))
+    m = _whole(symmetric_adjacency(_graph(edges, n)))
     return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data
 
 
@@ -134,7 +141,8 @@ def _edge_lists(nodes: tuple[int, int], weights, max_size: int, *more):
 @given(_edge_lists((1, 30), st.floats(0.01, 5.0), 60))
 def testsymmetric_adjacency_is_what_scipy_makes_of_both_directions(case):
     """Built in place, the adjacency equals scipy's canonical conversion of every pair in
-    both directions: same rows, column order, weights and index type."""
+    both directions, over the accounts in some pair: same rows, column order, weights and
+    index type."""
     n, raw = case
     pairs = {(min(a, b), max(a, b)): w for a, b, w in raw if a != b}
     if not pairs:
@@ -147,6 +155,9 @@ def testsymmetric_adjacency_is_what_scipy_makes_of_both_directions(case):
          (np.concatenate([source, target]), np.concatenate([target, source]))),
         shape=(n, n),
     ).tocsr()  # fmt: skip
+    linked = np.flatnonzero(np.diff(expected.indptr))
+    np.testing.assert_array_equal(built.accounts, linked)
+    expected, built = expected[linked][:, linked], built.matrix
     assert built.indices.dtype == expected.indices.dtype
     assert built.indptr.dtype == expected.indptr.dtype
     np.testing.assert_array_equal(built.indptr, expected.indptr)
@@ -176,9 +187,10 @@ def testsymmetric_adjacency_sums_each_pairs_positive_rows_in_or_out_of_pair_orde
     dense = np.zeros((n, n))
     for (a, b), w in summed.items():
         dense[a, b] = dense[b, a] = w
-    np.testing.assert_array_equal(built.toarray(), dense)
-    assert built.nnz == 2 * len(summed)
-    assert built.has_canonical_format
+    np.testing.assert_array_equal(_whole(built).toarray(), dense)
+    assert built.matrix.nnz == 2 * len(summed)
+    assert built.matrix.has_canonical_format
+    np.testing.assert_array_equal(built.accounts, np.flatnonzero(dense.any(axis=1)))
 
 
 def _scipy_coarsen(adjacency, labels):
@@ -203,7 +215,9 @@ def test_components_are_scipys_and_coarsened_in_place_as_scipy_coarsens_them(cas
     pairs = {(min(a, b), max(a, b)): w for a, b, w in raw if a != b}
     if not pairs:
         return
-    adjacency = symmetric_adjacency(_graph([(a, b, w) for (a, b), w in sorted(pairs.items())], n))
+    edges = [(a, b, w) for (a, b), w in sorted(pairs.items())]
+    adjacency = symmetric_adjacency(_graph(edges, n)).matrix
+    n = adjacency.shape[0]
     component = cluster._components(adjacency.indptr, adjacency.indices)
     _, expected = connected_components(adjacency, directed=False)
     pairs_seen = set(zip(component.tolist(), expected.tolist(), strict=True))
