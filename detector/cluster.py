@@ -17,21 +17,13 @@ import numpy as np
 from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from detector.config import ScanConfig
 from detector.graph import AccountGraph
 from detector.sorting import lexsort
 
 # Scratch tables of :func:`_sum_by_label`: each label's slot, its summed weight, and the
 # slots filled, in the order filled.
 LabelSums = tuple[np.ndarray, np.ndarray, np.ndarray]
-LOUVAIN_MAX_EDGES = 200_000
-# Below 1 Louvain prefers fewer, larger communities: a bot network's co-posting graph is
-# close to random inside, and at resolution 1 (or even 0.5) Louvain cuts it into arbitrary
-# pieces that then each own too little of the network's content to be recognised.
-LOUVAIN_RESOLUTION = 0.2
-# Label propagation on a million-account everyday-chatter component does not settle, but
-# after a few sweeps it only reshuffles ordinary accounts, which core-member pruning drops:
-# on the 10M benchmark worlds 10 sweeps and 30 flag the same accounts, in a third of the time.
-PROPAGATION_SWEEPS = 10
 
 
 @dataclass(frozen=True)
@@ -219,9 +211,10 @@ def _label_propagation(
     return labels
 
 
-def _louvain(adjacency: csr_matrix, seed: int) -> np.ndarray:
-    """Louvain community (0..k-1) of each node of the symmetric ``adjacency``; a self-loop
-    holds a coarsened node's internal weight twice over, as :func:`_coarsen` leaves it."""
+def _louvain(adjacency: csr_matrix, config: ScanConfig) -> np.ndarray:
+    """Louvain community (0..k-1) of each node of the symmetric ``adjacency`` (seeded by
+    ``config.seed``, at ``config.louvain_resolution``); a self-loop holds a coarsened
+    node's internal weight twice over, as :func:`_coarsen` leaves it."""
     coo = adjacency.tocoo()
     upper = coo.row <= coo.col
     weight = np.where(coo.row == coo.col, coo.data / 2, coo.data)
@@ -231,7 +224,7 @@ def _louvain(adjacency: csr_matrix, seed: int) -> np.ndarray:
         zip(coo.row[upper].tolist(), coo.col[upper].tolist(), weight[upper].tolist(), strict=True)
     )
     communities = nx.community.louvain_communities(
-        g, weight="weight", resolution=LOUVAIN_RESOLUTION, seed=seed
+        g, weight="weight", resolution=config.louvain_resolution, seed=config.seed
     )
     labels = np.empty(adjacency.shape[0], np.int64)
     for label, members in enumerate(communities):
@@ -239,12 +232,10 @@ def _louvain(adjacency: csr_matrix, seed: int) -> np.ndarray:
     return labels
 
 
-def _propagate(adjacency: csr_matrix, nodes: np.ndarray) -> np.ndarray:
+def _propagate(adjacency: csr_matrix, nodes: np.ndarray, sweeps: int) -> np.ndarray:
     """Label propagation community (0..k-1) of each of ``nodes`` (whole components of
-    ``adjacency``, ascending)."""
-    labels = _label_propagation(
-        adjacency.indptr, adjacency.indices, adjacency.data, nodes, PROPAGATION_SWEEPS
-    )
+    ``adjacency``, ascending), after at most ``sweeps`` sweeps."""
+    labels = _label_propagation(adjacency.indptr, adjacency.indices, adjacency.data, nodes, sweeps)
     return np.unique(labels[nodes], return_inverse=True)[1].astype(np.int64)
 
 
@@ -317,53 +308,56 @@ def _coarse_columns(
 
 
 def _split_component(
-    adjacency: csr_matrix, nodes: np.ndarray, seed: int, scratch: np.ndarray
+    adjacency: csr_matrix, nodes: np.ndarray, config: ScanConfig, scratch: np.ndarray
 ) -> np.ndarray:
     """Communities of the connected component ``nodes`` (ascending) of ``adjacency``.
-    Louvain when it is small enough for networkx; otherwise label propagation first
+    Louvain when it has at most ``config.louvain_max_edges`` edges (networkx's Louvain
+    is Python); otherwise label propagation first
     coarsens it (linear per sweep) and Louvain runs on the graph of those communities.
     Label propagation alone leaves a dense network cut into its squads, each owning too
     little of the network's content; coarsening and Louvain joins them as Louvain on the
     whole graph would. The component is read in place in ``adjacency`` (``scratch``: one
     entry per node), never copied unless Louvain takes it whole."""
     edges = int((adjacency.indptr[nodes + 1] - adjacency.indptr[nodes]).sum()) // 2
-    if edges <= LOUVAIN_MAX_EDGES:
-        return _louvain(_component(adjacency, nodes, scratch), seed)
+    if edges <= config.louvain_max_edges:
+        return _louvain(_component(adjacency, nodes, scratch), config)
     member = np.arange(nodes.size, dtype=np.int64)
     rows = columns = adjacency  # symmetric: its rows are its columns
     while True:
-        labels = _propagate(rows, nodes)
+        labels = _propagate(rows, nodes, config.propagation_sweeps)
         if labels.max() + 1 == nodes.size:
             return member  # nothing left to coarsen: the propagation communities stand
         del rows  # not held while the next graph is built
         columns, member = _coarsen(columns, nodes, labels, scratch), labels[member]
         rows, nodes = columns.tocsr(), np.arange(columns.shape[0])
-        if rows.nnz // 2 <= LOUVAIN_MAX_EDGES:
-            return _louvain(rows, seed)[member]
+        if rows.nnz // 2 <= config.louvain_max_edges:
+            return _louvain(rows, config)[member]
 
 
-def detect_communities(adjacency: Adjacency, *, min_size: int, seed: int) -> np.ndarray:
+def detect_communities(adjacency: Adjacency, config: ScanConfig) -> np.ndarray:
     """Cluster label of every account (``-1`` for none) of the graph whose
     :func:`symmetric_adjacency` is ``adjacency`` (the graph itself need not be held
-    meanwhile), numbered 0.. by decreasing size, ties by smallest member index."""
+    meanwhile), numbered 0.. by decreasing size, ties by smallest member index; communities
+    of fewer than ``config.min_cluster_accounts`` accounts are left out."""
     labels = np.full(adjacency.n_accounts, -1, dtype=np.int64)
-    labels[adjacency.accounts] = _linked_communities(adjacency.matrix, min_size, seed)
+    labels[adjacency.accounts] = _linked_communities(adjacency.matrix, config)
     return labels
 
 
-def _linked_communities(adjacency: csr_matrix, min_size: int, seed: int) -> np.ndarray:
+def _linked_communities(adjacency: csr_matrix, config: ScanConfig) -> np.ndarray:
     """:func:`detect_communities` over the linked accounts of ``adjacency``."""
     labels = np.full(adjacency.shape[0], -1, dtype=np.int64)
     if adjacency.nnz == 0:
         return labels
     component = _components(adjacency.indptr, adjacency.indices)
+    min_size = config.min_cluster_accounts
     candidates = np.flatnonzero(np.bincount(component)[component] >= min_size)
     candidates = candidates[np.argsort(component[candidates], kind="stable")]
     cuts = np.flatnonzero(np.diff(component[candidates])) + 1
     next_label = 0
     scratch = np.empty(adjacency.shape[0], adjacency.indices.dtype)
     for nodes in np.split(candidates, cuts) if candidates.size else []:
-        parts = _split_component(adjacency, nodes, seed, scratch)
+        parts = _split_component(adjacency, nodes, config, scratch)
         labels[nodes] = parts + next_label
         next_label += int(parts.max()) + 1
     return _renumber(labels, min_size)

@@ -127,9 +127,7 @@ def find_clusters(
         adjacency = symmetric_adjacency(graph)
         graph_back = _set_aside(graph, park)
         del graph
-        labels = detect_communities(
-            adjacency, min_size=config.min_cluster_accounts, seed=config.seed
-        )
+        labels = detect_communities(adjacency, config)
         del adjacency
         communities = join_spinners(
             labels,

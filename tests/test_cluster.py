@@ -1,5 +1,7 @@
 """Community detection: Louvain, and label propagation for components too large for it."""
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -8,6 +10,7 @@ from scipy.sparse.csgraph import connected_components
 
 from detector import cluster
 from detector.cluster import _label_propagation, detect_communities, symmetric_adjacency
+from detector.config import ScanConfig
 from detector.graph import MAX_OBJECTS, AccountGraph
 
 
@@ -55,7 +58,7 @@ def test_heavier_neighbour_label_wins():
     assert labels[0] == labels[1] == 1
 
 
-def test_a_network_of_squads_is_one_community_whatever_the_component_size(monkeypatch):
+def test_a_network_of_squads_is_one_community_whatever_the_component_size():
     # Eight squads of 50 accounts pushing the same articles: each account is linked to 10
     # squad mates and, at half the weight, to 10 accounts of other squads; account numbers
     # interleave the squads, as account ids do. Label propagation alone settles on the
@@ -77,9 +80,10 @@ def test_a_network_of_squads_is_one_community_whatever_the_component_size(monkey
     indptr, indices, weights = _csr(edge_list, squad.size)
     squads_only = _label_propagation(indptr, indices, weights, np.arange(squad.size), 10)
     assert len(set(squads_only)) > 1  # the trap is there
-    assert set(detect_communities(symmetric_adjacency(graph), min_size=5, seed=0)) == {0}
-    monkeypatch.setattr(cluster, "LOUVAIN_MAX_EDGES", 100)
-    assert set(detect_communities(symmetric_adjacency(graph), min_size=5, seed=0)) == {0}
+    config = ScanConfig(min_cluster_accounts=5, seed=0)
+    assert set(detect_communities(symmetric_adjacency(graph), config)) == {0}
+    coarsened = replace(config, louvain_max_edges=100)
+    assert set(detect_communities(symmetric_adjacency(graph), coarsened)) == {0}
 
 
 def _naive_propagation(indptr, indices, weights, sweeps):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import detector.graph
 from detector.cluster import detect_communities, symmetric_adjacency
+from detector.config import ScanConfig
 from detector.graph import (
     MAX_OBJECTS,
     _by_object_time_account,
@@ -54,7 +55,7 @@ def test_one_template_by_10000_accounts_stays_linear():
     all_pairs = 10_000 * 9_999 // 2
     assert graph.n_edges <= 5 * template.n_rows  # at most `neighbours` links per post
     assert graph.n_edges < all_pairs / 500
-    labels = detect_communities(symmetric_adjacency(graph), min_size=5, seed=1)
+    labels = detect_communities(symmetric_adjacency(graph), ScanConfig(seed=1))
     assert np.all(labels[:10_000] >= 0)  # every account still reachable from the others
 
 
@@ -159,7 +160,8 @@ def test_a_post_reposted_by_everyone_links_nobody():
     graph = graph_of(traces, 50)
     assert graph.n_edges > 0
     assert graph.pairs()[0].size == 0
-    assert np.all(detect_communities(symmetric_adjacency(graph), min_size=2, seed=1) == -1)
+    config = ScanConfig(min_cluster_accounts=2, seed=1)
+    assert np.all(detect_communities(symmetric_adjacency(graph), config) == -1)
 
 
 def test_chance_explains_co_shares_of_very_active_accounts():
@@ -301,8 +303,8 @@ def test_communities_are_deterministic_and_separate_groups():
         rng.integers(0, HOUR, 240),
     )
     graph = graph_of(concat_traces([a, b]), 120, min_repeat=2)
-    first = detect_communities(symmetric_adjacency(graph), min_size=5, seed=1)
-    assert np.array_equal(first, detect_communities(symmetric_adjacency(graph), min_size=5, seed=1))
+    first = detect_communities(symmetric_adjacency(graph), ScanConfig(seed=1))
+    assert np.array_equal(first, detect_communities(symmetric_adjacency(graph), ScanConfig(seed=1)))
     assert len(set(first[:60].tolist()) & set(first[60:].tolist())) == 0
 
 
