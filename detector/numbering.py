@@ -91,22 +91,30 @@ class KeyNumbers:
             size *= 2
         if size == self._keys.shape[0]:
             return
-        held = self._ids > 0
-        keys, ids = self._keys[held], self._ids[held].astype(np.int64) - 1
-        self._keys, self._ids = np.zeros(size, np.uint64), np.zeros(size, np.uint32)
-        # Re-inserting the held keys in the order of their numbers (0..n-1, each once)
-        # gives each its number.
-        n = keys.shape[0]
-        by_number = np.empty(n, np.uint64)
-        by_number[ids] = keys
-        _number_keys(
-            self._keys,
-            self._ids,
-            _read_only(by_number),
-            0,
-            np.empty(n, np.int64),
-            np.empty(n, np.bool_),
-        )
+        keys, ids = np.zeros(size, np.uint64), np.zeros(size, np.uint32)
+        _move_keys(self._keys, self._ids, keys, ids)
+        self._keys, self._ids = keys, ids
+
+
+@nb.njit(cache=True)
+def _move_keys(
+    old_keys: np.ndarray, old_ids: np.ndarray, table_keys: np.ndarray, table_ids: np.ndarray
+) -> None:
+    """Insert every key of the old table, with its number, into the larger empty one, in
+    the old table's slot order: a key's new slot is near its old one or as far past it as
+    the old table is long, so both tables are walked almost in order (re-inserting the keys
+    in the order of their numbers wrote to random slots: a cache miss each, at 50M posts
+    7.5 s of the scan's reading)."""
+    mask = np.uint64(table_keys.shape[0] - 1)
+    for old in range(old_keys.shape[0]):
+        held = old_ids[old]
+        if held == 0:
+            continue
+        key = old_keys[old]
+        slot = _mix(key) & mask
+        while table_ids[slot] != 0:
+            slot = (slot + np.uint64(1)) & mask
+        table_keys[slot], table_ids[slot] = key, held
 
 
 def _read_only(keys: np.ndarray) -> np.ndarray:

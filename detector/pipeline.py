@@ -187,7 +187,8 @@ class _Texts:
 class _Accounts:
     """Account ids seen so far, numbered by first appearance (``ids``: ``account_id`` by
     number, told apart by a 64-bit hash), and the earliest creation time given for each
-    (``created``: epoch microseconds, :data:`NO_TIME` where none was given)."""
+    (``created``: epoch microseconds by number, :data:`NO_TIME` where none was given; room
+    for more, doubled when full, so it is not copied once a batch)."""
 
     numbers: KeyNumbers = field(default_factory=KeyNumbers)
     ids: list[pl.Series] = field(default_factory=list)
@@ -199,12 +200,13 @@ class _Accounts:
         account, new = self.numbers.number(keys)
         self.ids.append(posts["account_id"].filter(pl.Series(new)))
         if "account_created_at" in posts.columns:
-            grown = np.full(self.numbers.count, NO_TIME, np.int64)
-            grown[: self.created.size] = self.created
+            if self.numbers.count > self.created.size:
+                grown = np.full(max(self.numbers.count, 2 * self.created.size), NO_TIME, np.int64)
+                grown[: self.created.size] = self.created
+                self.created = grown
             given = posts["account_created_at"].dt.epoch("us")
             known = np.flatnonzero(given.is_not_null().to_numpy())
-            np.minimum.at(grown, account[known], given.fill_null(0).to_numpy()[known])
-            self.created = grown
+            np.minimum.at(self.created, account[known], given.fill_null(0).to_numpy()[known])
         return pl.Series("account", account, pl.UInt32)
 
     def ranked(self) -> tuple[np.ndarray, pl.DataFrame]:
@@ -216,7 +218,7 @@ class _Accounts:
         rank = np.empty(order.size, np.uint32)
         rank[order] = np.arange(order.size, dtype=np.uint32)
         created = np.full(order.size, NO_TIME, np.int64)
-        created[: self.created.size] = self.created
+        created[: min(order.size, self.created.size)] = self.created[: order.size]
         table = pl.DataFrame(
             {
                 "account_id": ids.gather(order),
