@@ -197,6 +197,22 @@ def testsymmetric_adjacency_sums_each_pairs_positive_rows_in_or_out_of_pair_orde
     np.testing.assert_array_equal(built.accounts, np.flatnonzero(dense.any(axis=1)))
 
 
+@settings(max_examples=150, deadline=None)
+@given(_edge_lists((2, 60), st.sampled_from([0.5, 1.0, 2.0]), 150, st.sampled_from([1, 10**6])))
+def test_communities_over_linked_accounts_are_those_over_every_account(case):
+    """Leaving the unlinked accounts out of the adjacency changes no community: the
+    accounts keep their order, so label propagation's ties (equal weights are common
+    here), coarsening and Louvain fall as they do over every account."""
+    n, raw, louvain_max_edges = case
+    pairs = {(min(a, b), max(a, b)): w for a, b, w in raw if a != b}
+    if not pairs:
+        return
+    adjacency = symmetric_adjacency(_graph([(a, b, w) for (a, b), w in sorted(pairs.items())], n))
+    config = ScanConfig(min_cluster_accounts=2, seed=3, louvain_max_edges=louvain_max_edges)
+    every_account = cluster._linked_communities(_whole(adjacency), config)
+    np.testing.assert_array_equal(detect_communities(adjacency, config), every_account)
+
+
 def _scipy_coarsen(adjacency, labels):
     n, k = adjacency.shape[0], int(labels.max()) + 1
     membership = csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, k))
