@@ -10,9 +10,8 @@ no longer grows with the dump. A batch is written a file per column, and columns
 back one at a time when a stage needs them: reading one reads that column's bytes and
 not, through the system's read-ahead, the raw texts beside it (at 50M posts reading the
 compact columns back read 8.2 GB from disk with the texts beside them, 1.2-1.5 GB
-without). The raw texts are
-read only at the few rows the tables quote (memory-mapped). The
-texts' LSH sketches count against the same budget: once it is passed, the scan moves them
+without). The raw texts are read only at the few rows the tables quote (memory-mapped).
+The texts' LSH sketches count against the same budget: once it is passed, the scan moves them
 there too, low bytes memory-mapped (:class:`AppendedRows`) and band keys read back
 a few bands at a time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there
 while the account graph and clusters are built (:meth:`BatchStore.park`). The account
