@@ -39,6 +39,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
+import polars as pl
 
 from detector.cluster import (
     detect_communities,
@@ -60,12 +61,15 @@ Park = Callable[[dict[str, np.ndarray]], Callable[[], dict[str, np.ndarray]]]
 class Clustering:
     """Each account's cluster (0.. by members descending, then smallest member; -1 for
     none), each cluster's evidence, the graph's edges to write (all of them, or only those
-    inside clusters when the graph is not written whole) and its edge count per kind."""
+    inside clusters when the graph is not written whole), its edge count per kind, and the
+    ``key`` and ``label`` of the objects those edges quote whose traces the clusterer built
+    itself (the Spark engine's, from posts the driver never holds)."""
 
     account_cluster: np.ndarray
     evidence: ClusterEvidence
     edges: AccountGraph
     edges_by_kind: np.ndarray
+    objects: pl.DataFrame | None = None
 
     @property
     def n_clusters(self) -> int:

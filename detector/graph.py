@@ -87,11 +87,10 @@ def make_traces(
     ``source`` where the object comes from (the reposted post's author, a URL's domain),
     ``rewording`` marks own rewordings and copies in spun groups (see
     :mod:`detector.rewording`)."""
-    code = np.int64(kind)
-    tagged = (np.asarray(key, dtype=np.int64) & np.int64((1 << 59) - 1)) | (code << np.int64(59))
+    tagged = kind_keys(kind, key)
     n = tagged.shape[0]
     return Traces(
-        np.full(n, code, np.int64),
+        np.full(n, kind, np.int64),
         tagged,
         np.asarray(account, np.int64),
         np.asarray(time, np.int64),
@@ -100,6 +99,12 @@ def make_traces(
         np.full(n, -1, np.int64) if source is None else np.asarray(source, np.int64),
         np.zeros(n, np.int64) if rewording is None else np.asarray(rewording, np.int64),
     )
+
+
+def kind_keys(kind: int, key: np.ndarray) -> np.ndarray:
+    """Keys of one kind's objects made unique across kinds: the kind in the top bits."""
+    low = np.asarray(key, dtype=np.int64) & np.int64((1 << 59) - 1)
+    return low | (np.int64(kind) << np.int64(59))
 
 
 def concat_traces(parts: list[Traces]) -> Traces:

@@ -36,6 +36,7 @@ from detector.minhash import signatures
 from detector.model import ScoreModel, load_model
 from detector.normkernel import normalise_texts, short_text_keys
 from detector.numbering import KeyNumbers
+from detector.objects import TEXT_KEY_SEED, object_rows, url_domains
 from detector.progress import on_terminal, step
 from detector.result import ScanResult
 from detector.rewording import TextGroups, mark_rewordings, spun_groups
@@ -51,7 +52,6 @@ from detector.spill import (
     release_freed_memory,
 )
 
-TEXT_KEY_SEED = 0x5EED
 MAX_EXAMPLES = 8
 MAX_OBJECT_CHARS = 200  # of each object quoted in the edges table
 # Texts MinHashed at a time: their full signatures (512 bytes a text at 128 permutations)
@@ -521,7 +521,9 @@ def scan_posts(
             edges=_edges_out(
                 found.edges,
                 kinds,
-                objects,
+                objects
+                if found.objects is None
+                else pl.concat([objects, found.objects], how="diagonal"),
                 raw_texts,
                 accounts,
                 account_cluster,
@@ -589,7 +591,8 @@ def _index_posts(
 def _slim(posts: pl.DataFrame) -> pl.DataFrame:
     """Drop what only the graph needed."""
     graph_only = [
-        "group", "content", "rewording", *(c for c in TRACE_COLUMNS.values() if c != "text"),
+        "group", "content", "rewording", "quoting",
+        *(c for c in TRACE_COLUMNS.values() if c != "text"),
     ]  # fmt: skip
     return posts.drop(graph_only, strict=False)
 
@@ -598,10 +601,6 @@ def _account_table(accounts: pl.DataFrame, posts: pl.DataFrame) -> pl.DataFrame:
     """One row per account, in dense-index order: ``accounts`` with ``n_posts``."""
     n_posts = np.bincount(posts["account"].to_numpy(), minlength=accounts.height)
     return accounts.with_columns(n_posts=pl.Series(n_posts))
-
-
-def _hash_key(values: pl.Expr) -> pl.Expr:
-    return values.hash(TEXT_KEY_SEED).reinterpret(signed=True)
 
 
 def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
@@ -624,22 +623,11 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
                 .filter(pl.col("key") >= 0)
                 .filter(_co_shared_text(config.short_text_min_variants))
             )  # fmt: skip
-        elif column not in posts.columns:
+        elif column not in posts.columns:  # or built where the posts lie (Spark)
             continue
-        elif isinstance(posts.schema[column], pl.List):
-            rows = (
-                posts.select("row", "account", "time", label=column)
-                .explode("label")
-                .filter(pl.col("label").is_not_null() & (pl.col("label") != ""))
-                .unique(["row", "label"], keep="first", maintain_order=True)
-                .with_columns(key=_hash_key(pl.col("label")), variant=pl.lit(0, pl.Int64))
-            )
         else:
-            rows = (
-                posts.select("row", "account", "time", label=column)
-                .filter(pl.col("label").is_not_null() & (pl.col("label") != ""))
-                .with_columns(key=_hash_key(pl.col("label")), variant=pl.lit(0, pl.Int64))
-            )
+            rows = object_rows(posts, column, ("account", "time"))
+            rows = rows.with_columns(variant=pl.lit(0, pl.Int64))
         traces = make_traces(
             index,
             rows["key"].to_numpy(),
@@ -697,8 +685,7 @@ def _sources(kind: str, rows: pl.DataFrame, authors: pl.DataFrame) -> np.ndarray
         joined = rows.select("label").join(referred, on="label", how="left", maintain_order="left")
         return joined["source"].fill_null(-1).to_numpy()
     if kind == "url":
-        domain = pl.col("label").str.extract(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://)?([^/?#]+)")
-        return rows.select(_hash_key(domain).fill_null(-1).abs())["label"].to_numpy()
+        return rows.select(url_domains(pl.col("label")))["label"].to_numpy()
     return None
 
 

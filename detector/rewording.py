@@ -25,12 +25,17 @@ from detector.lsh import copy_groups, root_similarity
 
 OWN = 1  # the account's own rewording in a spun group
 PICKUP = -1  # a copy of another account's post there, by an account that only picked it up
+QUOTES = ("repost_of", "reply_to")  # a post with either quotes or answers another
 
 
 def _written(posts: pl.DataFrame) -> pl.Expr:
     """Posts that are texts of their own: neither a repost nor a reply (which quote or
-    answer another post, and in many dumps carry its text or a chain of comments)."""
-    quoting = [pl.col(c).is_not_null() for c in ("repost_of", "reply_to") if c in posts.columns]
+    answer another post, and in many dumps carry its text or a chain of comments). Posts
+    without the reposted and replied-to ids (the Spark engine leaves them where the posts
+    lie) say which they are in ``quoting``."""
+    quoting = [pl.col(c).is_not_null() for c in QUOTES if c in posts.columns]
+    if "quoting" in posts.columns:
+        quoting.append(pl.col("quoting"))
     in_group = pl.col("matchable") & (pl.col("shared_group") >= 0)
     return in_group & ~pl.any_horizontal(quoting) if quoting else in_group
 

@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 from detector.cli import main
 from detector.errors import DataError
 from detector.pipeline import scan as local_scan
-from detector.synth import generate_trace_world, generate_world
+from detector.synth import generate_evasion_world, generate_trace_world, generate_world
 
 pytest.importorskip("pyspark", reason="the Spark engine needs pip install 'detector[spark]'")
 if shutil.which("java") is None:
@@ -139,6 +139,18 @@ def test_mixed_world_same_as_local(spark, mixed_world):
     reasons = expected.summary["rejects_by_reason"]
     assert reasons["duplicate post_id"] >= 160, reasons
     assert_same(result, expected)
+
+
+def test_quoting_posts_in_spun_groups_same_as_local(spark, tmp_path):
+    # A repost or a reply is not a text of its own in a spun group (detector.rewording):
+    # the driver, which never holds the reposted ids, must still know which posts quote.
+    posts, _ = generate_evasion_world(20_000, seed=5)
+    quoting = pl.int_range(pl.len()) % 3 == 0
+    posts = posts.with_columns(repost_of=pl.when(quoting).then(pl.lit("elsewhere")))
+    posts.write_parquet(tmp_path / "world.parquet")
+    expected = local_scan(tmp_path / "world.parquet")
+    assert expected.summary["spun_groups"] > 0
+    assert_same(spark_scan(spark, tmp_path / "world.parquet"), expected)
 
 
 def test_dataframe_input(spark, tmp_path):

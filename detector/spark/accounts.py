@@ -1,9 +1,9 @@
 """The account graph, communities, core members and cluster evidence on Spark, component by
 component (why that gives the whole scan's answer: :mod:`detector.coordination`).
 
-1. The traces (one row per share: kind, object key, account, time, post...) are written as
-   Parquet to the staging folder and read by Spark (sent from the driver on a cluster
-   without a staging folder).
+1. The traces (one row per share: kind, object key, account, time, post...): those the
+   driver made (texts) staged for Spark (:class:`~detector.spark.staging.Staging`), with
+   the object traces built in Spark (:mod:`detector.spark.objects`).
 2. In-window marks per object: traces bucketed by object key, each bucket marked by the
    local kernel (:func:`detector.graph.linked_in_window`) in ``applyInArrow``.
 3. The accounts passing the repeat gate, and per kind all distinct (object, account)
@@ -21,16 +21,12 @@ component (why that gives the whole scan's answer: :mod:`detector.coordination`)
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -41,10 +37,13 @@ from detector.schema import FEATURES
 from detector.score import ClusterEvidence
 from detector.spark.arrow import arrow_schema, struct, to_batches
 from detector.spark.components import component_labels
+from detector.spark.objects import object_labels
 from detector.spark.options import SparkOptions
+from detector.spark.staging import Staging
 
 TRACE_FIELDS = ("kind", "key", "account", "time", "post", "variant", "source", "rewording")
-LINKED = struct("trace BIGINT, key BIGINT, account BIGINT, variant BIGINT, rewording BIGINT")
+ORDER = ("kind", "post", "place")  # the local engine's trace order; one trace each
+LINKED = struct("key BIGINT, account BIGINT, variant BIGINT, rewording BIGINT")
 ACCOUNT, CLUSTER, EDGE, COUNT = 0, 1, 2, 3  # kinds of row a bucket returns
 EVIDENCE_INTS = (
     "n_accounts", "n_posts", "n_shared_posts", "n_groups", "n_objects", "n_texts", "busy_days",
@@ -61,9 +60,17 @@ PARTS = struct(
 )
 
 
-def spark_clusterer(spark: SparkSession, engine: SparkOptions) -> tuple[Clusterer, dict[str, int]]:
+def spark_clusterer(
+    spark: SparkSession,
+    engine: SparkOptions,
+    staging: Staging,
+    objects: DataFrame | None,
+    ords: np.ndarray,
+) -> tuple[Clusterer, dict[str, int]]:
     """A :data:`~detector.coordination.Clusterer` running on ``spark``, and a dict it fills
-    with what it did (component rounds, components, buckets) for the summary."""
+    with what it did (component rounds, components, buckets) for the summary. It adds the
+    object traces built in Spark (``objects``, :func:`~detector.spark.objects.object_traces`)
+    to those handed over; ``ords``: the ``ord`` of each post the driver holds."""
     done: dict[str, int] = {}
 
     def cluster(
@@ -73,52 +80,34 @@ def spark_clusterer(spark: SparkSession, engine: SparkOptions) -> tuple[Clustere
         config: ScanConfig,
         step: Step,
     ) -> Clustering:
-        with step("graph"), _staged(engine) as folder:
-            shared = engine.staging_dir is not None
-            frames = _write(spark, folder, shared, handed.pop(), account_posts, account_created)
-            parts, stats = _parts(spark, *frames, config, engine)
+        with step("graph"):
+            traces = _staged_traces(spark, staging, handed.pop(), ords)
+            if objects is not None:
+                traces = traces.unionByName(objects.select(*TRACE_FIELDS, "place"))
+            accounts = {
+                "account": np.arange(account_posts.shape[0], dtype=np.int64),
+                "n_posts": np.asarray(account_posts, np.int64),
+                "created": np.asarray(account_created, np.int64),
+            }
+            frame = staging.frame(spark, pa.table(accounts), "account_posts")
+            parts, stats = _parts(spark, traces, frame, config, engine)
             done.update(stats)
         with step("cluster"):
-            return assemble(parts, int(account_posts.shape[0]), config)
+            found = assemble(parts, int(account_posts.shape[0]), config)
+            if objects is None:
+                return found
+            return replace(found, objects=object_labels(spark, objects, found.edges.objects))
 
     return cluster, done
 
 
-@contextmanager
-def _staged(engine: SparkOptions) -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="detector-traces-", dir=engine.staging_dir))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _write(
-    spark: SparkSession,
-    folder: Path,
-    shared: bool,
-    traces: Traces,
-    account_posts: np.ndarray,
-    account_created: np.ndarray,
-) -> tuple[DataFrame, DataFrame]:
-    """The traces (numbered ``trace`` in order) and the accounts as Spark frames: through
-    Parquet in ``folder`` in local mode or with a staging folder (one every executor sees),
-    else sent from the driver."""
-    columns = {"trace": np.arange(traces.n_rows, dtype=np.int64)}
-    columns |= {name: getattr(traces, name) for name in TRACE_FIELDS}
-    accounts = {
-        "account": np.arange(account_posts.shape[0], dtype=np.int64),
-        "n_posts": np.asarray(account_posts, np.int64),
-        "created": np.asarray(account_created, np.int64),
-    }
-    tables = (pa.table(columns), pa.table(accounts))
-    if not (shared or spark.sparkContext.master.startswith("local")):
-        return spark.createDataFrame(tables[0]), spark.createDataFrame(tables[1])
-    frames = []
-    for name, table in zip(("traces", "accounts"), tables, strict=True):
-        pq.write_table(table, folder / f"{name}.parquet", row_group_size=1 << 20)
-        frames.append(spark.read.parquet(str(folder / f"{name}.parquet")))
-    return frames[0], frames[1]
+def _staged_traces(
+    spark: SparkSession, staging: Staging, traces: Traces, ords: np.ndarray
+) -> DataFrame:
+    """The driver's traces as a Spark frame, each post named by its ``ord``."""
+    columns = {name: getattr(traces, name) for name in TRACE_FIELDS}
+    columns |= {"post": ords[traces.post], "place": np.zeros(traces.n_rows, np.int64)}
+    return staging.frame(spark, pa.table(columns), "traces")
 
 
 def _buckets(spark: SparkSession) -> int:
@@ -137,7 +126,7 @@ def _parts(
     windows = np.array([config.window(k) for k in config.traces], np.int64)
     by_object = F.pmod(F.xxhash64("key"), F.lit(buckets))
     linked = (
-        traces.select("trace", "key", "account", "time", "kind", "variant", "rewording")
+        traces.select("key", "account", "time", "kind", "variant", "rewording")
         .groupBy(by_object.alias("bucket"))
         .applyInArrow(_linked(windows, arrow_schema(spark, LINKED)), LINKED)
         .persist()  # read twice: by the repeat gate and for the kept links
@@ -165,7 +154,7 @@ def _parts(
             .unionByName(traces.join(of_account, "account"))
             .withColumn("part", F.pmod(F.xxhash64("label"), F.lit(buckets)))
             .drop("label")
-            .dropDuplicates(["part", "trace"])
+            .dropDuplicates(["part", *ORDER])
             .join(accounts, "account")
         )
         run = _run_part(config, kind_totals, arrow_schema(spark, PARTS))
@@ -209,16 +198,20 @@ def _run_part(
     config: ScanConfig, kind_totals: tuple[np.ndarray, np.ndarray], schema: pa.Schema
 ) -> Callable[[pa.Table], pa.Table]:
     """Per bucket of whole components: :func:`find_clusters` on its traces (in scan
-    order, accounts numbered in the scan's order), as :data:`PARTS` rows."""
+    order, accounts and posts numbered in the scan's order), as :data:`PARTS` rows."""
 
     def run(table: pa.Table) -> pa.Table:
-        frame = pl.DataFrame(pl.from_arrow(table)).sort("trace")
+        frame = pl.DataFrame(pl.from_arrow(table)).sort(ORDER)
         part = int(frame["part"][0])
         accounts, local = np.unique(frame["account"].to_numpy(), return_inverse=True)
         first = np.unique(local, return_index=True)[1]
+        renumbered = {
+            "account": local,
+            "post": np.unique(frame["post"].to_numpy(), return_inverse=True)[1],
+        }
         traces = Traces(
             *(
-                local if name == "account" else frame[name].to_numpy().astype(np.int64)
+                renumbered[name] if name in renumbered else frame[name].to_numpy()
                 for name in TRACE_FIELDS
             )
         )

@@ -1,18 +1,19 @@
 """The scan on Spark: read, validate, normalise, MinHash, band buckets, verification and
-near-duplicate components run as Spark stages; the compact result (each post's text key
-in input order, each text's group) comes to the driver, which finishes the scan with the
-local engine's own :func:`detector.pipeline.scan_posts` (spun groups, traces, scores,
-tables), so both engines give the same answer. The account graph, communities, core
-members and cluster evidence run back on Spark, component by component
-(:mod:`detector.spark.accounts`)."""
+near-duplicate components run as Spark stages, and the object traces (reposts, replies,
+URLs, hashtags, mentions) are built there (:mod:`detector.spark.objects`); the compact
+result (each post's ids, time and text key in input order, each text's group) comes to
+the driver, which finishes the scan with the local engine's own
+:func:`detector.pipeline.scan_posts` (spun groups, text traces, scores, tables), so both
+engines give the same answer. The account graph, communities, core members and cluster
+evidence run back on Spark, component by component (:mod:`detector.spark.accounts`)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import operator
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +21,29 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from detector.config import ScanConfig
+from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.errors import UsageError
 from detector.ingest import expand_inputs
 from detector.model import ScoreModel, load_model
 from detector.pipeline import Posts, Stages, scan_posts
 from detector.progress import on_terminal
 from detector.result import ScanResult
-from detector.rewording import TextGroups
+from detector.rewording import QUOTES, TextGroups
 from detector.schema import REJECTS, TIME
 from detector.spark.accounts import spark_clusterer
 from detector.spark.components import component_labels
 from detector.spark.lsh import candidate_pairs, verified_pairs
+from detector.spark.objects import object_kinds, object_traces
 from detector.spark.options import SparkOptions
 from detector.spark.read import TIMES, read_files
+from detector.spark.staging import Staging, staging
 from detector.spark.texts import distinct_texts, keyed_posts, sketches
 
 BASE_COLUMNS = ["post_id", "account_id", "created_at", "text"]  # a scan without posts has these
+# Left in Spark: the object traces are built there.
+OBJECT_COLUMNS = [column for kind, column in TRACE_COLUMNS.items() if kind != "text"]
 
 
 def scan(
@@ -64,8 +70,8 @@ def scan(
     uris = _uris(inputs)
     if uris:
         inputs = spark.read.parquet(*uris)
-    with _staged(inputs, engine) as paths:
-        return _scan_files(spark, expand_inputs(paths), config, model, engine, progress)
+    with staging(engine) as staged, _staged(inputs, staged) as paths:
+        return _scan_files(spark, expand_inputs(paths), config, model, engine, staged, progress)
 
 
 def _uris(inputs: DataFrame | str | Path | Sequence[str | Path]) -> list[str]:
@@ -82,19 +88,15 @@ def _uris(inputs: DataFrame | str | Path | Sequence[str | Path]) -> list[str]:
 
 @contextmanager
 def _staged(
-    inputs: DataFrame | str | Path | Sequence[str | Path], engine: SparkOptions
+    inputs: DataFrame | str | Path | Sequence[str | Path], staged: Staging
 ) -> Iterator[list[str | Path]]:
     """File inputs as they are; a DataFrame written as Parquet parts (in partition order)
-    to a new folder in ``engine.staging_dir``, removed afterwards."""
+    to the scan's staging folder."""
     if not isinstance(inputs, DataFrame):
         yield [inputs] if isinstance(inputs, str | Path) else list(inputs)
         return
-    folder = Path(tempfile.mkdtemp(prefix="detector-spark-", dir=engine.staging_dir))
-    try:
-        inputs.write.mode("overwrite").parquet(str(folder / "posts"))
-        yield sorted((folder / "posts").glob("part-*.parquet"))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    inputs.write.mode("overwrite").parquet(str(staged.folder / "posts"))
+    yield sorted((staged.folder / "posts").glob("part-*.parquet"))
 
 
 def _scan_files(
@@ -103,6 +105,7 @@ def _scan_files(
     config: ScanConfig,
     model: ScoreModel,
     engine: SparkOptions,
+    staged: Staging,
     progress: bool,
 ) -> ScanResult:
     """The Spark stages, then the rest of the scan on the driver."""
@@ -120,12 +123,24 @@ def _scan_files(
                 cached += [keyed, sketched]
                 sketched.count()
             with stages.step("collect", "collect to the driver"):
-                posts = pl.from_arrow(keyed.drop("normalised", "text").orderBy("ord").toArrow())
+                collected = _quoting(keyed, read.columns).drop(
+                    "normalised", "text", *OBJECT_COLUMNS
+                )
+                posts = pl.from_arrow(collected.orderBy("ord").toArrow())
+                ords = posts["ord"].to_numpy()
                 raw = keyed.select("ord", "text").persist()  # stays in Spark, read by rows
                 cached.append(raw)
                 raw.count()
                 ordered = read.rejects.orderBy("file_idx", "batch", "row")
                 rejects = _rejects(pl.from_arrow(ordered.toArrow()), files)
+            objects = None
+            if kinds := object_kinds(config, read.columns):
+                with stages.step("graph", "object traces (Spark)"):
+                    objects = object_traces(
+                        spark, keyed, kinds, _account_numbers(spark, staged, posts)
+                    ).persist()
+                    cached.append(objects)
+                    objects.count()
             for frame in (read.rows, keyed):  # not held through the band-key shuffle
                 frame.unpersist()
             with stages.step("lsh", "buckets + components (Spark)"):
@@ -141,12 +156,12 @@ def _scan_files(
                     config.spun_min_texts,
                 )
             sketched.unpersist()
-        clusterer, done = spark_clusterer(spark, engine)
+        clusterer, done = spark_clusterer(spark, engine, staged, objects, ords)
         with _session_settings(spark, engine):
             result = scan_posts(
                 Posts.of_frame(
                     _posts(posts, read.columns), text_index,
-                    _raw_texts(spark, raw, posts["ord"].to_numpy()),
+                    _raw_texts(spark, raw, ords),
                 ),
                 rejects, n_shingles, groups, files=files, rows_read=read.rows_read,
                 config=config, model=model, stages=stages, started=started, clusterer=clusterer,
@@ -257,14 +272,31 @@ def _text_groups(
     return text_index, n_shingles, group
 
 
+def _quoting(posts: DataFrame, columns: list[str]) -> DataFrame:
+    """``posts`` with ``quoting`` (a repost or a reply: not a text of its own, see
+    :mod:`detector.rewording`) where the input has the columns that say so, which the driver
+    does not collect."""
+    quotes = [F.col(c).isNotNull() for c in QUOTES if c in columns]
+    return posts.withColumn("quoting", reduce(operator.or_, quotes)) if quotes else posts
+
+
+def _account_numbers(spark: SparkSession, staged: Staging, posts: pl.DataFrame) -> DataFrame:
+    """Each ``account_id`` with its ``account`` number in the scan: its rank, as
+    :meth:`~detector.pipeline.Posts.of_frame` numbers them."""
+    ids = posts["account_id"].unique().sort()
+    table = pa.table({"account_id": ids.to_arrow(), "account": np.arange(ids.len())})
+    return staged.frame(spark, table, "accounts")
+
+
 def _posts(posts: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """The posts as the local engine's frame has them: the files' columns in the same
-    order but the text, times as datetimes, ``text_key`` unsigned."""
-    columns = [c for c in columns or BASE_COLUMNS if c != "text"]
+    order but the text and the object trace columns (left in Spark), times as datetimes,
+    ``text_key`` unsigned."""
+    columns = [c for c in columns or BASE_COLUMNS if c not in ("text", *OBJECT_COLUMNS)]
     times = [pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for c in TIMES]
     return (
         posts.with_columns(*times, pl.col("text_key").reinterpret(signed=False))
-        .select(*columns, "text_key")
+        .select(*columns, "text_key", *(["quoting"] if "quoting" in posts.columns else []))
         .with_columns(pl.col(c).cast(TIME) for c in TIMES if c in columns)
     )
 

@@ -15,7 +15,8 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from detector.config import ScanConfig
 from detector.normalise import short_text_key_expr
-from detector.pipeline import TEXT_KEY_SEED, normalise_posts, sketch_texts
+from detector.objects import TEXT_KEY_SEED
+from detector.pipeline import normalise_posts, sketch_texts
 from detector.spark.arrow import arrow_schema, struct, to_batches, to_frame
 
 SKETCHES = struct(
