@@ -331,27 +331,16 @@ class Posts:
     def of_frame(
         cls,
         posts: pl.DataFrame,
+        accounts: pl.DataFrame,
         text_index: pl.DataFrame,
         texts: Callable[[np.ndarray], pl.Series],
     ) -> Posts:
-        """From a frame of posts in input order (``account_id``, ``text_key``..., no raw
-        texts), as the Spark engine collects them; ``text_index``: ``text_key`` ->
+        """From a frame of posts in input order (``account`` numbers, ``text_key``..., no
+        raw texts), as the Spark engine collects them; ``accounts``: ``account_id`` and
+        ``account_created_at`` by account number; ``text_index``: ``text_key`` ->
         ``text_id`` (numbered by first appearance); ``texts``: the raw texts of given rows."""
-        account = pl.col("account_id").rank("dense").cast(pl.UInt32) - 1
-        posts = posts.join(text_index, on="text_key", how="left", maintain_order="left")
-        frame = posts.with_columns(account=account).drop(*_NOT_KEPT, strict=False)
-        created = (
-            [pl.col("account_created_at").drop_nulls().min()]
-            if "account_created_at" in posts.columns
-            else [pl.lit(None, TIME).alias("account_created_at")]
-        )
-        accounts = (
-            posts.group_by(account.alias("account"), "account_id")
-            .agg(created)
-            .sort("account")
-            .select("account_id", "account_created_at")
-        )
-        return cls(frame, accounts, texts)
+        frame = posts.join(text_index, on="text_key", how="left", maintain_order="left")
+        return cls(frame.drop("text_key"), accounts, texts)
 
     def take(self) -> pl.DataFrame:
         """``frame``, no longer held here: the caller's stages then free each column as

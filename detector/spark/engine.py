@@ -123,10 +123,15 @@ def _scan_files(
                 cached += [keyed, sketched]
                 sketched.count()
             with stages.step("collect", "collect to the driver"):
-                collected = _quoting(keyed, read.columns).drop(
-                    "normalised", "text", *OBJECT_COLUMNS
+                accounts = _accounts(keyed)
+                numbered = (
+                    _quoting(keyed, read.columns)
+                    .join(_account_numbers(spark, staged, accounts), "account_id")
+                    .drop("normalised", "text", "account_id", "account_created_at")
+                    .persist()
                 )
-                posts = pl.from_arrow(collected.orderBy("ord").toArrow())
+                cached.append(numbered)
+                posts = pl.from_arrow(numbered.drop(*OBJECT_COLUMNS).orderBy("ord").toArrow())
                 ords = posts["ord"].to_numpy()
                 raw = keyed.select("ord", "text").persist()  # stays in Spark, read by rows
                 cached.append(raw)
@@ -136,12 +141,10 @@ def _scan_files(
             objects = None
             if kinds := object_kinds(config, read.columns):
                 with stages.step("graph", "object traces (Spark)"):
-                    objects = object_traces(
-                        spark, keyed, kinds, _account_numbers(spark, staged, posts)
-                    ).persist()
+                    objects = object_traces(spark, numbered, kinds).persist()
                     cached.append(objects)
                     objects.count()
-            for frame in (read.rows, keyed):  # not held through the band-key shuffle
+            for frame in (read.rows, keyed, numbered):  # not held through the band-key shuffle
                 frame.unpersist()
             with stages.step("lsh", "buckets + components (Spark)"):
                 labels, rounds = _components(spark, sketched, config, engine)
@@ -160,7 +163,7 @@ def _scan_files(
         with _session_settings(spark, engine):
             result = scan_posts(
                 Posts.of_frame(
-                    _posts(posts, read.columns), text_index,
+                    _posts(posts, read.columns), accounts, text_index,
                     _raw_texts(spark, raw, ords),
                 ),
                 rejects, n_shingles, groups, files=files, rows_read=read.rows_read,
@@ -280,25 +283,39 @@ def _quoting(posts: DataFrame, columns: list[str]) -> DataFrame:
     return posts.withColumn("quoting", reduce(operator.or_, quotes)) if quotes else posts
 
 
-def _account_numbers(spark: SparkSession, staged: Staging, posts: pl.DataFrame) -> DataFrame:
-    """Each ``account_id`` with its ``account`` number in the scan: its rank, as
-    :meth:`~detector.pipeline.Posts.of_frame` numbers them."""
-    ids = posts["account_id"].unique().sort()
-    table = pa.table({"account_id": ids.to_arrow(), "account": np.arange(ids.len())})
+def _accounts(posts: DataFrame) -> pl.DataFrame:
+    """One row per account in the order the local engine numbers them (by ``account_id``):
+    ``account_id`` and the earliest ``account_created_at`` given."""
+    earliest = F.min("account_created_at").alias("account_created_at")
+    table = pl.from_arrow(posts.groupBy("account_id").agg(earliest).toArrow())
+    return table.sort("account_id").with_columns(_time("account_created_at"))
+
+
+def _account_numbers(spark: SparkSession, staged: Staging, accounts: pl.DataFrame) -> DataFrame:
+    """Each ``account_id`` with its ``account`` number in the scan."""
+    numbers = np.arange(accounts.height, dtype=np.int64)
+    table = pa.table({"account_id": accounts["account_id"].to_arrow(), "account": numbers})
     return staged.frame(spark, table, "accounts")
 
 
 def _posts(posts: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """The posts as the local engine's frame has them: the files' columns in the same
-    order but the text and the object trace columns (left in Spark), times as datetimes,
-    ``text_key`` unsigned."""
-    columns = [c for c in columns or BASE_COLUMNS if c not in ("text", *OBJECT_COLUMNS)]
-    times = [pl.col(c).cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for c in TIMES]
-    return (
-        posts.with_columns(*times, pl.col("text_key").reinterpret(signed=False))
-        .select(*columns, "text_key", *(["quoting"] if "quoting" in posts.columns else []))
-        .with_columns(pl.col(c).cast(TIME) for c in TIMES if c in columns)
+    order but those left in Spark (the text, the object trace columns) or in the accounts
+    table, times as datetimes, the account's number, ``text_key`` unsigned, and
+    ``quoting`` where the input says which posts quote."""
+    left = ("text", "account_id", "account_created_at", *OBJECT_COLUMNS)
+    columns = [c for c in columns or BASE_COLUMNS if c not in left]
+    return posts.select(
+        *(_time(c) if c in TIMES else c for c in columns),
+        pl.col("account").cast(pl.UInt32),
+        pl.col("text_key").reinterpret(signed=False),
+        *(["quoting"] if "quoting" in posts.columns else []),
     )
+
+
+def _time(column: str) -> pl.Expr:
+    """Epoch microseconds as the local engine's times."""
+    return pl.col(column).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(TIME)
 
 
 def _rejects(rejects: pl.DataFrame, files: list[Path]) -> pl.DataFrame:

@@ -1,7 +1,7 @@
 """Object traces on Spark (reposts, replies, URLs, hashtags, mentions), built where the posts
 lie by the local engine's own stage (:func:`detector.objects.object_rows`) in
 ``mapInArrow``: the driver never collects the trace columns nor holds these traces.
-Accounts get the scan's numbers, and reposts and replies their author's, by joins.
+Reposts and replies get their author's account number by a join.
 
 A trace's ``post`` is its post's ``ord`` (input order) and ``place`` its order among the
 post's objects of its kind: sorted by kind, post and place, the traces are in the local
@@ -25,7 +25,7 @@ from detector.spark.arrow import arrow_schema, struct, to_batches, to_frame
 from detector.spark.texts import Batches
 
 OBJECT_TRACES = struct(
-    "kind BIGINT, key BIGINT, label STRING, account_id STRING, time BIGINT, post BIGINT, "
+    "kind BIGINT, key BIGINT, label STRING, account BIGINT, time BIGINT, post BIGINT, "
     "place BIGINT, source BIGINT"
 )
 REFERRING = ("repost", "reply")  # kinds whose object is a post: its author is the source
@@ -41,27 +41,18 @@ def object_kinds(config: ScanConfig, columns: Sequence[str]) -> dict[int, str]:
     }
 
 
-def object_traces(
-    spark: SparkSession, posts: DataFrame, kinds: dict[int, str], accounts: DataFrame
-) -> DataFrame:
+def object_traces(spark: SparkSession, posts: DataFrame, kinds: dict[int, str]) -> DataFrame:
     """The traces of ``kinds`` (``kind``, ``key``, ``account``, ``time``, ``post``,
     ``place``, ``variant``, ``source``, ``rewording``) and each object's ``label``, from
-    ``posts`` (``ord``, ``post_id``, ``account_id``, ``created_at`` in epoch microseconds
-    and the kinds' columns); ``accounts``: each ``account_id``'s number, ``account``."""
+    ``posts`` (``ord``, ``post_id``, ``account`` number, ``created_at`` in epoch
+    microseconds and the kinds' columns)."""
     columns = [TRACE_COLUMNS[kind] for kind in kinds.values()]
-    rows = (
-        posts.select("ord", "account_id", "created_at", *columns)
-        .mapInArrow(_rows(kinds, arrow_schema(spark, OBJECT_TRACES)), OBJECT_TRACES)
-        .join(accounts, "account_id")
-        .drop("account_id")
+    rows = posts.select("ord", "account", "created_at", *columns).mapInArrow(
+        _rows(kinds, arrow_schema(spark, OBJECT_TRACES)), OBJECT_TRACES
     )
     referring = [index for index, kind in kinds.items() if kind in REFERRING]
     if referring:
-        authors = (
-            posts.select(F.col("post_id").alias("label"), "account_id")
-            .join(accounts.withColumnRenamed("account", "author"), "account_id")
-            .drop("account_id")
-        )
+        authors = posts.select(F.col("post_id").alias("label"), F.col("account").alias("author"))
         refers = F.col("kind").isin(referring)
         sourced = (
             rows.filter(refers)
@@ -82,11 +73,11 @@ def _rows(kinds: dict[int, str], schema: pa.Schema) -> Batches:
                 row=pl.col("ord"), time=pl.col("created_at").cast(pl.Datetime("us")).dt.epoch("s")
             )
             for index, kind in kinds.items():
-                rows = object_rows(posts, TRACE_COLUMNS[kind], ("account_id", "time"))
+                rows = object_rows(posts, TRACE_COLUMNS[kind], ("account", "time"))
                 domain = url_domains(pl.col("label")) if kind == "url" else pl.lit(-1, pl.Int64)
                 yield from to_batches(
                     rows.select(
-                        "label", "account_id", "time",
+                        "label", "account", "time",
                         kind=pl.lit(index, pl.Int64),
                         key=pl.Series(kind_keys(index, rows["key"].to_numpy()), dtype=pl.Int64),
                         post="row",
