@@ -611,10 +611,12 @@ def _spark_section(spark: dict) -> list[str]:
         "Stage seconds of the Spark runs. In Spark: read + validate, normalise + MinHash, "
         "buckets + components (with, on the driver, the near-duplicate groups' indexing and "
         "spun groups); collect: every post's compact columns to the driver (the raw texts stay "
-        "cached in Spark, fetched by row for the few the tables quote); graph: "
-        "the traces built on the driver, then the account graph, communities and evidence in "
-        "Spark, component by component (`detector.spark.accounts`); cluster: the components' "
-        "results put together on the driver; score and tables on the driver:",
+        "cached in Spark, fetched by row for the few the tables quote, and so do the trace "
+        "columns); graph: the object traces (reposts, replies, URLs, hashtags, mentions) built "
+        "in Spark (`detector.spark.objects`), the text traces on the driver, then the account "
+        "graph, communities and evidence in Spark, component by component "
+        "(`detector.spark.accounts`); cluster: the components' results put together on the "
+        "driver; score and tables on the driver:",
         "",
         "| posts | partitions | read + validate | normalise + MinHash | buckets + components "
         "| collect | graph | cluster | score | tables |",
@@ -652,23 +654,25 @@ def _billion_note(spark: dict) -> list[str]:
         "hardly depends on the partition count (table above), the task count and the "
         "per-task overhead grow with it.",
         f"- **Executors**: the Spark stages took {in_spark:.0f} s on {spark['cores']} cores "
-        "here (an upper bound: the graph stage's share includes building the traces on the "
-        f"driver), about {core_hours:,.0f} core-hours at 1B posts with this machine's per-core "
+        "here (an upper bound: the graph stage's share includes building the text traces on "
+        f"the driver), about {core_hours:,.0f} core-hours at 1B posts with this machine's per-core "
         f"speed and overheads: {core_hours / 200:,.1f} h on 50 executors of 4 cores "
         "(8 GB heap + 4 GB overhead each: a task holds one Arrow batch of 10,000 texts "
         "and their signatures, 5 MB, plus the imported libraries, about 400 MB a Python "
         "worker).",
         f"- **Driver**: here {driver_s:.0f} s for collecting the posts, putting the "
-        "components' clusters together and scoring them (building the traces is in the "
+        "components' clusters together and scoring them (building the text traces is in the "
         "graph stage), "
         f"{_driver_memory(best)}; linearly, about {driver_s * scale / 3600:,.1f} h and "
         f"{_driver_memory(best, scale)} at 1B posts. **This is the limit of the current "
         "design**: the per-post stages and the account graph (component by component, the "
-        "giant component in one task) run in Spark, and the raw texts stay there, but the "
-        "driver still collects every post's compact columns (ids, times, trace columns) and "
-        "builds the traces. Up to some 100M posts a large driver does it; a billion needs "
-        "the next steps, not done: the traces built in Spark from the posts where they lie, "
-        "and the giant component split across tasks.",
+        "giant component in one task) run in Spark, and so do the object traces; the raw "
+        "texts and the trace columns stay there, but the driver still collects every post's "
+        "ids, times and text key, finds the spun groups, builds the text traces and holds "
+        "the posts table. Up to some 100M posts a large driver does it; a billion needs the "
+        "next steps, not done: the posts table written by Spark (a result that holds it as "
+        "files, not a frame), the spun groups and text traces found in Spark, and the giant "
+        "component split across tasks.",
         "",
     ]
 
