@@ -36,4 +36,5 @@ def object_rows(posts: pl.DataFrame, column: str, carried: Sequence[str]) -> pl.
 
 def url_domains(urls: pl.Expr) -> pl.Expr:
     """The key of each URL's domain (where a shared link comes from), -1 for none."""
-    return hash_key(urls.str.extract(_DOMAIN)).fill_null(-1).abs()
+    domain = urls.str.extract(_DOMAIN)
+    return pl.when(domain.is_not_null()).then(hash_key(domain).abs()).otherwise(-1)
