@@ -668,11 +668,11 @@ def _billion_note(spark: dict) -> list[str]:
         "design**: the per-post stages and the account graph (component by component, the "
         "giant component in one task) run in Spark, and so do the object traces; the raw "
         "texts and the trace columns stay there, but the driver still collects every post's "
-        "ids, times and text key, finds the spun groups, builds the text traces and holds "
-        "the posts table. Up to some 100M posts a large driver does it; a billion needs the "
-        "next steps, not done: the posts table written by Spark (a result that holds it as "
-        "files, not a frame), the spun groups and text traces found in Spark, and the giant "
-        "component split across tasks.",
+        "id, time, account number and text key, finds the spun groups, builds the text "
+        "traces and holds the posts table. Up to some 100M posts a large driver does it; a "
+        "billion needs the next steps, not done: the posts table written by Spark (a result "
+        "that holds it as files, not a frame), the spun groups and text traces found in "
+        "Spark, and the giant component split across tasks.",
         "",
     ]
 
