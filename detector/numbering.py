@@ -79,6 +79,15 @@ class KeyNumbers:
             raise ValueError(f"{self.count} distinct keys: at most 2**32 - 2 in one scan")
         return out, first
 
+    def known(self, keys: np.ndarray) -> np.ndarray:
+        """The number of each key, every one numbered before (the table is not grown)."""
+        keys = _read_only(np.ascontiguousarray(keys, np.uint64))
+        out = np.empty(keys.shape[0], np.int64)
+        first = np.empty(keys.shape[0], np.bool_)
+        if _number_keys(self._keys, self._ids, keys, self.count, out, first) != self.count:
+            raise ValueError("a key was not numbered before")
+        return out
+
     def release(self) -> None:
         """Free the table once every key is numbered (``count`` stays): at 50M posts the
         text and account tables hold about a gigabyte the later stages do not need."""

@@ -212,16 +212,19 @@ class _Accounts:
     def ranked(self) -> tuple[np.ndarray, pl.DataFrame]:
         """Each first-appearance number's rank by ``account_id`` (the dense account number
         of the later stages), and the table of accounts in rank order (``account_id``,
-        ``account_created_at``)."""
-        ids = pl.concat([pl.Series("account_id", [], pl.String), *self.ids])
-        order = ids.arg_sort().to_numpy()
+        ``account_created_at``). The ids are sorted as values and each finds its number by
+        its key, before the number table is released: polars sorts short strings in place,
+        where an arg-sort compares them through their indices (14.8M ids: 0.8 s against
+        8 s)."""
+        ids = pl.concat([pl.Series("account_id", [], pl.String), *self.ids]).sort()
+        order = self.numbers.known(ids.hash(TEXT_KEY_SEED).to_numpy())
         rank = np.empty(order.size, np.uint32)
         rank[order] = np.arange(order.size, dtype=np.uint32)
         created = np.full(order.size, NO_TIME, np.int64)
         created[: min(order.size, self.created.size)] = self.created[: order.size]
         table = pl.DataFrame(
             {
-                "account_id": ids.gather(order),
+                "account_id": ids,
                 "account_created_at": pl.Series(created[order]).replace(NO_TIME, None).cast(TIME),
             }
         )
@@ -229,13 +232,15 @@ class _Accounts:
 
 
 NO_TIME = np.iinfo(np.int64).max  # no creation time given for an account
+# Each first-appearance account number's rank, and the accounts in rank order.
+RankedAccounts = tuple[np.ndarray, pl.DataFrame]
 
 _NOT_KEPT = ("account_id", "account_created_at", "normalised", "text_key")
 
 
 def _ingest(
     inputs: Sequence[str | Path], config: ScanConfig, stages: Stages, store: BatchStore
-) -> tuple[_Accounts, list[pl.DataFrame], _Texts, int]:
+) -> tuple[RankedAccounts, list[pl.DataFrame], _Texts, int]:
     """Stream the input, MinHash each new text once, and keep each post's compact columns
     in ``store``: account and text numbers instead of their ids and normalised texts."""
     accounts = _Accounts()
@@ -272,8 +277,10 @@ def _ingest(
                     texts.spill(store)
             bar.update(batch.rows_read)
     texts.numbers.release()
+    with stages.stage("ingest"):
+        ranked = accounts.ranked()
     accounts.numbers.release()
-    return accounts, rejects, texts, rows_read
+    return ranked, rejects, texts, rows_read
 
 
 def sketch_texts(
@@ -349,14 +356,14 @@ class Posts:
         return frame
 
     @classmethod
-    def of_store(cls, store: BatchStore, accounts: _Accounts) -> Posts:
+    def of_store(cls, store: BatchStore, accounts: RankedAccounts) -> Posts:
         """From the batches :func:`_ingest` kept: every column but the raw texts, which
-        stay in ``store`` (on disk if spilled)."""
+        stay in ``store`` (on disk if spilled); ``accounts``: :meth:`_Accounts.ranked`."""
         if not store.rows:
             return cls(
                 _empty(_POSTS), _empty(_ACCOUNTS), lambda rows: pl.Series([], dtype=pl.String)
             )
-        rank, table = accounts.ranked()
+        rank, table = accounts
         frame = store.pop([name for name in store.names() if name != "text"])
         frame = frame.with_columns(account=pl.Series(rank[frame["account"].to_numpy()]))
         return cls(

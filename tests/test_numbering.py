@@ -38,6 +38,22 @@ def test_many_colliding_low_bits_and_growth():
     assert first.sum() == 25_000 and first[25_000:].all()
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(KEYS, min_size=1, max_size=300), st.randoms(use_true_random=False))
+def test_known_keys_get_their_numbers_in_any_order(keys, random):
+    numbers = KeyNumbers()
+    expected, _ = numbers.number(np.array(keys, np.uint64))
+    size, count = numbers._keys.shape[0], numbers.count
+    shuffled = list(range(len(keys)))
+    random.shuffle(shuffled)
+    got = numbers.known(np.array(keys, np.uint64)[shuffled])
+    assert got.tolist() == expected[shuffled].tolist()
+    assert (numbers._keys.shape[0], numbers.count) == (size, count)  # nothing grown or added
+    fresh = next(k for k in range(len(keys) + 1) if k not in set(keys))
+    with pytest.raises(ValueError):
+        numbers.known(np.array([fresh], np.uint64))
+
+
 def test_release_keeps_the_count_and_refuses_more_numbering():
     numbers = KeyNumbers()
     numbers.number(np.array([5, 6, 5], np.uint64))

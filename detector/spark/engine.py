@@ -1,8 +1,8 @@
 """The scan on Spark: read, validate, normalise, MinHash, band buckets, verification and
 near-duplicate components run as Spark stages, and the object traces (reposts, replies,
 URLs, hashtags, mentions) are built there (:mod:`detector.spark.objects`); the compact
-result (each post's ids, time and text key in input order, each text's group) comes to
-the driver, which finishes the scan with the local engine's own
+result (each post's id, time, account number and text key in input order, each text's
+group) comes to the driver, which finishes the scan with the local engine's own
 :func:`detector.pipeline.scan_posts` (spun groups, text traces, scores, tables), so both
 engines give the same answer. The account graph, communities, core members and cluster
 evidence run back on Spark, component by component (:mod:`detector.spark.accounts`)."""
