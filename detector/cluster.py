@@ -54,7 +54,7 @@ def symmetric_adjacency(graph: AccountGraph) -> Adjacency:
     accounts = np.flatnonzero(degree)
     indptr = np.zeros(accounts.size + 1, np.int64)
     np.cumsum(degree[accounts], out=indptr[1:])
-    index = np.int32 if max(n, indptr[-1]) < np.iinfo(np.int32).max else np.int64
+    index = np.int32 if max(accounts.size, indptr[-1]) < np.iinfo(np.int32).max else np.int64
     position = np.full(n, -1, index)
     position[accounts] = np.arange(accounts.size)
     indices, data = np.empty(indptr[-1], index), np.empty(indptr[-1], np.float64)

@@ -209,7 +209,7 @@ class _Accounts:
             np.minimum.at(self.created, account[known], given.fill_null(0).to_numpy()[known])
         return pl.Series("account", account, pl.UInt32)
 
-    def ranked(self) -> tuple[np.ndarray, pl.DataFrame]:
+    def ranked(self) -> RankedAccounts:
         """Each first-appearance number's rank by ``account_id`` (the dense account number
         of the later stages), and the table of accounts in rank order (``account_id``,
         ``account_created_at``). The ids are sorted as values and each finds its number by
