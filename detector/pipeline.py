@@ -38,7 +38,7 @@ from detector.normkernel import normalise_texts, short_text_keys
 from detector.numbering import KeyNumbers
 from detector.objects import TEXT_KEY_SEED, object_rows, url_domains
 from detector.progress import on_terminal, step
-from detector.result import ScanResult
+from detector.result import ScanResult, TableParts
 from detector.rewording import TextGroups, mark_rewordings, spun_groups
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
 from detector.score import cluster_reasons, feature, score_clusters
@@ -315,6 +315,17 @@ def _empty(schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+# Makes the posts table from the scan's posts (one row each: ``post_id``, ``created_at``,
+# ``account``, ``text_id``, ``group_id``, ``cluster_id``...) and its accounts table.
+PostsTable = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame | TableParts]
+
+
+def posts_table(posts: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
+    """The posts table (:data:`~detector.schema.POSTS`), made in memory."""
+    account_id = accounts["account_id"].gather(posts["account"])
+    return posts.with_columns(account_id).select(POSTS.names()).cast(POSTS)
+
+
 @dataclass
 class Posts:
     """Accepted posts as the stages after LSH read them. ``frame``: one row per post in
@@ -325,7 +336,8 @@ class Posts:
     ``park``: sets a frame aside while the graph and clusters are built, returning how to
     get it back (on disk once the scan is past its memory budget); ``park_arrays``: the
     same for arrays (the graph's edges while the communities are found); ``join``: holds
-    the graph's edges as they are made (on disk past the budget)."""
+    the graph's edges as they are made (on disk past the budget); ``table``: makes the
+    posts table (where the engine holds the posts, the Spark engine's executors)."""
 
     frame: pl.DataFrame
     accounts: pl.DataFrame
@@ -333,6 +345,7 @@ class Posts:
     park: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = lambda frame: lambda: frame
     park_arrays: Park = lambda arrays: lambda: arrays
     join: Join = join_columns
+    table: PostsTable = posts_table
 
     @classmethod
     def of_frame(
@@ -341,13 +354,15 @@ class Posts:
         accounts: pl.DataFrame,
         text_index: pl.DataFrame,
         texts: Callable[[np.ndarray], pl.Series],
+        table: PostsTable = posts_table,
     ) -> Posts:
         """From a frame of posts in input order (``account`` numbers, ``text_key``..., no
         raw texts), as the Spark engine collects them; ``accounts``: ``account_id`` and
         ``account_created_at`` by account number; ``text_index``: ``text_key`` ->
-        ``text_id`` (numbered by first appearance); ``texts``: the raw texts of given rows."""
+        ``text_id`` (numbered by first appearance); ``texts``: the raw texts of given rows;
+        ``table``: makes the posts table."""
         frame = posts.join(text_index, on="text_key", how="left", maintain_order="left")
-        return cls(frame.drop("text_key"), accounts, texts)
+        return cls(frame.drop("text_key"), accounts, texts, table=table)
 
     def take(self) -> pl.DataFrame:
         """``frame``, no longer held here: the caller's stages then free each column as
@@ -459,7 +474,7 @@ def scan_posts(
     (:func:`find_clusters` on this machine).
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
-    account_table, raw_texts, park = posts.accounts, posts.texts, posts.park
+    account_table, raw_texts, park, table = posts.accounts, posts.texts, posts.park, posts.table
     clusterer = clusterer or partial(find_clusters, park=posts.park_arrays, join=posts.join)
     with stages.step("lsh"):
         matchable = n_shingles >= config.min_shingles
@@ -508,11 +523,10 @@ def scan_posts(
             cluster_id=pl.Series(account_cid[post_account]).replace(-1, None)
         )
         clusters = _cluster_table(posts, raw_texts, evidence, scores, flagged, cluster_id, reasons)
-        account_id = accounts["account_id"].gather(post_account)
         result = ScanResult(
             accounts=_accounts_out(accounts, account_cluster, cluster_id, scores, flagged, reasons),
             clusters=clusters,
-            posts=posts.with_columns(account_id).select(POSTS.names()).cast(POSTS),
+            posts=table(posts, accounts),
             groups=_groups_out(posts, raw_texts),
             edges=_edges_out(
                 found.edges,

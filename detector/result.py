@@ -1,10 +1,12 @@
-"""The outcome of a scan: its tables as polars DataFrames, written to and read from a folder."""
+"""The outcome of a scan: its tables as polars DataFrames (the posts table, one row a post,
+possibly as Parquet parts on disk), written to and read from a folder."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from detector.errors import InputError, OutputError, writing_to
-from detector.schema import TABLES
+from detector.schema import POSTS, TABLES
 
 FORMATS = ("parquet", "csv")
 TRIAGE_FILES = ("report.html", "flagged_graph.graphml", "flagged_graph.gexf", "enforcement.csv")
@@ -24,13 +26,42 @@ SCAN_FILES = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class TableParts:
+    """A table kept as Parquet parts in ``folder`` (``*.parquet``, whose names sort in row
+    order) rather than in memory: the posts table of a scan on Spark, one row a post, as
+    the executors wrote it."""
+
+    folder: Path
+
+    @classmethod
+    def temporary(cls, folder: Path, parts: str) -> TableParts:
+        """The parts in ``folder / parts``; ``folder`` is deleted with this object."""
+        table = cls(folder / parts)
+        weakref.finalize(table, shutil.rmtree, folder, True)
+        return table
+
+    def files(self) -> list[Path]:
+        return sorted(self.folder.glob("*.parquet"))
+
+    def lazy(self) -> pl.LazyFrame:
+        files = self.files()
+        return pl.scan_parquet(files) if files else pl.LazyFrame(schema=POSTS)
+
+    def collect(self) -> pl.DataFrame:
+        """The whole table in memory."""
+        return self.lazy().collect()
+
+
 @dataclass
 class ScanResult:
-    """Tables of one scan (see :mod:`detector.schema`) and its ``summary`` dictionary."""
+    """Tables of one scan (see :mod:`detector.schema`) and its ``summary`` dictionary.
+    ``posts`` is a frame, or :class:`TableParts` when a Spark scan's executors wrote it:
+    read it through :meth:`posts_lazy`."""
 
     accounts: pl.DataFrame
     clusters: pl.DataFrame
-    posts: pl.DataFrame
+    posts: pl.DataFrame | TableParts
     groups: pl.DataFrame
     edges: pl.DataFrame
     rejects: pl.DataFrame
@@ -39,6 +70,11 @@ class ScanResult:
     @property
     def flagged_accounts(self) -> pl.DataFrame:
         return self.accounts.filter(pl.col("flagged"))
+
+    def posts_lazy(self) -> pl.LazyFrame:
+        """The posts table as a lazy frame: filter before collecting, so a table held as
+        parts is read only for the rows wanted."""
+        return self.posts.lazy()
 
     def pair_links(self, edges: pl.DataFrame | None = None) -> pl.DataFrame:
         """``edges`` (default: all written) with one row per account pair: weight and
@@ -71,13 +107,7 @@ class ScanResult:
             out.mkdir(parents=True, exist_ok=True)
             paths: dict[str, Path] = {}
             for name in TABLES:
-                frame: pl.DataFrame = getattr(self, name)
-                path = out / f"{name}.{fmt}"
-                if fmt == "parquet":
-                    frame.write_parquet(path, statistics=False)
-                else:
-                    _lists_as_json(frame).write_csv(path)
-                paths[name] = path
+                paths[name] = _write_table(getattr(self, name), out / f"{name}.{fmt}", fmt)
             paths["summary"] = out / "summary.json"
             paths["summary"].write_text(
                 json.dumps(self.summary, indent=2, ensure_ascii=False, default=str) + "\n",
@@ -96,19 +126,27 @@ class ScanResult:
         summary_path = out / "summary.json"
         if not summary_path.is_file():
             raise InputError("not a scan output folder (no summary.json)", file=str(out))
-        tables = {name: load_table(out, name) for name in TABLES}
+        tables = {name: load_table(out, name) for name in TABLES if name != "posts"}
+        posts = out / "posts.parquet"
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        return cls(**tables, summary=summary)
+        return cls(
+            **tables,
+            posts=TableParts(posts) if posts.is_dir() else load_table(out, "posts"),
+            summary=summary,
+        )
 
 
 def load_table(out_dir: str | Path, name: str) -> pl.DataFrame:
-    """One table of a folder written by :meth:`ScanResult.save` (Parquet or CSV)."""
+    """One table of a folder written by :meth:`ScanResult.save` (Parquet, a file or a
+    folder of parts, or CSV)."""
     out = Path(out_dir)
     if not (out / "summary.json").is_file():
         raise InputError("not a scan output folder (no summary.json)", file=str(out))
     parquet, csv = out / f"{name}.parquet", out / f"{name}.csv"
     if parquet.is_file():
         return pl.read_parquet(parquet)
+    if parquet.is_dir():
+        return TableParts(parquet).collect()
     if csv.is_file():
         return _json_as_lists(pl.read_csv(csv, infer_schema=False), TABLES[name])
     raise InputError(f"missing table {name}", file=str(out))
@@ -168,6 +206,23 @@ def _swap(partial: Path, out: Path) -> None:
         old.rename(out)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_table(table: pl.DataFrame | TableParts, path: Path, fmt: str) -> Path:
+    """``table`` as ``path``: a frame as one file; parts as a folder of the same Parquet
+    parts, or streamed into one CSV file."""
+    if isinstance(table, TableParts):
+        if fmt == "parquet":
+            path.mkdir()
+            for part in table.files():
+                shutil.copyfile(part, path / part.name)
+        else:
+            table.lazy().sink_csv(path)
+    elif fmt == "parquet":
+        table.write_parquet(path, statistics=False)
+    else:
+        _lists_as_json(table).write_csv(path)
+    return path
 
 
 def _lists_as_json(frame: pl.DataFrame) -> pl.DataFrame:

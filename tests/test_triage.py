@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -16,7 +17,7 @@ from triage_fixture import HOSTILE, make_result
 from detector.cli import _graph_note
 from detector.config import ScanConfig
 from detector.errors import EXIT_USAGE, UsageError
-from detector.result import ScanResult
+from detector.result import ScanResult, TableParts
 from detector.schema import TABLES
 from detector.triage import explain_cluster, export, write_exports, write_report
 from detector.triage.evidence import MAX_BUCKETS, MIN_BUCKETS, histogram
@@ -262,6 +263,40 @@ def test_report_is_self_contained_escaped_and_complete(result, tmp_path):
         assert html.count(f'id="cluster-{cid}"') == 1
     assert "<mark>的刹车</mark>" in html
     assert write_report(loaded, tmp_path).read_text(encoding="utf-8") == html  # deterministic
+
+
+def test_posts_as_parts_give_the_same_outputs(result, tmp_path):
+    # The posts table as Parquet parts on disk (as a Spark scan's executors write it): the
+    # same tables, report and exports as the frame; saved as a folder of the parts, and
+    # read back as parts.
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    cuts = [0, 5, result.posts.height // 2, result.posts.height]
+    for i, (lo, hi) in enumerate(pairwise(cuts)):
+        result.posts.slice(lo, hi - lo).write_parquet(folder / f"part-{i:05d}.parquet")
+    parted = ScanResult(
+        **{name: getattr(result, name) for name in TABLES if name != "posts"},
+        posts=TableParts(folder),
+        summary=result.summary,
+    )
+    outputs = {}
+    for name, scanned in (("frame", result), ("parts", parted)):
+        out = tmp_path / name
+        scanned.save(out)
+        scanned.write(out / "csv", "csv")
+        write_report(scanned, out)
+        write_exports(scanned, out)
+        outputs[name] = out
+    assert (outputs["parts"] / "posts.parquet").is_dir()
+    assert sorted(p.name for p in (outputs["parts"] / "posts.parquet").iterdir()) == [
+        f"part-{i:05d}.parquet" for i in range(3)
+    ]
+    loaded = ScanResult.load(outputs["parts"])
+    assert isinstance(loaded.posts, TableParts)
+    assert loaded.posts.collect().equals(result.posts)
+    assert pl.read_parquet(outputs["parts"] / "posts.parquet").equals(result.posts)
+    for name in ("report.html", "enforcement.csv", "csv/posts.csv", "flagged_graph.gexf"):
+        assert (outputs["parts"] / name).read_bytes() == (outputs["frame"] / name).read_bytes()
 
 
 def test_report_of_thousands_of_clusters_stays_small(tmp_path):

@@ -5,21 +5,24 @@ result (each post's id, time, account number and text key in input order, each t
 group) comes to the driver, which finishes the scan with the local engine's own
 :func:`detector.pipeline.scan_posts` (spun groups, text traces, scores, tables), so both
 engines give the same answer. The account graph, communities, core members and cluster
-evidence run back on Spark, component by component (:mod:`detector.spark.accounts`)."""
+evidence run back on Spark, component by component (:mod:`detector.spark.accounts`), and
+the executors write the posts table, one row a post, as Parquet parts."""
 
 from __future__ import annotations
 
 import operator
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import reduce
+from functools import partial, reduce
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -27,9 +30,9 @@ from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.errors import UsageError
 from detector.ingest import expand_inputs
 from detector.model import ScoreModel, load_model
-from detector.pipeline import Posts, Stages, scan_posts
+from detector.pipeline import Posts, PostsTable, Stages, posts_table, scan_posts
 from detector.progress import on_terminal
-from detector.result import ScanResult
+from detector.result import ScanResult, TableParts
 from detector.rewording import QUOTES, TextGroups
 from detector.schema import REJECTS, TIME
 from detector.spark.accounts import spark_clusterer
@@ -127,12 +130,15 @@ def _scan_files(
                 numbered = (
                     _quoting(keyed, read.columns)
                     .join(_account_numbers(spark, staged, accounts), "account_id")
-                    .drop("normalised", "text", "account_id", "account_created_at")
+                    .drop("normalised", "text", "account_created_at")
                     .persist()
                 )
                 cached.append(numbered)
-                posts = pl.from_arrow(numbered.drop(*OBJECT_COLUMNS).orderBy("ord").toArrow())
+                collected = numbered.drop("account_id", *OBJECT_COLUMNS).orderBy("ord")
+                posts = pl.from_arrow(collected.toArrow())
                 ords = posts["ord"].to_numpy()
+                listing = _listing(spark, numbered, staged)
+                cached += [listing] if listing is not None else []
                 raw = keyed.select("ord", "text").persist()  # stays in Spark, read by rows
                 cached.append(raw)
                 raw.count()
@@ -152,6 +158,10 @@ def _scan_files(
                 texts = sketched.select("text_key", "first", "n_shingles", "short_key")
                 text_table = pl.from_arrow(texts.orderBy("first").toArrow())
                 text_index, n_shingles, text_group = _text_groups(text_table, labels, config)
+                table: PostsTable = posts_table
+                if listing is not None:
+                    text_keys = text_table["text_key"].to_numpy()
+                    table = partial(_posts_parts, spark, listing, staged, engine, text_keys)
                 first = text_table["first"].to_numpy()
                 groups = TextGroups.of(
                     text_group,
@@ -164,7 +174,7 @@ def _scan_files(
             result = scan_posts(
                 Posts.of_frame(
                     _posts(posts, read.columns), accounts, text_index,
-                    _raw_texts(spark, raw, ords),
+                    _raw_texts(spark, raw, ords), table,
                 ),
                 rejects, n_shingles, groups, files=files, rows_read=read.rows_read,
                 config=config, model=model, stages=stages, started=started, clusterer=clusterer,
@@ -186,16 +196,21 @@ def _scan_files(
 
 @contextmanager
 def _session_settings(spark: SparkSession, engine: SparkOptions) -> Iterator[None]:
-    """Shuffle partitions and checkpoint folder for this scan, the session's own restored."""
-    before = spark.conf.get("spark.sql.shuffle.partitions")
+    """Shuffle partitions, Parquet times as the local engine writes them (microseconds, not
+    Spark's default INT96) and checkpoint folder for this scan, the session's own restored."""
+    settings = {"spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}
     if engine.partitions is not None:
-        spark.conf.set("spark.sql.shuffle.partitions", str(engine.partitions))
+        settings["spark.sql.shuffle.partitions"] = str(engine.partitions)
+    before = {name: spark.conf.get(name) for name in settings}
+    for name, value in settings.items():
+        spark.conf.set(name, value)
     if engine.checkpoint_dir is not None:
         spark.sparkContext.setCheckpointDir(engine.checkpoint_dir)
     try:
         yield
     finally:
-        spark.conf.set("spark.sql.shuffle.partitions", before)
+        for name, value in before.items():
+            spark.conf.set(name, value)
 
 
 def _components(
@@ -273,6 +288,63 @@ def _text_groups(
     keys = texts["short_key"].filter(pl.Series(short)).reinterpret(signed=False).to_numpy()
     group[short] = texts.height + np.unique(keys, return_inverse=True)[1].reshape(-1)
     return text_index, n_shingles, group
+
+
+def _listing(spark: SparkSession, posts: DataFrame, staged: Staging) -> DataFrame | None:
+    """The columns the posts table is written from, kept on the executors' disks; None
+    where the driver cannot read what they write (then it makes the table itself)."""
+    if not staged.seen_by_all(spark):
+        return None
+    listing = posts.select("ord", "post_id", "account_id", "created_at", "text_key", "account")
+    listing = listing.persist(StorageLevel.DISK_ONLY)
+    listing.count()
+    return listing
+
+
+def _posts_parts(
+    spark: SparkSession,
+    listing: DataFrame,
+    staged: Staging,
+    engine: SparkOptions,
+    text_keys: np.ndarray,
+    posts: pl.DataFrame,
+    accounts: pl.DataFrame,
+) -> TableParts:
+    """The posts table written by the executors, as Parquet parts in input order: each
+    post's ``group_id`` (by its text: ``text_keys`` by text number) and ``cluster_id`` (by
+    its account) from the driver's ``posts``, joined to the ``listing`` Spark holds. Only
+    the grouped texts and clustered accounts go to Spark; the parts' folder is the
+    result's, deleted with it."""
+    grouped = posts.select("text_id", "group_id").drop_nulls().unique("text_id")
+    groups = pa.table(
+        {
+            "text_key": pa.array(text_keys[grouped["text_id"].to_numpy()], pa.int64()),
+            "group_id": grouped["group_id"].to_arrow(),
+        }
+    )
+    clustered = posts.select("account", "cluster_id").drop_nulls().unique("account")
+    clusters = pa.table(
+        {
+            "account": clustered["account"].cast(pl.Int64).to_arrow(),
+            "cluster_id": clustered["cluster_id"].to_arrow(),
+        }
+    )
+    folder = Path(tempfile.mkdtemp(prefix="detector-posts-", dir=engine.staging_dir))
+    parts = TableParts.temporary(folder, "posts")  # deleted with it, written or not
+    (
+        listing.join(staged.frame(spark, groups, "post_groups"), "text_key", "left")
+        .join(staged.frame(spark, clusters, "post_clusters"), "account", "left")
+        .orderBy("ord")
+        .select(
+            "post_id",
+            "account_id",
+            F.timestamp_micros("created_at").alias("created_at"),
+            "group_id",
+            "cluster_id",
+        )
+        .write.parquet(str(parts.folder))
+    )
+    return parts
 
 
 def _quoting(posts: DataFrame, columns: list[str]) -> DataFrame:

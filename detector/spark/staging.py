@@ -25,9 +25,14 @@ class Staging:
     folder: Path
     shared: bool
 
+    def seen_by_all(self, spark: SparkSession) -> bool:
+        """Whether the driver and every executor see the folder (and its siblings) at the
+        same path: a shared one, or the driver's own in local mode."""
+        return self.shared or spark.sparkContext.master.startswith("local")
+
     def frame(self, spark: SparkSession, table: pa.Table, name: str) -> DataFrame:
         """``table`` as a Spark frame, through ``name``.parquet where executors can read it."""
-        if not (self.shared or spark.sparkContext.master.startswith("local")):
+        if not self.seen_by_all(spark):
             return spark.createDataFrame(table)
         path = self.folder / f"{name}.parquet"
         pq.write_table(table, path, row_group_size=1 << 20)

@@ -32,13 +32,15 @@ def page_data(
     members are all in ``accounts``)."""
     bundled = _fits(result, ranked, settings.bundle_rows)
     drilled = _drilled(result, ranked, set(bundled), settings)
-    posts = result.posts.filter(pl.col("cluster_id").is_in(bundled))
+    posts = result.posts_lazy().filter(pl.col("cluster_id").is_in(bundled)).collect()
     edges = result.edges.filter(pl.col("cluster_id").is_in(bundled))
     drill = (
-        result.posts.filter(pl.col("cluster_id").is_in(drilled))
+        result.posts_lazy()
+        .filter(pl.col("cluster_id").is_in(drilled))
         .sort("account_id", "created_at", "post_id")
         .group_by("account_id", maintain_order=True)
         .head(settings.account_posts)
+        .collect()
     )
     named = pl.concat(
         [
@@ -107,7 +109,7 @@ def _fits(result: ScanResult, ranked: list[int], budget: int) -> list[int]:
     sizes = (
         pl.concat(
             [
-                result.posts.group_by("cluster_id").len(),
+                result.posts_lazy().group_by("cluster_id").len().collect(),
                 result.edges.group_by("cluster_id").len(),
             ]
         )

@@ -300,13 +300,15 @@ def account_activity(result: ScanResult) -> pl.DataFrame:
     """Per flagged account: its posts in shared near-duplicate groups and its first and
     last post."""
     return (
-        result.posts.join(result.flagged_accounts.select("account_id"), on="account_id", how="semi")
+        result.posts_lazy()
+        .join(result.flagged_accounts.lazy().select("account_id"), on="account_id", how="semi")
         .group_by("account_id")
         .agg(
             shared_posts=pl.col("group_id").is_not_null().sum(),
             first_post=pl.col("created_at").min(),
             last_post=pl.col("created_at").max(),
         )
+        .collect()
     )
 
 

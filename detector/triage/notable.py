@@ -68,7 +68,9 @@ def unflagged_groups(result: ScanResult, limit: int = TOP_GROUPS) -> list[Notabl
             pl.col("cluster_id").is_in(groups["cluster_id"].drop_nulls().implode())
         ).iter_rows(named=True)
     }
-    posts = result.posts.filter(pl.col("group_id").is_in(groups["group_id"].implode()))
+    posts = (
+        result.posts_lazy().filter(pl.col("group_id").is_in(groups["group_id"].implode())).collect()
+    )
     times = {
         key[0]: part["created_at"]
         for key, part in posts.partition_by("group_id", as_dict=True).items()
