@@ -19,7 +19,8 @@ from scipy.sparse.csgraph import connected_components
 
 from detector.config import ScanConfig
 from detector.graph import AccountGraph
-from detector.sorting import lexsort
+from detector.numbering import dense_numbers
+from detector.sorting import lexsort, stable_argsort
 
 # Scratch tables of :func:`_sum_by_label`: each label's slot, its summed weight, and the
 # slots filled, in the order filled.
@@ -257,7 +258,7 @@ def _coarsen(
     space, one entry per node)."""
     k = int(labels.max()) + 1
     community[nodes] = labels
-    order = np.argsort(labels, kind="stable")
+    order = stable_argsort(labels)
     by_community, starts = nodes[order], np.searchsorted(labels[order], np.arange(k + 1))
     bound = int((columns.indptr[nodes + 1] - columns.indptr[nodes]).sum())
     indptr, indices, data = _coarse_columns(
@@ -355,7 +356,7 @@ def _linked_communities(adjacency: csr_matrix, config: ScanConfig) -> np.ndarray
     component = _components(adjacency.indptr, adjacency.indices)
     min_size = config.min_cluster_accounts
     candidates = np.flatnonzero(np.bincount(component)[component] >= min_size)
-    candidates = candidates[np.argsort(component[candidates], kind="stable")]
+    candidates = candidates[stable_argsort(component[candidates])]
     cuts = np.flatnonzero(np.diff(component[candidates])) + 1
     next_label = 0
     scratch = np.empty(adjacency.shape[0], adjacency.indices.dtype)
@@ -452,8 +453,10 @@ def keep_core_members(
     below ``min_size`` are dissolved. Labels are renumbered by decreasing size, ties by
     smallest member. Pass the in-window traces only."""
     counted = trace_rewording >= 0
+    # Objects numbered densely (only which rows share one matters), so that the rows pack
+    # into one word where they fit and are sorted as values (see _unique_rows).
     rows, _ = _unique_rows(
-        trace_key[counted], trace_account[counted], trace_variant[counted],
+        dense_numbers(trace_key[counted]), trace_account[counted], trace_variant[counted],
         trace_rewording[counted],
     )  # fmt: skip
     first_of_pair = np.ones(rows.shape[0], bool)
@@ -461,15 +464,14 @@ def keep_core_members(
     group, account = rows[first_of_pair, 0], rows[first_of_pair, 1]
     community = labels[account]
     # Owner of each group: the community holding strictly more than half of its accounts.
-    group_ids, group_index, group_size = np.unique(group, return_inverse=True, return_counts=True)
+    group_size = np.bincount(group)
     member = community >= 0
-    owned, counts = _unique_rows(group_index[member], community[member])
-    owner = np.full(group_ids.size, -1, np.int64)
+    owned, counts = _unique_rows(group[member], community[member])
+    owner = np.full(group_size.size, -1, np.int64)
     majority = counts * 2 > group_size[owned[:, 0]]
     owner[owned[majority, 0]] = owned[majority, 1]
-    row_owner = owner[np.searchsorted(group_ids, rows[:, 0])]
     row_community = labels[rows[:, 1]]
-    core = (row_community >= 0) & (row_owner == row_community)
+    core = (row_community >= 0) & (owner[rows[:, 0]] == row_community)
     core_contents = np.bincount(rows[core, 1], minlength=labels.size)
     rewords = np.bincount(rows[core & (rows[:, 3] > 0), 1], minlength=labels.size) > 0
     qualified = (core_contents >= min_contents) | rewords
@@ -478,9 +480,26 @@ def keep_core_members(
 
 def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of the stacked int64 ``columns``, in lexicographic order, with their
-    counts: ``np.unique(axis=0)`` without its slow sort of opaque row bytes, and without
-    the stacked and sorted copies of every row (only the distinct ones are gathered)."""
+    counts: ``np.unique(axis=0)`` without its slow sort of opaque row bytes. Where the
+    columns' ranges fit in one 63-bit word together, the rows are packed into it and sorted
+    as values (at 50M posts, 22M trace rows: 6 s by a sort of row numbers and gathers of
+    each column, 0.8 s packed); else only the distinct rows are gathered after a lexsort."""
     columns = tuple(np.asarray(c, np.int64) for c in columns)
+    if columns[0].size == 0:
+        return np.zeros((0, len(columns)), np.int64), np.zeros(0, np.int64)
+    low = [int(c.min()) for c in columns]
+    bits = [(int(c.max()) - lo).bit_length() for c, lo in zip(columns, low, strict=True)]
+    if sum(bits) <= 63:
+        packed = np.zeros(columns[0].size, np.int64)
+        for column, lo, width in zip(columns, low, bits, strict=True):
+            packed <<= np.int64(width)
+            packed |= column - np.int64(lo)
+        values, counts = np.unique(packed, return_counts=True)
+        rows = np.empty((values.size, len(columns)), np.int64)
+        for k in range(len(columns) - 1, -1, -1):
+            rows[:, k] = (values & np.int64((1 << bits[k]) - 1)) + np.int64(low[k])
+            values >>= np.int64(bits[k])
+        return rows, counts
     order = lexsort(columns[::-1])
     starts = run_starts(columns, order)
     rows = np.stack([c[order[starts]] for c in columns], axis=1)

@@ -40,7 +40,7 @@ import numba as nb
 import numpy as np
 
 from detector.numbering import first_appearances
-from detector.sorting import stable_argsort
+from detector.sorting import lexsort, stable_argsort
 from detector.spill import join_columns
 
 MAX_OBJECTS = 5  # shared objects quoted per pair and kind
@@ -210,7 +210,7 @@ def linked_in_window(
     key: np.ndarray, account: np.ndarray, time: np.ndarray, window: np.ndarray
 ) -> np.ndarray:
     """Per trace: does another account share the same ``key`` within ``window`` of it?"""
-    order = np.lexsort((account, time, key))
+    order = lexsort((account, time, key))
     out = np.zeros(key.shape[0], bool)
     _linked(key, account, time, window, order, out)
     return out
@@ -694,9 +694,9 @@ def _by_object_time_account(
         return np.zeros(0, np.int64)
     start = time.min()
     if int(key_index.max()) >= 2**31 or int(time.max() - start) >= 2**32:
-        return np.lexsort((account, time, key_index))
+        return lexsort((account, time, key_index))
     packed = (key_index.astype(np.int64) << np.int64(32)) | (time - start)
-    order = np.argsort(packed, kind="stable")
+    order = stable_argsort(packed)
     packed = packed[order]
     tied = np.zeros(order.size, bool)
     same = packed[1:] == packed[:-1]
@@ -704,7 +704,7 @@ def _by_object_time_account(
     tied[:-1] |= same
     rows = np.flatnonzero(tied)
     tied_order = order[rows]
-    order[rows] = tied_order[np.lexsort((account[tied_order], packed[rows]))]
+    order[rows] = tied_order[lexsort((account[tied_order], packed[rows]))]
     return order
 
 

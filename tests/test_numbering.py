@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.numbering import KeyNumbers, first_appearances
+from detector.numbering import KeyNumbers, dense_numbers, first_appearances
 
 KEYS = st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**63, 2**64 - 1])
 
@@ -70,3 +70,13 @@ def test_first_appearances_mark_each_value_once_where_it_first_occurs(keys):
     seen: set[int] = set()
     expected = [not (key in seen or seen.add(key)) for key in keys]
     assert first_appearances(np.array(keys, np.int64)).tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(0, 5), max_size=200))
+def test_dense_numbers_are_first_appearance_numbers(keys):
+    numbers: dict[int, int] = {}
+    expected = [numbers.setdefault(k, len(numbers)) for k in keys]
+    got = dense_numbers(np.array(keys, np.int64))
+    assert got.dtype == np.int64
+    assert got.tolist() == expected
