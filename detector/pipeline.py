@@ -823,17 +823,23 @@ def _groups_out(posts: pl.DataFrame, raw_texts: Callable[[np.ndarray], pl.Series
         .unique("group_id", keep="first", maintain_order=True)
         .select("group_id", "cluster_id")
     )
-    groups = (
-        shared.sort("time", "post_id")
+    # Each group's example: its first post by (time, post_id), among its posts of the
+    # earliest second only (not a sort of every shared post by a string tie-break).
+    first = (
+        shared.filter(pl.col("time") == pl.col("time").min().over("group_id"))
         .group_by("group_id")
+        .agg(row=pl.col("row").sort_by("post_id").first())
+    )
+    groups = (
+        shared.group_by("group_id")
         .agg(
             n_posts=pl.len(),
             n_accounts=pl.col("account").n_unique(),
             n_texts=pl.col("text_id").n_unique(),
             first_seen=pl.col("created_at").min(),
             last_seen=pl.col("created_at").max(),
-            row=pl.col("row").first(),
         )
+        .join(first, on="group_id")
         .join(majority, on="group_id", how="left")
         .sort("group_id")
     )
