@@ -921,11 +921,12 @@ def _summary(
     seconds: float,
 ) -> dict[str, Any]:
     times = posts["created_at"]
+    rejects = result.lazy("rejects").group_by("reason").len().collect()
     return {
         "version": __version__,
         "inputs": [str(f) for f in files],
         "rows_read": rows_read,
-        "rows_rejected": result.rejects.height,
+        "rows_rejected": int(rejects["len"].sum()),
         "rows_scanned": posts.height,
         "posts_too_short": int((~posts["matchable"]).sum()) if posts.height else 0,
         "unique_texts": int(matchable.shape[0]),
@@ -942,10 +943,7 @@ def _summary(
         },
         "edges_written": result.edges.height,
         "rejects_by_reason": dict(
-            result.rejects.group_by("reason")
-            .len()
-            .sort("len", "reason", descending=[True, False])
-            .iter_rows()
+            rejects.sort("len", "reason", descending=[True, False]).iter_rows()
         ),
         "first_seen": times.min().isoformat() if posts.height else None,
         "last_seen": times.max().isoformat() if posts.height else None,

@@ -1,11 +1,12 @@
-"""The outcome of a scan: its tables as polars DataFrames (the posts table, one row a post,
-possibly as Parquet parts on disk), written to and read from a folder."""
+"""The outcome of a scan: its tables as polars DataFrames (or, for those with a row per
+input row, posts and rejects, as Parquet parts on disk), written to and read from a folder."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import tempfile
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from detector.errors import InputError, OutputError, writing_to
-from detector.schema import POSTS, TABLES
+from detector.schema import TABLES
 
 FORMATS = ("parquet", "csv")
 TRIAGE_FILES = ("report.html", "flagged_graph.graphml", "flagged_graph.gexf", "enforcement.csv")
@@ -28,16 +29,19 @@ SCAN_FILES = frozenset(
 
 @dataclass(frozen=True)
 class TableParts:
-    """A table kept as Parquet parts in ``folder`` (``*.parquet``, whose names sort in row
-    order) rather than in memory: the posts table of a scan on Spark, one row a post, as
-    the executors wrote it."""
+    """Table ``name`` (see :mod:`detector.schema`) kept as Parquet parts in ``folder``
+    (``*.parquet``, whose names sort in row order) rather than in memory: the posts and
+    rejects of a scan on Spark, as its executors wrote them."""
 
     folder: Path
+    name: str
 
     @classmethod
-    def temporary(cls, folder: Path, parts: str) -> TableParts:
-        """The parts in ``folder / parts``; ``folder`` is deleted with this object."""
-        table = cls(folder / parts)
+    def temporary(cls, name: str, within: str | None = None) -> TableParts:
+        """Where to write table ``name``'s parts: a folder not made yet, in a new
+        temporary folder (in ``within``, else the system's) deleted with this object."""
+        folder = Path(tempfile.mkdtemp(prefix=f"detector-{name}-", dir=within))
+        table = cls(folder / name, name)
         weakref.finalize(table, shutil.rmtree, folder, True)
         return table
 
@@ -46,7 +50,7 @@ class TableParts:
 
     def lazy(self) -> pl.LazyFrame:
         files = self.files()
-        return pl.scan_parquet(files) if files else pl.LazyFrame(schema=POSTS)
+        return pl.scan_parquet(files) if files else pl.LazyFrame(schema=TABLES[self.name])
 
     def collect(self) -> pl.DataFrame:
         """The whole table in memory."""
@@ -56,25 +60,26 @@ class TableParts:
 @dataclass
 class ScanResult:
     """Tables of one scan (see :mod:`detector.schema`) and its ``summary`` dictionary.
-    ``posts`` is a frame, or :class:`TableParts` when a Spark scan's executors wrote it:
-    read it through :meth:`posts_lazy`."""
+    ``posts`` and ``rejects`` are frames, or :class:`TableParts` where a Spark scan's
+    executors wrote them: read them through :meth:`lazy`."""
 
     accounts: pl.DataFrame
     clusters: pl.DataFrame
     posts: pl.DataFrame | TableParts
     groups: pl.DataFrame
     edges: pl.DataFrame
-    rejects: pl.DataFrame
+    rejects: pl.DataFrame | TableParts
     summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def flagged_accounts(self) -> pl.DataFrame:
         return self.accounts.filter(pl.col("flagged"))
 
-    def posts_lazy(self) -> pl.LazyFrame:
-        """The posts table as a lazy frame: filter before collecting, so a table held as
-        parts is read only for the rows wanted."""
-        return self.posts.lazy()
+    def lazy(self, name: str) -> pl.LazyFrame:
+        """Table ``name`` as a lazy frame: filter before collecting, so a table held as
+        parts is read only for the rows and columns wanted."""
+        table: pl.DataFrame | TableParts = getattr(self, name)
+        return table.lazy()
 
     def pair_links(self, edges: pl.DataFrame | None = None) -> pl.DataFrame:
         """``edges`` (default: all written) with one row per account pair: weight and
@@ -126,14 +131,15 @@ class ScanResult:
         summary_path = out / "summary.json"
         if not summary_path.is_file():
             raise InputError("not a scan output folder (no summary.json)", file=str(out))
-        tables = {name: load_table(out, name) for name in TABLES if name != "posts"}
-        posts = out / "posts.parquet"
+        tables = {name: _table_of(out, name) for name in TABLES}
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        return cls(
-            **tables,
-            posts=TableParts(posts) if posts.is_dir() else load_table(out, "posts"),
-            summary=summary,
-        )
+        return cls(**tables, summary=summary)
+
+
+def _table_of(out: Path, name: str) -> pl.DataFrame | TableParts:
+    """Table ``name`` of a scan folder; a folder of Parquet parts is left on disk."""
+    parts = out / f"{name}.parquet"
+    return TableParts(parts, name) if parts.is_dir() else load_table(out, name)
 
 
 def load_table(out_dir: str | Path, name: str) -> pl.DataFrame:
@@ -146,7 +152,7 @@ def load_table(out_dir: str | Path, name: str) -> pl.DataFrame:
     if parquet.is_file():
         return pl.read_parquet(parquet)
     if parquet.is_dir():
-        return TableParts(parquet).collect()
+        return TableParts(parquet, name).collect()
     if csv.is_file():
         return _json_as_lists(pl.read_csv(csv, infer_schema=False), TABLES[name])
     raise InputError(f"missing table {name}", file=str(out))

@@ -90,6 +90,7 @@ def assert_same(spark_result, local_result):
     ]
     np.testing.assert_allclose(scores[0], scores[1], rtol=0, atol=1e-9)
     assert isinstance(spark_result.posts, TableParts)
+    assert isinstance(spark_result.rejects, TableParts)
     for name in TABLES:
         assert table(spark_result, name).equals(getattr(local_result, name)), name
     assert {k: v for k, v in spark_result.summary.items() if k not in ENGINE_ONLY} == {
@@ -197,8 +198,8 @@ def test_cli_spark_engine(spark, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows_read"] == local.summary["rows_read"]
     assert summary["engine"]["master"] == "local[2]"
-    # The posts table as the executors wrote it: a folder of Parquet parts, read back whole.
-    assert (out / "posts.parquet").is_dir()
+    # The posts and rejects as the executors wrote them: folders of Parquet parts.
+    assert (out / "posts.parquet").is_dir() and (out / "rejects.parquet").is_dir()
     assert pl.read_parquet(out / "posts.parquet").equals(local.posts)
     assert ScanResult.load(out).posts.collect().equals(local.posts)
     assert (out / "report.html").is_file()

@@ -265,18 +265,23 @@ def test_report_is_self_contained_escaped_and_complete(result, tmp_path):
     assert write_report(loaded, tmp_path).read_text(encoding="utf-8") == html  # deterministic
 
 
-def test_posts_as_parts_give_the_same_outputs(result, tmp_path):
-    # The posts table as Parquet parts on disk (as a Spark scan's executors write it): the
-    # same tables, report and exports as the frame; saved as a folder of the parts, and
-    # read back as parts.
-    folder = tmp_path / "posts"
+def parts_of(frame: pl.DataFrame, folder: Path, name: str) -> TableParts:
+    """``frame`` written as three Parquet parts, as a Spark scan's executors write one."""
     folder.mkdir()
-    cuts = [0, 5, result.posts.height // 2, result.posts.height]
+    cuts = sorted([0, min(5, frame.height), frame.height // 2, frame.height])
     for i, (lo, hi) in enumerate(pairwise(cuts)):
-        result.posts.slice(lo, hi - lo).write_parquet(folder / f"part-{i:05d}.parquet")
+        frame.slice(lo, hi - lo).write_parquet(folder / f"part-{i:05d}.parquet")
+    return TableParts(folder, name)
+
+
+def test_tables_as_parts_give_the_same_outputs(result, tmp_path):
+    # The posts and rejects as Parquet parts on disk (as a Spark scan's executors write
+    # them): the same tables, report and exports as frames; saved as folders of the
+    # parts, and read back as parts.
+    on_disk = ("posts", "rejects")
     parted = ScanResult(
-        **{name: getattr(result, name) for name in TABLES if name != "posts"},
-        posts=TableParts(folder),
+        **{name: getattr(result, name) for name in TABLES if name not in on_disk},
+        **{name: parts_of(getattr(result, name), tmp_path / name, name) for name in on_disk},
         summary=result.summary,
     )
     outputs = {}
@@ -287,15 +292,24 @@ def test_posts_as_parts_give_the_same_outputs(result, tmp_path):
         write_report(scanned, out)
         write_exports(scanned, out)
         outputs[name] = out
-    assert (outputs["parts"] / "posts.parquet").is_dir()
-    assert sorted(p.name for p in (outputs["parts"] / "posts.parquet").iterdir()) == [
-        f"part-{i:05d}.parquet" for i in range(3)
-    ]
     loaded = ScanResult.load(outputs["parts"])
-    assert isinstance(loaded.posts, TableParts)
-    assert loaded.posts.collect().equals(result.posts)
-    assert pl.read_parquet(outputs["parts"] / "posts.parquet").equals(result.posts)
-    for name in ("report.html", "enforcement.csv", "csv/posts.csv", "flagged_graph.gexf"):
+    for name in on_disk:
+        folder = outputs["parts"] / f"{name}.parquet"
+        assert sorted(p.name for p in folder.iterdir()) == [
+            f"part-{i:05d}.parquet" for i in range(3)
+        ]
+        table = getattr(loaded, name)
+        assert isinstance(table, TableParts)
+        assert table.collect().equals(getattr(result, name))
+        assert pl.read_parquet(folder).equals(getattr(result, name))
+    names = (
+        "report.html",
+        "enforcement.csv",
+        "csv/posts.csv",
+        "csv/rejects.csv",
+        "flagged_graph.gexf",
+    )
+    for name in names:
         assert (outputs["parts"] / name).read_bytes() == (outputs["frame"] / name).read_bytes()
 
 

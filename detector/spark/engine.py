@@ -6,12 +6,12 @@ group) comes to the driver, which finishes the scan with the local engine's own
 :func:`detector.pipeline.scan_posts` (spun groups, text traces, scores, tables), so both
 engines give the same answer. The account graph, communities, core members and cluster
 evidence run back on Spark, component by component (:mod:`detector.spark.accounts`), and
-the executors write the posts table, one row a post, as Parquet parts."""
+the executors write the tables with a row per input row, posts and rejects, as Parquet
+parts."""
 
 from __future__ import annotations
 
 import operator
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -114,6 +114,9 @@ def _scan_files(
     """The Spark stages, then the rest of the scan on the driver."""
     stages = Stages(progress=on_terminal(progress))
     started = time.perf_counter()
+    # Where the executors write the tables of a row per input row: a folder they share,
+    # else the scan's spill folder (beside the output, from the command line).
+    parts_dir = engine.staging_dir or config.spill_dir
     cached: list[DataFrame] = []  # unpersisted when done, or as soon as read for the last time
     try:
         with _session_settings(spark, engine):
@@ -142,8 +145,7 @@ def _scan_files(
                 raw = keyed.select("ord", "text").persist()  # stays in Spark, read by rows
                 cached.append(raw)
                 raw.count()
-                ordered = read.rejects.orderBy("file_idx", "batch", "row")
-                rejects = _rejects(pl.from_arrow(ordered.toArrow()), files)
+                rejects = _rejects(spark, read.rejects, files, staged, parts_dir)
             objects = None
             if kinds := object_kinds(config, read.columns):
                 with stages.step("graph", "object traces (Spark)"):
@@ -161,7 +163,7 @@ def _scan_files(
                 table: PostsTable = posts_table
                 if listing is not None:
                     text_keys = text_table["text_key"].to_numpy()
-                    table = partial(_posts_parts, spark, listing, staged, engine, text_keys)
+                    table = partial(_posts_parts, spark, listing, staged, parts_dir, text_keys)
                 first = text_table["first"].to_numpy()
                 groups = TextGroups.of(
                     text_group,
@@ -305,16 +307,16 @@ def _posts_parts(
     spark: SparkSession,
     listing: DataFrame,
     staged: Staging,
-    engine: SparkOptions,
+    parts_dir: str | None,
     text_keys: np.ndarray,
     posts: pl.DataFrame,
     accounts: pl.DataFrame,
 ) -> TableParts:
     """The posts table written by the executors, as Parquet parts in input order: each
     post's ``group_id`` (by its text: ``text_keys`` by text number) and ``cluster_id`` (by
-    its account) from the driver's ``posts``, joined to the ``listing`` Spark holds. Only
-    the grouped texts and clustered accounts go to Spark; the parts' folder is the
-    result's, deleted with it."""
+    its account) from the driver's ``posts``, joined to the ``listing`` Spark holds (with
+    the account ids: ``accounts`` is not read). Only the grouped texts and clustered
+    accounts go to Spark; the parts' folder is the result's, deleted with it."""
     grouped = posts.select("text_id", "group_id").drop_nulls().unique("text_id")
     groups = pa.table(
         {
@@ -329,8 +331,7 @@ def _posts_parts(
             "cluster_id": clustered["cluster_id"].to_arrow(),
         }
     )
-    folder = Path(tempfile.mkdtemp(prefix="detector-posts-", dir=engine.staging_dir))
-    parts = TableParts.temporary(folder, "posts")  # deleted with it, written or not
+    parts = TableParts.temporary("posts", parts_dir)  # deleted with it
     (
         listing.join(staged.frame(spark, groups, "post_groups"), "text_key", "left")
         .join(staged.frame(spark, clusters, "post_clusters"), "account", "left")
@@ -390,10 +391,26 @@ def _time(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(TIME)
 
 
-def _rejects(rejects: pl.DataFrame, files: list[Path]) -> pl.DataFrame:
-    names = pl.Series([str(f) for f in files], dtype=pl.String)
-    return (
-        rejects.with_columns(file=names.gather(rejects["file_idx"]) if rejects.height else None)
-        .select(REJECTS.names())
-        .cast(REJECTS)
+def _rejects(
+    spark: SparkSession,
+    rejects: DataFrame,
+    files: list[Path],
+    staged: Staging,
+    parts_dir: str | None,
+) -> pl.DataFrame | TableParts:
+    """The rejects table in the local engine's order (by file, batch, row), written by the
+    executors as Parquet parts where the driver can read them (a dump of bad rows need not
+    fit the driver), else collected."""
+    names = pa.table(
+        {"file_idx": pa.array(range(len(files)), pa.int32()), "file": [str(f) for f in files]}
     )
+    ordered = (
+        rejects.join(staged.frame(spark, names, "files").hint("broadcast"), "file_idx")
+        .orderBy("file_idx", "batch", "row")
+        .select(*REJECTS.names())
+    )
+    if not staged.seen_by_all(spark):
+        return pl.from_arrow(ordered.toArrow()).cast(REJECTS)
+    parts = TableParts.temporary("rejects", parts_dir)
+    ordered.write.parquet(str(parts.folder))
+    return parts

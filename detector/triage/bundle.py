@@ -32,10 +32,10 @@ def page_data(
     members are all in ``accounts``)."""
     bundled = _fits(result, ranked, settings.bundle_rows)
     drilled = _drilled(result, ranked, set(bundled), settings)
-    posts = result.posts_lazy().filter(pl.col("cluster_id").is_in(bundled)).collect()
+    posts = result.lazy("posts").filter(pl.col("cluster_id").is_in(bundled)).collect()
     edges = result.edges.filter(pl.col("cluster_id").is_in(bundled))
     drill = (
-        result.posts_lazy()
+        result.lazy("posts")
         .filter(pl.col("cluster_id").is_in(drilled))
         .sort("account_id", "created_at", "post_id")
         .group_by("account_id", maintain_order=True)
@@ -109,7 +109,7 @@ def _fits(result: ScanResult, ranked: list[int], budget: int) -> list[int]:
     sizes = (
         pl.concat(
             [
-                result.posts_lazy().group_by("cluster_id").len().collect(),
+                result.lazy("posts").group_by("cluster_id").len().collect(),
                 result.edges.group_by("cluster_id").len(),
             ]
         )

@@ -300,7 +300,7 @@ def account_activity(result: ScanResult) -> pl.DataFrame:
     """Per flagged account: its posts in shared near-duplicate groups and its first and
     last post."""
     return (
-        result.posts_lazy()
+        result.lazy("posts")
         .join(result.flagged_accounts.lazy().select("account_id"), on="account_id", how="semi")
         .group_by("account_id")
         .agg(

@@ -134,15 +134,21 @@ def _overview(result: ScanResult) -> str:
 
 
 def _rejects(result: ScanResult) -> str:
-    if result.rejects.is_empty():
+    top = (
+        result.lazy("rejects")
+        .group_by("reason")
+        .len()
+        .collect()
+        .sort(["len", "reason"], descending=[True, False])
+    )
+    if top.is_empty():
         return ""
-    top = result.rejects.group_by("reason").len().sort(["len", "reason"], descending=[True, False])
     rows = "".join(
         f"<tr><td>{escape(reason)}</td><td class='num'>{n:,}</td></tr>"
         for reason, n in top.head(10).iter_rows()
     )
     return (
-        f'<details class="panel"><summary>Rejected rows by reason ({result.rejects.height:,}; '
+        f'<details class="panel"><summary>Rejected rows by reason ({top["len"].sum():,}; '
         "all in rejects table)</summary><table><thead><tr><th>reason</th><th class='num'>rows"
         f"</th></tr></thead><tbody>{rows}</tbody></table></details>"
     )

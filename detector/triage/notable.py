@@ -69,7 +69,9 @@ def unflagged_groups(result: ScanResult, limit: int = TOP_GROUPS) -> list[Notabl
         ).iter_rows(named=True)
     }
     posts = (
-        result.posts_lazy().filter(pl.col("group_id").is_in(groups["group_id"].implode())).collect()
+        result.lazy("posts")
+        .filter(pl.col("group_id").is_in(groups["group_id"].implode()))
+        .collect()
     )
     times = {
         key[0]: part["created_at"]
