@@ -37,7 +37,7 @@ def evaluate(predictions: pl.DataFrame, truth: pl.DataFrame) -> dict[str, Any]:
         joined.filter(pl.col("in_campaign"))
         .group_by("campaign")
         .agg(accounts=pl.len(), recall=pl.col("flagged").mean())
-        .sort("accounts", descending=True)
+        .sort(["accounts", "campaign"], descending=[True, False])  # ties by name: same order
     )
     bursts = (
         joined.filter(pl.col("burst").is_not_null() & ~pl.col("in_campaign"))

@@ -616,8 +616,9 @@ def _spark_section(spark: dict) -> list[str]:
         "in Spark (`detector.spark.objects`), the text traces on the driver, then the account "
         "graph, communities and evidence in Spark, component by component "
         "(`detector.spark.accounts`); cluster: the components' results put together on the "
-        "driver; score and tables on the driver, but the posts table, which the executors "
-        "write as Parquet parts:",
+        "driver; score and tables on the driver, but the posts and the rejects, which the "
+        "executors write as Parquet parts (the rejects within collect, the posts within "
+        "tables):",
         "",
         "| posts | partitions | read + validate | normalise + MinHash | buckets + components "
         "| collect | graph | cluster | score | tables |",
@@ -668,9 +669,10 @@ def _billion_note(spark: dict) -> list[str]:
         f"{_driver_memory(best, scale)} at 1B posts. **This is the limit of the current "
         "design**: the per-post stages and the account graph (component by component, the "
         "giant component in one task) run in Spark, and so do the object traces; the raw "
-        "texts and the trace columns stay there, and the executors write the posts table, "
-        "but the driver still collects every post's id, time, account number and text key, "
-        "finds the spun groups and builds the text traces. Up to some 100M posts a large "
+        "texts and the trace columns stay there, and the executors write the posts and "
+        "rejects tables, but the driver still collects every post's id, time, account "
+        "number and text key, finds the spun groups and builds the text traces. Up to some "
+        "100M posts a large "
         "driver does it; a billion needs the next steps, not done: the spun groups and text "
         "traces found in Spark, and the giant component split across tasks.",
         "",
