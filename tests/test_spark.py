@@ -63,7 +63,7 @@ def spark():
 
 
 def table(result, name):
-    """A table of ``result`` in memory (the Spark engine's executors write the posts)."""
+    """A table of ``result`` in memory (the executors write the posts and rejects)."""
     found = getattr(result, name)
     return found.collect() if isinstance(found, TableParts) else found
 

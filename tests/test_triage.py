@@ -3,6 +3,7 @@ report file itself (the browser test opens it for real)."""
 
 from __future__ import annotations
 
+import gc
 import re
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -272,6 +273,17 @@ def parts_of(frame: pl.DataFrame, folder: Path, name: str) -> TableParts:
     for i, (lo, hi) in enumerate(pairwise(cuts)):
         frame.slice(lo, hi - lo).write_parquet(folder / f"part-{i:05d}.parquet")
     return TableParts(folder, name)
+
+
+def test_temporary_parts_are_deleted_with_their_table(tmp_path):
+    parts = TableParts.temporary("posts", str(tmp_path))
+    parts.folder.mkdir()
+    pl.DataFrame({"a": [1]}).write_parquet(parts.folder / "part-00000.parquet")
+    made = parts.folder.parent
+    assert made.parent == tmp_path
+    del parts
+    gc.collect()
+    assert not made.exists()
 
 
 def test_tables_as_parts_give_the_same_outputs(result, tmp_path):
