@@ -65,7 +65,9 @@ def scan(
     ``s3a://bucket/dump/`` are read as Parquet into one), first
     written as Parquet parts to ``staging_dir`` and then read like files (rejects then
     name the parts). ``options``: the fields of :class:`~detector.config.ScanConfig` and
-    of :class:`SparkOptions`.
+    of :class:`SparkOptions`. The result's posts and rejects are
+    :class:`~detector.result.TableParts` where the executors wrote them (local mode, or a
+    shared ``staging_dir``): read them with ``result.lazy("posts")``.
     """
     engine, rest = SparkOptions.split(options)
     config = config or ScanConfig.from_options(**rest)
