@@ -688,8 +688,9 @@ def _by_object_time_account(
 ) -> np.ndarray:
     """Trace rows in (object, time, account) order, ties by row: ``np.lexsort((account,
     time, key_index))``. Object number and time are packed in one word and sorted in one
-    pass; only the rows tied on both (few: one object at one second) are then sorted by
-    account, where lexsort would sort every row by account first."""
+    pass; only the rows tied on both (one object at one second: few, but nearly all in a
+    dump of one URL posted every second) are then sorted by account, where lexsort would
+    sort every row by account first."""
     if key_index.size == 0:
         return np.zeros(0, np.int64)
     start = time.min()

@@ -172,7 +172,8 @@ def collect(
     if not cluster_ids:
         return []
     wanted = pl.col("cluster_id").is_in(cluster_ids)
-    posts = _by_cluster(result.lazy("posts").filter(wanted).collect())
+    cluster_posts = result.lazy("posts").filter(wanted).collect()
+    posts = _by_cluster(cluster_posts)
     accounts = _by_cluster(result.accounts.filter(wanted))
     raw_edges = _by_cluster(result.edges.filter(wanted))
     rows = {r["cluster_id"]: r for r in result.clusters.filter(wanted).iter_rows(named=True)}
@@ -185,7 +186,7 @@ def collect(
     for cid in cluster_ids:
         row = rows[cid]
         members = accounts.get(cid, result.accounts.clear())
-        own_posts = posts.get(cid, result.lazy("posts").clear().collect())
+        own_posts = posts.get(cid, cluster_posts.clear())
         own_edges = raw_edges.get(cid, result.edges.clear())
         links = result.pair_links(own_edges)
         degree = _degree(links)
