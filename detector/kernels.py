@@ -91,7 +91,9 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         "_linked": (i64, i64, i64, i64, i64, flags),
         "_first_appearances": (u64, n, flags),
         "_move_keys": (u64, array(types.uint32), u64, array(types.uint32)),
-        "_neighbour_edges": (i64, i64, i64, i64, i64, n, types.boolean, i64, i64, i64, i32, i32),
+        "_neighbour_edges": (
+            i64, i64, i64, i64, i64, n, types.boolean, i32, i64, i64, i64, i32, i32,
+        ),
         "_aggregate": (i64, i64, i32, i32, i64, i64, i64, f64, i64),
         "_object_features": (i64, i64, i64, i64, i64, flags, f64, n),
         "_account_features": (i64, i64, n),
