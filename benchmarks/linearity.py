@@ -15,10 +15,10 @@ Every post also carries a second object (a hashtag), so the accounts co-share tw
 distinct objects and enter the graph (``min_repeat`` 2): the degenerate object is linked,
 not filtered out before the graph is built.
 
-Each dump is written as Parquet and scanned by ``detector scan`` with default options in
-a process of its own (every output written; its peak memory measured) after a small
-warm-up scan of the same case (kernels compiled and cached). ``seconds`` is the scan's
-own (``summary.json``: reading to report, no interpreter start, no writing), ``wall_s``
+Each dump is written as Parquet and scanned ``--repeats`` times (medians) by ``detector
+scan`` with default options in a process of its own (every output written; its peak
+memory measured) after a small warm-up scan of the same case (kernels compiled and
+cached). ``seconds`` is the scan's own (``summary.json``: reading to report, no interpreter start, no writing), ``wall_s``
 the whole process, writing included. The time ratio between consecutive sizes should
 stay near the size ratio (2 for doubling). Figures go to ``linearity.json`` beside this file;
 ``python -m benchmarks.report`` renders them into RESULTS.md.
@@ -30,6 +30,7 @@ import argparse
 import json
 import shlex
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -102,16 +103,41 @@ CASES: dict[str, Callable[[int, np.random.Generator], pl.DataFrame]] = {
 }
 
 
-def measure(case: str, n: int, folder: Path, memory_limit_gb: float) -> dict[str, Any]:
-    """One case at one size: the dump written as Parquet, then ``detector scan`` in its own
-    process (every output written), stopped past ``memory_limit_gb``."""
+def measure(
+    case: str, n: int, folder: Path, memory_limit_gb: float, repeats: int
+) -> dict[str, Any]:
+    """One case at one size: the dump written as Parquet, then ``detector scan`` in a
+    process of its own (every output written), stopped past ``memory_limit_gb``,
+    ``repeats`` times: the median of each time, the largest peak."""
     path = folder / "posts.parquet"
     CASES[case](n, np.random.default_rng(7)).write_parquet(path)
+    scans = []
+    for _ in range(repeats):
+        scans.append(_scan(path, folder, memory_limit_gb))
+        if "failed" in scans[-1]:
+            return {"case": case, "posts": n, "runs": len(scans)} | scans[-1]
+    stages = {
+        name: statistics.median(s["stages"][name] for s in scans) for name in scans[0]["stages"]
+    }
+    return {
+        "case": case,
+        "posts": n,
+        "runs": repeats,
+        "wall_s": statistics.median(s["wall_s"] for s in scans),
+        "peak_rss_mb": max(s["peak_rss_mb"] for s in scans),
+        "seconds": statistics.median(s["seconds"] for s in scans),
+        "graph_edges": scans[0]["graph_edges"],
+        "stages": stages,
+    }
+
+
+def _scan(path: Path, folder: Path, memory_limit_gb: float) -> dict[str, Any]:
+    """``detector scan`` of ``path`` in a process of its own: its figures, or why it failed."""
     out = folder / "scan"
     shutil.rmtree(out, ignore_errors=True)
     args = ["scan", str(path), "--out", str(out), "--quiet"]
     child = run_module("detector.cli", args, None, folder / "log.txt", memory_limit_gb * 1024)
-    run = {"case": case, "posts": n, "wall_s": child.wall_s, "peak_rss_mb": child.peak_rss_mb}
+    run = {"wall_s": child.wall_s, "peak_rss_mb": child.peak_rss_mb}
     if child.returncode != 0:
         why = f"past {memory_limit_gb:g} GiB" if child.out_of_memory else f"exit {child.returncode}"
         return run | {"failed": why, "log": (folder / "log.txt").read_text()[-1500:]}
@@ -130,16 +156,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--memory-limit-gb", type=float, default=20.0, help="stop a scan past this resident size"
     )
+    parser.add_argument("--repeats", type=int, default=3, help="scans of each dump (medians)")
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for case in CASES:
-            measure(case, 2_000, folder, args.memory_limit_gb)  # compiles what the case uses
+            measure(case, 2_000, folder, args.memory_limit_gb, 1)  # compiles what the case uses
             for n in sizes:
                 print(f"{case}: {size_label(n)} ...", flush=True)
-                runs.append(measure(case, n, folder, args.memory_limit_gb))
+                runs.append(measure(case, n, folder, args.memory_limit_gb, args.repeats))
                 print(f"  {runs[-1].get('seconds', runs[-1].get('failed'))}", flush=True)
     for previous, run in pairwise(runs):
         if previous["case"] == run["case"] and "seconds" in previous and "seconds" in run:
