@@ -73,6 +73,7 @@ class AppendedRows:
         self.rows = 0
         self.store: BatchStore | None = None
         self.path: Path | None = None
+        self._written: Callable[[], None] = _done  # waits for the blocks being written
 
     def append(self, block: np.ndarray) -> None:
         """Add ``block``'s rows after those appended so far (same row shape and type)."""
@@ -87,14 +88,16 @@ class AppendedRows:
 
     def spill(self, store: BatchStore) -> None:
         """Move the rows held in memory, and from now on every block appended, to a file in
-        ``store``'s folder."""
+        ``store``'s folder, written by its background thread while the scan goes on: the
+        blocks of one spill at most wait to be written (a scan making 5 GB of graph edges
+        waited 7 s for the disk when it wrote them itself)."""
         if self.path is None:
             self.store, self.path = store, store.beside_path("rows", ".bin")
-        with writing_to(self.path, "cannot spill to disk"), open(self.path, "ab") as out:
-            for block in self.blocks:
-                np.ascontiguousarray(block).tofile(out)
-        store.spilled_bytes += self.resident_bytes()
-        self.blocks = [np.empty((0, *b.shape[1:]), b.dtype) for b in self.blocks[:1]]  # the type
+        blocks = self.blocks
+        self.blocks = [np.empty((0, *b.shape[1:]), b.dtype) for b in blocks[:1]]  # the type
+        store.spilled_bytes += sum(block.nbytes for block in blocks)
+        self._written()
+        self._written = store._submit(self.path, partial(_append_blocks, blocks))
 
     def array(self) -> np.ndarray:
         """Every row as one array: from the file mapped copy-on-write (numba's kernels take
@@ -106,6 +109,7 @@ class AppendedRows:
         if not self.blocks:
             return np.zeros((0, 0), np.uint8)
         shape, dtype = self.blocks[0].shape[1:], self.blocks[0].dtype
+        self._written()
         if self.path is not None and self.rows:
             with open(self.path, "rb") as file:
                 mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
@@ -122,6 +126,12 @@ class AppendedRows:
             filled += block.shape[0]
         self.blocks = [whole]
         return whole
+
+
+def _append_blocks(blocks: list[np.ndarray], path: Path) -> None:
+    with open(path, "ab") as out:
+        for block in blocks:
+            np.ascontiguousarray(block).tofile(out)
 
 
 def join_columns(
