@@ -16,7 +16,8 @@ there too, low bytes memory-mapped (:class:`AppendedRows`) and band keys read ba
 a few bands at a time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there
 while the account graph and clusters are built (:meth:`BatchStore.park`). The account
 graph's edges, made a batch of source accounts at a time, go there too once they pass
-the budget, and come back memory-mapped (:func:`join_columns`). The folder is
+the budget (written behind, as the batches are), and come back memory-mapped
+(:func:`join_columns`). The folder is
 made only when something is spilled and is removed when the scan ends, however it ends
 (success, error, Ctrl-C). A scan killed outright (out of memory, ``kill -9``) cannot remove
 its own; the folder's name carries the host and process, and the next scan spilling to the

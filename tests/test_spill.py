@@ -201,6 +201,22 @@ def test_appended_rows_read_back_as_one_array(tmp_path, blocks, spill_after):
         np.testing.assert_array_equal(whole, expected)
 
 
+def test_appended_rows_that_cannot_be_written_fail_when_read(tmp_path):
+    """Spilled blocks are written behind: a failure to write them is raised, as one
+    line, when the array is read back."""
+    store = BatchStore(1, tmp_path)
+    rows = AppendedRows()
+    rows.append(np.zeros((3, 4), np.uint8))
+    rows.spill(store)
+    assert rows.array().shape == (3, 4)  # written
+    shutil.rmtree(store.folder)
+    rows.append(np.ones((2, 4), np.uint8))
+    with pytest.raises(OutputError, match="cannot spill to disk"):
+        rows.array()
+    store.close()
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("limit", [None, 1 << 30, 100])
 def test_joined_columns_go_to_disk_past_the_budget(tmp_path, limit):
     parts = [[np.arange(k, k + 10), np.full(10, k / 2)] for k in range(0, 50, 10)]
