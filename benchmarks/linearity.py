@@ -18,10 +18,11 @@ not filtered out before the graph is built.
 Each dump is written as Parquet and scanned ``--repeats`` times (medians) by ``detector
 scan`` with default options in a process of its own (every output written; its peak
 memory measured) after a small warm-up scan of the same case (kernels compiled and
-cached). ``seconds`` is the scan's own (``summary.json``: reading to report, no interpreter start, no writing), ``wall_s``
-the whole process, writing included. The time ratio between consecutive sizes should
-stay near the size ratio (2 for doubling). Figures go to ``linearity.json`` beside this file;
-``python -m benchmarks.report`` renders them into RESULTS.md.
+cached). ``seconds`` is the scan's own (``summary.json``: reading to report, no
+interpreter start, no writing), ``wall_s`` the whole process, writing included. The time
+ratio between consecutive sizes should stay near the size ratio (2 for doubling). Figures
+go to ``linearity.json`` beside this file; ``python -m benchmarks.report`` renders them
+into RESULTS.md.
 """
 
 from __future__ import annotations

@@ -137,7 +137,9 @@ def _normalise(urls: pl.Series) -> pl.Series:
         .with_columns(head=head)
     )
     head = pl.col("head").str.to_lowercase()
-    host = head.str.replace(_HOST, "")
+    # The host without the white space before its path or query (``x.com\t?s=1``), so
+    # that its rules match it on the first pass as on the second.
+    host = head.str.strip_chars_end().str.replace(_HOST, "")
     parts = parts.with_columns(
         head=head,
         short=host.str.contains(_SHORT_HOST),

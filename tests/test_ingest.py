@@ -405,6 +405,7 @@ def normalise(*urls: str) -> list[str]:
         ("https://box.com/a?s=1", "box.com/a?s=1"),
         ("ftp://Files.Example/Doc", "ftp://files.example/Doc"),
         ("https://site.com/a//", "site.com/a//"),
+        ("x.com\t?s=1", "x.com"),
     ],
 )
 def test_normalise_urls(url: str, expected: str) -> None:
