@@ -129,26 +129,22 @@ def _overview(result: ScanResult) -> str:
         f'<p class="muted">A cluster is flagged when its score reaches {threshold:g}. The '
         "score needs both coordination (members co-posting many distinct contents) and signs "
         "of inauthenticity (batch-created accounts, spun variants, synchrony).</p></div>"
-        f"{_rejects(result)}{_inputs(s)}</section>"
+        f"{_rejects(s)}{_inputs(s)}</section>"
     )
 
 
-def _rejects(result: ScanResult) -> str:
-    top = (
-        result.lazy("rejects")
-        .group_by("reason")
-        .len()
-        .collect()
-        .sort(["len", "reason"], descending=[True, False])
-    )
-    if top.is_empty():
+def _rejects(summary: dict[str, Any]) -> str:
+    """The rejected rows by reason, as the scan's summary counted them (most first): the
+    rejects table, which may be parts on disk, is not read again."""
+    by_reason = summary.get("rejects_by_reason") or {}
+    if not by_reason:
         return ""
     rows = "".join(
         f"<tr><td>{escape(reason)}</td><td class='num'>{n:,}</td></tr>"
-        for reason, n in top.head(10).iter_rows()
+        for reason, n in list(by_reason.items())[:10]
     )
     return (
-        f'<details class="panel"><summary>Rejected rows by reason ({top["len"].sum():,}; '
+        f'<details class="panel"><summary>Rejected rows by reason ({sum(by_reason.values()):,}; '
         "all in rejects table)</summary><table><thead><tr><th>reason</th><th class='num'>rows"
         f"</th></tr></thead><tbody>{rows}</tbody></table></details>"
     )
