@@ -101,6 +101,12 @@ def make_traces(
     )
 
 
+def account_type(n_accounts: int) -> type[np.signedinteger]:
+    """The integer type of account numbers in a graph of ``n_accounts``: 32 bits where they
+    fit."""
+    return np.int32 if n_accounts < 2**31 else np.int64
+
+
 def kind_keys(kind: int, key: np.ndarray) -> np.ndarray:
     """Keys of one kind's objects made unique across kinds: the kind in the top bits."""
     low = np.asarray(key, dtype=np.int64) & np.int64((1 << 59) - 1)
@@ -125,17 +131,20 @@ class AccountGraph:
     """Co-sharing edges, one row per (pair, kind) with ``source < target``, and what the
     later stages need of the traces."""
 
-    source: np.ndarray  # int64
-    target: np.ndarray  # int64
-    kind: np.ndarray  # int64 kind index
-    shared: np.ndarray  # int64 distinct objects co-shared within the kind's window
+    # Integer columns as narrow as their values allow (account numbers in
+    # :func:`account_type`, counts in 32 bits where they fit, the kind in 8): past a scan's
+    # memory budget the edges go to disk, and each byte is written and read back.
+    source: np.ndarray  # account number
+    target: np.ndarray  # account number
+    kind: np.ndarray  # int8 kind index
+    shared: np.ndarray  # distinct objects co-shared within the kind's window
     weight: np.ndarray  # float64 IDF sum over those objects, less what chance explains
     gap_min: np.ndarray  # int64 seconds: closest shares of one object by the two accounts
     gap_median: np.ndarray  # float64 seconds: median over objects of that closest gap
     # int64 keys of each row's first min(shared, MAX_OBJECTS) shared objects, row after
     # row (nearly every pair shares one: a padded table would be four-fifths padding)
     objects: np.ndarray
-    co_posts: np.ndarray  # int64 the toolkit's edge weight (see _co_posts)
+    co_posts: np.ndarray  # the toolkit's edge weight (see _co_posts)
     n_accounts: int
     linked: np.ndarray  # bool per trace row: another account shared its object within window
     repetition: np.ndarray  # int64 per account: distinct objects co-shared within window
@@ -188,11 +197,13 @@ class AccountGraph:
         """(source, target, weight) with one row per pair: weights summed over kinds, pairs
         whose co-shares chance explains fully left out."""
         positive = self.weight > 0
-        src, dst, w = self.source[positive], self.target[positive], self.weight[positive]
+        src, dst = self.source[positive].astype(np.int64), self.target[positive].astype(np.int64)
+        w = self.weight[positive]
         n = np.int64(max(self.n_accounts, 1))
         unique, inverse = np.unique(src * n + dst, return_inverse=True)
         total = np.bincount(inverse, weights=w, minlength=unique.size)
-        return unique // n, unique % n, total
+        narrow = self.source.dtype
+        return (unique // n).astype(narrow), (unique % n).astype(narrow), total
 
 
 @nb.njit(cache=True)
@@ -334,7 +345,9 @@ def _aggregate(
     each distinct (row, key)'s smallest gap (``key_row``, ``key_gap``), from which
     :func:`_gap_stats` takes the row's smallest and median gap. An edge's kind and key are
     its first trace's (``edge_row``), its gap the time from there to its other
-    (``edge_other``), read in place: three edge columns fewer at the graph stage's peak."""
+    (``edge_other``), read in place: three edge columns fewer at the graph stage's peak.
+    Accounts come out in ``src``'s type, kinds in 8 bits and counts in ``edge_row``'s (no
+    pair shares more distinct keys than there are traces)."""
     n = order.shape[0]
     n_rows = 0  # counted first, so the outputs are allocated at their size
     n_keys = 0
@@ -352,10 +365,10 @@ def _aggregate(
         row_keys += 1
         if row_keys <= MAX_OBJECTS:
             n_quoted += 1
-    out_src = np.empty(n_rows, np.int64)
-    out_dst = np.empty(n_rows, np.int64)
-    out_kind = np.empty(n_rows, np.int64)
-    out_shared = np.zeros(n_rows, np.int64)
+    out_src = np.empty(n_rows, src.dtype)
+    out_dst = np.empty(n_rows, dst.dtype)
+    out_kind = np.empty(n_rows, np.int8)
+    out_shared = np.zeros(n_rows, edge_row.dtype)
     out_weight = np.zeros(n_rows, np.float64)
     out_objects = np.empty(n_quoted, np.int64)
     key_row = np.empty(n_keys, np.int64)
@@ -651,9 +664,10 @@ def _pair_rows(
     # pair orders them by (pair, kind, key).
     n_accounts = np.int64(shares.objects.shape[0])  # one row per account, one at least
     edge_order = stable_argsort(src * n_accounts + dst)
+    narrow = account_type(int(n_accounts))
     source, target, kind, shared, weight, objects, record_row, key_row, key_gap = _aggregate(
-        src,
-        dst,
+        src.astype(narrow),
+        dst.astype(narrow),
         edge_row,
         edge_other,
         traces.kind,

@@ -94,14 +94,14 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         "_neighbour_edges": (
             i64, i64, i64, i64, i64, n, types.boolean, i32, i64, i64, i64, i32, i32,
         ),
-        "_aggregate": (i64, i64, i32, i32, i64, i64, i64, f64, i64),
+        "_aggregate": (i32, i32, i32, i32, i64, i64, i64, f64, i64),
         "_object_features": (i64, i64, i64, i64, i64, flags, f64, n),
         "_account_features": (i64, i64, n),
-        "_count_pairs": (i64, i64, f64, i64, i64),
-        "_fill_symmetric": (i64, i64, f64, i32, i64, i64, i32, f64),
+        "_count_pairs": (i32, i32, f64, i64, i64),
+        "_fill_symmetric": (i32, i32, f64, i32, i64, i64, i32, f64),
         "_components": (i32, i32),
         "run_starts": [(types.UniTuple(i64, 4), i64), (types.UniTuple(i64, 2), i64)],
-        "_same_cluster": (i64, i64, i64),
+        "_same_cluster": (i32, i32, i64),
     }[name]  # fmt: skip
     return listed if isinstance(listed, list) else [listed]
 

@@ -196,7 +196,7 @@ def _edge_features(
     np.add.at(share, (c, kind), graph.weight[inside])
     share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-12)
     # Pairs: co-shared objects summed over kinds.
-    pair = graph.source[inside] * np.int64(graph.n_accounts) + graph.target[inside]
+    pair = graph.source[inside].astype(np.int64) * graph.n_accounts + graph.target[inside]
     unique, inverse = np.unique(pair, return_inverse=True)
     pair_shared = np.bincount(inverse, weights=graph.shared[inside], minlength=unique.size)
     pair_cluster = np.zeros(unique.size, np.int64)
