@@ -580,9 +580,8 @@ def build_graph(
     # The edges are aggregated batch by batch of source accounts, a batch per thread: a
     # few batches' sorts and records are held at once, and the rows come out in pair order.
     repeated = shares.pair_traces[shares.pair_index] > 1
-    n_posts = np.int64(traces.post.max() + 1) if traces.n_rows else np.int64(1)
     batches = ((edge_row[lo:hi], edge_other[lo:hi]) for lo, hi in itertools.pairwise(bounds))
-    pair_rows = partial(_pair_rows, traces, shares, row_weight, repeated, n_posts)
+    pair_rows = partial(_pair_rows, traces, shares, row_weight, repeated)
     edges = join(_in_threads(lambda batch: pair_rows(*batch), batches, threads))
     del edge_row, edge_other
     graph = AccountGraph(
@@ -650,7 +649,6 @@ def _pair_rows(
     shares: _Shares,
     row_weight: np.ndarray,
     repeated: np.ndarray,
-    n_posts: np.int64,
     edge_row: np.ndarray,
     edge_other: np.ndarray,
 ) -> list[np.ndarray]:
@@ -676,20 +674,19 @@ def _pair_rows(
         edge_weight,
         edge_order,
     )
-    del dst, edge_weight, edge_order
+    del src, dst, edge_weight
     gap_min, gap_median = _gap_stats(shared, key_row, key_gap)
     del key_row, key_gap
-    co_posts = _co_posts(traces, repeated, n_posts, src, edge_row, edge_other, record_row, shared)
+    co_posts = _co_posts(traces, repeated, edge_row, edge_other, edge_order, record_row, shared)
     return [source, target, kind, shared, weight, gap_min, gap_median, objects, co_posts]
 
 
 def _co_posts(
     traces: Traces,
     repeated: np.ndarray,
-    n_posts: np.int64,
-    src: np.ndarray,
     edge_row: np.ndarray,
     edge_other: np.ndarray,
+    edge_order: np.ndarray,
     record_row: np.ndarray,
     shared: np.ndarray,
 ) -> np.ndarray:
@@ -697,24 +694,77 @@ def _co_posts(
     the two accounts, of the number of its posts that the other co-shared within window.
     It differs from ``shared`` (distinct objects) only where an account shared one object
     more than once (``repeated``, per trace), so only those rows are counted post by post."""
-    rows = np.zeros(shared.size, bool)
-    rows[record_row[repeated[edge_row] | repeated[edge_other]]] = True
-    edges = np.flatnonzero(rows[record_row])
-    record_row, src = record_row[edges], src[edges]
-    edge_row, edge_other = edge_row[edges], edge_other[edges]
-    first_is_src = traces.account[edge_row] == src
-    src_post = np.where(first_is_src, traces.post[edge_row], traces.post[edge_other])
-    dst_post = np.where(first_is_src, traces.post[edge_other], traces.post[edge_row])
     co_posts = shared.copy()
-    counts = []
-    for post in (src_post, dst_post):
-        code = np.sort(record_row * n_posts + post)
-        first = np.ones(code.size, bool)
-        first[1:] = code[1:] != code[:-1]
-        counts.append(np.bincount(code[first] // n_posts, minlength=shared.size))
-    counted = np.flatnonzero(rows)
-    co_posts[counted] = np.maximum(*counts)[counted]
+    _count_co_posts(
+        edge_order,
+        record_row,
+        repeated,
+        edge_row,
+        edge_other,
+        traces.account,
+        traces.post,
+        co_posts,
+    )
     return co_posts
+
+
+@nb.njit(cache=True, nogil=True)
+def _count_co_posts(
+    order: np.ndarray,
+    record_row: np.ndarray,
+    repeated: np.ndarray,
+    edge_row: np.ndarray,
+    edge_other: np.ndarray,
+    account: np.ndarray,
+    post: np.ndarray,
+    co_posts: np.ndarray,
+) -> None:
+    """For each row with an edge from a ``repeated`` trace, the larger of the distinct
+    posts of its source and of its target among its edges, into ``co_posts``. The edges
+    of a row lie together in ``order`` (as :func:`_aggregate` made the rows); a row of
+    one edge has one post at each end, as ``co_posts`` already says, and the posts of the
+    others are sorted row by row, a few at a time. Sorting every edge's (row, post) code
+    was most of the time of a batch of one URL posted again and again, whose rows nearly
+    all have one edge."""
+    n = order.shape[0]
+    sources, targets = np.empty(n, np.int64), np.empty(n, np.int64)
+    start = 0
+    while start < n:
+        row = record_row[order[start]]
+        end = start + 1
+        while end < n and record_row[order[end]] == row:
+            end += 1
+        if end - start > 1:
+            counted = False
+            for p in range(start, end):
+                first, other = edge_row[order[p]], edge_other[order[p]]
+                counted |= repeated[first] or repeated[other]
+                if account[first] > account[other]:
+                    first, other = other, first
+                sources[p], targets[p] = post[first], post[other]
+            if counted:
+                co_posts[row] = max(_distinct(sources[start:end]), _distinct(targets[start:end]))
+        start = end
+
+
+@nb.njit(cache=True, nogil=True)
+def _distinct(values: np.ndarray) -> int:
+    """The number of distinct ``values`` (sorted in place: by insertion where they are a
+    few, as they nearly always are, and a call of numba's sort costs more than the sort)."""
+    n = values.shape[0]
+    if n > 16:
+        values.sort()
+    else:
+        for i in range(1, n):
+            value, j = values[i], i - 1
+            while j >= 0 and values[j] > value:
+                values[j + 1] = values[j]
+                j -= 1
+            values[j + 1] = value
+    count = 1
+    for i in range(1, n):
+        count += values[i] != values[i - 1]
+    return count
 
 
 def _by_object_time_account(

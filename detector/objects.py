@@ -25,12 +25,12 @@ def object_rows(posts: pl.DataFrame, column: str, carried: Sequence[str]) -> pl.
     a list of strings), in post order and then the order the values first appear in the
     list: the ``carried`` columns, the value as ``label`` and its ``key``."""
     rows = posts.select("row", *carried, label=column)
-    listed = isinstance(rows.schema["label"], pl.List)
-    if listed:
+    if isinstance(rows.schema["label"], pl.List):
+        # Repeats dropped within each post's list: a unique over every (row, label) of the
+        # dump hashed each value again (one URL in 10M posts: 1.5 s, against 0.2).
+        rows = rows.with_columns(pl.col("label").list.unique(maintain_order=True))
         rows = rows.explode("label")
     rows = rows.filter(pl.col("label").is_not_null() & (pl.col("label") != ""))
-    if listed:
-        rows = rows.unique(["row", "label"], keep="first", maintain_order=True)
     return rows.with_columns(key=hash_key(pl.col("label")))
 
 

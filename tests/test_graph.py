@@ -249,6 +249,40 @@ def test_pair_counts_are_exact_below_the_neighbour_cap(rows):
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 4), st.integers(0, 150)),
+        min_size=2,
+        max_size=50,
+    )
+)
+def test_co_posts_count_each_accounts_posts_the_other_co_shared(rows):
+    # Each trace its own post; few accounts and keys, so accounts share a key again and
+    # again and a pair's row holds several links (the rows counted post by post).
+    key, account, time = (np.array(column, np.int64) for column in zip(*rows, strict=True))
+    graph = graph_of(traces_of(REPOST, key, account, time), 5, neighbours=100)
+    got = dict(
+        zip(zip(graph.source.tolist(), graph.target.tolist(), strict=True),
+            graph.co_posts.tolist(), strict=True)
+    )  # fmt: skip
+    want: dict = {}
+    for a in range(5):
+        for b in range(a + 1, 5):
+            posts = [
+                sum(
+                    any(key[j] == key[i] and account[j] == y and abs(time[j] - time[i]) <= 60
+                        for j in range(key.size))
+                    for i in range(key.size)
+                    if account[i] == x
+                )
+                for x, y in ((a, b), (b, a))
+            ]  # fmt: skip
+            if max(posts):
+                want[(a, b)] = max(posts)
+    assert got == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
         st.tuples(st.integers(0, 4), st.integers(0, 3), st.sampled_from([0, 1, 2, 5, 2**33])),
         min_size=1,
         max_size=50,
