@@ -93,7 +93,7 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         "_first_appearances": (u64, n, flags),
         "_move_keys": (u64, array(types.uint32), u64, array(types.uint32)),
         "_neighbour_edges": (
-            i64, i64, i64, i64, i64, n, types.boolean, i32, i64, i64, i64, i32, i32,
+            i64, i64, i64, i64, i64, n, types.boolean, i32, n, i64, i64, i64, i32, i32,
         ),
         "_aggregate": (i32, i32, i32, i32, i64, i64, i64, f64, i64),
         "_count_co_posts": (i64, i64, flags, i32, i32, i64, i64, i32),
