@@ -33,6 +33,11 @@ def traces_of(kind, keys, accounts, times):
     return make_traces(kind, keys, accounts, times, np.arange(keys.size))
 
 
+def per_pair(source, target, values):
+    """``{(source, target): value}`` of a graph's rows."""
+    return dict(zip(zip(source.tolist(), target.tolist(), strict=True), values, strict=True))
+
+
 def graph_of(traces, n_accounts, **options):
     settings = {"windows": WINDOWS, "weights": WEIGHTS, "neighbours": 5, "min_repeat": 1}
     return build_graph(traces, n_accounts, **{**settings, **options})
@@ -149,7 +154,7 @@ def test_crowd_content_weighs_less_than_rare_content():
     rare = traces_of(TEXT, np.ones(2), [0, 1], [0, 60])
     graph = graph_of(concat_traces([crowd, rare]), 1000, neighbours=999)
     source, target, weight = graph.pairs()
-    weights = dict(zip(zip(source.tolist(), target.tolist(), strict=True), weight, strict=True))
+    weights = per_pair(source, target, weight)
     assert weights[(0, 1)] > 5 * weights.get((0, 2), 0.0)
 
 
@@ -181,7 +186,7 @@ def test_chance_explains_co_shares_of_very_active_accounts():
     times += [10**6, 10**6 + 5, 2 * 10**6, 2 * 10**6 + 5]
     graph = graph_of(traces_of(REPOST, keys, accounts, times), 400, neighbours=999)
     source, target, weight = graph.pairs()
-    weights = dict(zip(zip(source.tolist(), target.tolist(), strict=True), weight, strict=True))
+    weights = per_pair(source, target, weight)
     assert weights.get((0, 1), 0.0) < 0.2 * weights[(2, 3)]
 
 
@@ -227,10 +232,7 @@ def test_linked_matches_brute_force(rows, window):
 def test_pair_counts_are_exact_below_the_neighbour_cap(rows):
     key, account, time = (np.array(column, np.int64) for column in zip(*rows, strict=True))
     graph = graph_of(traces_of(REPOST, key, account, time), 7, neighbours=100)
-    got = dict(
-        zip(zip(graph.source.tolist(), graph.target.tolist(), strict=True), graph.shared.tolist(),
-            strict=True)
-    )  # fmt: skip
+    got = per_pair(graph.source, graph.target, graph.shared.tolist())
     want: dict = {}
     for a in range(7):
         for b in range(a + 1, 7):
@@ -259,10 +261,7 @@ def test_co_posts_count_each_accounts_posts_the_other_co_shared(rows):
     # again and a pair's row holds several links (the rows counted post by post).
     key, account, time = (np.array(column, np.int64) for column in zip(*rows, strict=True))
     graph = graph_of(traces_of(REPOST, key, account, time), 5, neighbours=100)
-    got = dict(
-        zip(zip(graph.source.tolist(), graph.target.tolist(), strict=True),
-            graph.co_posts.tolist(), strict=True)
-    )  # fmt: skip
+    got = per_pair(graph.source, graph.target, graph.co_posts.tolist())
     want: dict = {}
     for a in range(5):
         for b in range(a + 1, 5):
