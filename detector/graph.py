@@ -101,10 +101,10 @@ def make_traces(
     )
 
 
-def account_type(n_accounts: int) -> type[np.signedinteger]:
-    """The integer type of account numbers in a graph of ``n_accounts``: 32 bits where they
-    fit."""
-    return np.int32 if n_accounts < 2**31 else np.int64
+def index_type(count: int) -> type[np.signedinteger]:
+    """The integer type of the numbers ``0 .. count - 1`` (accounts, trace rows, batches):
+    32 bits where they fit."""
+    return np.int32 if count < 2**31 else np.int64
 
 
 def kind_keys(kind: int, key: np.ndarray) -> np.ndarray:
@@ -138,7 +138,7 @@ class AccountGraph:
     later stages need of the traces."""
 
     # Integer columns as narrow as their values allow (account numbers in
-    # :func:`account_type`, counts in 32 bits where they fit, the kind in 8): past a scan's
+    # :func:`index_type`, counts in 32 bits where they fit, the kind in 8): past a scan's
     # memory budget the edges go to disk, and each byte is written and read back.
     source: np.ndarray  # account number
     target: np.ndarray  # account number
@@ -567,7 +567,7 @@ def build_graph(
     del order
     columns = (traces.key, traces.account, traces.time, window, sub_order, neighbours)
     # Each link's two trace rows, in 32 bits where they fit: the stage's largest arrays.
-    row_type = np.int32 if traces.n_rows < 2**31 else np.int64
+    row_type = index_type(traces.n_rows)
     none, unsplit = np.zeros(0, row_type), np.zeros(0, np.int64)
     # Links counted by source trace (each trace its own batch), then summed by account.
     per_trace = np.zeros(traces.n_rows, np.int64)
@@ -654,8 +654,9 @@ def _batch_codes(
     a miss of the cache per link (one URL in 10M posts, two million accounts: both
     passes 8.6 -> 2.9 s)."""
     split = np.flatnonzero(parts > 1)
-    fits = max(first_batch.size, int(first_batch.max(initial=0)) + 1) < 2**31
-    batch = first_batch.astype(np.int32 if fits else np.int64)
+    batch = first_batch.astype(
+        index_type(max(first_batch.size, int(first_batch.max(initial=0)) + 1))
+    )
     batch[split] = -1 - np.arange(split.size)
     return batch, first_batch[split], parts[split]
 
@@ -678,7 +679,7 @@ def _pair_rows(
     # pair orders them by (pair, kind, key).
     n_accounts = np.int64(shares.objects.shape[0])  # one row per account, one at least
     edge_order = stable_argsort(src * n_accounts + dst)
-    narrow = account_type(int(n_accounts))
+    narrow = index_type(int(n_accounts))
     source, target, kind, shared, weight, objects, record_row, key_row, key_gap = _aggregate(
         src.astype(narrow),
         dst.astype(narrow),

@@ -32,7 +32,7 @@ from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
 from detector.coordination import Clusterer, Clustering, Step, find_clusters
-from detector.graph import AccountGraph, Traces, account_type, linked_in_window
+from detector.graph import AccountGraph, Traces, index_type, linked_in_window
 from detector.schema import FEATURES
 from detector.score import ClusterEvidence
 from detector.spark.arrow import arrow_schema, struct, to_batches
@@ -318,7 +318,7 @@ def assemble(parts: pl.DataFrame, n_accounts: int, config: ScanConfig) -> Cluste
     ).astype(np.int64)
     graph = AccountGraph(
         **{
-            name: edges[name].to_numpy().astype(account_type(n_accounts))
+            name: edges[name].to_numpy().astype(index_type(n_accounts))
             for name in ("source", "target")
         },
         kind=edges["kind"].to_numpy().astype(np.int8),
