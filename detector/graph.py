@@ -52,16 +52,24 @@ Join = Callable[[Iterable[list[np.ndarray]]], list[np.ndarray]]
 @dataclass(frozen=True)
 class Traces:
     """Co-sharing traces, one row per (object, account, time); ``kind`` indexes the kind
-    names the graph is built with."""
+    names the graph is built with. Columns as narrow as their values allow (see
+    :meth:`of`): a large scan holds hundreds of millions of traces beside its posts."""
 
-    kind: np.ndarray  # int64 kind index
+    kind: np.ndarray  # int8 kind index
     key: np.ndarray  # int64 object key, unique across kinds
-    account: np.ndarray  # int64 dense account index
+    account: np.ndarray  # dense account index, in index_type
     time: np.ndarray  # int64 epoch seconds
-    post: np.ndarray  # int64 row of the post that carries the trace
+    post: np.ndarray  # row of the post that carries the trace, in index_type
     variant: np.ndarray  # int64: which text within a near-duplicate group (0 for other kinds)
     source: np.ndarray  # int64: who the object comes from (author, URL domain); -1 unknown
-    rewording: np.ndarray  # int64: 1 own rewording in a spun group, -1 picked up there, else 0
+    rewording: np.ndarray  # int8: 1 own rewording in a spun group, -1 picked up there, else 0
+
+    @classmethod
+    def of(cls, **columns: np.ndarray) -> Traces:
+        """Traces from integer columns of any type, each cast to its own: 8 bits for the
+        kind and the rewording mark, :func:`index_type` of their largest value for accounts
+        and posts (32 bits where they fit), 64 for the rest."""
+        return cls(**{name: _narrow(name, np.asarray(values)) for name, values in columns.items()})
 
     @property
     def n_rows(self) -> int:
@@ -70,6 +78,15 @@ class Traces:
     def take(self, rows: np.ndarray) -> Traces:
         """The traces at ``rows`` (indices or a boolean mask)."""
         return Traces(*(getattr(self, n)[rows] for n in self.__dataclass_fields__))
+
+
+def _narrow(name: str, values: np.ndarray) -> np.ndarray:
+    """Column ``name`` of :class:`Traces` in its type."""
+    if name in ("kind", "rewording"):
+        return values.astype(np.int8, copy=False)
+    if name in ("account", "post"):
+        return values.astype(index_type(int(values.max(initial=0)) + 1), copy=False)
+    return values.astype(np.int64, copy=False)
 
 
 def make_traces(
@@ -89,15 +106,15 @@ def make_traces(
     :mod:`detector.rewording`)."""
     tagged = kind_keys(kind, key)
     n = tagged.shape[0]
-    return Traces(
-        np.full(n, kind, np.int64),
-        tagged,
-        np.asarray(account, np.int64),
-        np.asarray(time, np.int64),
-        np.asarray(post, np.int64),
-        np.zeros(n, np.int64) if variant is None else np.asarray(variant, np.int64),
-        np.full(n, -1, np.int64) if source is None else np.asarray(source, np.int64),
-        np.zeros(n, np.int64) if rewording is None else np.asarray(rewording, np.int64),
+    return Traces.of(
+        kind=np.full(n, kind, np.int8),
+        key=tagged,
+        account=account,
+        time=time,
+        post=post,
+        variant=np.zeros(n, np.int64) if variant is None else variant,
+        source=np.full(n, -1, np.int64) if source is None else source,
+        rewording=np.zeros(n, np.int8) if rewording is None else rewording,
     )
 
 
@@ -117,11 +134,12 @@ def concat_traces(parts: list[Traces]) -> Traces:
     """The traces of ``parts`` one after another. The list is emptied and each part's
     column let go as soon as it is joined, so that the traces are held about once, not
     twice, where nothing else holds the parts (the traces step's peak at 50M posts)."""
+    if not parts:
+        return Traces.of(**{name: np.zeros(0, np.int64) for name in Traces.__dataclass_fields__})
     held = [dict(vars(part)) for part in parts]
     parts.clear()
     columns = {
-        name: np.concatenate([np.zeros(0, np.int64), *(h.pop(name) for h in held)])
-        for name in Traces.__dataclass_fields__
+        name: np.concatenate([h.pop(name) for h in held]) for name in Traces.__dataclass_fields__
     }
     return Traces(**columns)
 
@@ -516,6 +534,7 @@ class _Shares:
         popularity = self.df[self.key_index[row]] / np.maximum(self.total[kind], 1)
         n_kinds = self.objects.shape[1]
         objects = self.objects.reshape(-1)  # flat indices: 2-D fancy indexing is slower
+        source, target = source.astype(np.int64), target.astype(np.int64)
         p_source = np.minimum(1.0, objects[source * n_kinds + kind] * popularity)
         return 1.0 - p_source * np.minimum(1.0, objects[target * n_kinds + kind] * popularity)
 
@@ -678,7 +697,7 @@ def _pair_rows(
     # Edges come in key order (and a key's kind is in its top bits), so one stable sort by
     # pair orders them by (pair, kind, key).
     n_accounts = np.int64(shares.objects.shape[0])  # one row per account, one at least
-    edge_order = stable_argsort(src * n_accounts + dst)
+    edge_order = stable_argsort(src.astype(np.int64) * n_accounts + dst)
     narrow = index_type(int(n_accounts))
     source, target, kind, shared, weight, objects, record_row, key_row, key_gap = _aggregate(
         src.astype(narrow),

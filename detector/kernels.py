@@ -73,6 +73,7 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
     i64, f64, flags, n = array(types.int64), array(types.float64), array(types.boolean), types.int64
     u32x2, u8x2, i32x2 = array(types.uint32, 2), array(types.uint8, 2), array(types.int32, 2)
     u16, i32, settings = array(types.uint16), array(types.int32), array(types.boolean)
+    i8 = array(types.int8)
     u64, read_u64 = array(types.uint64), array(types.uint64, readonly=True)
     text = (array(types.uint8, readonly=True), array(types.int64, readonly=True))
     listed = {
@@ -89,15 +90,15 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         "_link": (i32x2, array(types.boolean, 2), i64, i32),
         "_roots": (i64, i64),
         "_root_agreement": (u8x2, i64, i64),
-        "_linked": (i64, i64, i64, i64, i64, flags),
+        "_linked": (i64, i32, i64, i64, i64, flags),
         "_first_appearances": (u64, n, flags),
         "_move_keys": (u64, array(types.uint32), u64, array(types.uint32)),
         "_neighbour_edges": (
-            i64, i64, i64, i64, i64, n, types.boolean, i32, n, i64, i64, i64, i32, i32,
+            i64, i32, i64, i64, i64, n, types.boolean, i32, n, i64, i64, i64, i32, i32,
         ),
-        "_aggregate": (i32, i32, i32, i32, i64, i64, i64, f64, i64),
-        "_count_co_posts": (i64, i64, flags, i32, i32, i64, i64, i32),
-        "_object_features": (i64, i64, i64, i64, i64, flags, f64, n),
+        "_aggregate": (i32, i32, i32, i32, i8, i64, i64, f64, i64),
+        "_count_co_posts": (i64, i64, flags, i32, i32, i32, i32, i32),
+        "_object_features": (i64, i64, i32, i64, i64, flags, f64, n),
         "_account_features": (i64, i64, n),
         "_count_pairs": (i32, i32, f64, i64, i64),
         "_fill_symmetric": (i32, i32, f64, i32, i64, i64, i32, f64),

@@ -88,7 +88,7 @@ def test_components_give_the_whole_scans_answer(scanned):
     for number, part in enumerate(parts):
         accounts, local = np.unique(traces.account[part], return_inverse=True)
         names = Traces.__dataclass_fields__
-        sub = Traces(**{n: local if n == "account" else getattr(traces, n)[part] for n in names})
+        sub = Traces.of(**{n: local if n == "account" else getattr(traces, n)[part] for n in names})
         found = find_clusters(
             [sub], scanned["posts"][accounts], scanned["created"][accounts], config,
             kind_totals=totals,

@@ -209,11 +209,11 @@ def _run_part(
             "account": local,
             "post": np.unique(frame["post"].to_numpy(), return_inverse=True)[1],
         }
-        traces = Traces(
-            *(
-                renumbered[name] if name in renumbered else frame[name].to_numpy()
+        traces = Traces.of(
+            **{
+                name: renumbered[name] if name in renumbered else frame[name].to_numpy()
                 for name in TRACE_FIELDS
-            )
+            }
         )
         found = find_clusters(
             [traces],
