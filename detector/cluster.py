@@ -25,6 +25,9 @@ from detector.sorting import lexsort, stable_argsort
 # Scratch tables of :func:`_sum_by_label`: each label's slot, its summed weight, and the
 # slots filled, in the order filled.
 LabelSums = tuple[np.ndarray, np.ndarray, np.ndarray]
+# Runs of communities a thread coarsens at a time (see _coarsen): a few a thread, so that
+# one run of dense communities does not leave the other threads waiting.
+COARSEN_RUNS_PER_THREAD = 4
 
 
 @dataclass(frozen=True)
@@ -255,21 +258,28 @@ def _coarsen(
     (a canonical CSC matrix, or the CSR of a symmetric graph, whose rows are its columns):
     no copy of the component's edges and no sparse products the size of them. The same
     floats as scipy's ``membership.T @ adjacency @ membership`` (``community``: scratch
-    space, one entry per node)."""
+    space, one entry per node). The communities are cut into runs of about equal edges,
+    summed in parallel, each column as one thread sums it alone."""
     k = int(labels.max()) + 1
     community[nodes] = labels
     order = stable_argsort(labels)
     by_community, starts = nodes[order], np.searchsorted(labels[order], np.arange(k + 1))
-    bound = int((columns.indptr[nodes + 1] - columns.indptr[nodes]).sum())
+    degree = columns.indptr[by_community + 1] - columns.indptr[by_community]
+    reach = np.zeros(by_community.size + 1, np.int64)  # edges before each member
+    np.cumsum(degree, out=reach[1:])
+    runs = nb.get_num_threads() * COARSEN_RUNS_PER_THREAD
+    cuts = np.searchsorted(reach[starts], np.linspace(0, reach[-1], runs + 1)[1:-1])
+    run_starts = np.unique(np.concatenate([[0], cuts, [k]]))
     indptr, indices, data = _coarse_columns(
-        columns.indptr, columns.indices, columns.data, by_community, starts, community, bound
-    )
+        columns.indptr, columns.indices, columns.data, by_community, starts, community,
+        run_starts, reach[starts[run_starts]],
+    )  # fmt: skip
     coarse = csc_matrix((data, indices, indptr), shape=(k, k))
     coarse.sort_indices()
     return coarse
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def _coarse_columns(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -277,37 +287,52 @@ def _coarse_columns(
     by_community: np.ndarray,
     starts: np.ndarray,
     community: np.ndarray,
-    bound: int,
+    run_starts: np.ndarray,
+    run_reach: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Columns of the community graph: entry (c, d) sums, over the members j of d in
     ascending order, the weights in column j from rows in c, in row order: the order in
-    which scipy's ``membership.T @ adjacency @ membership`` sums them. Output arrays start
-    at ``bound`` entries (the component's), of which only the pages written ever become
-    resident."""
+    which scipy's ``membership.T @ adjacency @ membership`` sums them. A thread per run of
+    communities (``run_starts``) writes its columns from ``run_reach`` (the edges of the
+    members before the run: a column has no more entries than its members' edges), and
+    the runs are then moved together. Output arrays start at the component's edges, of
+    which only the pages written ever become resident."""
     k = starts.shape[0] - 1
+    n_runs = run_starts.shape[0] - 1
+    out_indices = np.empty(run_reach[-1], indices.dtype)
+    out_data = np.empty(run_reach[-1], np.float64)
+    column_entries = np.zeros(k, np.int64)
+    for r in nb.prange(n_runs):
+        members = by_community[starts[run_starts[r]] : starts[run_starts[r + 1]]]
+        partial, total = _label_sums(indptr, members), np.zeros(k, np.float64)
+        in_total = np.empty(k, np.int64)
+        nnz = run_reach[r]
+        for d in range(run_starts[r], run_starts[r + 1]):
+            n_total = 0
+            for m in range(starts[d], starts[d + 1]):
+                j = by_community[m]
+                n_partial = _sum_by_label(indptr, indices, weights, j, community, partial)
+                for t in range(n_partial):
+                    c, weight = _take_sum(partial, t)
+                    if total[c] == 0.0:
+                        in_total[n_total] = c
+                        n_total += 1
+                    total[c] += weight
+            for t in range(n_total):
+                c = in_total[t]
+                out_indices[nnz], out_data[nnz] = c, total[c]
+                total[c] = 0.0
+                nnz += 1
+            column_entries[d] = n_total
     out_indptr = np.zeros(k + 1, np.int64)
-    out_indices = np.empty(bound, indices.dtype)
-    out_data = np.empty(bound, np.float64)
-    partial, total = _label_sums(indptr, by_community), np.zeros(k, np.float64)
-    in_total = np.empty(k, np.int64)
-    nnz = 0
     for d in range(k):
-        n_total = 0
-        for m in range(starts[d], starts[d + 1]):
-            j = by_community[m]
-            n_partial = _sum_by_label(indptr, indices, weights, j, community, partial)
-            for t in range(n_partial):
-                c, weight = _take_sum(partial, t)
-                if total[c] == 0.0:
-                    in_total[n_total] = c
-                    n_total += 1
-                total[c] += weight
-        for t in range(n_total):
-            c = in_total[t]
-            out_indices[nnz], out_data[nnz] = c, total[c]
-            total[c] = 0.0
-            nnz += 1
-        out_indptr[d + 1] = nnz
+        out_indptr[d + 1] = out_indptr[d] + column_entries[d]
+    for r in range(n_runs):  # each run moved down, in order: never over one not yet moved
+        begin, end = out_indptr[run_starts[r]], out_indptr[run_starts[r + 1]]
+        offset = run_reach[r] - begin
+        for e in range(begin, end):
+            out_indices[e], out_data[e] = out_indices[e + offset], out_data[e + offset]
+    nnz = out_indptr[k]
     return out_indptr, out_indices[:nnz], out_data[:nnz]
 
 
