@@ -289,15 +289,20 @@ class BatchStore:
 
     def gather(self, name: str, rows: np.ndarray) -> pl.Series:
         """Column ``name`` (which every batch has) at ``rows`` (any order, repeats
-        allowed), reading from each spilled batch only the rows it holds, memory-mapped."""
+        allowed), reading from each spilled batch only the rows it holds, memory-mapped,
+        batches on a thread a core: past the page cache the rows come from disk, which
+        serves two reads at once faster than one (the 50M world's group examples, 6.3 GB
+        read: 7.5-8.2 s on one thread, 6.6 s on two)."""
         order = np.argsort(rows, kind="stable")
         ordered = np.asarray(rows, np.int64)[order]
         bounds = np.searchsorted(ordered, self.offsets)
-        parts = [
-            self._take(b, name, ordered[lo:hi] - self.offsets[b])
+        batches = [
+            (b, ordered[lo:hi] - self.offsets[b])
             for b, (lo, hi) in enumerate(pairwise(bounds))
             if hi > lo
         ]
+        with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, len(batches)))) as pool:
+            parts = list(pool.map(lambda batch: self._take(batch[0], name, batch[1]), batches))
         values = pl.concat(parts) if parts else pl.Series(name, [], self.schemas[0][name])
         return values.gather(np.argsort(order, kind="stable"))
 
