@@ -316,7 +316,8 @@ def _empty(schema: pl.Schema) -> pl.DataFrame:
 
 
 # Makes the posts table from the scan's posts (one row each: ``post_id``, ``created_at``,
-# ``account``, ``text_id``, ``group_id``, ``cluster_id``...) and its accounts table.
+# ``account``, ``text_id``, ``group_id``, ``cluster_id``...) and the accounts table it
+# writes (by account number: ``account_id``, ``cluster_id``...).
 PostsTable = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame | TableParts]
 
 
@@ -326,12 +327,26 @@ def posts_table(posts: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
     return posts.with_columns(account_id).select(POSTS.names()).cast(POSTS)
 
 
+@dataclass(frozen=True)
+class PostCounts:
+    """What the tables and summary count over every accepted post, where the stages after
+    LSH may read only the posts of shared groups (the Spark engine's driver):
+    ``scanned`` posts, those ``too_short`` to match, and the ``unique_texts``."""
+
+    scanned: int
+    too_short: int
+    unique_texts: int
+
+
 @dataclass
 class Posts:
     """Accepted posts as the stages after LSH read them. ``frame``: one row per post in
     input order with ``post_id``, ``account`` (dense number, by ``account_id`` order),
-    ``created_at``, ``text_id`` and the input's trace columns (``repost_of``, ``urls``...);
-    ``accounts``: ``account_id`` and ``account_created_at`` by account number; ``texts``:
+    ``created_at``, ``text_id`` and the input's trace columns (``repost_of``, ``urls``...):
+    every post, or only those of near-duplicate groups shared by two or more accounts
+    (all that the stages after LSH read of the posts); ``accounts``: by account number,
+    ``account_id``, ``account_created_at``, ``n_posts`` and each one's first and last post
+    time (``first_seen``, ``last_seen``); ``counts``: over every post; ``texts``:
     the raw texts of the given rows (the tables quote a few; the rest never come back);
     ``park``: sets a frame aside while the graph and clusters are built, returning how to
     get it back (on disk once the scan is past its memory budget); ``park_arrays``: the
@@ -341,6 +356,7 @@ class Posts:
 
     frame: pl.DataFrame
     accounts: pl.DataFrame
+    counts: PostCounts
     texts: Callable[[np.ndarray], pl.Series]
     park: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = lambda frame: lambda: frame
     park_arrays: Park = lambda arrays: lambda: arrays
@@ -352,17 +368,18 @@ class Posts:
         cls,
         posts: pl.DataFrame,
         accounts: pl.DataFrame,
+        counts: PostCounts,
         text_index: pl.DataFrame,
         texts: Callable[[np.ndarray], pl.Series],
         table: PostsTable = posts_table,
     ) -> Posts:
         """From a frame of posts in input order (``account`` numbers, ``text_key``..., no
-        raw texts), as the Spark engine collects them; ``accounts``: ``account_id`` and
-        ``account_created_at`` by account number; ``text_index``: ``text_key`` ->
-        ``text_id`` (numbered by first appearance); ``texts``: the raw texts of given rows;
-        ``table``: makes the posts table."""
+        raw texts), as the Spark engine collects them; ``accounts``, ``counts``: as the
+        fields; ``text_index``: ``text_key`` -> ``text_id`` (numbered by first
+        appearance); ``texts``: the raw texts of given rows; ``table``: makes the posts
+        table."""
         frame = posts.join(text_index, on="text_key", how="left", maintain_order="left")
-        return cls(frame.drop("text_key"), accounts, texts, table=table)
+        return cls(frame.drop("text_key"), accounts, counts, texts, table=table)
 
     def take(self) -> pl.DataFrame:
         """``frame``, no longer held here: the caller's stages then free each column as
@@ -371,24 +388,46 @@ class Posts:
         return frame
 
     @classmethod
-    def of_store(cls, store: BatchStore, accounts: RankedAccounts) -> Posts:
+    def of_store(cls, store: BatchStore, accounts: RankedAccounts, matchable: np.ndarray) -> Posts:
         """From the batches :func:`_ingest` kept: every column but the raw texts, which
-        stay in ``store`` (on disk if spilled); ``accounts``: :meth:`_Accounts.ranked`."""
+        stay in ``store`` (on disk if spilled); ``accounts``: :meth:`_Accounts.ranked`;
+        ``matchable``: whether each text is long enough to match."""
+        counts = PostCounts(0, 0, matchable.size)
         if not store.rows:
             return cls(
-                _empty(_POSTS), _empty(_ACCOUNTS), lambda rows: pl.Series([], dtype=pl.String)
+                _empty(_POSTS),
+                _active(_empty(_ACCOUNTS), np.zeros(0, np.int64), np.zeros(0, np.int64)),
+                counts,
+                lambda rows: pl.Series([], dtype=pl.String),
             )
         rank, table = accounts
         frame = store.pop([name for name in store.names() if name != "text"])
-        frame = frame.with_columns(account=pl.Series(rank[frame["account"].to_numpy()]))
+        account = rank[frame["account"].to_numpy()]
+        frame = frame.with_columns(account=pl.Series(account))
+        too_short = int((~matchable[frame["text_id"].to_numpy()]).sum())
         return cls(
             frame,
-            table,
+            _active(table, account, frame["created_at"].dt.epoch("us").to_numpy()),
+            PostCounts(frame.height, too_short, matchable.size),
             lambda rows: store.gather("text", rows),
             store.park,
             store.park_arrays,
             partial(join_columns, store=store),
         )
+
+
+def _active(accounts: pl.DataFrame, account: np.ndarray, time: np.ndarray) -> pl.DataFrame:
+    """``accounts`` with each one's ``n_posts``, ``first_seen`` and ``last_seen``, from every
+    post's ``account`` number and ``time`` (epoch microseconds)."""
+    first = np.full(accounts.height, np.iinfo(np.int64).max, np.int64)
+    last = np.full(accounts.height, np.iinfo(np.int64).min, np.int64)
+    np.minimum.at(first, account, time)
+    np.maximum.at(last, account, time)
+    return accounts.with_columns(
+        n_posts=pl.Series(np.bincount(account, minlength=accounts.height).astype(np.int64)),
+        first_seen=pl.Series(first).cast(TIME),
+        last_seen=pl.Series(last).cast(TIME),
+    )
 
 
 _POSTS = pl.Schema(
@@ -435,7 +474,7 @@ def scan(
             groups = TextGroups.of(text_group, texts.low_bytes, config.spun_min_texts)
             del texts, text_group
             release_freed_memory()
-            posts = Posts.of_store(store, accounts)
+            posts = Posts.of_store(store, accounts, n_shingles >= config.min_shingles)
             del accounts
             release_freed_memory()
         result = scan_posts(
@@ -469,12 +508,14 @@ def scan_posts(
     """The scan from the near-duplicate groups on: index posts, spun groups, account graph,
     clusters, scores, tables and summary. Every engine calls it, so they answer alike.
 
-    ``n_shingles`` is indexed by ``text_id``; ``groups``: each text's group and the sketches
-    of large groups' texts; ``clusterer``: how the traces become clusters
+    ``posts.frame`` may hold only the posts of shared groups (what these stages read of the
+    posts); ``n_shingles`` is indexed by ``text_id``; ``groups``: each text's group and the
+    sketches of large groups' texts; ``clusterer``: how the traces become clusters
     (:func:`find_clusters` on this machine).
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
-    account_table, raw_texts, park, table = posts.accounts, posts.texts, posts.park, posts.table
+    accounts, counts, raw_texts, park = posts.accounts, posts.counts, posts.texts, posts.park
+    table = posts.table
     clusterer = clusterer or partial(find_clusters, park=posts.park_arrays, join=posts.join)
     with stages.step("lsh"):
         matchable = n_shingles >= config.min_shingles
@@ -484,7 +525,6 @@ def scan_posts(
         groups.release()
 
     with stages.step("graph"):
-        accounts = _account_table(account_table, posts)
         kinds = config.traces
         traces, objects = _traces(posts, config)
         parked = park(_slim(posts))
@@ -522,11 +562,14 @@ def scan_posts(
         posts = posts.with_columns(
             cluster_id=pl.Series(account_cid[post_account]).replace(-1, None)
         )
-        clusters = _cluster_table(posts, raw_texts, evidence, scores, flagged, cluster_id, reasons)
+        clusters = _cluster_table(
+            posts, accounts, account_cid, raw_texts, evidence, scores, flagged, cluster_id, reasons
+        )
+        listed = _accounts_out(accounts, account_cluster, cluster_id, scores, flagged, reasons)
         result = ScanResult(
-            accounts=_accounts_out(accounts, account_cluster, cluster_id, scores, flagged, reasons),
+            accounts=listed,
             clusters=clusters,
-            posts=table(posts, accounts),
+            posts=table(posts, listed),
             groups=_groups_out(posts, raw_texts),
             edges=_edges_out(
                 found.edges,
@@ -549,9 +592,8 @@ def scan_posts(
         "flag_threshold": threshold,
     }
     result.summary = _summary(
-        result, files, config, used, rows_read, posts, matchable, spun.size, found.edges_by_kind,
-        stages,
-        time.perf_counter() - started,
+        result, files, config, used, rows_read, counts, accounts, posts, matchable.shape[0],
+        spun.size, found.edges_by_kind, stages, time.perf_counter() - started,
     )  # fmt: skip
     return result
 
@@ -605,12 +647,6 @@ def _slim(posts: pl.DataFrame) -> pl.DataFrame:
         *(c for c in TRACE_COLUMNS.values() if c != "text"),
     ]  # fmt: skip
     return posts.drop(graph_only, strict=False)
-
-
-def _account_table(accounts: pl.DataFrame, posts: pl.DataFrame) -> pl.DataFrame:
-    """One row per account, in dense-index order: ``accounts`` with ``n_posts``."""
-    n_posts = np.bincount(posts["account"].to_numpy(), minlength=accounts.height)
-    return accounts.with_columns(n_posts=pl.Series(n_posts))
 
 
 def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
@@ -702,6 +738,8 @@ def _sources(kind: str, rows: pl.DataFrame, authors: pl.DataFrame) -> np.ndarray
 
 def _cluster_table(
     posts: pl.DataFrame,
+    accounts: pl.DataFrame,
+    account_cid: np.ndarray,
     raw_texts: Callable[[np.ndarray], pl.Series],
     evidence,
     scores: np.ndarray,
@@ -736,8 +774,12 @@ def _cluster_table(
         },
     ).with_columns(pl.col(FEATURES).fill_nan(None))
     clustered = posts.with_row_index("row").filter(pl.col("cluster_id").is_not_null())
-    span = clustered.group_by("cluster_id").agg(
-        first_seen=pl.col("created_at").min(), last_seen=pl.col("created_at").max()
+    # Each cluster's first and last post: of its members' first and last posts.
+    span = (
+        accounts.select("first_seen", "last_seen", cluster_id=pl.Series(account_cid))
+        .filter(pl.col("cluster_id") >= 0)
+        .group_by("cluster_id")
+        .agg(pl.col("first_seen").min(), pl.col("last_seen").max())
     )
     return (
         base.join(_examples(clustered, raw_texts), on="cluster_id", how="left")
@@ -914,25 +956,26 @@ def _summary(
     config: ScanConfig,
     model: dict[str, Any],
     rows_read: int,
+    counts: PostCounts,
+    accounts: pl.DataFrame,
     posts: pl.DataFrame,
-    matchable: np.ndarray,
+    n_texts: int,
     n_spun: int,
     edges_by_kind: np.ndarray,
     stages: Stages,
     seconds: float,
 ) -> dict[str, Any]:
-    times = posts["created_at"]
     rejects = result.lazy("rejects").group_by("reason").len().collect()
     return {
         "version": __version__,
         "inputs": [str(f) for f in files],
         "rows_read": rows_read,
         "rows_rejected": int(rejects["len"].sum()),
-        "rows_scanned": posts.height,
-        "posts_too_short": int((~posts["matchable"]).sum()) if posts.height else 0,
-        "unique_texts": int(matchable.shape[0]),
+        "rows_scanned": counts.scanned,
+        "posts_too_short": counts.too_short,
+        "unique_texts": counts.unique_texts,
         "near_duplicate_groups": result.groups.height,
-        "short_text_groups": _short_text_groups(posts, matchable.shape[0]),
+        "short_text_groups": _short_text_groups(posts, n_texts),
         "spun_groups": n_spun,
         "accounts": result.accounts.height,
         "clusters": result.clusters.height,
@@ -946,8 +989,8 @@ def _summary(
         "rejects_by_reason": dict(
             rejects.sort("len", "reason", descending=[True, False]).iter_rows()
         ),
-        "first_seen": times.min().isoformat() if posts.height else None,
-        "last_seen": times.max().isoformat() if posts.height else None,
+        "first_seen": accounts["first_seen"].min().isoformat() if counts.scanned else None,
+        "last_seen": accounts["last_seen"].max().isoformat() if counts.scanned else None,
         "seconds": round(seconds, 3),
         "stages": stages.report(),
         "config": config.to_dict(),

@@ -38,6 +38,7 @@ from detector.spark.components import (
     driver_components,
 )
 from detector.spark.lsh import bucket_members, candidate_pairs
+from detector.spark.staging import Staging
 
 DEMO = Path(__file__).parent.parent / "fixtures" / "demo.csv.gz"
 MESSY = Path(__file__).parent / "data"
@@ -68,9 +69,10 @@ def table(result, name):
     return found.collect() if isinstance(found, TableParts) else found
 
 
-def assert_same(spark_result, local_result):
+def assert_same(spark_result, local_result, parts=True):
     """Same flagged accounts, same clusters (member sets), scores within 1e-9, and then
-    every table and the summary identical; the posts table written by the executors."""
+    every table and the summary identical; the posts and rejects tables written by the
+    executors (``parts``) or collected."""
     for result in (spark_result, local_result):
         assert result.summary["rows_read"] == (
             result.summary["rows_scanned"] + result.summary["rows_rejected"]
@@ -89,8 +91,8 @@ def assert_same(spark_result, local_result):
         r.clusters.sort("cluster_id")["score"].to_numpy() for r in (spark_result, local_result)
     ]
     np.testing.assert_allclose(scores[0], scores[1], rtol=0, atol=1e-9)
-    assert isinstance(spark_result.posts, TableParts)
-    assert isinstance(spark_result.rejects, TableParts)
+    for name in ("posts", "rejects"):
+        assert isinstance(getattr(spark_result, name), TableParts if parts else pl.DataFrame)
     for name in TABLES:
         assert table(spark_result, name).equals(getattr(local_result, name)), name
     assert {k: v for k, v in spark_result.summary.items() if k not in ENGINE_ONLY} == {
@@ -103,6 +105,20 @@ def test_demo_same_as_local(spark):
     assert result.summary["flagged_accounts"] > 0
     assert result.summary["engine"]["name"] == "spark"
     assert_same(result, local_scan(DEMO))
+
+
+def test_driver_holds_the_posts_of_shared_groups_only(spark):
+    result = spark_scan(spark, DEMO)
+    posts = table(result, "posts")
+    assert 0 < result.summary["engine"]["driver_posts"] < posts.height
+    assert result.summary["engine"]["driver_posts"] == posts["group_id"].is_not_null().sum()
+
+
+def test_executors_without_the_drivers_folder_same_as_local(spark, monkeypatch):
+    # On a cluster without a shared staging folder, the driver's tables go to Spark from
+    # the driver, and the posts and rejects tables come back to it, not as parts.
+    monkeypatch.setattr(Staging, "seen_by_all", lambda self, spark: False)
+    assert_same(spark_scan(spark, DEMO), local_scan(DEMO), parts=False)
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,15 @@
 """The scan on Spark: read, validate, normalise, MinHash, band buckets, verification and
 near-duplicate components run as Spark stages, and the object traces (reposts, replies,
-URLs, hashtags, mentions) are built there (:mod:`detector.spark.objects`); the compact
-result (each post's id, time, account number and text key in input order, each text's
-group) comes to the driver, which finishes the scan with the local engine's own
-:func:`detector.pipeline.scan_posts` (spun groups, text traces, scores, tables), so both
-engines give the same answer. The account graph, communities, core members and cluster
-evidence run back on Spark, component by component (:mod:`detector.spark.accounts`), and
-the executors write the tables with a row per input row, posts and rejects, as Parquet
-parts."""
+URLs, hashtags, mentions) are built there (:mod:`detector.spark.objects`). Each text's
+group and which groups two or more accounts share are found there too
+(:mod:`detector.spark.groups`): only the posts of shared groups come to the driver (their
+id, time, account number and text key, in input order), with the accounts (each one's
+post count and first and last post) and the counts the summary gives of every post. The
+driver finishes the scan with the local engine's own :func:`detector.pipeline.scan_posts`
+(spun groups, text traces, scores, tables), so both engines give the same answer. The
+account graph, communities, core members and cluster evidence run back on Spark,
+component by component (:mod:`detector.spark.accounts`), and the executors write the
+tables with a row per input row, posts and rejects, as Parquet parts."""
 
 from __future__ import annotations
 
@@ -30,13 +32,14 @@ from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.errors import UsageError
 from detector.ingest import expand_inputs
 from detector.model import ScoreModel, load_model
-from detector.pipeline import Posts, PostsTable, Stages, posts_table, scan_posts
+from detector.pipeline import PostCounts, Posts, Stages, scan_posts
 from detector.progress import on_terminal
 from detector.result import ScanResult, TableParts
 from detector.rewording import QUOTES, TextGroups
-from detector.schema import REJECTS, TIME
+from detector.schema import POSTS, REJECTS, TIME
 from detector.spark.accounts import spark_clusterer
 from detector.spark.components import component_labels
+from detector.spark.groups import numbered_texts, shared_posts, text_groups
 from detector.spark.lsh import candidate_pairs, verified_pairs
 from detector.spark.objects import object_kinds, object_traces
 from detector.spark.options import SparkOptions
@@ -129,7 +132,7 @@ def _scan_files(
             with stages.step("minhash", "normalise + MinHash (Spark)"):
                 sketched = sketches(spark, distinct_texts(keyed), config).persist()
                 cached += [keyed, sketched]
-                sketched.count()
+                n_texts = sketched.count()
             with stages.step("collect", "collect to the driver"):
                 accounts = _accounts(keyed)
                 numbered = (
@@ -139,11 +142,9 @@ def _scan_files(
                     .persist()
                 )
                 cached.append(numbered)
-                collected = numbered.drop("account_id", *OBJECT_COLUMNS).orderBy("ord")
-                posts = pl.from_arrow(collected.toArrow())
-                ords = posts["ord"].to_numpy()
-                listing = _listing(spark, numbered, staged)
-                cached += [listing] if listing is not None else []
+                listing = _listing(numbered).persist(StorageLevel.DISK_ONLY)
+                cached.append(listing)
+                listing.count()
                 raw = keyed.select("ord", "text").persist()  # stays in Spark, read by rows
                 cached.append(raw)
                 raw.count()
@@ -158,26 +159,27 @@ def _scan_files(
                 frame.unpersist()
             with stages.step("lsh", "buckets + components (Spark)"):
                 labels, rounds = _components(spark, sketched, config, engine)
+                cached.append(labels)
             with stages.step("collect", "collect to the driver"):
-                texts = sketched.select("text_key", "first", "n_shingles", "short_key")
-                text_table = pl.from_arrow(texts.orderBy("first").toArrow())
-                text_index, n_shingles, text_group = _text_groups(text_table, labels, config)
-                table: PostsTable = posts_table
-                if listing is not None:
-                    text_keys = text_table["text_key"].to_numpy()
-                    table = partial(_posts_parts, spark, listing, staged, parts_dir, text_keys)
-                first = text_table["first"].to_numpy()
+                texts = text_groups(sketched, labels, config)
+                shared, too_short = shared_posts(listing.drop("account_id"), texts, config)
+                labels.unpersist()
+                text_index, first, n_shingles, text_group = numbered_texts(shared)
                 groups = TextGroups.of(
                     text_group,
                     lambda texts: _low_bytes(spark, sketched, first[texts], config),
                     config.spun_min_texts,
                 )
+                text_keys = text_index["text_key"].reinterpret(signed=True).to_numpy()
+                table = partial(_posts_table, spark, listing, staged, parts_dir, text_keys)
+                counts = PostCounts(int(accounts["n_posts"].sum()), too_short, n_texts)
             sketched.unpersist()
+        ords = shared["ord"].to_numpy()
         clusterer, done = spark_clusterer(spark, engine, staged, objects, ords)
         with _session_settings(spark, engine):
             result = scan_posts(
                 Posts.of_frame(
-                    _posts(posts, read.columns), accounts, text_index,
+                    _posts(shared, read.columns), accounts, counts, text_index,
                     _raw_texts(spark, raw, ords), table,
                 ),
                 rejects, n_shingles, groups, files=files, rows_read=read.rows_read,
@@ -190,6 +192,7 @@ def _scan_files(
         "name": "spark",
         "master": spark.sparkContext.master,
         "component_rounds": rounds,  # 0: components found on the driver
+        "driver_posts": shared.height,  # posts of shared groups: all the driver holds
         "account_component_rounds": done["component_rounds"],
         "account_components": done["components"],
         "component_buckets": done["buckets"],
@@ -219,16 +222,11 @@ def _session_settings(spark: SparkSession, engine: SparkOptions) -> Iterator[Non
 
 def _components(
     spark: SparkSession, sketched: DataFrame, config: ScanConfig, engine: SparkOptions
-) -> tuple[tuple[np.ndarray, np.ndarray], int]:
-    """Near-duplicate components: ``(node, label)`` arrays and the number of Spark rounds
-    (0 when they were labelled on the driver)."""
+) -> tuple[DataFrame, int]:
+    """Near-duplicate components: ``(node, label)`` by ``first``, cached, and the number
+    of Spark rounds (0 when they were labelled on the driver)."""
     pairs = verified_pairs(spark, candidate_pairs(sketched, engine), sketched, config)
-    labels, rounds = component_labels(spark, pairs, engine)
-    try:
-        table = labels.toArrow()
-        return (table["node"].to_numpy(), table["label"].to_numpy()), rounds
-    finally:
-        labels.unpersist()
+    return component_labels(spark, pairs, engine)
 
 
 def _low_bytes(
@@ -269,43 +267,16 @@ def _rows_at(spark: SparkSession, frame: DataFrame, column: str, keys: np.ndarra
     return frame.join(wanted.hint("broadcast"), on=column).orderBy(column).toArrow()
 
 
-def _text_groups(
-    texts: pl.DataFrame, labels: tuple[np.ndarray, np.ndarray], config: ScanConfig
-) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """The local engine's text numbering and groups from the Spark texts (sorted by
-    ``first``) and component labels: a text's number is the rank of its first post, a
-    near-duplicate group is labelled by its first text's number, a short-text group by the
-    number of texts plus the rank of its key (as ``pipeline._Texts.groups`` labels them)."""
-    first = texts["first"].to_numpy()
-    n_shingles = texts["n_shingles"].to_numpy().astype(np.int32)
-    text_index = pl.DataFrame(
-        {
-            "text_id": pl.int_range(0, texts.height, dtype=pl.UInt32, eager=True),
-            "text_key": texts["text_key"].reinterpret(signed=False),
-        }
+def _listing(posts: DataFrame) -> DataFrame:
+    """The columns the posts table is written from and the driver collects of the posts
+    of shared groups."""
+    quoting = ["quoting"] if "quoting" in posts.columns else []
+    return posts.select(
+        "ord", "post_id", "account_id", "created_at", "text_key", "account", *quoting
     )
-    group = np.full(texts.height, -1, np.int64)
-    sketched = np.flatnonzero(n_shingles >= config.min_shingles)
-    group[sketched] = sketched
-    group[np.searchsorted(first, labels[0])] = np.searchsorted(first, labels[1])
-    short = texts["short_key"].is_not_null().to_numpy()
-    keys = texts["short_key"].filter(pl.Series(short)).reinterpret(signed=False).to_numpy()
-    group[short] = texts.height + np.unique(keys, return_inverse=True)[1].reshape(-1)
-    return text_index, n_shingles, group
 
 
-def _listing(spark: SparkSession, posts: DataFrame, staged: Staging) -> DataFrame | None:
-    """The columns the posts table is written from, kept on the executors' disks; None
-    where the driver cannot read what they write (then it makes the table itself)."""
-    if not staged.seen_by_all(spark):
-        return None
-    listing = posts.select("ord", "post_id", "account_id", "created_at", "text_key", "account")
-    listing = listing.persist(StorageLevel.DISK_ONLY)
-    listing.count()
-    return listing
-
-
-def _posts_parts(
+def _posts_table(
     spark: SparkSession,
     listing: DataFrame,
     staged: Staging,
@@ -313,12 +284,13 @@ def _posts_parts(
     text_keys: np.ndarray,
     posts: pl.DataFrame,
     accounts: pl.DataFrame,
-) -> TableParts:
-    """The posts table written by the executors, as Parquet parts in input order: each
-    post's ``group_id`` (by its text: ``text_keys`` by text number) and ``cluster_id`` (by
-    its account) from the driver's ``posts``, joined to the ``listing`` Spark holds (with
-    the account ids: ``accounts`` is not read). Only the grouped texts and clustered
-    accounts go to Spark; the parts' folder is the result's, deleted with it."""
+) -> pl.DataFrame | TableParts:
+    """The posts table made in Spark: each post's ``group_id`` (by its text: ``text_keys``
+    by text number) from the driver's ``posts`` and ``cluster_id`` (by account number)
+    from ``accounts``, joined to the ``listing``; only the grouped texts and clustered
+    accounts go to Spark. Written by the executors as Parquet parts in input order (the
+    parts' folder is the result's, deleted with it) where the driver can read what they
+    write, else collected."""
     grouped = posts.select("text_id", "group_id").drop_nulls().unique("text_id")
     groups = pa.table(
         {
@@ -326,17 +298,15 @@ def _posts_parts(
             "group_id": grouped["group_id"].to_arrow(),
         }
     )
-    clustered = posts.select("account", "cluster_id").drop_nulls().unique("account")
-    clusters = pa.table(
-        {
-            "account": clustered["account"].cast(pl.Int64).to_arrow(),
-            "cluster_id": clustered["cluster_id"].to_arrow(),
-        }
+    clustered = (
+        accounts.select("cluster_id")
+        .with_row_index("account")
+        .drop_nulls()
+        .select(pl.col("account").cast(pl.Int64), "cluster_id")
     )
-    parts = TableParts.temporary("posts", parts_dir)  # deleted with it
-    (
+    table = (
         listing.join(staged.frame(spark, groups, "post_groups"), "text_key", "left")
-        .join(staged.frame(spark, clusters, "post_clusters"), "account", "left")
+        .join(staged.frame(spark, clustered.to_arrow(), "post_clusters"), "account", "left")
         .orderBy("ord")
         .select(
             "post_id",
@@ -345,8 +315,11 @@ def _posts_parts(
             "group_id",
             "cluster_id",
         )
-        .write.parquet(str(parts.folder))
     )
+    if not staged.seen_by_all(spark):
+        return pl.DataFrame(pl.from_arrow(table.toArrow())).cast(POSTS)
+    parts = TableParts.temporary("posts", parts_dir)  # deleted with it
+    table.write.parquet(str(parts.folder))
     return parts
 
 
@@ -360,10 +333,19 @@ def _quoting(posts: DataFrame, columns: list[str]) -> DataFrame:
 
 def _accounts(posts: DataFrame) -> pl.DataFrame:
     """One row per account in the order the local engine numbers them (by ``account_id``):
-    ``account_id`` and the earliest ``account_created_at`` given."""
-    earliest = F.min("account_created_at").alias("account_created_at")
-    table = pl.from_arrow(posts.groupBy("account_id").agg(earliest).toArrow())
-    return table.sort("account_id").with_columns(_time("account_created_at"))
+    ``account_id``, the earliest ``account_created_at`` given, ``n_posts`` and its first
+    and last post time (``first_seen``, ``last_seen``)."""
+    table = posts.groupBy("account_id").agg(
+        F.min("account_created_at").alias("account_created_at"),
+        F.count("*").alias("n_posts"),
+        F.min("created_at").alias("first_seen"),
+        F.max("created_at").alias("last_seen"),
+    )
+    return (
+        pl.DataFrame(pl.from_arrow(table.toArrow()))
+        .sort("account_id")
+        .with_columns(*(_time(c) for c in ("account_created_at", "first_seen", "last_seen")))
+    )
 
 
 def _account_numbers(spark: SparkSession, staged: Staging, accounts: pl.DataFrame) -> DataFrame:

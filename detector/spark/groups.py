@@ -1,0 +1,107 @@
+"""Near-duplicate groups on Spark, and the posts the driver collects: each text's group (its
+near-duplicate component, the text alone, or its short-text key), the groups two or more
+accounts share, and the posts of those groups only, which is all that the stages after
+LSH read of the posts (:func:`detector.pipeline.scan_posts`). Their texts are numbered and
+grouped on the driver as the local engine numbers and groups every text, among these
+texts only: in the same order, so every comparison and tie-break comes out the same.
+
+A group is named by two columns, never null together in a group: ``group_first``, the
+``first`` (ord of the first post) of its first text, -1 for a short-text group;
+``group_short``, the short-text key, 0 for a near-duplicate group. Texts in no group
+(empty, or short while short texts are not grouped) have both null."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from detector.config import ScanConfig
+
+GROUP = ("group_first", "group_short")
+TEXT_COLUMNS = ("first", "n_shingles", *GROUP)  # what a collected post says of its text
+
+
+def text_groups(sketched: DataFrame, labels: DataFrame, config: ScanConfig) -> DataFrame:
+    """Per distinct text (``sketched``): ``text_key``, ``first``, ``n_shingles`` and its
+    group; ``labels``: ``(node, label)`` of the near-duplicate components, by ``first``."""
+    roots = labels.select(F.col("node").alias("first"), F.col("label").alias("root"))
+    sketchable = F.col("n_shingles") >= config.min_shingles
+    short = F.col("short_key").isNotNull()
+    return (
+        sketched.select("text_key", "first", "n_shingles", "short_key")
+        .join(roots, "first", "left")
+        .select(
+            "text_key",
+            "first",
+            "n_shingles",
+            F.when(sketchable, F.coalesce("root", "first"))
+            .when(short, F.lit(-1).cast("long"))
+            .alias("group_first"),
+            F.when(sketchable, F.lit(0).cast("long"))
+            .when(short, F.col("short_key"))
+            .alias("group_short"),
+        )
+    )
+
+
+def shared_posts(
+    posts: DataFrame, texts: DataFrame, config: ScanConfig
+) -> tuple[pl.DataFrame, int]:
+    """The ``posts`` (with ``ord``, ``text_key`` and ``account``) of groups two or more
+    accounts share, collected in input order with their text's columns
+    (:data:`TEXT_COLUMNS`), and the number of posts too short to match. Which groups are
+    shared is found from each text's post count and lowest and highest account (a
+    shuffle of two columns of the posts), so the posts are joined to texts only once,
+    to the shared groups' texts."""
+    per_text = texts.join(
+        posts.groupBy("text_key").agg(
+            F.count("*").alias("n_posts"),
+            F.min("account").alias("lowest"),
+            F.max("account").alias("highest"),
+        ),
+        "text_key",
+    ).persist()
+    try:
+        too_short = (
+            per_text.filter(F.col("n_shingles") < config.min_shingles)
+            .agg(F.sum("n_posts"))
+            .first()[0]
+        )
+        shared = (
+            per_text.filter(F.col("group_first").isNotNull())
+            .groupBy(*GROUP)
+            .agg((F.min("lowest") < F.max("highest")).alias("shared"))
+            .filter("shared")
+        )
+        shared_texts = per_text.join(shared.select(*GROUP), list(GROUP), "left_semi")
+        collected = posts.join(shared_texts.select("text_key", *TEXT_COLUMNS), "text_key")
+        return pl.DataFrame(pl.from_arrow(collected.orderBy("ord").toArrow())), int(too_short or 0)
+    finally:
+        per_text.unpersist()
+
+
+def numbered_texts(
+    posts: pl.DataFrame,
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """The texts of the collected ``posts`` as the local engine numbers and groups texts:
+    ``text_key`` -> ``text_id`` by first post, and by text number its ``first``, shingles
+    and group label (a near-duplicate group's by its first text's number, a short-text
+    group's from the number of texts up, by the rank of its key)."""
+    texts = posts.select("text_key", *TEXT_COLUMNS).unique("text_key").sort("first")
+    first = texts["first"].to_numpy()
+    group_first = texts["group_first"].to_numpy()
+    label = np.full(texts.height, -1, np.int64)
+    near = np.flatnonzero(group_first >= 0)
+    label[near] = np.searchsorted(first, group_first[near])
+    short = np.flatnonzero(group_first == -1)
+    keys = texts["group_short"].gather(short).reinterpret(signed=False).to_numpy()
+    label[short] = texts.height + np.unique(keys, return_inverse=True)[1].reshape(-1)
+    text_index = pl.DataFrame(
+        {
+            "text_id": pl.int_range(0, texts.height, dtype=pl.UInt32, eager=True),
+            "text_key": texts["text_key"].reinterpret(signed=False),
+        }
+    )
+    return text_index, first, texts["n_shingles"].to_numpy().astype(np.int32), label
