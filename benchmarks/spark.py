@@ -152,6 +152,7 @@ def main() -> None:
                     "same_answer": _answer(result.accounts) == expected,
                     "flagged_accounts": result.summary["flagged_accounts"],
                     "unique_texts": result.summary["unique_texts"],
+                    "driver_posts": result.summary["engine"]["driver_posts"],
                     "driver_peak_rss_mb": max(
                         v["peak_rss_mb"] for v in result.summary["stages"].values()
                     ),
