@@ -580,9 +580,10 @@ def _spark_section(spark: dict) -> list[str]:
             f"{r['seconds'] / local[r['posts']]:.1f}× | "
             f"{'yes' if r['same_answer'] else '**no**'} | "
             f"{r['stages']} | {r['tasks']:,} | {r['shuffle_write_bytes'] / mb:,.0f} | "
-            f"{r['shuffle_read_bytes'] / mb:,.0f} | {_mb(r.get('driver_peak_rss_mb'))} |"
+            f"{r['shuffle_read_bytes'] / mb:,.0f} | {_driver_posts(r)} | "
+            f"{_mb(r.get('driver_peak_rss_mb'))} |"
             if "partitions" in r
-            else f"1× | – | – | – | – | – | {_mb(r.get('peak_rss_mb'))} |"
+            else f"1× | – | – | – | – | – | all | {_mb(r.get('peak_rss_mb'))} |"
         )
         for r in runs
     ]
@@ -610,21 +611,23 @@ def _spark_section(spark: dict) -> list[str]:
         "machine cannot hold.",
         "",
         "| posts | engine | shuffle partitions | seconds | vs local | same answer | stages | "
-        "tasks | shuffle written (MB) | shuffle read (MB) | peak RSS (MB; Spark: the driver's) |",
-        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "tasks | shuffle written (MB) | shuffle read (MB) | posts held (Spark: by the driver) "
+        "| peak RSS (MB; Spark: the driver's) |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
-        "Stage seconds of the Spark runs. In Spark: read + validate, normalise + MinHash, "
-        "buckets + components (with, on the driver, the near-duplicate groups' indexing and "
-        "spun groups); collect: every post's compact columns to the driver (the raw texts stay "
-        "cached in Spark, fetched by row for the few the tables quote, and so do the trace "
-        "columns); graph: the object traces (reposts, replies, URLs, hashtags, mentions) built "
-        "in Spark (`detector.spark.objects`), the text traces on the driver, then the account "
-        "graph, communities and evidence in Spark, component by component "
+        "Stage seconds of the Spark runs. In Spark: read + validate, normalise + MinHash, buckets"
+        " + components (with, on the driver, the near-duplicate groups' indexing and spun "
+        "groups); collect: the accounts (each one's post count, first and last post) to the "
+        "driver, then each text's group and the groups two or more accounts share found in Spark "
+        "(`detector.spark.groups`) and the posts of those groups only to the driver (the raw "
+        "texts stay cached in Spark, fetched by row for the few the tables quote, and so do the "
+        "trace columns); graph: the object traces (reposts, replies, URLs, hashtags, mentions) "
+        "built in Spark (`detector.spark.objects`), the text traces on the driver, then the "
+        "account graph, communities and evidence in Spark, component by component "
         "(`detector.spark.accounts`); cluster: the components' results put together on the "
         "driver; score and tables on the driver, but the posts and the rejects, which the "
-        "executors write as Parquet parts (the rejects within collect, the posts within "
-        "tables):",
+        "executors write as Parquet parts (the rejects within collect, the posts within tables):",
         "",
         "| posts | partitions | read + validate | normalise + MinHash | buckets + components "
         "| collect | graph | cluster | score | tables |",
@@ -668,21 +671,28 @@ def _billion_note(spark: dict) -> list[str]:
         "(8 GB heap + 4 GB overhead each: a task holds one Arrow batch of 10,000 texts "
         "and their signatures, 5 MB, plus the imported libraries, about 400 MB a Python "
         "worker).",
-        f"- **Driver**: here {driver_s:.0f} s for collecting the posts, putting the "
-        "components' clusters together and scoring them (building the text traces is in the "
-        "graph stage), "
-        f"{_driver_memory(best)}; linearly, about {driver_s * scale / 3600:,.1f} h and "
+        f"- **Driver**: here {driver_s:.0f} s for collecting the accounts and the posts of "
+        "shared groups, putting the components' clusters together and scoring them (building "
+        f"the text traces is in the graph stage), {_driver_memory(best)}, holding "
+        f"{_driver_posts(best)} posts; linearly, about {driver_s * scale / 3600:,.1f} h and "
         f"{_driver_memory(best, scale)} at 1B posts. **This is the limit of the current "
         "design**: the per-post stages and the account graph (component by component, the "
-        "giant component in one task) run in Spark, and so do the object traces; the raw "
-        "texts and the trace columns stay there, and the executors write the posts and "
-        "rejects tables, but the driver still collects every post's id, time, account "
-        "number and text key, finds the spun groups and builds the text traces. Up to some "
-        "100M posts a large "
-        "driver does it; a billion needs the next steps, not done: the spun groups and text "
-        "traces found in Spark, and the giant component split across tasks.",
+        "giant component in one task) run in Spark, and so do the object traces and each "
+        "text's group; the raw texts and the trace columns stay there, and the executors "
+        "write the posts and rejects tables; the driver holds the accounts, the edges "
+        "written and the posts of shared groups (their id, time, account number and text), "
+        "not every post, but those are a large share of a dump of copies and reposts. A "
+        "billion posts need the next steps, not done: the spun groups, text traces and "
+        "group tables made in Spark from those posts, and the giant component split across "
+        "tasks.",
         "",
     ]
+
+
+def _driver_posts(run: dict) -> str:
+    """How many of the run's posts the Spark driver held, and their share."""
+    held = run.get("driver_posts")
+    return "–" if held is None else f"{held:,} ({held / run['posts']:.0%})"
 
 
 def _growth_caveat(runs: list[dict], largest: int) -> str:

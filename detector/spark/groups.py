@@ -18,23 +18,24 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
+from detector.spark.texts import PASSED_ON
 
 GROUP = ("group_first", "group_short")
 TEXT_COLUMNS = ("first", "n_shingles", *GROUP)  # what a collected post says of its text
 
 
 def text_groups(sketched: DataFrame, labels: DataFrame, config: ScanConfig) -> DataFrame:
-    """Per distinct text (``sketched``): ``text_key``, ``first``, ``n_shingles`` and its
-    group; ``labels``: ``(node, label)`` of the near-duplicate components, by ``first``."""
+    """Per distinct text (``sketched``): ``text_key``, ``first``, ``n_shingles``, its posts
+    and their lowest and highest ``account_id``, and its group; ``labels``: ``(node,
+    label)`` of the near-duplicate components, by ``first``."""
     roots = labels.select(F.col("node").alias("first"), F.col("label").alias("root"))
     sketchable = F.col("n_shingles") >= config.min_shingles
     short = F.col("short_key").isNotNull()
     return (
-        sketched.select("text_key", "first", "n_shingles", "short_key")
+        sketched.select(*PASSED_ON, "n_shingles", "short_key")
         .join(roots, "first", "left")
         .select(
-            "text_key",
-            "first",
+            *PASSED_ON,
             "n_shingles",
             F.when(sketchable, F.coalesce("root", "first"))
             .when(short, F.lit(-1).cast("long"))
@@ -49,37 +50,27 @@ def text_groups(sketched: DataFrame, labels: DataFrame, config: ScanConfig) -> D
 def shared_posts(
     posts: DataFrame, texts: DataFrame, config: ScanConfig
 ) -> tuple[pl.DataFrame, int]:
-    """The ``posts`` (with ``ord``, ``text_key`` and ``account``) of groups two or more
-    accounts share, collected in input order with their text's columns
-    (:data:`TEXT_COLUMNS`), and the number of posts too short to match. Which groups are
-    shared is found from each text's post count and lowest and highest account (a
-    shuffle of two columns of the posts), so the posts are joined to texts only once,
-    to the shared groups' texts."""
-    per_text = texts.join(
-        posts.groupBy("text_key").agg(
-            F.count("*").alias("n_posts"),
-            F.min("account").alias("lowest"),
-            F.max("account").alias("highest"),
-        ),
-        "text_key",
-    ).persist()
+    """The ``posts`` (with ``ord`` and ``text_key``) of groups two or more accounts share,
+    collected in input order with their text's columns (:data:`TEXT_COLUMNS`), and the
+    number of posts too short to match; ``texts``: :func:`text_groups`. Which groups are
+    shared is found from the texts alone, so the posts are joined to texts once, to the
+    shared groups' texts."""
+    texts = texts.persist()
     try:
         too_short = (
-            per_text.filter(F.col("n_shingles") < config.min_shingles)
-            .agg(F.sum("n_posts"))
-            .first()[0]
+            texts.filter(F.col("n_shingles") < config.min_shingles).agg(F.sum("n_posts")).first()[0]
         )
         shared = (
-            per_text.filter(F.col("group_first").isNotNull())
+            texts.filter(F.col("group_first").isNotNull())
             .groupBy(*GROUP)
             .agg((F.min("lowest") < F.max("highest")).alias("shared"))
             .filter("shared")
         )
-        shared_texts = per_text.join(shared.select(*GROUP), list(GROUP), "left_semi")
+        shared_texts = texts.join(shared.select(*GROUP), list(GROUP), "left_semi")
         collected = posts.join(shared_texts.select("text_key", *TEXT_COLUMNS), "text_key")
         return pl.DataFrame(pl.from_arrow(collected.orderBy("ord").toArrow())), int(too_short or 0)
     finally:
-        per_text.unpersist()
+        texts.unpersist()
 
 
 def numbered_texts(

@@ -20,9 +20,10 @@ from detector.pipeline import normalise_posts, sketch_texts
 from detector.spark.arrow import arrow_schema, struct, to_batches, to_frame
 
 SKETCHES = struct(
-    "text_key BIGINT, first BIGINT, n_shingles INT, short_key BIGINT, "
-    "band_keys ARRAY<BIGINT>, low BINARY"
+    "text_key BIGINT, first BIGINT, n_posts BIGINT, lowest STRING, highest STRING, "
+    "n_shingles INT, short_key BIGINT, band_keys ARRAY<BIGINT>, low BINARY"
 )
+PASSED_ON = ("text_key", "first", "n_posts", "lowest", "highest")  # from distinct_texts
 Batches = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
 
@@ -51,17 +52,26 @@ def _keys(config: ScanConfig, schema: pa.Schema) -> Batches:
 
 
 def distinct_texts(keyed: DataFrame) -> DataFrame:
-    """One row per text key: its first post's ``ord`` (``first``), raw and normalised text."""
+    """One row per text key: its first post's ``ord`` (``first``), its posts, the lowest
+    and highest ``account_id`` posting it (two or more accounts where they differ), raw and
+    normalised text."""
     first = F.min_by(F.struct("text", "normalised"), "ord")
     return (
         keyed.groupBy("text_key")
-        .agg(F.min("ord").alias("first"), first.alias("t"))
-        .select("text_key", "first", "t.text", "t.normalised")
+        .agg(
+            F.min("ord").alias("first"),
+            F.count("*").alias("n_posts"),
+            F.min("account_id").alias("lowest"),
+            F.max("account_id").alias("highest"),
+            first.alias("t"),
+        )
+        .select(*PASSED_ON, "t.text", "t.normalised")
     )
 
 
 def sketches(spark: SparkSession, texts: DataFrame, config: ScanConfig) -> DataFrame:
-    """Per distinct text: shingle count, the short-text key of texts with 1 to
+    """Per distinct text (:func:`distinct_texts`, whose columns but the texts are passed
+    on): shingle count, the short-text key of texts with 1 to
     ``min_shingles - 1`` shingles (null otherwise, or when short texts are not grouped),
     and for texts long enough to match their band keys and MinHash low bytes (empty
     otherwise)."""
@@ -78,8 +88,7 @@ def _sketcher(config: ScanConfig, schema: pa.Schema) -> Batches:
             low = _binaries(frame.height, long_enough, sketched.low_bytes)
             out = pa.RecordBatch.from_arrays(
                 [
-                    frame["text_key"].to_arrow(),
-                    frame["first"].to_arrow(),
+                    *(frame[name].to_arrow().cast(schema.field(name).type) for name in PASSED_ON),
                     pa.array(n_shingles, pa.int32()),
                     _short_keys(frame["text"], n_shingles, config).to_arrow(),
                     keys.cast(schema.field("band_keys").type),
