@@ -162,9 +162,11 @@ def _scan_files(
                 cached.append(labels)
             with stages.step("collect", "collect to the driver"):
                 texts = text_groups(sketched, labels, config)
-                shared, too_short = shared_posts(listing.drop("account_id"), texts, config)
+                shared, shared_texts, too_short = shared_posts(
+                    listing.drop("account_id"), texts, config
+                )
                 labels.unpersist()
-                text_index, first, n_shingles, text_group = numbered_texts(shared)
+                text_index, first, n_shingles, text_group = numbered_texts(shared_texts)
                 groups = TextGroups.of(
                     text_group,
                     lambda texts: _low_bytes(spark, sketched, first[texts], config),

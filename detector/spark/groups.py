@@ -21,7 +21,7 @@ from detector.config import ScanConfig
 from detector.spark.texts import PASSED_ON
 
 GROUP = ("group_first", "group_short")
-TEXT_COLUMNS = ("first", "n_shingles", *GROUP)  # what a collected post says of its text
+TEXT_COLUMNS = ("first", "n_shingles", *GROUP)  # what the driver collects of a text
 
 
 def text_groups(sketched: DataFrame, labels: DataFrame, config: ScanConfig) -> DataFrame:
@@ -49,9 +49,9 @@ def text_groups(sketched: DataFrame, labels: DataFrame, config: ScanConfig) -> D
 
 def shared_posts(
     posts: DataFrame, texts: DataFrame, config: ScanConfig
-) -> tuple[pl.DataFrame, int]:
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """The ``posts`` (with ``ord`` and ``text_key``) of groups two or more accounts share,
-    collected in input order with their text's columns (:data:`TEXT_COLUMNS`), and the
+    collected in input order, their texts (``text_key`` and :data:`TEXT_COLUMNS`), and the
     number of posts too short to match; ``texts``: :func:`text_groups`. Which groups are
     shared is found from the texts alone, so the posts are joined to texts once, to the
     shared groups' texts."""
@@ -66,21 +66,27 @@ def shared_posts(
             .agg((F.min("lowest") < F.max("highest")).alias("shared"))
             .filter("shared")
         )
-        shared_texts = texts.join(shared.select(*GROUP), list(GROUP), "left_semi")
-        collected = posts.join(shared_texts.select("text_key", *TEXT_COLUMNS), "text_key")
-        return pl.DataFrame(pl.from_arrow(collected.orderBy("ord").toArrow())), int(too_short or 0)
+        shared_texts = texts.join(shared.select(*GROUP), list(GROUP), "left_semi").select(
+            "text_key", *TEXT_COLUMNS
+        )
+        collected = posts.join(shared_texts.select("text_key"), "text_key", "left_semi")
+        return (
+            pl.DataFrame(pl.from_arrow(collected.orderBy("ord").toArrow())),
+            pl.DataFrame(pl.from_arrow(shared_texts.toArrow())),
+            int(too_short or 0),
+        )
     finally:
         texts.unpersist()
 
 
 def numbered_texts(
-    posts: pl.DataFrame,
+    texts: pl.DataFrame,
 ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """The texts of the collected ``posts`` as the local engine numbers and groups texts:
-    ``text_key`` -> ``text_id`` by first post, and by text number its ``first``, shingles
-    and group label (a near-duplicate group's by its first text's number, a short-text
-    group's from the number of texts up, by the rank of its key)."""
-    texts = posts.select("text_key", *TEXT_COLUMNS).unique("text_key").sort("first")
+    """The collected ``texts`` (:func:`shared_posts`) as the local engine numbers and groups
+    texts: ``text_key`` -> ``text_id`` by first post, and by text number its ``first``,
+    shingles and group label (a near-duplicate group's by its first text's number, a
+    short-text group's from the number of texts up, by the rank of its key)."""
+    texts = texts.sort("first")
     first = texts["first"].to_numpy()
     group_first = texts["group_first"].to_numpy()
     label = np.full(texts.height, -1, np.int64)
