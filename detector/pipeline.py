@@ -39,7 +39,7 @@ from detector.numbering import KeyNumbers
 from detector.objects import TEXT_KEY_SEED, object_rows, url_domains
 from detector.progress import on_terminal, step
 from detector.result import ScanResult, TableParts
-from detector.rewording import TextGroups, mark_rewordings, spun_groups
+from detector.rewording import TextGroups, mark_rewordings, short_group_labels, spun_groups
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
 from detector.score import cluster_reasons, feature, score_clusters
 from detector.spill import (
@@ -172,7 +172,7 @@ class _Texts:
         group[sketched] = sketched[group_sketches(self.keys, self.low.array(), threshold)]
         short = np.concatenate([np.zeros(0, np.int64), *self.short])
         keys = np.concatenate([np.zeros(0, np.uint64), *self.short_keys])
-        group[short] = self.count + np.unique(keys, return_inverse=True)[1].reshape(-1)
+        group[short] = short_group_labels(keys, self.count)
         return group
 
     def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
@@ -392,12 +392,11 @@ class Posts:
         """From the batches :func:`_ingest` kept: every column but the raw texts, which
         stay in ``store`` (on disk if spilled); ``accounts``: :meth:`_Accounts.ranked`;
         ``matchable``: whether each text is long enough to match."""
-        counts = PostCounts(0, 0, matchable.size)
         if not store.rows:
             return cls(
                 _empty(_POSTS),
                 _active(_empty(_ACCOUNTS), np.zeros(0, np.int64), np.zeros(0, np.int64)),
-                counts,
+                PostCounts(0, 0, matchable.size),
                 lambda rows: pl.Series([], dtype=pl.String),
             )
         rank, table = accounts

@@ -90,6 +90,13 @@ def large_group_texts(label: np.ndarray, min_texts: int) -> np.ndarray:
     return near[sizes[label[near]] >= min_texts]
 
 
+def short_group_labels(keys: np.ndarray, n_texts: int) -> np.ndarray:
+    """The group labels of short texts by their code-masked ``keys`` (unsigned): from
+    ``n_texts`` up, by the rank of the key, so they never meet a near-duplicate group's
+    label (its first text's number). Every engine labels short-text groups by this."""
+    return n_texts + np.unique(keys, return_inverse=True)[1].reshape(-1)
+
+
 def spun_groups(
     posts: pl.DataFrame, n_shingles: np.ndarray, groups: TextGroups, config: ScanConfig
 ) -> np.ndarray:

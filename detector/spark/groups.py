@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
+from detector.rewording import short_group_labels
 from detector.spark.texts import PASSED_ON
 
 GROUP = ("group_first", "group_short")
@@ -94,7 +95,7 @@ def numbered_texts(
     label[near] = np.searchsorted(first, group_first[near])
     short = np.flatnonzero(group_first == -1)
     keys = texts["group_short"].gather(short).reinterpret(signed=False).to_numpy()
-    label[short] = texts.height + np.unique(keys, return_inverse=True)[1].reshape(-1)
+    label[short] = short_group_labels(keys, texts.height)
     text_index = pl.DataFrame(
         {
             "text_id": pl.int_range(0, texts.height, dtype=pl.UInt32, eager=True),
