@@ -11,13 +11,13 @@ back one at a time when a stage needs them: reading one reads that column's byte
 not, through the system's read-ahead, the raw texts beside it (at 50M posts reading the
 compact columns back read 8.2 GB from disk with the texts beside them, 1.2-1.5 GB
 without). The raw texts are read only at the few rows the tables quote (memory-mapped).
-The texts' LSH sketches count against the same budget: once it is passed, the scan moves them
-there too, low bytes memory-mapped (:class:`AppendedRows`) and band keys read back
-a few bands at a time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there
-while the account graph and clusters are built (:meth:`BatchStore.park`). The account
-graph's edges, made a batch of source accounts at a time, go there too once they pass
-the budget (written behind, as the batches are), and come back memory-mapped
-(:func:`join_columns`). The folder is
+The texts' LSH sketches count against the same budget: once it is passed, the scan moves
+them there too, low bytes in one file (:class:`AppendedRows`: read back whole for LSH,
+which reads every page, memory-mapped elsewhere) and band keys read back a few bands at a
+time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there while the account
+graph and clusters are built (:meth:`BatchStore.park`). The account graph's edges, made a
+batch of source accounts at a time, go there too once they pass the budget (written
+behind, as the batches are), and come back memory-mapped (:func:`join_columns`). The folder is
 made only when something is spilled and is removed when the scan ends, however it ends
 (success, error, Ctrl-C). A scan killed outright (out of memory, ``kill -9``) cannot remove
 its own; the folder's name carries the host and process, and the next scan spilling to the
@@ -29,9 +29,11 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
+import secrets
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -100,23 +102,27 @@ class AppendedRows:
         self._written()
         self._written = store._submit(self.path, partial(_append_blocks, blocks))
 
-    def array(self) -> np.ndarray:
+    def array(self, *, mapped: bool = True) -> np.ndarray:
         """Every row as one array: from the file mapped copy-on-write (numba's kernels take
         it as an array in memory; the kernel can drop its pages and read them again), or
         the blocks joined in memory, each freed once copied. The map is read ahead in file
         order: kernels probe it at random, and pages evicted since they were written (a
         large scan spills more than the page cache holds) are better read back in order
-        now than one random read at a time."""
+        now than one random read at a time. ``mapped=False`` reads the file into memory
+        instead, for a kernel that will read every page at random: memory the system can
+        give large pages, where a map's small pages each cost a lookup of their own."""
         if not self.blocks:
             return np.zeros((0, 0), np.uint8)
         shape, dtype = self.blocks[0].shape[1:], self.blocks[0].dtype
         self._written()
+        if self.path is not None and self.rows and not mapped:
+            return np.fromfile(self.path, dtype).reshape(self.rows, *shape)
         if self.path is not None and self.rows:
             with open(self.path, "rb") as file:
-                mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
+                mapped_file = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
             if hasattr(mmap, "MADV_WILLNEED"):  # not on Windows
-                mapped.madvise(mmap.MADV_WILLNEED)
-            return np.frombuffer(mapped, dtype).reshape(self.rows, *shape)
+                mapped_file.madvise(mmap.MADV_WILLNEED)
+            return np.frombuffer(mapped_file, dtype).reshape(self.rows, *shape)
         if len(self.blocks) == 1:
             return self.blocks[0]
         whole = np.empty((self.rows, *shape), dtype)
@@ -216,6 +222,7 @@ class BatchStore:
         self.spilled_bytes = 0
         self.beside = 0  # files spilled beside the batches: arrays, parked frames
         self._writer: ThreadPoolExecutor | None = None  # writes batches and parked values
+        self._writer_name = f"spill-{id(self):x}"  # its thread's name, this store's own
         self._batch_written: Callable[[], None] = _done  # waits for the batch being written
         self.offsets = [0]
 
@@ -395,7 +402,7 @@ class BatchStore:
                 write(path)
 
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="spill")
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix=self._writer_name)
         return self._writer.submit(task).result
 
     def _batches_written(self) -> None:
@@ -404,16 +411,23 @@ class BatchStore:
         written()
 
     def _folder(self) -> Path:
+        """The spill folder, made on first use. Its name is kept before it is made: a
+        Ctrl-C between the two leaves no folder :meth:`close` does not know of."""
         if self.folder is None:
             parent = Path(self.parent if self.parent is not None else tempfile.gettempdir())
             prefix = f"detector-spill-{socket.gethostname()}@"  # no host name holds "@"
             remove_orphans(parent, prefix)
-            try:
-                self.folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
-            except OSError as exc:
-                raise OutputError(
-                    f"cannot make a spill folder: {exc.strerror or exc}", file=str(parent)
-                ) from None
+            while self.folder is None:
+                self.folder = parent / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
+                try:
+                    self.folder.mkdir(mode=0o700)
+                except FileExistsError:
+                    self.folder = None
+                except OSError as exc:
+                    self.folder = None
+                    raise OutputError(
+                        f"cannot make a spill folder: {exc.strerror or exc}", file=str(parent)
+                    ) from None
         return self.folder
 
     def _spill(self) -> None:
@@ -431,10 +445,15 @@ class BatchStore:
 
     def close(self) -> None:
         """Drop what is held and delete the spill folder, once any file being written
-        behind is done."""
+        behind is done. The writer's thread is waited for by name: one that Ctrl-C
+        interrupted as it started is not among the pool's own, and would go on writing
+        into the folder as it is deleted."""
         self.held.clear()
         if self._writer is not None:
             self._writer.shutdown(cancel_futures=True)
+        for thread in threading.enumerate():
+            if thread.name.startswith(f"{self._writer_name}_"):
+                thread.join()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 import detector.coordination
 import detector.pipeline
+import detector.spill
 from detector.cli import main
 from detector.config import ScanConfig, parse_size
 from detector.errors import EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE, OutputError, UsageError
@@ -184,7 +186,8 @@ def test_rows_on_disk_read_back_as_slices_of_the_array(tmp_path, rows, width, st
 )
 def test_appended_rows_read_back_as_one_array(tmp_path, blocks, spill_after):
     """Blocks appended in memory, spilled midway (``spill_after`` blocks) or never, come
-    back as their concatenation; once spilled, nothing stays in memory."""
+    back as their concatenation, mapped from the file or read into memory; once spilled,
+    nothing stays in memory."""
     rng = np.random.default_rng(len(blocks))
     arrays = [rng.integers(0, 256, (rows, 5), dtype=np.uint8) for rows in blocks]
     with batch_store(1, tmp_path) as store:
@@ -197,9 +200,11 @@ def test_appended_rows_read_back_as_one_array(tmp_path, blocks, spill_after):
             rows.spill(store)
         if spill_after is not None and spill_after <= len(arrays):
             assert rows.resident_bytes() == 0
-        whole = rows.array()
         expected = np.concatenate(arrays) if arrays else np.zeros((0, 0), np.uint8)
-        np.testing.assert_array_equal(whole, expected)
+        read = rows.array(mapped=False)
+        np.testing.assert_array_equal(read, expected)
+        assert not mapped(read)
+        np.testing.assert_array_equal(rows.array(), expected)
 
 
 def test_appended_rows_that_cannot_be_written_fail_when_read(tmp_path):
@@ -298,7 +303,7 @@ def test_spill_folder_is_removed_on_ctrl_c(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not any(p.glob("*.arrow") for p in spill.iterdir()):
+    while not any(any(p.glob("*.arrow")) for p in spill.iterdir()):
         assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
         time.sleep(0.01)
     process.send_signal(signal.SIGINT)
@@ -306,6 +311,38 @@ def test_spill_folder_is_removed_on_ctrl_c(tmp_path):
     assert "interrupted" in process.stderr.read()
     assert list(spill.iterdir()) == []
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("moment", ["folder made", "writer started"])
+def test_ctrl_c_as_the_spill_folder_or_its_writer_starts_leaves_nothing(
+    tmp_path, monkeypatch, moment
+):
+    """Ctrl-C lands between two lines of Python: right after the spill folder is made, or
+    as the thread that writes into it starts (slow to write here). Either way the folder
+    and the thread are gone once the store is closed."""
+    make_folder, start_thread, write = os.mkdir, threading.Thread.start, detector.spill._write_batch
+
+    def made(path, *args):
+        make_folder(path, *args)
+        if moment == "folder made" and "detector-spill-" in str(path):
+            raise KeyboardInterrupt
+
+    def started(thread):
+        start_thread(thread)
+        if moment == "writer started" and thread.name.startswith("spill-"):
+            raise KeyboardInterrupt
+
+    def slowly(frame, stem):
+        time.sleep(0.2)
+        write(frame, stem)
+
+    monkeypatch.setattr(os, "mkdir", made)
+    monkeypatch.setattr(threading.Thread, "start", started)
+    monkeypatch.setattr(detector.spill, "_write_batch", slowly)
+    with pytest.raises(KeyboardInterrupt), batch_store(1, tmp_path) as store:
+        store.append(pl.DataFrame({"post_id": ["a", "b"]}))
+    assert list(tmp_path.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("spill-")]
 
 
 def test_cli_spills_next_to_out_by_default(tmp_path):
