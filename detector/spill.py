@@ -13,12 +13,12 @@ compact columns back read 8.2 GB from disk with the texts beside them, 1.2-1.5 G
 without). The raw texts are read only at the few rows the tables quote (memory-mapped).
 The texts' LSH sketches count against the same budget: once it is passed, the scan moves
 them there too, low bytes in one file (:class:`AppendedRows`: read back whole for LSH,
-which reads every page, memory-mapped elsewhere) and band keys read back a few bands at a
-time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there while the account
-graph and clusters are built (:meth:`BatchStore.park`). The account graph's edges, made a
-batch of source accounts at a time, go there too once they pass the budget (written
-behind, as the batches are), and come back memory-mapped (:func:`join_columns`). The folder is
-made only when something is spilled and is removed when the scan ends, however it ends
+which reads nearly every page, memory-mapped elsewhere) and band keys read back a few
+bands at a time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there while
+the account graph and clusters are built (:meth:`BatchStore.park`). The account graph's
+edges, made a batch of source accounts at a time, go there too once they pass the budget
+(written behind, as the batches are), and come back memory-mapped (:func:`join_columns`).
+The folder is made only when something is spilled and is removed when the scan ends, however it ends
 (success, error, Ctrl-C). A scan killed outright (out of memory, ``kill -9``) cannot remove
 its own; the folder's name carries the host and process, and the next scan spilling to the
 same parent removes those of this host whose process is gone.
@@ -102,27 +102,28 @@ class AppendedRows:
         self._written()
         self._written = store._submit(self.path, partial(_append_blocks, blocks))
 
-    def array(self, *, mapped: bool = True) -> np.ndarray:
+    def array(self, *, in_memory: bool = False) -> np.ndarray:
         """Every row as one array: from the file mapped copy-on-write (numba's kernels take
         it as an array in memory; the kernel can drop its pages and read them again), or
         the blocks joined in memory, each freed once copied. The map is read ahead in file
         order: kernels probe it at random, and pages evicted since they were written (a
         large scan spills more than the page cache holds) are better read back in order
-        now than one random read at a time. ``mapped=False`` reads the file into memory
-        instead, for a kernel that will read every page at random: memory the system can
-        give large pages, where a map's small pages each cost a lookup of their own."""
+        now than one random read at a time. ``in_memory`` reads the file into memory
+        instead, for a kernel that will read nearly every page at random: memory the
+        system can give large pages, where a map's small pages each cost a lookup of their
+        own."""
         if not self.blocks:
             return np.zeros((0, 0), np.uint8)
         shape, dtype = self.blocks[0].shape[1:], self.blocks[0].dtype
         self._written()
-        if self.path is not None and self.rows and not mapped:
+        if self.path is not None and self.rows and in_memory:
             return np.fromfile(self.path, dtype).reshape(self.rows, *shape)
         if self.path is not None and self.rows:
             with open(self.path, "rb") as file:
-                mapped_file = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
+                mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
             if hasattr(mmap, "MADV_WILLNEED"):  # not on Windows
-                mapped_file.madvise(mmap.MADV_WILLNEED)
-            return np.frombuffer(mapped_file, dtype).reshape(self.rows, *shape)
+                mapped.madvise(mmap.MADV_WILLNEED)
+            return np.frombuffer(mapped, dtype).reshape(self.rows, *shape)
         if len(self.blocks) == 1:
             return self.blocks[0]
         whole = np.empty((self.rows, *shape), dtype)
@@ -417,17 +418,14 @@ class BatchStore:
             parent = Path(self.parent if self.parent is not None else tempfile.gettempdir())
             prefix = f"detector-spill-{socket.gethostname()}@"  # no host name holds "@"
             remove_orphans(parent, prefix)
-            while self.folder is None:
-                self.folder = parent / f"{prefix}{os.getpid()}-{secrets.token_hex(4)}"
-                try:
-                    self.folder.mkdir(mode=0o700)
-                except FileExistsError:
-                    self.folder = None
-                except OSError as exc:
-                    self.folder = None
-                    raise OutputError(
-                        f"cannot make a spill folder: {exc.strerror or exc}", file=str(parent)
-                    ) from None
+            self.folder = parent / f"{prefix}{os.getpid()}-{secrets.token_hex(8)}"
+            try:
+                self.folder.mkdir(mode=0o700)  # 64 random bits: no folder has its name
+            except OSError as exc:
+                self.folder = None
+                raise OutputError(
+                    f"cannot make a spill folder: {exc.strerror or exc}", file=str(parent)
+                ) from None
         return self.folder
 
     def _spill(self) -> None:

@@ -201,7 +201,7 @@ def test_appended_rows_read_back_as_one_array(tmp_path, blocks, spill_after):
         if spill_after is not None and spill_after <= len(arrays):
             assert rows.resident_bytes() == 0
         expected = np.concatenate(arrays) if arrays else np.zeros((0, 0), np.uint8)
-        read = rows.array(mapped=False)
+        read = rows.array(in_memory=True)
         np.testing.assert_array_equal(read, expected)
         assert not mapped(read)
         np.testing.assert_array_equal(rows.array(), expected)
