@@ -21,6 +21,7 @@ import click
 from detector import __version__
 from detector.config import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, ScanConfig
 from detector.errors import EXIT_INTERRUPTED, DataError, DetectorError, UsageError
+from detector.interrupts import held_in_thread_code
 from detector.progress import on_terminal, step
 
 if TYPE_CHECKING:
@@ -33,12 +34,14 @@ UNREAD_TIME = "unparseable created_at"  # the reject reason --time-format may cu
 
 def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a DetectorError into one line on stderr and its documented exit code, and
-    Ctrl-C into one line and exit code 130."""
+    Ctrl-C into one line and exit code 130 (never raised inside thread bookkeeping, where
+    it would leave a lock held and the exit waiting for it)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with held_in_thread_code():
+                return command(*args, **kwargs)
         except DetectorError as error:
             click.echo(f"detector: error: {error.one_line()}", err=True)
             sys.exit(error.exit_code)

@@ -31,6 +31,7 @@ from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.coordination import Clusterer, Park, find_clusters
 from detector.graph import AccountGraph, Join, Traces, concat_traces, make_traces
 from detector.ingest import expand_inputs, iter_batches, parquet_rows, read_ahead
+from detector.interrupts import held_in_thread_code
 from detector.lsh import Sketch, group_sketches, sketch
 from detector.minhash import signatures
 from detector.model import ScoreModel, load_model
@@ -461,7 +462,7 @@ def scan(
     started = time.perf_counter()
     limit = config.memory_limit or default_memory_limit()
 
-    with batch_store(limit, config.spill_dir) as store:
+    with held_in_thread_code(), batch_store(limit, config.spill_dir) as store:
         accounts, reject_frames, texts, rows_read = _ingest(files, config, stages, store)
         rejects = pl.concat([_empty(REJECTS), *reject_frames], how="diagonal_relaxed").select(
             REJECTS.names()
