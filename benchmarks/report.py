@@ -492,6 +492,54 @@ def _linearity_section(linearity: dict) -> list[str]:
     ]
 
 
+def _tiles_section(tiles: dict) -> list[str]:
+    """A world and copies of it that meet nothing of each other
+    (``python -m benchmarks.tiles``): time against posts at constant work per post."""
+    runs = [r for r in tiles["runs"] if "failed" not in r]
+    one = next((r for r in runs if r["copies"] == 1), None)
+    stages = list(runs[0]["stages"]) if runs else []
+    head = [
+        "copies", "posts", "unique texts", "graph edges", "seconds", "peak RSS (MB)",
+        "precision", "recall", "flagged", "time ratio", *(f"{s} ratio" for s in stages),
+    ]  # fmt: skip
+    lines = [
+        "## Linear in posts at constant work per post",
+        "",
+        f"Written by `{tiles['command']}` on {tiles['date']} at commit `{tiles['commit']}` "
+        f"({_runs(tiles['runs'])}, medians; `benchmarks.worker` as for the plain worlds, "
+        "every output written). A larger plain world holds more work per post (above: its "
+        "graph edges grow faster than its posts); here each world is copies of the "
+        f"{size_label(tiles['tile_posts'])}-post plain world, each copy in an alphabet and "
+        "with ids of its own, so that no copy meets another: the work per post is the "
+        "one copy's, and a scan linear in posts takes the copies' number times as long "
+        "(*time ratio*, against one copy; the ratio of each stage beside it).",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|---|" + "---:|" * (len(head) - 1),
+    ]
+    for r in tiles["runs"]:
+        if "failed" in r:
+            lines.append(
+                f"| {r['copies']} | {r['posts']:,} | {r['failed']} |" + " – |" * (len(head) - 3)
+            )
+            continue
+        ratios = [
+            f"{r['seconds'] / one['seconds']:.2f}" if one else "–",
+            *(
+                f"{r['stages'][s] / max(one['stages'][s], 1e-3):.2f}" if one else "–"
+                for s in stages
+            ),
+        ]
+        lines.append(
+            f"| {r['copies']} | {r['posts']:,} | {r['work']['unique_texts']:,} "
+            f"| {r['work']['graph_edges']:,} | {r['seconds']:.2f} | {r['peak_rss_mb']:,.0f} "
+            f"| {r['precision']:.4f} | {r['recall']:.4f} | {r['flagged_accounts']:,} | "
+            + " | ".join(ratios)
+            + " |"
+        )
+    return [*lines, ""]
+
+
 def _runs(runs: list[dict]) -> str:
     """ "3 runs each" (runs recorded before repeats were: one)."""
     counts = {r.get("runs", 1) for r in runs}
@@ -749,6 +797,7 @@ COMPANIONS = {
     "evasive": _evasive_section,
     "calibration": _calibration_section,
     "linearity": _linearity_section,
+    "tiles": _tiles_section,
     "spark": _spark_section,
 }
 

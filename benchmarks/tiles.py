@@ -1,0 +1,221 @@
+"""Linear in posts: one world's scan at several times its size, with the same work per post.
+
+``python -m benchmarks.tiles --tile 10m --copies 1,5``
+
+A larger plain world is not only more posts: it keeps its time span and its everyday
+hashtags and phrases, so each post meets more near-duplicates and more co-shares (from 10M
+to 50M posts the graph edges grow 6.35-fold and the LSH candidate pairs 8.1-fold), and a
+scan linear in its work is then slower than linear in posts. Here the larger world is
+``copies`` copies of the plain world of ``--tile`` posts, each in an alphabet of its own
+(letters, digits and CJK ideographs rotated by an amount of its own, in texts, hashtags and
+URLs) with post and account ids of its own, so no copy's texts, objects or accounts meet
+another's: every post has the tile's work, and a scan linear in posts takes ``copies``
+times the tile's time. Each copy is written as its own row groups, one after the other (as
+shards of a dump are), in one Parquet file.
+
+Each world is scanned ``--repeats`` times by :mod:`benchmarks.worker` (medians; warm
+kernels), as :mod:`benchmarks.run` scans the plain worlds, and its quality is scored
+against the copies' ground truth. Figures go to ``tiles.json`` beside this file;
+``python -m benchmarks.report`` renders them into RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numba as nb
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from benchmarks.common import head_commit
+from benchmarks.measure import run_module
+from benchmarks.run import measure_system
+from benchmarks.worlds import World, ensure_world, parse_size, size_label
+
+HERE = Path(__file__).resolve().parent
+ID_STEP = 10**17  # copy k's numeric post and account ids are the tile's plus k times this
+HTTP, HTTPS = np.frombuffer(b"http://", np.uint8), np.frombuffer(b"https://", np.uint8)
+CJK_FIRST, CJK_COUNT = 0x4E00, 0x9FFF - 0x4E00 + 1  # the unified ideographs, 3 UTF-8 bytes
+
+
+@nb.njit(cache=True)
+def _rotate_utf8(data: np.ndarray, copy: int) -> np.ndarray:
+    """UTF-8 text with letters, digits and CJK unified ideographs rotated by amounts that
+    depend on ``copy`` (0 leaves it as it is); every other character kept, and the
+    ``http://`` or ``https://`` of a URL. Each character keeps its length in bytes, so
+    the strings keep their offsets."""
+    out = data.copy()
+    i = 0
+    while i < data.size:
+        b = data[i]
+        scheme = _scheme_length(data, i)
+        if scheme:  # a URL stays a URL
+            i += scheme
+        elif b < 0x80:
+            if 0x61 <= b <= 0x7A:
+                out[i] = 0x61 + (b - 0x61 + 7 * copy) % 26
+            elif 0x41 <= b <= 0x5A:
+                out[i] = 0x41 + (b - 0x41 + 7 * copy) % 26
+            elif 0x30 <= b <= 0x39:
+                out[i] = 0x30 + (b - 0x30 + 3 * copy) % 10
+            i += 1
+        elif b >= 0xF0:
+            i += 4
+        elif b >= 0xE0:
+            code = ((b & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
+            if CJK_FIRST <= code < CJK_FIRST + CJK_COUNT:
+                code = CJK_FIRST + (code - CJK_FIRST + 4099 * copy) % CJK_COUNT
+                out[i] = 0xE0 | (code >> 12)
+                out[i + 1] = 0x80 | ((code >> 6) & 0x3F)
+                out[i + 2] = 0x80 | (code & 0x3F)
+            i += 3
+        elif b >= 0xC0:
+            i += 2
+        else:  # a continuation byte: not where a character starts
+            i += 1
+    return out
+
+
+@nb.njit(cache=True)
+def _scheme_length(data: np.ndarray, i: int) -> int:
+    """The length of ``http://`` or ``https://`` starting at ``i``, else 0."""
+    for scheme in (HTTP, HTTPS):
+        n = scheme.size
+        if i + n <= data.size and np.all(data[i : i + n] == scheme):
+            return n
+    return 0
+
+
+def _rotated(strings: pa.Array, copy: int) -> pa.Array:
+    """A large_string array with :func:`_rotate_utf8` applied."""
+    strings = strings.cast(pa.large_string())
+    validity, offsets, data = strings.buffers()
+    text = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return pa.Array.from_buffers(
+        pa.large_string(),
+        len(strings),
+        [validity, offsets, pa.py_buffer(_rotate_utf8(text, copy))],
+        strings.null_count,
+        strings.offset,
+    )
+
+
+def _rotated_lists(lists: pa.Array, copy: int) -> pa.Array:
+    """A list-of-strings array with each string rotated."""
+    lists = lists.cast(pa.large_list(pa.large_string()))
+    return pa.LargeListArray.from_arrays(
+        lists.offsets, _rotated(lists.values, copy), mask=lists.is_null()
+    )
+
+
+def _copy(posts: pa.Table, copy: int) -> pa.Table:
+    """Copy ``copy`` of the tile's posts: texts, hashtags and URLs rotated, ids moved."""
+    columns = {}
+    for name in posts.column_names:
+        column = posts.column(name).combine_chunks()
+        if name in ("post_id", "account_id", "repost_of", "reply_to"):
+            moved = pc.add(column.cast(pa.int64()), copy * ID_STEP)
+            column = moved.cast(pa.large_string())
+        elif name == "text":
+            column = _rotated(column, copy)
+        elif name in ("hashtags", "urls", "mentions"):
+            column = _rotated_lists(column, copy)
+        columns[name] = column
+    return pa.table(columns)
+
+
+def ensure_tiled(scratch: Path, tile: World, copies: int) -> World:
+    """The world of ``copies`` copies of ``tile``, written unless already cached."""
+    if copies == 1:
+        return World(tile.n_posts, tile.seed, "tiled", tile.posts, tile.truth, None)
+    folder = scratch / "worlds" / f"{size_label(tile.n_posts)}x{copies}-seed{tile.seed}-tiled"
+    posts, truth, done = folder / "posts.parquet", folder / "truth.parquet", folder / "done"
+    n_posts = tile.n_posts * copies
+    if done.is_file():
+        return World(n_posts, tile.seed, "tiled", posts, truth, None)
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    source = pq.read_table(tile.posts)
+    with pq.ParquetWriter(posts, _copy(source.slice(0, 0), 0).schema) as writer:
+        for copy in range(copies):
+            writer.write_table(_copy(source, copy), row_group_size=1_000_000)
+    del source
+    tile_truth = pl.read_parquet(tile.truth)
+    pl.concat(
+        tile_truth.with_columns(
+            account_id=(pl.col("account_id").cast(pl.Int64) + copy * ID_STEP).cast(pl.String)
+        )
+        for copy in range(copies)
+    ).write_parquet(truth)
+    seconds = round(time.perf_counter() - start, 1)
+    done.write_text(f"{seconds}\n")
+    return World(n_posts, tile.seed, "tiled", posts, truth, seconds)
+
+
+def _measure(world: World, copies: int, args: argparse.Namespace) -> dict[str, Any]:
+    entry = measure_system("ours", world, args.scratch / "runs", args.repeats, None, args)
+    if entry["status"] != "ok":
+        return {"copies": copies, "posts": world.n_posts, "failed": entry["note"]}
+    quality = entry["quality"]
+    return {
+        "copies": copies,
+        "posts": world.n_posts,
+        **entry["median"],
+        "runs": len(entry["runs"]),
+        "precision": quality["precision"],
+        "recall": quality["recall"],
+        "flagged_accounts": quality["flagged_accounts"],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tile", default="10m", help="posts of the plain world copied")
+    parser.add_argument("--copies", default="1,5", help="copies in each world scanned")
+    parser.add_argument("--seed", type=int, default=7, help="the tile world's seed")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-repeat-s", type=float, default=300.0)
+    parser.add_argument("--memory-limit-gb", type=float, default=20.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--scratch", type=Path, default=Path("scratch"))
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for tiles.json")
+    args = parser.parse_args(argv)
+    command = "python -m benchmarks.tiles " + shlex.join(sys.argv[1:] if argv is None else argv)
+
+    tile = ensure_world(args.scratch, parse_size(args.tile), args.seed, "plain")
+    worlds = [(c, ensure_tiled(args.scratch, tile, c)) for c in map(int, args.copies.split(","))]
+    run_module(  # fill the numba cache before anything is timed
+        "benchmarks.worker",
+        ["ours", "--posts", str(tile.posts), "--out", str(args.scratch / "runs" / "warmup")],
+        None,
+        args.scratch / "warmup.log",
+    )
+    runs = []
+    for copies, world in worlds:
+        print(f"{copies} x {size_label(tile.n_posts)} posts", flush=True)
+        runs.append(_measure(world, copies, args))
+    figures = {
+        "command": command,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": head_commit(),
+        "tile_posts": tile.n_posts,
+        "runs": runs,
+    }
+    (args.out / "tiles.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"wrote {args.out / 'tiles.json'}")
+
+
+if __name__ == "__main__":
+    main()
