@@ -10,8 +10,8 @@ scan linear in its work is then slower than linear in posts. Here the larger wor
 (letters, digits and CJK ideographs rotated by an amount of its own, in texts, hashtags and
 URLs) with post and account ids of its own, so no copy's texts, objects or accounts meet
 another's: every post has the tile's work, and a scan linear in posts takes ``copies``
-times the tile's time. Each copy is written as its own row groups, one after the other (as
-shards of a dump are), in one Parquet file.
+times the tile's time. The copies are written one after the other (as shards of a dump
+are) in one Parquet file, in row groups of the tile's size and with its codec.
 
 Each world is scanned ``--repeats`` times by :mod:`benchmarks.worker` (medians; warm
 kernels), as :mod:`benchmarks.run` scans the plain worlds, and its quality is scored
@@ -145,10 +145,14 @@ def ensure_tiled(scratch: Path, tile: World, copies: int) -> World:
         return World(n_posts, tile.seed, "tiled", posts, truth, None)
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    source = pq.read_table(tile.posts)
-    with pq.ParquetWriter(posts, _copy(source.slice(0, 0), 0).schema) as writer:
+    tile_file = pq.ParquetFile(tile.posts)
+    rows = tile_file.metadata.row_group(0).num_rows  # row groups and codec as the tile's
+    codec = tile_file.metadata.row_group(0).column(0).compression.lower()
+    source = tile_file.read()
+    schema = _copy(source.slice(0, 0), 0).schema
+    with pq.ParquetWriter(posts, schema, compression=codec) as writer:
         for copy in range(copies):
-            writer.write_table(_copy(source, copy), row_group_size=1_000_000)
+            writer.write_table(_copy(source, copy), row_group_size=rows)
     del source
     tile_truth = pl.read_parquet(tile.truth)
     pl.concat(
