@@ -509,7 +509,7 @@ def _tiles_section(tiles: dict) -> list[str]:
         f"({_runs(tiles['runs'])}, medians; `benchmarks.worker` as for the plain worlds, "
         "every output written). A larger plain world holds more work per post (above: its "
         "graph edges grow faster than its posts); here each world is copies of the "
-        f"{size_label(tiles['tile_posts'])}-post plain world, each copy in an alphabet and "
+        f"{size_label(tiles['tile_posts']).upper()}-post plain world, each copy in an alphabet and "
         "with ids of its own, so that no copy meets another: the work per post is the "
         "one copy's, and a scan linear in posts takes the copies' number times as long "
         "(*time ratio*, against one copy; the ratio of each stage beside it).",

@@ -8,10 +8,11 @@ to 50M posts the graph edges grow 6.35-fold and the LSH candidate pairs 8.1-fold
 scan linear in its work is then slower than linear in posts. Here the larger world is
 ``copies`` copies of the plain world of ``--tile`` posts, each in an alphabet of its own
 (letters, digits and CJK ideographs rotated by an amount of its own, in texts, hashtags and
-URLs) with post and account ids of its own, so no copy's texts, objects or accounts meet
-another's: every post has the tile's work, and a scan linear in posts takes ``copies``
-times the tile's time. The copies are written one after the other (as shards of a dump
-are) in one Parquet file, in row groups of the tile's size and with its codec.
+URLs) with post and account ids of its own (as long as the tile's), so no copy's texts,
+objects or accounts meet another's: every post has the tile's work, and a scan linear in
+posts takes ``copies`` times the tile's time. The copies are written one after the other
+(as shards of a dump are) in one Parquet file, in row groups of the tile's size and with
+its codec.
 
 Each world is scanned ``--repeats`` times by :mod:`benchmarks.worker` (medians; warm
 kernels), as :mod:`benchmarks.run` scans the plain worlds, and its quality is scored
@@ -43,7 +44,6 @@ from benchmarks.run import measure_system
 from benchmarks.worlds import World, ensure_world, parse_size, size_label
 
 HERE = Path(__file__).resolve().parent
-ID_STEP = 10**17  # copy k's numeric post and account ids are the tile's plus k times this
 HTTP, HTTPS = np.frombuffer(b"http://", np.uint8), np.frombuffer(b"https://", np.uint8)
 CJK_FIRST, CJK_COUNT = 0x4E00, 0x9FFF - 0x4E00 + 1  # the unified ideographs, 3 UTF-8 bytes
 
@@ -118,14 +118,27 @@ def _rotated_lists(lists: pa.Array, copy: int) -> pa.Array:
     )
 
 
-def _copy(posts: pa.Table, copy: int) -> pa.Table:
-    """Copy ``copy`` of the tile's posts: texts, hashtags and URLs rotated, ids moved."""
+def _id_step(ids: pa.ChunkedArray, copies: int) -> int:
+    """What copy k adds k times to numeric ``ids``: a power of ten past their spread that
+    keeps every copy's ids as long as the tile's (longer ids would cost more memory a
+    post: polars keeps strings of up to 12 bytes inline)."""
+    low, high = (int(v.as_py()) for v in pc.min_max(ids.cast(pa.int64())).values())
+    digits = len(str(high))
+    step = 10 ** (digits - 1)
+    if high - low >= step or high + (copies - 1) * step >= 10**digits:
+        raise ValueError(f"{copies} copies of ids {low}..{high} do not keep their length")
+    return step
+
+
+def _copy(posts: pa.Table, copy: int, steps: dict[str, int]) -> pa.Table:
+    """Copy ``copy`` of the tile's posts: texts, hashtags and URLs rotated, the ids in
+    ``steps`` moved by ``copy`` steps."""
     columns = {}
     for name in posts.column_names:
         column = posts.column(name).combine_chunks()
-        if name in ("post_id", "account_id", "repost_of", "reply_to"):
-            moved = pc.add(column.cast(pa.int64()), copy * ID_STEP)
-            column = moved.cast(pa.large_string())
+        if name in steps:
+            moved = pc.add(column.cast(pa.int64()), copy * steps[name])
+            column = moved.cast(column.type)
         elif name == "text":
             column = _rotated(column, copy)
         elif name in ("hashtags", "urls", "mentions"):
@@ -149,15 +162,20 @@ def ensure_tiled(scratch: Path, tile: World, copies: int) -> World:
     rows = tile_file.metadata.row_group(0).num_rows  # row groups and codec as the tile's
     codec = tile_file.metadata.row_group(0).column(0).compression.lower()
     source = tile_file.read()
-    schema = _copy(source.slice(0, 0), 0).schema
+    post_step = _id_step(source.column("post_id"), copies)
+    account_step = _id_step(source.column("account_id"), copies)
+    steps = {"post_id": post_step, "repost_of": post_step, "reply_to": post_step}
+    steps = {name: step for name, step in steps.items() if name in source.column_names}
+    steps["account_id"] = account_step
+    schema = _copy(source.slice(0, 0), 0, steps).schema
     with pq.ParquetWriter(posts, schema, compression=codec) as writer:
         for copy in range(copies):
-            writer.write_table(_copy(source, copy), row_group_size=rows)
+            writer.write_table(_copy(source, copy, steps), row_group_size=rows)
     del source
     tile_truth = pl.read_parquet(tile.truth)
     pl.concat(
         tile_truth.with_columns(
-            account_id=(pl.col("account_id").cast(pl.Int64) + copy * ID_STEP).cast(pl.String)
+            account_id=(pl.col("account_id").cast(pl.Int64) + copy * account_step).cast(pl.String)
         )
         for copy in range(copies)
     ).write_parquet(truth)
