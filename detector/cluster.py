@@ -489,15 +489,21 @@ def keep_core_members(
     below ``min_size`` are dissolved. Labels are renumbered by decreasing size, ties by
     smallest member. Pass the in-window traces only."""
     counted = trace_rewording >= 0
-    # Objects numbered densely (only which rows share one matters), so that the rows pack
-    # into one word where they fit and are sorted as values (see _unique_rows).
-    rows, _ = _unique_rows(
-        dense_numbers(trace_key[counted]), trace_account[counted], trace_variant[counted],
-        trace_rewording[counted],
-    )  # fmt: skip
-    first_of_pair = np.ones(rows.shape[0], bool)
-    first_of_pair[1:] = np.any(rows[1:, :2] != rows[:-1, :2], axis=1)
-    group, account = rows[first_of_pair, 0], rows[first_of_pair, 1]
+    key, account = dense_numbers(trace_key[counted]), trace_account[counted]
+    rewording = trace_rewording[counted]
+    # Each distinct content (object, variant, rewording mark) numbered in linear time, so
+    # that (content, account) rows pack into one word and sort as values however many
+    # objects, texts and accounts the scan has.
+    content = _row_numbers(key, trace_variant[counted], rewording)
+    content_key = np.empty(int(content.max()) + 1 if content.size else 0, np.int64)
+    content_key[content] = key  # every row of a content has its object
+    content_rewords = np.zeros(content_key.size, bool)
+    content_rewords[content] = rewording > 0
+    rows, _ = _unique_rows(content, account)
+    row_key, row_account = content_key[rows[:, 0]], rows[:, 1]
+    row_rewords = content_rewords[rows[:, 0]]
+    pairs, _ = _unique_rows(row_key, row_account)
+    group, account = pairs[:, 0], pairs[:, 1]
     community = labels[account]
     # Owner of each group: the community holding strictly more than half of its accounts.
     group_size = np.bincount(group)
@@ -506,12 +512,42 @@ def keep_core_members(
     owner = np.full(group_size.size, -1, np.int64)
     majority = counts * 2 > group_size[owned[:, 0]]
     owner[owned[majority, 0]] = owned[majority, 1]
-    row_community = labels[rows[:, 1]]
-    core = (row_community >= 0) & (owner[rows[:, 0]] == row_community)
-    core_contents = np.bincount(rows[core, 1], minlength=labels.size)
-    rewords = np.bincount(rows[core & (rows[:, 3] > 0), 1], minlength=labels.size) > 0
-    qualified = (core_contents >= min_contents) | rewords
+    row_community = labels[row_account]
+    core = (row_community >= 0) & (owner[row_key] == row_community)
+    core_contents = np.bincount(row_account[core], minlength=labels.size)
+    reworded = np.bincount(row_account[core & row_rewords], minlength=labels.size) > 0
+    qualified = (core_contents >= min_contents) | reworded
     return _renumber(np.where((labels >= 0) & qualified, labels, -1), min_size)
+
+
+def _row_numbers(*columns: np.ndarray) -> np.ndarray:
+    """A number for each distinct row of the stacked integer ``columns`` (0, 1, 2... by
+    first appearance): equal rows, and only they, share one. Linear in the rows: each is
+    packed into one word and hashed (:func:`dense_numbers`); columns too wide to share a
+    word are numbered two at a time first, and a column spanning 2**31 or more by
+    itself."""
+    columns = tuple(np.asarray(c, np.int64) for c in columns)
+    if columns[0].size == 0:
+        return np.zeros(0, np.int64)
+    columns = tuple(c if int(c.max()) - int(c.min()) < 2**31 else dense_numbers(c) for c in columns)
+    while (packed := _packed(columns)) is None:
+        columns = (dense_numbers(_packed(columns[:2])[0]), *columns[2:])
+    return dense_numbers(packed[0])
+
+
+def _packed(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, list[int], list[int]] | None:
+    """The rows of ``columns`` (int64, not empty) packed into one word each, lexicographic
+    order kept, with each column's lowest value and bit width; None when they need more
+    than 63 bits."""
+    low = [int(c.min()) for c in columns]
+    bits = [(int(c.max()) - lo).bit_length() for c, lo in zip(columns, low, strict=True)]
+    if sum(bits) > 63:
+        return None
+    packed = np.zeros(columns[0].size, np.int64)
+    for column, lo, width in zip(columns, low, bits, strict=True):
+        packed <<= np.int64(width)
+        packed |= column - np.int64(lo)
+    return packed, low, bits
 
 
 def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -523,13 +559,8 @@ def _unique_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     columns = tuple(np.asarray(c, np.int64) for c in columns)
     if columns[0].size == 0:
         return np.zeros((0, len(columns)), np.int64), np.zeros(0, np.int64)
-    low = [int(c.min()) for c in columns]
-    bits = [(int(c.max()) - lo).bit_length() for c, lo in zip(columns, low, strict=True)]
-    if sum(bits) <= 63:
-        packed = np.zeros(columns[0].size, np.int64)
-        for column, lo, width in zip(columns, low, bits, strict=True):
-            packed <<= np.int64(width)
-            packed |= column - np.int64(lo)
+    if (fitted := _packed(columns)) is not None:
+        packed, low, bits = fitted
         values, counts = np.unique(packed, return_counts=True)
         rows = np.empty((values.size, len(columns)), np.int64)
         for k in range(len(columns) - 1, -1, -1):

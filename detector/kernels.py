@@ -50,7 +50,6 @@ KERNELS: tuple[tuple[str, str, float], ...] = (
     ("detector.cluster", "_count_pairs", 0.3),
     ("detector.cluster", "_fill_symmetric", 0.4),
     ("detector.cluster", "_components", 0.2),
-    ("detector.cluster", "run_starts", 0.6),
     ("detector.score", "_object_features", 1.2),
     ("detector.score", "_account_features", 0.3),
     ("detector.graph", "_same_cluster", 0.1),
@@ -103,7 +102,6 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         "_count_pairs": (i32, i32, f64, i32, i32),
         "_fill_symmetric": (i32, i32, f64, i32, i64, i32, i32, f64),
         "_components": (i32, i32),
-        "run_starts": [(types.UniTuple(i64, 4), i64), (types.UniTuple(i64, 2), i64)],
         "_same_cluster": (i32, i32, i64),
     }[name]  # fmt: skip
     return listed if isinstance(listed, list) else [listed]

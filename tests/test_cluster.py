@@ -276,3 +276,21 @@ def test_unique_rows_are_numpys_distinct_rows_with_counts(case):
     expected, expected_counts = np.unique(table, axis=0, return_counts=True)
     np.testing.assert_array_equal(distinct, expected.reshape(-1, k))
     np.testing.assert_array_equal(counts, expected_counts)
+
+
+# Small values pack into one word; three columns 2**30 wide do not, and are folded two at
+# a time; a column 2**63 wide is numbered by itself first.
+NUMBERED = st.integers(-2, 3) | st.sampled_from([-(2**29), 2**29, -(2**62), 2**62])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda k: st.lists(st.tuples(*[NUMBERED] * k), max_size=80).map(lambda rows: (k, rows))
+    )
+)
+def test_row_numbers_number_distinct_rows_by_first_appearance(case):
+    k, rows = case
+    numbers = cluster._row_numbers(*np.array(rows, np.int64).reshape(-1, k).T)
+    first_seen = {row: n for n, row in enumerate(dict.fromkeys(rows))}
+    assert numbers.tolist() == [first_seen[row] for row in rows]
