@@ -499,14 +499,14 @@ def _tiles_section(tiles: dict) -> list[str]:
     one = next((r for r in runs if r["copies"] == 1), None)
     stages = list(runs[0]["stages"]) if runs else []
     head = [
-        "copies", "posts", "unique texts", "graph edges", "seconds", "peak RSS (MB)",
+        "copies", "posts", "runs", "unique texts", "graph edges", "seconds", "peak RSS (MB)",
         "precision", "recall", "flagged", "time ratio", *(f"{s} ratio" for s in stages),
     ]  # fmt: skip
     lines = [
         "## Linear in posts at constant work per post",
         "",
         f"Written by `{tiles['command']}` on {tiles['date']} at commit `{tiles['commit']}` "
-        f"({_runs(tiles['runs'])}, medians; `benchmarks.worker` as for the plain worlds, "
+        "(medians of the *runs*; `benchmarks.worker` as for the plain worlds, "
         "every output written). A larger plain world holds more work per post (above: its "
         "graph edges grow faster than its posts); here each world is copies of the "
         f"{size_label(tiles['tile_posts']).upper()}-post plain world, each copy in an alphabet and "
@@ -520,7 +520,7 @@ def _tiles_section(tiles: dict) -> list[str]:
     for r in tiles["runs"]:
         if "failed" in r:
             lines.append(
-                f"| {r['copies']} | {r['posts']:,} | {r['failed']} |" + " – |" * (len(head) - 3)
+                f"| {r['copies']} | {r['posts']:,} | – | {r['failed']} |" + " – |" * (len(head) - 4)
             )
             continue
         ratios = [
@@ -531,7 +531,7 @@ def _tiles_section(tiles: dict) -> list[str]:
             ),
         ]
         lines.append(
-            f"| {r['copies']} | {r['posts']:,} | {r['work']['unique_texts']:,} "
+            f"| {r['copies']} | {r['posts']:,} | {r['runs']} | {r['work']['unique_texts']:,} "
             f"| {r['work']['graph_edges']:,} | {r['seconds']:.2f} | {r['peak_rss_mb']:,.0f} "
             f"| {r['precision']:.4f} | {r['recall']:.4f} | {r['flagged_accounts']:,} | "
             + " | ".join(ratios)

@@ -185,6 +185,7 @@ def ensure_tiled(scratch: Path, tile: World, copies: int) -> World:
 
 
 def _measure(world: World, copies: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Our scan's medians on ``world`` (``copies`` tiles), and its quality."""
     entry = measure_system("ours", world, args.scratch / "runs", args.repeats, None, args)
     if entry["status"] != "ok":
         return {"copies": copies, "posts": world.n_posts, "failed": entry["note"]}
