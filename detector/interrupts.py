@@ -29,8 +29,9 @@ THREAD_CODE = ("threading", "queue", "concurrent.futures")
 def held_in_thread_code() -> Iterator[None]:
     """Raise a Ctrl-C that arrives while the main thread runs thread bookkeeping in the
     code that called it, once it is back there. Does nothing outside the main thread
-    (which alone gets KeyboardInterrupt) or where Ctrl-C already has another handler (an
-    enclosing use, PySpark's)."""
+    (which alone gets KeyboardInterrupt), where Ctrl-C is ignored (a job a shell starts
+    in the background) or where it already has another handler (an enclosing use,
+    PySpark's)."""
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler

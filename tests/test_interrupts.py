@@ -9,6 +9,15 @@ import pytest
 from detector.interrupts import held_in_thread_code
 
 
+@pytest.fixture(autouse=True)
+def python_handles_ctrl_c():
+    """Python's own Ctrl-C handler, as a job in a terminal's foreground has it (a job a
+    shell starts in the background without job control inherits Ctrl-C ignored)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def _thread_code(body: str, **names):
     """A function ``run`` whose frame is in the ``threading`` module, as the thread
     bookkeeping Python's own locks run in."""

@@ -301,7 +301,15 @@ def test_spill_folder_is_removed_on_ctrl_c(tmp_path):
         "--batch-rows", "200", "--memory-limit", "1", "--spill-dir", str(spill),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as a foreground job has it, also where the tests run in the background
+        # (a shell without job control starts background jobs with Ctrl-C ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     while not any(any(p.glob("*.arrow")) for p in spill.iterdir()):
         assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
