@@ -84,7 +84,7 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         ),
         "_number_keys": (u64, array(types.uint32), read_u64, n, i64, flags),
         "_sketch_rows": (u32x2, i64, n, n, u32x2, u8x2),
-        "_bucket_heads": (u32x2, i32x2, n),
+        "_bucket_heads": (u32x2, i32x2, n, array(types.uint64, 2)),
         "_verify": (i32x2, u8x2, i64, i32, n, array(types.boolean, 2)),
         "_link": (i32x2, array(types.boolean, 2), i64, i32),
         "_roots": (i64, i64),

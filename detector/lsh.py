@@ -17,6 +17,7 @@ chance with probability 1/256, which the verification corrects for.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -106,14 +107,18 @@ def _find(parent: np.ndarray, x: int) -> int:
     return x
 
 
-@nb.njit(cache=True, parallel=True)
-def _bucket_heads(keys: np.ndarray, heads: np.ndarray, part_bits: int) -> None:
+@nb.njit(cache=True, parallel=True, nogil=True)
+def _bucket_heads(
+    keys: np.ndarray, heads: np.ndarray, part_bits: int, scattered: np.ndarray
+) -> None:
     """For each band ``b`` of ``keys`` (one band per thread), ``heads[b, i]`` is the first
     text with text ``i``'s band key. The band's texts are first scattered, in order, into
-    ``2**part_bits`` partitions by their keys' top bits (as ``key << 32 | text`` words), so
-    each partition's open-addressing table of ``key << 32 | (first + 1)`` words, at most
-    two-thirds full, stays in cache: one table over all texts missed it on almost every
-    probe."""
+    ``2**part_bits`` partitions by their keys' top bits (as ``key << 32 | text`` words, in
+    ``scattered[b]``), so each partition's open-addressing table of ``key << 32 |
+    (first + 1)`` words, at most two-thirds full, stays in cache: one table over all texts
+    missed it on almost every probe. ``scattered`` is the caller's, reused band after
+    band: a fresh one per band faulted its pages in each time (at 38M texts, a third of
+    the kernel's time)."""
     n = heads.shape[1]
     n_parts = 1 << part_bits
     shift = np.uint64(32 - part_bits)
@@ -123,7 +128,7 @@ def _bucket_heads(keys: np.ndarray, heads: np.ndarray, part_bits: int) -> None:
             start[(np.uint64(keys[b, text]) >> shift) + 1] += 1
         largest, size = partition_layout(start)
         cursor = start[:-1].copy()
-        packed = np.empty(n, np.uint64)
+        packed = scattered[b]
         for text in range(n):
             key = np.uint64(keys[b, text])
             packed[cursor[key >> shift]] = (key << np.uint64(32)) | np.uint64(text)
@@ -161,7 +166,7 @@ def _agreeing(low_bytes: np.ndarray, i: int, j: int) -> int:
     return same
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def _verify(
     heads: np.ndarray,
     low_bytes: np.ndarray,
@@ -209,7 +214,7 @@ def _verify(
             verified[b, i] = _agreeing(low_bytes, heads[b, i], i) >= min_agreeing
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _link(
     heads: np.ndarray, verified: np.ndarray, parent: np.ndarray, last_head: np.ndarray
 ) -> int:
@@ -238,7 +243,7 @@ def _root(parent: np.ndarray, x: int) -> int:
     return x
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, nogil=True)
 def _roots(parent: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out[i]``: the root of ``i``; returns ``out``."""
     for i in nb.prange(parent.shape[0]):
@@ -262,7 +267,8 @@ def group_sketches(
     Bands are bucketed in parallel, a thread per band, and the candidates verified in
     parallel; the union-find over the verified bucket heads runs in band order, so the
     groups do not depend on the number of threads. Only the bands bucketed at once are
-    gathered from the parts (which may be on disk).
+    gathered from the parts (which may be on disk), the next block's read while this one
+    is worked on.
     """
     keys = [k for k in keys if k.shape[1]]
     n = low_bytes.shape[0]
@@ -277,20 +283,32 @@ def group_sketches(
     part_bits = partition_bits(n, PART_TEXTS)
     heads = np.empty((width, n), np.int32)
     verified = np.empty((width, n), np.bool_)
+    scattered = np.empty((width, n), np.uint64)
     last_head = np.full(n, -1, np.int32)
     roots = np.empty(n, np.int64)  # the groups when a block of bands begins
-    # One buffer for every block's keys: a fresh one per block was, past a few GiB of the
-    # process, a stall of the kernel's page faults each time (0.4-0.7 s per block at 38M
-    # texts).
-    band_keys = np.empty((width, n), keys[0].dtype)
-    for first in range(0, bands, width):
-        block = heads[: min(width, bands - first)]
-        block_keys = band_keys[: block.shape[0]]
-        np.concatenate([k[first : first + block.shape[0]] for k in keys], axis=1, out=block_keys)
-        _bucket_heads(block_keys, block, part_bits)
-        checks = verified[: block.shape[0]]
-        _verify(block, low_bytes, _roots(parent, roots), last_head, need, checks)
-        _link(block, checks, parent, last_head)
+    # Two buffers for every block's keys, one read while the other is worked on (the
+    # kernels release the GIL): a fresh one per block was, past a few GiB of the process, a
+    # stall of the kernel's page faults each time (0.4-0.7 s per block at 38M texts), and
+    # parts on disk past the page cache are read at the disk's pace.
+    band_keys = np.empty((2, width, n), keys[0].dtype)
+
+    def read(block: int) -> np.ndarray:
+        first = block * width
+        out = band_keys[block % 2, : min(width, bands - first)]
+        return np.concatenate([k[first : first + out.shape[0]] for k in keys], axis=1, out=out)
+
+    blocks = (bands + width - 1) // width
+    with ThreadPoolExecutor(1, thread_name_prefix="band-keys") as reader:
+        next_keys = reader.submit(read, 0)
+        for block in range(blocks):
+            block_keys = next_keys.result()
+            if block + 1 < blocks:
+                next_keys = reader.submit(read, block + 1)
+            block_heads = heads[: block_keys.shape[0]]
+            _bucket_heads(block_keys, block_heads, part_bits, scattered)
+            checks = verified[: block_keys.shape[0]]
+            _verify(block_heads, low_bytes, _roots(parent, roots), last_head, need, checks)
+            _link(block_heads, checks, parent, last_head)
     return _roots(parent, roots)
 
 
