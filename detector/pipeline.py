@@ -862,13 +862,6 @@ def _per_account(per_cluster: np.ndarray, account_cluster: np.ndarray, outside) 
 
 def _groups_out(posts: pl.DataFrame, raw_texts: Callable[[np.ndarray], pl.Series]) -> pl.DataFrame:
     shared = posts.with_row_index("row").filter(pl.col("group_id").is_not_null())
-    majority = (
-        shared.group_by("group_id", "cluster_id")
-        .agg(n=pl.col("account").n_unique())
-        .sort("group_id", "n", "cluster_id", descending=[False, True, False], nulls_last=True)
-        .unique("group_id", keep="first", maintain_order=True)
-        .select("group_id", "cluster_id")
-    )
     # Each group's example: its first post by (time, post_id), among its posts of the
     # earliest second only (not a sort of every shared post by a string tie-break).
     first = (
@@ -886,13 +879,34 @@ def _groups_out(posts: pl.DataFrame, raw_texts: Callable[[np.ndarray], pl.Series
             last_seen=pl.col("created_at").max(),
         )
         .join(first, on="group_id")
-        .join(majority, on="group_id", how="left")
+        .join(_majority_clusters(shared), on="group_id", how="left")
+        .with_columns(
+            cluster_id=pl.when(pl.col("n") >= pl.col("n_accounts") - pl.col("in_clusters")).then(
+                "cluster_id"
+            )
+        )
         .sort("group_id")
     )
     return (
         groups.with_columns(example_text=raw_texts(groups["row"].to_numpy()))
         .select(GROUPS.names())
         .cast(GROUPS)
+    )
+
+
+def _majority_clusters(shared: pl.DataFrame) -> pl.DataFrame:
+    """Per group of the ``shared`` posts, the cluster with most of its accounts (``n``;
+    the smallest id of those tied) and the accounts in any cluster (``in_clusters``):
+    counted over clustered posts alone, a few of all, since an account is in one cluster
+    at most (a group's accounts in none are the rest, which the cluster must not be
+    outnumbered by)."""
+    return (
+        shared.filter(pl.col("cluster_id").is_not_null())
+        .group_by("group_id", "cluster_id")
+        .agg(n=pl.col("account").n_unique())
+        .with_columns(in_clusters=pl.col("n").sum().over("group_id"))
+        .sort("group_id", "n", "cluster_id", descending=[False, True, False])
+        .unique("group_id", keep="first", maintain_order=True)
     )
 
 

@@ -5,9 +5,11 @@ import hashlib
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detector.cluster import keep_core_members
-from detector.pipeline import scan
+from detector.pipeline import _groups_out, scan
 from detector.synth import generate_world, write_world
 
 
@@ -123,3 +125,47 @@ def test_core_members_are_the_spinners_not_the_copiers():
     rewording = np.array([1, 1, 1, 1, 1, 1, -1, -1, -1])
     kept = keep_core_members(labels, account, key, content, rewording, min_contents=2, min_size=3)
     assert kept.tolist() == [0, 0, 0, 0, 0, 0, -1, -1]
+
+
+def majority_by_definition(posts: pl.DataFrame) -> dict[int, int | None]:
+    """Each group's cluster holding most of its distinct accounts, the smallest id on a
+    tie, null where more of them are in no cluster than in any one (null loses ties)."""
+    best: dict[int, int | None] = {}
+    for (group,), rows in posts.filter(pl.col("group_id").is_not_null()).group_by("group_id"):
+        counts: dict[int | None, int] = {}
+        for cluster, accounts in rows.group_by("cluster_id"):
+            counts[cluster[0]] = accounts["account"].n_unique()
+        best[group] = min(counts, key=lambda c: (-counts[c], c is None, c or 0))
+    return best
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 4), st.integers(0, 3)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.lists(st.one_of(st.none(), st.integers(1, 3)), min_size=5, max_size=5),
+)
+@settings(max_examples=200, deadline=None)
+def test_groups_name_the_cluster_holding_most_of_their_accounts(rows, cluster_of):
+    """Counted over clustered posts alone (the rest by difference) as by definition:
+    ``rows`` are (group, account, time) posts, group 0 for none; ``cluster_of``: each
+    account's cluster."""
+    accounts = [account for _, account, _ in rows]
+    posts = pl.DataFrame(
+        {
+            "post_id": [str(i) for i in range(len(rows))],
+            "account": pl.Series(accounts, dtype=pl.UInt32),
+            "time": [t for _, _, t in rows],
+            "created_at": pl.Series([t * 10**6 for _, _, t in rows]).cast(pl.Datetime("us", "UTC")),
+            "text_id": pl.Series([g for g, _, _ in rows], dtype=pl.UInt32),
+            "group_id": pl.Series([g if g else None for g, _, _ in rows], dtype=pl.Int64),
+            "cluster_id": pl.Series([cluster_of[a] for a in accounts], dtype=pl.Int64),
+        }
+    )
+    texts = lambda found: pl.Series("text", [str(r) for r in found])  # noqa: E731
+    groups = _groups_out(posts, texts)
+    assert dict(groups.select("group_id", "cluster_id").iter_rows()) == majority_by_definition(
+        posts
+    )
