@@ -259,16 +259,19 @@ def test_components_are_scipys_and_coarsened_in_place_as_scipy_coarsens_them(cas
             assert got.data.tobytes() == want.data.tobytes()
 
 
+def row_tables(values: st.SearchStrategy[int]) -> st.SearchStrategy[tuple[int, list]]:
+    """``(k, rows)``: up to 80 rows of 1 to 4 columns drawn from ``values``."""
+    return st.integers(1, 4).flatmap(
+        lambda k: st.lists(st.tuples(*[values] * k), max_size=80).map(lambda rows: (k, rows))
+    )
+
+
 # Small values pack into one word; a wide one (as a 64-bit key) takes the lexsort instead.
 VALUES = st.integers(-2, 3) | st.sampled_from([-(2**62), 2**62 - 1])
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.integers(1, 4).flatmap(
-        lambda k: st.lists(st.tuples(*[VALUES] * k), max_size=80).map(lambda rows: (k, rows))
-    )
-)
+@given(row_tables(VALUES))
 def test_unique_rows_are_numpys_distinct_rows_with_counts(case):
     k, rows = case
     table = np.array(rows, np.int64).reshape(-1, k)
@@ -284,11 +287,7 @@ NUMBERED = st.integers(-2, 3) | st.sampled_from([-(2**29), 2**29, -(2**62), 2**6
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.integers(1, 4).flatmap(
-        lambda k: st.lists(st.tuples(*[NUMBERED] * k), max_size=80).map(lambda rows: (k, rows))
-    )
-)
+@given(row_tables(NUMBERED))
 def test_row_numbers_number_distinct_rows_by_first_appearance(case):
     k, rows = case
     numbers = cluster._row_numbers(*np.array(rows, np.int64).reshape(-1, k).T)
