@@ -164,8 +164,8 @@ def ensure_tiled(scratch: Path, tile: World, copies: int) -> World:
     source = tile_file.read()
     post_step = _id_step(source.column("post_id"), copies)
     account_step = _id_step(source.column("account_id"), copies)
-    steps = {"post_id": post_step, "repost_of": post_step, "reply_to": post_step}
-    steps = {name: step for name, step in steps.items() if name in source.column_names}
+    posts_named = ("post_id", "repost_of", "reply_to")  # ids of posts, moved alike
+    steps = {name: post_step for name in posts_named if name in source.column_names}
     steps["account_id"] = account_step
     schema = _copy(source.slice(0, 0), 0, steps).schema
     with pq.ParquetWriter(posts, schema, compression=codec) as writer:
