@@ -62,8 +62,8 @@ class Clustering:
     """Each account's cluster (0.. by members descending, then smallest member; -1 for
     none), each cluster's evidence, the graph's edges to write (all of them, or only those
     inside clusters when the graph is not written whole), its edge count per kind, and the
-    ``key`` and ``label`` of the objects those edges quote whose traces the clusterer built
-    itself (the Spark engine's, from posts the driver never holds)."""
+    objects those edges quote whose traces the clusterer built itself (the Spark engine's,
+    from posts the driver never holds), as :data:`detector.posts.OBJECTS` names them."""
 
     account_cluster: np.ndarray
     evidence: ClusterEvidence

@@ -27,9 +27,9 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from detector import __version__
-from detector.config import TRACE_COLUMNS, ScanConfig
-from detector.coordination import Clusterer, Park, find_clusters
-from detector.graph import AccountGraph, Join, Traces, concat_traces, make_traces
+from detector.config import ScanConfig
+from detector.coordination import Clusterer, find_clusters
+from detector.graph import AccountGraph
 from detector.ingest import expand_inputs, iter_batches, parquet_rows, read_ahead
 from detector.interrupts import held_in_thread_code
 from detector.lsh import Sketch, group_sketches, sketch
@@ -37,11 +37,12 @@ from detector.minhash import signatures
 from detector.model import ScoreModel, load_model
 from detector.normkernel import normalise_texts, short_text_keys
 from detector.numbering import KeyNumbers
-from detector.objects import TEXT_KEY_SEED, object_rows, url_domains
+from detector.objects import TEXT_KEY_SEED
+from detector.posts import PostCounts, Posts, RankedAccounts, SharedPosts
 from detector.progress import on_terminal, step
 from detector.result import ScanResult, TableParts
-from detector.rewording import TextGroups, mark_rewordings, short_group_labels, spun_groups
-from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, GROUPS, POSTS, REJECTS, TIME
+from detector.rewording import TextGroups, short_group_labels
+from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, REJECTS, TIME
 from detector.score import cluster_reasons, feature, score_clusters
 from detector.spill import (
     AppendedRows,
@@ -53,7 +54,6 @@ from detector.spill import (
     release_freed_memory,
 )
 
-MAX_EXAMPLES = 8
 MAX_OBJECT_CHARS = 200  # of each object quoted in the edges table
 # Texts MinHashed at a time: their full signatures (512 bytes a text at 128 permutations)
 # were the largest transient of a batch; their sketches are kept, the signatures dropped.
@@ -236,8 +236,6 @@ class _Accounts:
 
 
 NO_TIME = np.iinfo(np.int64).max  # no creation time given for an account
-# Each first-appearance account number's rank, and the accounts in rank order.
-RankedAccounts = tuple[np.ndarray, pl.DataFrame]
 
 _NOT_KEPT = ("account_id", "account_created_at", "normalised", "text_key")
 
@@ -319,126 +317,6 @@ def _empty(schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-# Makes the posts table from the scan's posts (one row each: ``post_id``, ``created_at``,
-# ``account``, ``text_id``, ``group_id``, ``cluster_id``...) and the accounts table it
-# writes (by account number: ``account_id``, ``cluster_id``...).
-PostsTable = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame | TableParts]
-
-
-def posts_table(posts: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
-    """The posts table (:data:`~detector.schema.POSTS`), made in memory."""
-    account_id = accounts["account_id"].gather(posts["account"])
-    return posts.with_columns(account_id).select(POSTS.names()).cast(POSTS)
-
-
-@dataclass(frozen=True)
-class PostCounts:
-    """What the tables and summary count over every accepted post, where the stages after
-    LSH may read only the posts of shared groups (the Spark engine's driver):
-    ``scanned`` posts, those ``too_short`` to match, and the ``unique_texts``."""
-
-    scanned: int
-    too_short: int
-    unique_texts: int
-
-
-@dataclass
-class Posts:
-    """Accepted posts as the stages after LSH read them. ``frame``: one row per post in
-    input order with ``post_id``, ``account`` (dense number, by ``account_id`` order),
-    ``created_at``, ``text_id`` and the input's trace columns (``repost_of``, ``urls``...):
-    every post, or only those of near-duplicate groups shared by two or more accounts
-    (all that the stages after LSH read of the posts); ``accounts``: by account number,
-    ``account_id``, ``account_created_at``, ``n_posts`` and each one's first and last post
-    time (``first_seen``, ``last_seen``); ``counts``: over every post; ``texts``:
-    the raw texts of the given rows (the tables quote a few; the rest never come back);
-    ``park``: sets a frame aside while the graph and clusters are built, returning how to
-    get it back (on disk once the scan is past its memory budget); ``park_arrays``: the
-    same for arrays (the graph's edges while the communities are found); ``join``: holds
-    the graph's edges as they are made (on disk past the budget); ``table``: makes the
-    posts table (where the engine holds the posts, the Spark engine's executors)."""
-
-    frame: pl.DataFrame
-    accounts: pl.DataFrame
-    counts: PostCounts
-    texts: Callable[[np.ndarray], pl.Series]
-    park: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = lambda frame: lambda: frame
-    park_arrays: Park = lambda arrays: lambda: arrays
-    join: Join = join_columns
-    table: PostsTable = posts_table
-
-    @classmethod
-    def of_frame(
-        cls,
-        posts: pl.DataFrame,
-        accounts: pl.DataFrame,
-        counts: PostCounts,
-        text_index: pl.DataFrame,
-        texts: Callable[[np.ndarray], pl.Series],
-        table: PostsTable = posts_table,
-    ) -> Posts:
-        """From a frame of posts in input order (``account`` numbers, ``text_key``..., no
-        raw texts), as the Spark engine collects them; ``accounts``, ``counts``: as the
-        fields; ``text_index``: ``text_key`` -> ``text_id`` (numbered by first
-        appearance); ``texts``: the raw texts of given rows; ``table``: makes the posts
-        table."""
-        frame = posts.join(text_index, on="text_key", how="left", maintain_order="left")
-        return cls(frame.drop("text_key"), accounts, counts, texts, table=table)
-
-    def take(self) -> pl.DataFrame:
-        """``frame``, no longer held here: the caller's stages then free each column as
-        soon as they drop it."""
-        frame, self.frame = self.frame, _empty(self.frame.schema)
-        return frame
-
-    @classmethod
-    def of_store(cls, store: BatchStore, accounts: RankedAccounts, matchable: np.ndarray) -> Posts:
-        """From the batches :func:`_ingest` kept: every column but the raw texts, which
-        stay in ``store`` (on disk if spilled); ``accounts``: :meth:`_Accounts.ranked`;
-        ``matchable``: whether each text is long enough to match."""
-        if not store.rows:
-            return cls(
-                _empty(_POSTS),
-                _active(_empty(_ACCOUNTS), np.zeros(0, np.int64), np.zeros(0, np.int64)),
-                PostCounts(0, 0, matchable.size),
-                lambda rows: pl.Series([], dtype=pl.String),
-            )
-        rank, table = accounts
-        frame = store.pop([name for name in store.names() if name != "text"])
-        account = rank[frame["account"].to_numpy()]
-        frame = frame.with_columns(account=pl.Series(account))
-        too_short = int((~matchable[frame["text_id"].to_numpy()]).sum())
-        return cls(
-            frame,
-            _active(table, account, frame["created_at"].dt.epoch("us").to_numpy()),
-            PostCounts(frame.height, too_short, matchable.size),
-            lambda rows: store.gather("text", rows),
-            store.park,
-            store.park_arrays,
-            partial(join_columns, store=store),
-        )
-
-
-def _active(accounts: pl.DataFrame, account: np.ndarray, time: np.ndarray) -> pl.DataFrame:
-    """``accounts`` with each one's ``n_posts``, ``first_seen`` and ``last_seen``, from every
-    post's ``account`` number and ``time`` (epoch microseconds)."""
-    first = np.full(accounts.height, np.iinfo(np.int64).max, np.int64)
-    last = np.full(accounts.height, np.iinfo(np.int64).min, np.int64)
-    np.minimum.at(first, account, time)
-    np.maximum.at(last, account, time)
-    return accounts.with_columns(
-        n_posts=pl.Series(np.bincount(account, minlength=accounts.height).astype(np.int64)),
-        first_seen=pl.Series(first).cast(TIME),
-        last_seen=pl.Series(last).cast(TIME),
-    )
-
-
-_POSTS = pl.Schema(
-    {"post_id": pl.String, "created_at": TIME, "account": pl.UInt32, "text_id": pl.UInt32}
-)
-_ACCOUNTS = pl.Schema({"account_id": pl.String, "account_created_at": TIME})
-
-
 def scan(
     inputs: str | Path | Sequence[str | Path],
     *,
@@ -480,10 +358,13 @@ def scan(
             posts = Posts.of_store(store, accounts, n_shingles >= config.min_shingles)
             del accounts
             release_freed_memory()
+        clusterer = partial(
+            find_clusters, park=store.park_arrays, join=partial(join_columns, store=store)
+        )
         result = scan_posts(
             posts, rejects, n_shingles, groups,
             files=files, rows_read=rows_read, config=config, model=model, stages=stages,
-            started=started,
+            started=started, clusterer=clusterer,
         )  # fmt: skip
         result.summary["engine"] = {
             "name": "local",
@@ -495,8 +376,8 @@ def scan(
 
 
 def scan_posts(
-    posts: Posts,
-    rejects: pl.DataFrame,
+    posts: SharedPosts,
+    rejects: pl.DataFrame | TableParts,
     n_shingles: np.ndarray,
     groups: TextGroups,
     *,
@@ -506,43 +387,33 @@ def scan_posts(
     model: ScoreModel,
     stages: Stages,
     started: float,
-    clusterer: Clusterer | None = None,
+    clusterer: Clusterer,
 ) -> ScanResult:
     """The scan from the near-duplicate groups on: index posts, spun groups, account graph,
     clusters, scores, tables and summary. Every engine calls it, so they answer alike.
 
-    ``posts.frame`` may hold only the posts of shared groups (what these stages read of the
-    posts); ``n_shingles`` is indexed by ``text_id``; ``groups``: each text's group and the
-    sketches of large groups' texts; ``clusterer``: how the traces become clusters
-    (:func:`find_clusters` on this machine).
+    ``posts``: where the engine holds them; ``n_shingles`` is indexed by ``text_id``;
+    ``groups``: each text's group and the sketches of large groups' texts; ``clusterer``:
+    how the traces become clusters (:func:`find_clusters` on this machine).
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
-    accounts, counts, raw_texts, park = posts.accounts, posts.counts, posts.texts, posts.park
-    table = posts.table
-    clusterer = clusterer or partial(find_clusters, park=posts.park_arrays, join=posts.join)
+    accounts, counts = posts.accounts, posts.counts
     with stages.step("lsh"):
-        matchable = n_shingles >= config.min_shingles
-        posts = _index_posts(posts.take(), groups.label, matchable)
-        spun = spun_groups(posts, n_shingles, groups, config)
-        posts = mark_rewordings(posts, spun, groups, config)
+        n_spun = posts.mark(groups, n_shingles, config)
         groups.release()
 
     with stages.step("graph"):
         kinds = config.traces
-        traces, objects = _traces(posts, config)
-        parked = park(_slim(posts))
-        del posts
+        traces, objects = posts.traces(config)
         release_freed_memory()  # the posts' and traces' frames, before the graph's arrays
     created = accounts["account_created_at"].dt.epoch("s").fill_null(-1).to_numpy()
     handed = [traces]  # handed over: the clusterer empties the list once the graph is built
     del traces
     found = clusterer(handed, accounts["n_posts"].to_numpy(), created, config, stages.step)
     release_freed_memory()
-    posts = parked()
     account_cluster, evidence, n_clusters = found.account_cluster, found.evidence, found.n_clusters
 
     with stages.step("score"):
-        post_account = posts["account"].to_numpy()
         scores = score_clusters(evidence, model)
         flagged = scores >= threshold
         # Cluster ids rank clusters: 1 is the most suspicious.
@@ -562,32 +433,30 @@ def scan_posts(
 
     with stages.step("report", "tables"):
         account_cid = _per_account(cluster_id, account_cluster, -1)
-        posts = posts.with_columns(
-            cluster_id=pl.Series(account_cid[post_account]).replace(-1, None)
-        )
-        clusters = _cluster_table(
-            posts, accounts, account_cid, raw_texts, evidence, scores, flagged, cluster_id, reasons
-        )
         listed = _accounts_out(accounts, account_cluster, cluster_id, scores, flagged, reasons)
+        made = posts.tables(account_cid, listed)
         result = ScanResult(
             accounts=listed,
-            clusters=clusters,
-            posts=table(posts, listed),
-            groups=_groups_out(posts, raw_texts),
+            clusters=_cluster_table(
+                made.examples, accounts, account_cid, evidence, scores, flagged, cluster_id,
+                reasons,
+            ),
+            posts=made.posts,
+            groups=made.groups,
             edges=_edges_out(
                 found.edges,
                 kinds,
                 objects
                 if found.objects is None
                 else pl.concat([objects, found.objects], how="diagonal"),
-                raw_texts,
+                posts.texts,
                 accounts,
                 account_cluster,
                 cluster_id,
                 config.write_graph,
             ),
             rejects=rejects,
-        )
+        )  # fmt: skip
 
     used = {
         "file": config.model or "default",
@@ -595,110 +464,10 @@ def scan_posts(
         "flag_threshold": threshold,
     }
     result.summary = _summary(
-        result, files, config, used, rows_read, counts, accounts, posts, matchable.shape[0],
-        spun.size, found.edges_by_kind, stages, time.perf_counter() - started,
+        result, files, config, used, rows_read, counts, accounts, made.short_text_groups,
+        n_spun, found.edges_by_kind, stages, time.perf_counter() - started,
     )  # fmt: skip
     return result
-
-
-def _index_posts(
-    posts: pl.DataFrame, text_group: np.ndarray, matchable: np.ndarray
-) -> pl.DataFrame:
-    """Attach epoch seconds, whether the text is long enough to match, and the
-    near-duplicate group shared by >= 2 accounts (``shared_group``, -1 otherwise) with its
-    output id (``group_id``: 1.. by decreasing number of posts, ties by first post, then
-    label). Per-label arrays instead of window functions over every post: a group is shared
-    when its smallest and largest account numbers differ."""
-    text_id = posts["text_id"].to_numpy()
-    time = posts["created_at"].dt.epoch("s")
-    group = text_group[text_id]
-    account = posts["account"].to_numpy()
-    grouped = np.flatnonzero(group >= 0)
-    labels = int(group.max()) + 1 if grouped.size else 0
-    grouped_label, grouped_account = group[grouped], account[grouped]
-    lowest = np.full(labels, np.iinfo(account.dtype).max, account.dtype)
-    highest = np.zeros(labels, account.dtype)
-    np.minimum.at(lowest, grouped_label, grouped_account)
-    np.maximum.at(highest, grouped_label, grouped_account)
-    shared_group = np.full(group.size, -1, np.int64)
-    shared = grouped[lowest[grouped_label] != highest[grouped_label]]
-    shared_group[shared] = group[shared]
-
-    label = shared_group[shared]
-    n_posts = np.bincount(label, minlength=labels)
-    first = np.full(labels, np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(first, label, time.to_numpy()[shared])
-    ranked = np.flatnonzero(n_posts)
-    ranked = ranked[np.lexsort((ranked, first[ranked], -n_posts[ranked]))]
-    group_id = np.zeros(labels, np.int64)
-    group_id[ranked] = np.arange(1, ranked.size + 1)
-    post_group_id = np.zeros(group.size, np.int64)
-    post_group_id[shared] = group_id[label]
-    return posts.with_columns(
-        time=time,
-        matchable=pl.Series(matchable[text_id]),
-        group=pl.Series(group),
-        shared_group=pl.Series(shared_group),
-        group_id=pl.Series(post_group_id).set(pl.Series(shared_group < 0), None),
-    )
-
-
-def _slim(posts: pl.DataFrame) -> pl.DataFrame:
-    """Drop what only the graph needed."""
-    graph_only = [
-        "group", "content", "rewording", "quoting",
-        *(c for c in TRACE_COLUMNS.values() if c != "text"),
-    ]  # fmt: skip
-    return posts.drop(graph_only, strict=False)
-
-
-def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
-    """Co-sharing traces of every switched-on kind the input has, and what names each
-    object (by ``key``) in the edge evidence: its ``label`` (an id, a URL, a tag), or for
-    a text the ``row`` of a post that has it, whose raw text is read only if a written
-    edge quotes it (:func:`_quoted_objects`)."""
-    parts: list[Traces] = []
-    labels: list[pl.DataFrame] = []
-    posts = posts.with_row_index("row")
-    authors = posts.select(label="post_id", source=pl.col("account").cast(pl.Int64))
-    for index, kind in enumerate(config.traces):
-        column = TRACE_COLUMNS[kind]
-        if kind == "text":  # named by a row: filtering every shared text is costly
-            rows = (
-                posts.select(
-                    "row", "account", "time", "matchable", "text_id", "rewording",
-                    key="shared_group", variant="content",
-                )
-                .filter(pl.col("key") >= 0)
-                .filter(_co_shared_text(config.short_text_min_variants))
-            )  # fmt: skip
-        elif column not in posts.columns:  # or built where the posts lie (Spark)
-            continue
-        else:
-            rows = object_rows(posts, column, ("account", "time"))
-            rows = rows.with_columns(variant=pl.lit(0, pl.Int64))
-        traces = make_traces(
-            index,
-            rows["key"].to_numpy(),
-            rows["account"].to_numpy(),
-            rows["time"].to_numpy(),
-            rows["row"].to_numpy(),
-            rows["variant"].to_numpy(),
-            _sources(kind, rows, authors),
-            rows["rewording"].to_numpy() if kind == "text" else None,
-        )
-        parts.append(traces)
-        keys, first = np.unique(traces.key, return_index=True)
-        if "label" in rows.columns:
-            named = {"label": rows["label"].gather(first), "row": None}
-        else:
-            named = {"label": None, "row": rows["row"].gather(first)}
-        labels.append(pl.DataFrame({"key": keys, **named}, schema=_OBJECTS))
-        del traces, rows  # the parts are joined in place: held by the list alone
-    return concat_traces(parts), pl.concat(labels) if labels else _empty(_OBJECTS)
-
-
-_OBJECTS = pl.Schema({"key": pl.Int64, "label": pl.String, "row": pl.UInt32})
 
 
 def _quoted_objects(
@@ -717,33 +486,10 @@ def _quoted_objects(
     return pl.DataFrame({"key": quoted["key"], "label": label.str.slice(0, MAX_OBJECT_CHARS)})
 
 
-def _co_shared_text(min_variants: int) -> pl.Expr:
-    """Which posts of shared groups make their group a co-sharing object: those of
-    near-duplicate groups, and those of short-text groups holding at least
-    ``min_variants`` distinct texts (one short phrase repeated is shared by chance)."""
-    variants = pl.col("text_id").n_unique().over("key")
-    return pl.col("matchable") | (variants >= min_variants)
-
-
-def _sources(kind: str, rows: pl.DataFrame, authors: pl.DataFrame) -> np.ndarray | None:
-    """Where each object comes from: the author of a reposted or replied-to post in the
-    dump (-1 when it is not), the domain of a URL; None for other traces."""
-    if kind in ("repost", "reply"):
-        # Only the posts referred to: a join against every post's id was the scan's
-        # highest peak at 10M posts (1.3 GiB over the traces stage's start).
-        referred = authors.filter(pl.col("label").is_in(rows["label"].implode()))
-        joined = rows.select("label").join(referred, on="label", how="left", maintain_order="left")
-        return joined["source"].fill_null(-1).to_numpy()
-    if kind == "url":
-        return rows.select(url_domains(pl.col("label")))["label"].to_numpy()
-    return None
-
-
 def _cluster_table(
-    posts: pl.DataFrame,
+    examples: pl.DataFrame,
     accounts: pl.DataFrame,
     account_cid: np.ndarray,
-    raw_texts: Callable[[np.ndarray], pl.Series],
     evidence,
     scores: np.ndarray,
     flagged: np.ndarray,
@@ -776,7 +522,6 @@ def _cluster_table(
             "n_objects": pl.Int64,
         },
     ).with_columns(pl.col(FEATURES).fill_nan(None))
-    clustered = posts.with_row_index("row").filter(pl.col("cluster_id").is_not_null())
     # Each cluster's first and last post: of its members' first and last posts.
     span = (
         accounts.select("first_seen", "last_seen", cluster_id=pl.Series(account_cid))
@@ -785,50 +530,12 @@ def _cluster_table(
         .agg(pl.col("first_seen").min(), pl.col("last_seen").max())
     )
     return (
-        base.join(_examples(clustered, raw_texts), on="cluster_id", how="left")
+        base.join(examples, on="cluster_id", how="left")
         .join(span, on="cluster_id", how="left")
         .with_columns(pl.col("example_texts").fill_null(pl.lit([], pl.List(pl.String))))
         .sort("cluster_id")
         .select(CLUSTERS.names())
         .cast(CLUSTERS)
-    )
-
-
-def _examples(
-    clustered: pl.DataFrame, raw_texts: Callable[[np.ndarray], pl.Series]
-) -> pl.DataFrame:
-    """Distinct example texts per cluster: variants of its largest group first, then the
-    first text of its next largest groups (``clustered``: posts with their ``row``)."""
-    shared = clustered.filter(pl.col("group_id").is_not_null())
-    texts = (
-        shared.sort("time", "post_id")
-        .unique(["cluster_id", "text_id"], keep="first", maintain_order=True)
-        .with_columns(rank=pl.col("group_id").rank("dense").over("cluster_id"))
-    )
-    variants = (
-        texts.filter(pl.col("rank") == 1)
-        .group_by("cluster_id")
-        .agg(pl.col("row").head(MAX_EXAMPLES // 2))
-    )
-    others = (
-        texts.filter(pl.col("rank") > 1)
-        .unique(["cluster_id", "group_id"], keep="first", maintain_order=True)
-        .sort("cluster_id", "rank")
-        .group_by("cluster_id", maintain_order=True)
-        .agg(pl.col("row").head(MAX_EXAMPLES // 2).alias("more"))
-    )
-    rows = (
-        variants.join(others, on="cluster_id", how="full", coalesce=True)
-        .select(
-            "cluster_id",
-            row=pl.concat_list(pl.col("row").fill_null([]), pl.col("more").fill_null([])),
-        )
-        .explode("row")
-    )
-    return (
-        rows.with_columns(text=raw_texts(rows["row"].to_numpy()))
-        .group_by("cluster_id", maintain_order=True)
-        .agg(example_texts="text")
     )
 
 
@@ -858,56 +565,6 @@ def _accounts_out(
 def _per_account(per_cluster: np.ndarray, account_cluster: np.ndarray, outside) -> np.ndarray:
     """Spread a per-cluster value to accounts; accounts outside clusters (-1) get ``outside``."""
     return np.append(per_cluster, np.array([outside], dtype=per_cluster.dtype))[account_cluster]
-
-
-def _groups_out(posts: pl.DataFrame, raw_texts: Callable[[np.ndarray], pl.Series]) -> pl.DataFrame:
-    shared = posts.with_row_index("row").filter(pl.col("group_id").is_not_null())
-    # Each group's example: its first post by (time, post_id), among its posts of the
-    # earliest second only (not a sort of every shared post by a string tie-break).
-    first = (
-        shared.filter(pl.col("time") == pl.col("time").min().over("group_id"))
-        .group_by("group_id")
-        .agg(row=pl.col("row").sort_by("post_id").first())
-    )
-    groups = (
-        shared.group_by("group_id")
-        .agg(
-            n_posts=pl.len(),
-            n_accounts=pl.col("account").n_unique(),
-            n_texts=pl.col("text_id").n_unique(),
-            first_seen=pl.col("created_at").min(),
-            last_seen=pl.col("created_at").max(),
-        )
-        .join(first, on="group_id")
-        .join(_majority_clusters(shared), on="group_id", how="left")
-        .with_columns(
-            cluster_id=pl.when(pl.col("n") >= pl.col("n_accounts") - pl.col("in_clusters")).then(
-                "cluster_id"
-            )
-        )
-        .sort("group_id")
-    )
-    return (
-        groups.with_columns(example_text=raw_texts(groups["row"].to_numpy()))
-        .select(GROUPS.names())
-        .cast(GROUPS)
-    )
-
-
-def _majority_clusters(shared: pl.DataFrame) -> pl.DataFrame:
-    """Per group of the ``shared`` posts, the cluster with most of its accounts (``n``;
-    the smallest id of those tied) and the accounts in any cluster (``in_clusters``):
-    counted over clustered posts alone, a few of all, since an account is in one cluster
-    at most (a group's accounts in none are the rest, which the cluster must not be
-    outnumbered by)."""
-    return (
-        shared.filter(pl.col("cluster_id").is_not_null())
-        .group_by("group_id", "cluster_id")
-        .agg(n=pl.col("account").n_unique())
-        .with_columns(in_clusters=pl.col("n").sum().over("group_id"))
-        .sort("group_id", "n", "cluster_id", descending=[False, True, False])
-        .unique("group_id", keep="first", maintain_order=True)
-    )
 
 
 def _edges_out(
@@ -962,11 +619,6 @@ def _edges_out(
     )
 
 
-def _short_text_groups(posts: pl.DataFrame, n_texts: int) -> int:
-    """Shared groups of texts too short for MinHash: their labels start at ``n_texts``."""
-    return posts.filter(pl.col("shared_group") >= n_texts)["shared_group"].n_unique()
-
-
 def _summary(
     result: ScanResult,
     files: Sequence[str | Path],
@@ -975,8 +627,7 @@ def _summary(
     rows_read: int,
     counts: PostCounts,
     accounts: pl.DataFrame,
-    posts: pl.DataFrame,
-    n_texts: int,
+    short_text_groups: int,
     n_spun: int,
     edges_by_kind: np.ndarray,
     stages: Stages,
@@ -992,7 +643,7 @@ def _summary(
         "posts_too_short": counts.too_short,
         "unique_texts": counts.unique_texts,
         "near_duplicate_groups": result.groups.height,
-        "short_text_groups": _short_text_groups(posts, n_texts),
+        "short_text_groups": short_text_groups,
         "spun_groups": n_spun,
         "accounts": result.accounts.height,
         "clusters": result.clusters.height,

@@ -69,6 +69,11 @@ class TextGroups:
         empty = (a[:0].copy() for a in (self.label, self.large, self.low))  # a view keeps all
         self.label, self.large, self.low = empty
 
+    def candidates(self) -> np.ndarray:
+        """Labels of the groups that can be spun (those of at least ``spun_min_texts``
+        texts), sorted."""
+        return np.unique(self.label[self.large])
+
     def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
         """Low bytes of texts of large groups, by text number."""
         return self.low[np.searchsorted(self.large, text_ids)]
@@ -97,29 +102,35 @@ def short_group_labels(keys: np.ndarray, n_texts: int) -> np.ndarray:
     return n_texts + np.unique(keys, return_inverse=True)[1].reshape(-1)
 
 
-def spun_groups(
-    posts: pl.DataFrame, n_shingles: np.ndarray, groups: TextGroups, config: ScanConfig
-) -> np.ndarray:
-    """Labels of the spun groups among the shared near-duplicate groups of ``posts``
-    (columns ``shared_group``, ``text_id``, ``matchable``, and ``repost_of``/``reply_to``
-    when the input has them), counting posts written as texts of their own only;
-    ``n_shingles`` per text number."""
-    candidates = pl.Series(np.unique(groups.label[groups.large]), dtype=pl.Int64)
-    texts = (
+def written_texts(posts: pl.DataFrame, groups: TextGroups) -> pl.DataFrame:
+    """Per text of the large near-duplicate groups shared in ``posts`` (columns
+    ``shared_group``, ``text_id``, ``matchable``, and ``repost_of``/``reply_to`` or
+    ``quoting`` when the input says which posts quote): its posts written as texts of their
+    own (``n_posts``), the counts :func:`spun_groups` reads."""
+    candidates = pl.Series(groups.candidates(), dtype=pl.Int64)
+    return (
         posts.filter(_written(posts) & pl.col("shared_group").is_in(candidates.implode()))
-        .group_by("shared_group")
-        .agg(n_posts=pl.len(), text_id=pl.col("text_id").unique())
-        .explode("text_id")
+        .group_by("shared_group", "text_id")
+        .agg(n_posts=pl.len())
     )
+
+
+def spun_groups(
+    texts: pl.DataFrame, n_shingles: np.ndarray, groups: TextGroups, config: ScanConfig
+) -> np.ndarray:
+    """Sorted labels of the spun groups, from their written posts per text (``texts``:
+    ``shared_group``, ``text_id``, ``n_posts``, as :func:`written_texts` counts them, from
+    any engine); ``n_shingles`` per text number."""
     text_id = texts["text_id"].to_numpy()
     stats = (
         texts.with_columns(
             shingles=pl.Series(n_shingles[text_id], dtype=pl.Int64),
             similarity=pl.Series(groups.similarity()[text_id]).fill_nan(None),
         )
-        .group_by("shared_group")
+        .sort("shared_group", "text_id")  # the mean's terms in one order, whatever the engine
+        .group_by("shared_group", maintain_order=True)
         .agg(
-            pl.col("n_posts").first(),
+            pl.col("n_posts").sum(),
             n_texts=pl.len(),
             shingles=pl.col("shingles").median(),
             similarity=pl.col("similarity").mean(),

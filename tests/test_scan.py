@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.cluster import keep_core_members
-from detector.pipeline import _groups_out, scan
+from detector.pipeline import scan
+from detector.posts import groups_table
 from detector.synth import generate_world, write_world
 
 
@@ -165,7 +166,7 @@ def test_groups_name_the_cluster_holding_most_of_their_accounts(rows, cluster_of
         }
     )
     texts = lambda found: pl.Series("text", [str(r) for r in found])  # noqa: E731
-    groups = _groups_out(posts, texts)
+    groups = groups_table(posts, texts)
     assert dict(groups.select("group_id", "cluster_id").iter_rows()) == majority_by_definition(
         posts
     )

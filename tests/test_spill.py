@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import detector.coordination
-import detector.pipeline
+import detector.posts
 import detector.spill
 from detector.cli import main
 from detector.config import ScanConfig, parse_size
@@ -245,7 +245,7 @@ def test_the_traces_are_freed_once_the_graph_is_built(monkeypatch):
     """The scan hands its traces over to the clusterer, which drops them after the graph:
     no reference is left while the communities are found."""
     seen = {}
-    concat = detector.pipeline.concat_traces
+    concat = detector.posts.concat_traces
     adjacency = detector.coordination.symmetric_adjacency
 
     def tracked(parts):
@@ -257,7 +257,7 @@ def test_the_traces_are_freed_once_the_graph_is_built(monkeypatch):
         seen["alive"] = seen["traces"]() is not None
         return adjacency(graph)
 
-    monkeypatch.setattr(detector.pipeline, "concat_traces", tracked)
+    monkeypatch.setattr(detector.posts, "concat_traces", tracked)
     monkeypatch.setattr(detector.coordination, "symmetric_adjacency", check)
     scan(DEMO)
     assert seen["alive"] is False

@@ -1,9 +1,10 @@
 """The account graph, communities, core members and cluster evidence on Spark, component by
 component (why that gives the whole scan's answer: :mod:`detector.coordination`).
 
-1. The traces (one row per share: kind, object key, account, time, post...): those the
-   driver made (texts) staged for Spark (:class:`~detector.spark.staging.Staging`), with
-   the object traces built in Spark (:mod:`detector.spark.objects`).
+1. The traces (one row per share: kind, object key, account, time, post...), all built in
+   Spark: the text traces from the marked posts of shared groups
+   (:mod:`detector.spark.shared`), the object traces from every post
+   (:mod:`detector.spark.objects`).
 2. In-window marks per object: traces bucketed by object key, each bucket marked by the
    local kernel (:func:`detector.graph.linked_in_window`) in ``applyInArrow``.
 3. The accounts passing the repeat gate, and per kind all distinct (object, account)
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import reduce
 
 import numpy as np
 import polars as pl
@@ -42,6 +44,10 @@ from detector.spark.options import SparkOptions
 from detector.spark.staging import Staging
 
 TRACE_FIELDS = ("kind", "key", "account", "time", "post", "variant", "source", "rewording")
+TRACES = struct(
+    "kind BIGINT, key BIGINT, label STRING, account BIGINT, time BIGINT, post BIGINT, "
+    "place BIGINT, source BIGINT, variant BIGINT, rewording BIGINT"
+)
 ORDER = ("kind", "post", "place")  # the local engine's trace order; one trace each
 LINKED = struct("key BIGINT, account BIGINT, variant BIGINT, rewording BIGINT")
 ACCOUNT, CLUSTER, EDGE, COUNT = 0, 1, 2, 3  # kinds of row a bucket returns
@@ -64,13 +70,14 @@ def spark_clusterer(
     spark: SparkSession,
     engine: SparkOptions,
     staging: Staging,
-    objects: DataFrame | None,
-    ords: np.ndarray,
+    traces: Callable[[], list[DataFrame]],
 ) -> tuple[Clusterer, dict[str, int]]:
     """A :data:`~detector.coordination.Clusterer` running on ``spark``, and a dict it fills
-    with what it did (component rounds, components, buckets) for the summary. It adds the
-    object traces built in Spark (``objects``, :func:`~detector.spark.objects.object_traces`)
-    to those handed over; ``ords``: the ``ord`` of each post the driver holds."""
+    with what it did (component rounds, components, buckets) for the summary. Every trace
+    is in Spark, none on the driver: ``traces`` gives them once the posts are marked (the
+    object traces, :func:`~detector.spark.objects.object_traces`, and the text traces,
+    :class:`~detector.spark.shared.SparkPosts`), each with its object's ``label`` (null
+    for a text, which its first post names)."""
     done: dict[str, int] = {}
 
     def cluster(
@@ -80,34 +87,23 @@ def spark_clusterer(
         config: ScanConfig,
         step: Step,
     ) -> Clustering:
+        handed.clear()  # none: the engine's posts make their traces in Spark
         with step("graph"):
-            traces = _staged_traces(spark, staging, handed.pop(), ords)
-            if objects is not None:
-                traces = traces.unionByName(objects.select(*TRACE_FIELDS, "place"))
+            made = traces() or [spark.createDataFrame([], TRACES)]
+            every = reduce(DataFrame.unionByName, made)
             accounts = {
                 "account": np.arange(account_posts.shape[0], dtype=np.int64),
                 "n_posts": np.asarray(account_posts, np.int64),
                 "created": np.asarray(account_created, np.int64),
             }
             frame = staging.frame(spark, pa.table(accounts), "account_posts")
-            parts, stats = _parts(spark, traces, frame, config, engine)
+            parts, stats = _parts(spark, every.drop("label"), frame, config, engine)
             done.update(stats)
         with step("cluster"):
             found = assemble(parts, int(account_posts.shape[0]), config)
-            if objects is None:
-                return found
-            return replace(found, objects=object_labels(spark, objects, found.edges.objects))
+            return replace(found, objects=object_labels(spark, every, found.edges.objects))
 
     return cluster, done
-
-
-def _staged_traces(
-    spark: SparkSession, staging: Staging, traces: Traces, ords: np.ndarray
-) -> DataFrame:
-    """The driver's traces as a Spark frame, each post named by its ``ord``."""
-    columns = {name: getattr(traces, name) for name in TRACE_FIELDS}
-    columns |= {"post": ords[traces.post], "place": np.zeros(traces.n_rows, np.int64)}
-    return staging.frame(spark, pa.table(columns), "traces")
 
 
 def _buckets(spark: SparkSession) -> int:

@@ -1,5 +1,5 @@
-"""Arrow glue shared by the engine's ``mapInArrow`` stages: record batches to and from polars
-frames typed exactly as the Spark schema expects."""
+"""Arrow glue shared by the engine's stages: record batches to and from polars frames typed
+exactly as the Spark schema expects, and Spark frames brought to the driver."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import polars as pl
 import pyarrow as pa
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import (
     ArrayType,
@@ -21,6 +21,8 @@ from pyspark.sql.types import (
     StructField,
     StructType,
 )
+
+from detector.schema import TIME
 
 _TYPES: dict[str, DataType] = {
     "TINYINT": ByteType(),
@@ -56,6 +58,16 @@ def to_batches(frame: pl.DataFrame, schema: pa.Schema) -> Iterator[pa.RecordBatc
     missing = [pl.lit(None).alias(f.name) for f in schema if f.name not in frame.columns]
     table = frame.with_columns(missing).select(schema.names).to_arrow()
     yield from table.cast(schema).to_batches()
+
+
+def collected(frame: DataFrame) -> pl.DataFrame:
+    """A Spark frame brought to the driver as a polars frame, through Arrow."""
+    return pl.DataFrame(pl.from_arrow(frame.toArrow()))
+
+
+def epoch_time(column: str) -> pl.Expr:
+    """Epoch microseconds, as Spark holds times here, as the local engine's times."""
+    return pl.col(column).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(TIME)
 
 
 def to_frame(batch: pa.RecordBatch) -> pl.DataFrame:

@@ -2,22 +2,24 @@
 near-duplicate components run as Spark stages, and the object traces (reposts, replies,
 URLs, hashtags, mentions) are built there (:mod:`detector.spark.objects`). Each text's
 group and which groups two or more accounts share are found there too
-(:mod:`detector.spark.groups`): only the posts of shared groups come to the driver (their
-id, time, account number and text key, in input order), with the accounts (each one's
-post count and first and last post) and the counts the summary gives of every post. The
-driver finishes the scan with the local engine's own :func:`detector.pipeline.scan_posts`
-(spun groups, text traces, scores, tables), so both engines give the same answer. The
-account graph, communities, core members and cluster evidence run back on Spark,
-component by component (:mod:`detector.spark.accounts`), and the executors write the
-tables with a row per input row, posts and rejects, as Parquet parts."""
+(:mod:`detector.spark.groups`): the driver collects a row per text of those groups, the
+accounts (each one's post count and first and last post) and the counts the summary gives
+of every post, never the posts themselves. The scan then goes on with the local engine's
+own :func:`detector.pipeline.scan_posts`, so both engines give the same answer, on posts
+that stay in Spark (:class:`~detector.spark.shared.SparkPosts`: group ids, spun groups,
+text traces, examples, the groups and posts tables). The account graph, communities, core
+members and cluster evidence run on Spark, component by component
+(:mod:`detector.spark.accounts`); the driver scores the clusters and writes the tables of
+a row per account, cluster or edge, and the executors those of a row per input row, posts
+and rejects, as Parquet parts."""
 
 from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial, reduce
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +34,21 @@ from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.errors import UsageError
 from detector.ingest import expand_inputs
 from detector.model import ScoreModel, load_model
-from detector.pipeline import PostCounts, Posts, Stages, scan_posts
+from detector.pipeline import Stages, scan_posts
+from detector.posts import PostCounts
 from detector.progress import on_terminal
 from detector.result import ScanResult, TableParts
 from detector.rewording import QUOTES, TextGroups
-from detector.schema import POSTS, REJECTS, TIME
+from detector.schema import REJECTS
 from detector.spark.accounts import spark_clusterer
+from detector.spark.arrow import collected, epoch_time
 from detector.spark.components import component_labels
-from detector.spark.groups import numbered_texts, shared_posts, text_groups
+from detector.spark.groups import numbered_texts, shared_texts, text_groups
 from detector.spark.lsh import candidate_pairs, verified_pairs
 from detector.spark.objects import object_kinds, object_traces
 from detector.spark.options import SparkOptions
-from detector.spark.read import TIMES, read_files
+from detector.spark.read import read_files
+from detector.spark.shared import SparkPosts, rows_at
 from detector.spark.staging import Staging, staging
 from detector.spark.texts import distinct_texts, keyed_posts, sketches
 
@@ -161,30 +166,31 @@ def _scan_files(
                 labels, rounds = _components(spark, sketched, config, engine)
                 cached.append(labels)
             with stages.step("collect", "collect to the driver"):
-                texts = text_groups(sketched, labels, config)
-                shared, shared_texts, too_short = shared_posts(
-                    listing.drop("account_id"), texts, config
-                )
+                found, too_short = shared_texts(text_groups(sketched, labels, config), config)
                 labels.unpersist()
-                text_index, first, n_shingles, text_group = numbered_texts(shared_texts)
+                text_index, first, n_shingles, text_group = numbered_texts(found)
                 groups = TextGroups.of(
                     text_group,
                     lambda texts: _low_bytes(spark, sketched, first[texts], config),
                     config.spun_min_texts,
                 )
                 text_keys = text_index["text_key"].reinterpret(signed=True).to_numpy()
-                table = partial(_posts_table, spark, listing, staged, parts_dir, text_keys)
                 counts = PostCounts(int(accounts["n_posts"].sum()), too_short, n_texts)
+                posts = SparkPosts(
+                    spark, staged, listing, raw, text_keys, accounts, counts,
+                    parts_dir=parts_dir, cached=cached,
+                )  # fmt: skip
             sketched.unpersist()
-        ords = shared["ord"].to_numpy()
-        clusterer, done = spark_clusterer(spark, engine, staged, objects, ords)
+
+        def traces() -> list[DataFrame]:
+            """The object traces and, once the posts are marked, the text traces."""
+            made = [] if posts.trace_frame is None else [posts.trace_frame]
+            return made if objects is None else [objects, *made]
+
+        clusterer, done = spark_clusterer(spark, engine, staged, traces)
         with _session_settings(spark, engine):
             result = scan_posts(
-                Posts.of_frame(
-                    _posts(shared, read.columns), accounts, counts, text_index,
-                    _raw_texts(spark, raw, ords), table,
-                ),
-                rejects, n_shingles, groups, files=files, rows_read=read.rows_read,
+                posts, rejects, n_shingles, groups, files=files, rows_read=read.rows_read,
                 config=config, model=model, stages=stages, started=started, clusterer=clusterer,
             )  # fmt: skip
     finally:
@@ -194,7 +200,8 @@ def _scan_files(
         "name": "spark",
         "master": spark.sparkContext.master,
         "component_rounds": rounds,  # 0: components found on the driver
-        "driver_posts": shared.height,  # posts of shared groups: all the driver holds
+        "driver_posts": posts.driver_posts,  # the spun groups' written posts, marked there
+        "driver_texts": found.height,  # the shared groups' texts, numbered there
         "account_component_rounds": done["component_rounds"],
         "account_components": done["components"],
         "component_buckets": done["buckets"],
@@ -238,97 +245,26 @@ def _low_bytes(
     each: the few texts of large near-duplicate groups, which spun-group detection reads."""
     if first.size == 0:
         return np.zeros((0, config.num_perm), np.uint8)
-    low = _rows_at(spark, sketched.select("first", "low"), "first", first)["low"]
+    low = rows_at(spark, sketched.select("first", "low"), "first", first)["low"]
     low = low.combine_chunks().cast(pa.large_binary())
     offsets = np.frombuffer(low.buffers()[1], np.int64)[low.offset : low.offset + len(low) + 1]
     data = np.frombuffer(low.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
     return data.reshape(first.size, config.num_perm)
 
 
-def _raw_texts(
-    spark: SparkSession, texts: DataFrame, ords: np.ndarray
-) -> Callable[[np.ndarray], pl.Series]:
-    """The raw texts of given rows of the collected posts (``ords``: each row's ``ord``),
-    fetched from ``texts`` (``ord``, ``text``) in Spark: the tables quote a few of them
-    (group labels, examples), so the driver never holds every post's text."""
-
-    def at(rows: np.ndarray) -> pl.Series:
-        wanted = np.unique(ords[rows])
-        if wanted.size == 0:
-            return pl.Series("text", [], pl.String)
-        found = _rows_at(spark, texts, "ord", wanted)["text"]
-        return pl.Series("text", found).gather(np.searchsorted(wanted, ords[rows]))
-
-    return at
-
-
-def _rows_at(spark: SparkSession, frame: DataFrame, column: str, keys: np.ndarray) -> pa.Table:
-    """The rows of ``frame`` whose ``column`` (64-bit) is one of ``keys``, ordered by it:
-    a broadcast join with the few keys the driver asks for."""
-    wanted = spark.createDataFrame(pa.table({column: pa.array(keys, pa.int64())}).to_pandas())
-    return frame.join(wanted.hint("broadcast"), on=column).orderBy(column).toArrow()
-
-
 def _listing(posts: DataFrame) -> DataFrame:
-    """The columns the posts table is written from and the driver collects of the posts
-    of shared groups."""
+    """The columns the posts table is written from and the shared groups' posts are marked
+    from (:class:`~detector.spark.shared.SparkPosts`)."""
     quoting = ["quoting"] if "quoting" in posts.columns else []
     return posts.select(
         "ord", "post_id", "account_id", "created_at", "text_key", "account", *quoting
     )
 
 
-def _posts_table(
-    spark: SparkSession,
-    listing: DataFrame,
-    staged: Staging,
-    parts_dir: str | None,
-    text_keys: np.ndarray,
-    posts: pl.DataFrame,
-    accounts: pl.DataFrame,
-) -> pl.DataFrame | TableParts:
-    """The posts table made in Spark: each post's ``group_id`` (by its text: ``text_keys``
-    by text number) from the driver's ``posts`` and ``cluster_id`` (by account number)
-    from ``accounts``, joined to the ``listing``; only the grouped texts and clustered
-    accounts go to Spark. Written by the executors as Parquet parts in input order (the
-    parts' folder is the result's, deleted with it) where the driver can read what they
-    write, else collected."""
-    grouped = posts.select("text_id", "group_id").drop_nulls().unique("text_id")
-    groups = pa.table(
-        {
-            "text_key": pa.array(text_keys[grouped["text_id"].to_numpy()], pa.int64()),
-            "group_id": grouped["group_id"].to_arrow(),
-        }
-    )
-    clustered = (
-        accounts.select("cluster_id")
-        .with_row_index("account")
-        .drop_nulls()
-        .select(pl.col("account").cast(pl.Int64), "cluster_id")
-    )
-    table = (
-        listing.join(staged.frame(spark, groups, "post_groups"), "text_key", "left")
-        .join(staged.frame(spark, clustered.to_arrow(), "post_clusters"), "account", "left")
-        .orderBy("ord")
-        .select(
-            "post_id",
-            "account_id",
-            F.timestamp_micros("created_at").alias("created_at"),
-            "group_id",
-            "cluster_id",
-        )
-    )
-    if not staged.seen_by_all(spark):
-        return pl.DataFrame(pl.from_arrow(table.toArrow())).cast(POSTS)
-    parts = TableParts.temporary("posts", parts_dir)  # deleted with it
-    table.write.parquet(str(parts.folder))
-    return parts
-
-
 def _quoting(posts: DataFrame, columns: list[str]) -> DataFrame:
     """``posts`` with ``quoting`` (a repost or a reply: not a text of its own, see
-    :mod:`detector.rewording`) where the input has the columns that say so, which the driver
-    does not collect."""
+    :mod:`detector.rewording`) where the input has the columns that say so, which stay in
+    Spark."""
     quotes = [F.col(c).isNotNull() for c in QUOTES if c in columns]
     return posts.withColumn("quoting", reduce(operator.or_, quotes)) if quotes else posts
 
@@ -343,11 +279,8 @@ def _accounts(posts: DataFrame) -> pl.DataFrame:
         F.min("created_at").alias("first_seen"),
         F.max("created_at").alias("last_seen"),
     )
-    return (
-        pl.DataFrame(pl.from_arrow(table.toArrow()))
-        .sort("account_id")
-        .with_columns(*(_time(c) for c in ("account_created_at", "first_seen", "last_seen")))
-    )
+    times = ("account_created_at", "first_seen", "last_seen")
+    return collected(table).sort("account_id").with_columns(*(epoch_time(c) for c in times))
 
 
 def _account_numbers(spark: SparkSession, staged: Staging, accounts: pl.DataFrame) -> DataFrame:
@@ -355,26 +288,6 @@ def _account_numbers(spark: SparkSession, staged: Staging, accounts: pl.DataFram
     numbers = np.arange(accounts.height, dtype=np.int64)
     table = pa.table({"account_id": accounts["account_id"].to_arrow(), "account": numbers})
     return staged.frame(spark, table, "accounts")
-
-
-def _posts(posts: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """The posts as the local engine's frame has them: the files' columns in the same
-    order but those left in Spark (the text, the object trace columns) or in the accounts
-    table, times as datetimes, the account's number, ``text_key`` unsigned, and
-    ``quoting`` where the input says which posts quote."""
-    left = ("text", "account_id", "account_created_at", *OBJECT_COLUMNS)
-    columns = [c for c in columns or BASE_COLUMNS if c not in left]
-    return posts.select(
-        *(_time(c) if c in TIMES else c for c in columns),
-        pl.col("account").cast(pl.UInt32),
-        pl.col("text_key").reinterpret(signed=False),
-        *(["quoting"] if "quoting" in posts.columns else []),
-    )
-
-
-def _time(column: str) -> pl.Expr:
-    """Epoch microseconds as the local engine's times."""
-    return pl.col(column).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").cast(TIME)
 
 
 def _rejects(

@@ -1,9 +1,9 @@
-"""Near-duplicate groups on Spark, and the posts the driver collects: each text's group (its
+"""Near-duplicate groups on Spark, and the texts the driver collects: each text's group (its
 near-duplicate component, the text alone, or its short-text key), the groups two or more
-accounts share, and the posts of those groups only, which is all that the stages after
-LSH read of the posts (:func:`detector.pipeline.scan_posts`). Their texts are numbered and
-grouped on the driver as the local engine numbers and groups every text, among these
-texts only: in the same order, so every comparison and tie-break comes out the same.
+accounts share, and the texts of those groups only, whose posts are all that the stages
+after LSH read (:mod:`detector.spark.shared`). These texts are numbered and grouped on the
+driver as the local engine numbers and groups every text, among these texts only: in the
+same order, so every comparison and tie-break comes out the same.
 
 A group is named by two columns, never null together in a group: ``group_first``, the
 ``first`` (ord of the first post) of its first text, -1 for a short-text group;
@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
 from detector.rewording import short_group_labels
+from detector.spark.arrow import collected
 from detector.spark.texts import PASSED_ON
 
 GROUP = ("group_first", "group_short")
@@ -48,14 +49,11 @@ def text_groups(sketched: DataFrame, labels: DataFrame, config: ScanConfig) -> D
     )
 
 
-def shared_posts(
-    posts: DataFrame, texts: DataFrame, config: ScanConfig
-) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """The ``posts`` (with ``ord`` and ``text_key``) of groups two or more accounts share,
-    collected in input order, their texts (``text_key`` and :data:`TEXT_COLUMNS`), and the
-    number of posts too short to match; ``texts``: :func:`text_groups`. Which groups are
-    shared is found from the texts alone, so the posts are joined to texts once, to the
-    shared groups' texts."""
+def shared_texts(texts: DataFrame, config: ScanConfig) -> tuple[pl.DataFrame, int]:
+    """The texts of groups two or more accounts share (``text_key`` and
+    :data:`TEXT_COLUMNS`), collected, and the number of posts too short to match;
+    ``texts``: :func:`text_groups`. Which groups are shared is found from the texts alone:
+    their lowest and highest ``account_id``."""
     texts = texts.persist()
     try:
         too_short = (
@@ -67,15 +65,8 @@ def shared_posts(
             .agg((F.min("lowest") < F.max("highest")).alias("shared"))
             .filter("shared")
         )
-        shared_texts = texts.join(shared.select(*GROUP), list(GROUP), "left_semi").select(
-            "text_key", *TEXT_COLUMNS
-        )
-        collected = posts.join(shared_texts.select("text_key"), "text_key", "left_semi")
-        return (
-            pl.DataFrame(pl.from_arrow(collected.orderBy("ord").toArrow())),
-            pl.DataFrame(pl.from_arrow(shared_texts.toArrow())),
-            int(too_short or 0),
-        )
+        found = texts.join(shared.select(*GROUP), list(GROUP), "left_semi")
+        return collected(found.select("text_key", *TEXT_COLUMNS)), int(too_short or 0)
     finally:
         texts.unpersist()
 

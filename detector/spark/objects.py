@@ -21,7 +21,8 @@ from pyspark.sql import functions as F
 from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.graph import kind_keys
 from detector.objects import object_rows, url_domains
-from detector.spark.arrow import arrow_schema, struct, to_batches, to_frame
+from detector.posts import OBJECTS
+from detector.spark.arrow import arrow_schema, collected, struct, to_batches, to_frame
 from detector.spark.texts import Batches
 
 OBJECT_TRACES = struct(
@@ -90,17 +91,19 @@ def _rows(kinds: dict[int, str], schema: pa.Schema) -> Batches:
     return run
 
 
-def object_labels(spark: SparkSession, objects: DataFrame, keys: np.ndarray) -> pl.DataFrame:
-    """``key`` and ``label`` of the objects among ``keys`` (the label of its first trace,
-    as the local engine names it)."""
+def object_labels(spark: SparkSession, traces: DataFrame, keys: np.ndarray) -> pl.DataFrame:
+    """The objects among ``keys`` as :data:`detector.posts.OBJECTS` names them: the label
+    of each one's first trace (as the local engine names it), or where that is null (a
+    text) the ``row``, its post's ``ord``."""
     wanted = np.unique(keys)
     if wanted.size == 0:
-        return pl.DataFrame(schema={"key": pl.Int64, "label": pl.String})
+        return pl.DataFrame(schema=OBJECTS)
     table = spark.createDataFrame(pa.table({"key": pa.array(wanted, pa.int64())}).to_pandas())
-    found = objects.select("key", "label", "post", "place").join(table.hint("broadcast"), "key")
+    found = traces.select("key", "label", "post", "place").join(table.hint("broadcast"), "key")
     return (
-        pl.DataFrame(pl.from_arrow(found.toArrow()))
+        collected(found)
         .sort("key", "post", "place")
         .unique("key", keep="first", maintain_order=True)
-        .select("key", "label")
+        .select("key", "label", row=pl.when(pl.col("label").is_null()).then("post"))
+        .cast(OBJECTS)
     )
