@@ -659,23 +659,27 @@ def _spark_section(spark: dict) -> list[str]:
         "machine cannot hold.",
         "",
         "| posts | engine | shuffle partitions | seconds | vs local | same answer | stages | "
-        "tasks | shuffle written (MB) | shuffle read (MB) | posts held (Spark: by the driver) "
+        "tasks | shuffle written (MB) | shuffle read (MB) | held by the Spark driver "
         "| peak RSS (MB; Spark: the driver's) |",
         "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         "Stage seconds of the Spark runs. In Spark: read + validate, normalise + MinHash, buckets"
-        " + components (with, on the driver, the near-duplicate groups' indexing and spun "
-        "groups); collect: the accounts (each one's post count, first and last post) to the "
-        "driver, then each text's group and the groups two or more accounts share found in Spark "
-        "(`detector.spark.groups`) and the posts of those groups only to the driver (the raw "
-        "texts stay cached in Spark, fetched by row for the few the tables quote, and so do the "
-        "trace columns); graph: the object traces (reposts, replies, URLs, hashtags, mentions) "
-        "built in Spark (`detector.spark.objects`), the text traces on the driver, then the "
-        "account graph, communities and evidence in Spark, component by component "
-        "(`detector.spark.accounts`); cluster: the components' results put together on the "
-        "driver; score and tables on the driver, but the posts and the rejects, which the "
-        "executors write as Parquet parts (the rejects within collect, the posts within tables):",
+        " + components; collect: the accounts (each one's post count, first and last post) and "
+        "each text of the groups two or more accounts share (its key, first post, shingles and "
+        "group: `detector.spark.groups`) to the driver, which numbers and groups them as the "
+        "local engine does; the raw texts and the trace columns stay cached in Spark, the texts "
+        "fetched by row for the few the tables quote; then, in the local engine's buckets + "
+        "components stage, the posts of shared groups marked where they lie "
+        "(`detector.spark.shared`: their groups numbered from a row per group, the spun groups "
+        "found from a row per text, and the rewordings in them marked on the driver from those "
+        "groups' written posts, the only posts it collects); graph: the object traces "
+        "(reposts, replies, URLs, hashtags, mentions: `detector.spark.objects`) and the text "
+        "traces built in Spark, then the account graph, communities and evidence, component by "
+        "component (`detector.spark.accounts`); cluster: the components' results put together on"
+        " the driver; score on the driver; tables: each cluster's examples and the groups table "
+        "made in Spark and collected, the posts and rejects tables written by the executors as "
+        "Parquet parts (the rejects within collect):",
         "",
         "| posts | partitions | read + validate | normalise + MinHash | buckets + components "
         "| collect | graph | cluster | score | tables |",
@@ -713,34 +717,56 @@ def _billion_note(spark: dict) -> list[str]:
         "hardly depends on the partition count (table above), the task count and the "
         "per-task overhead grow with it.",
         f"- **Executors**: the Spark stages took {in_spark:.0f} s on {spark['cores']} cores "
-        "here (an upper bound: the graph stage's share includes building the text traces on "
-        f"the driver), about {core_hours:,.0f} core-hours at 1B posts with this machine's per-core "
-        f"speed and overheads: {core_hours / 200:,.1f} h on 50 executors of 4 cores "
+        "here (an upper bound: the buckets + components stage's share includes marking the "
+        f"spun groups' rewordings on the driver), about {core_hours:,.0f} core-hours at 1B "
+        "posts with this machine's per-core speed and overheads: "
+        f"{core_hours / 200:,.1f} h on 50 executors of 4 cores "
         "(8 GB heap + 4 GB overhead each: a task holds one Arrow batch of 10,000 texts "
         "and their signatures, 5 MB, plus the imported libraries, about 400 MB a Python "
         "worker).",
-        f"- **Driver**: here {driver_s:.0f} s for collecting the accounts and the posts of "
-        "shared groups, putting the components' clusters together and scoring them (building "
-        f"the text traces is in the graph stage), {_driver_memory(best)}, holding "
-        f"{_driver_posts(best)} posts; linearly, about {driver_s * scale / 3600:,.1f} h and "
-        f"{_driver_memory(best, scale)} at 1B posts. **This is the limit of the current "
-        "design**: the per-post stages and the account graph (component by component, the "
-        "giant component in one task) run in Spark, and so do the object traces and each "
-        "text's group; the raw texts and the trace columns stay there, and the executors "
-        "write the posts and rejects tables; the driver holds the accounts, the edges "
-        "written and the posts of shared groups (their id, time, account number and text), "
-        "not every post, but those are a large share of a dump of copies and reposts. A "
-        "billion posts need the next steps, not done: the spun groups, text traces and "
-        "group tables made in Spark from those posts, and the giant component split across "
-        "tasks.",
+        f"- **Driver**: here {driver_s:.0f} s for collecting the accounts and the shared "
+        "groups' texts, putting the components' clusters together and scoring them, "
+        f"{_driver_memory(best)}, holding {_driver_posts(best)}. "
+        f"{_driver_growth(spark['runs'], largest)}It holds no post of the shared groups: "
+        "their marks, text traces, examples and groups table are made in Spark. What it "
+        "still holds grows with the dump: a row per account (the accounts table it writes), "
+        "per text of the shared groups (their numbers and groups, as the local engine's "
+        "arrays) and per shared group, the spun groups' written posts and the edges it "
+        "writes. The next steps, not done: texts and groups numbered in Spark (a row per "
+        "group to the driver), the accounts table written by the executors, and the giant "
+        "component split across tasks.",
         "",
     ]
 
 
+def _driver_growth(runs: list[dict], largest: int) -> str:
+    """The Spark driver's peak memory at 1B posts, from how it grew between the smallest
+    and the largest world (best runs of each); empty where one size was run."""
+    spark = [r for r in runs if r["engine"] != "local" and r.get("driver_peak_rss_mb")]
+    smallest = min((r["posts"] for r in spark), default=largest)
+    if smallest == largest:
+        return ""
+    peak = {
+        size: min(r["driver_peak_rss_mb"] for r in spark if r["posts"] == size)
+        for size in (smallest, largest)
+    }
+    per_post = (peak[largest] - peak[smallest]) / (largest - smallest)
+    at_billion = peak[largest] + per_post * (1e9 - largest)
+    return (
+        f"Its peak grew {per_post * 1e6:,.0f} MB a million posts from {size_label(smallest)} "
+        f"to {size_label(largest)}: about {at_billion / 1e3:,.0f} GB at 1B posts at that rate. "
+    )
+
+
 def _driver_posts(run: dict) -> str:
-    """How many of the run's posts the Spark driver held, and their share."""
+    """How many of the run's posts the Spark driver held, and their share, and the texts
+    it numbered where the run counted them."""
     held = run.get("driver_posts")
-    return "–" if held is None else f"{held:,} ({held / run['posts']:.0%})"
+    if held is None:
+        return "–"
+    texts = run.get("driver_texts")
+    posts = f"{held:,} posts ({held / run['posts']:.1%})"
+    return posts if texts is None else f"{posts}, {texts:,} texts"
 
 
 def _growth_caveat(runs: list[dict], largest: int) -> str:
@@ -777,17 +803,13 @@ def _mb(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def _driver_memory(run: dict, scale: float = 1.0) -> str:
-    """The driver's peak memory, scaled; where the run did not record it, the local
-    engine's peak at the same size bounds it (the driver does that scan's work after LSH)."""
+def _driver_memory(run: dict) -> str:
+    """The driver's peak memory; where the run did not record it, the local engine's peak
+    at the same size bounds it (the driver does that scan's work after LSH)."""
     peak = run.get("driver_peak_rss_mb")
     if peak is None:
-        return (
-            "with about the memory of a local scan of this size (*Speed and memory* above)"
-            if scale == 1.0
-            else f"{scale:,.0f} times that memory"
-        )
-    return f"{peak * scale / 1e6:,.1f} TB" if scale > 1 else f"peak {peak:,.0f} MB"
+        return "with about the memory of a local scan of this size (*Speed and memory* above)"
+    return f"peak {peak:,.0f} MB"
 
 
 # Figures other benchmark commands write beside results.json, each with its section.

@@ -153,6 +153,7 @@ def main() -> None:
                     "flagged_accounts": result.summary["flagged_accounts"],
                     "unique_texts": result.summary["unique_texts"],
                     "driver_posts": result.summary["engine"]["driver_posts"],
+                    "driver_texts": result.summary["engine"]["driver_texts"],
                     "driver_peak_rss_mb": max(
                         v["peak_rss_mb"] for v in result.summary["stages"].values()
                     ),
