@@ -74,7 +74,7 @@ def shared_texts(texts: DataFrame, config: ScanConfig) -> tuple[pl.DataFrame, in
 def numbered_texts(
     texts: pl.DataFrame,
 ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """The collected ``texts`` (:func:`shared_posts`) as the local engine numbers and groups
+    """The collected ``texts`` (:func:`shared_texts`) as the local engine numbers and groups
     texts: ``text_key`` -> ``text_id`` by first post, and by text number its ``first``,
     shingles and group label (a near-duplicate group's by its first text's number, a
     short-text group's from the number of texts up, by the rank of its key)."""
