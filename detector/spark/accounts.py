@@ -37,7 +37,7 @@ from detector.coordination import Clusterer, Clustering, Step, find_clusters
 from detector.graph import AccountGraph, Traces, index_type, linked_in_window
 from detector.schema import FEATURES
 from detector.score import ClusterEvidence
-from detector.spark.arrow import arrow_schema, struct, to_batches
+from detector.spark.arrow import arrow_schema, collected, struct, to_batches
 from detector.spark.components import component_labels
 from detector.spark.objects import object_labels
 from detector.spark.options import SparkOptions
@@ -155,7 +155,7 @@ def _parts(
         )
         run = _run_part(config, kind_totals, arrow_schema(spark, PARTS))
         parts = closed.groupBy("part").applyInArrow(run, PARTS)
-        table = pl.from_arrow(parts.toArrow())
+        table = collected(parts)
         n_components = labels.select("label").distinct().count()
     finally:
         labels.unpersist()

@@ -309,7 +309,7 @@ def _rejects(
         .select(*REJECTS.names())
     )
     if not staged.seen_by_all(spark):
-        return pl.from_arrow(ordered.toArrow()).cast(REJECTS)
+        return collected(ordered).cast(REJECTS)
     parts = TableParts.temporary("rejects", parts_dir)
     ordered.write.parquet(str(parts.folder))
     return parts
