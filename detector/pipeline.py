@@ -353,16 +353,16 @@ def scan(
             )
             text_group = texts.groups(config.threshold)
             groups = TextGroups.of(text_group, texts.low_bytes, config.spun_min_texts)
-            del texts, text_group
+            del texts
             release_freed_memory()
-            posts = Posts.of_store(store, accounts, n_shingles >= config.min_shingles)
-            del accounts
+            posts = Posts.of_store(store, accounts, n_shingles, text_group, config)
+            del accounts, n_shingles, text_group
             release_freed_memory()
         clusterer = partial(
             find_clusters, park=store.park_arrays, join=partial(join_columns, store=store)
         )
         result = scan_posts(
-            posts, rejects, n_shingles, groups,
+            posts, rejects, groups,
             files=files, rows_read=rows_read, config=config, model=model, stages=stages,
             started=started, clusterer=clusterer,
         )  # fmt: skip
@@ -378,7 +378,6 @@ def scan(
 def scan_posts(
     posts: SharedPosts,
     rejects: pl.DataFrame | TableParts,
-    n_shingles: np.ndarray,
     groups: TextGroups,
     *,
     files: Sequence[str | Path],
@@ -392,14 +391,14 @@ def scan_posts(
     """The scan from the near-duplicate groups on: index posts, spun groups, account graph,
     clusters, scores, tables and summary. Every engine calls it, so they answer alike.
 
-    ``posts``: where the engine holds them; ``n_shingles`` is indexed by ``text_id``;
-    ``groups``: each text's group and the sketches of large groups' texts; ``clusterer``:
-    how the traces become clusters (:func:`find_clusters` on this machine).
+    ``posts``: where the engine holds them; ``groups``: the groups that can be spun, with
+    their texts' sketches; ``clusterer``: how the traces become clusters
+    (:func:`find_clusters` on this machine).
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
     accounts, counts = posts.accounts, posts.counts
     with stages.step("lsh"):
-        n_spun = posts.mark(groups, n_shingles, config)
+        n_spun = posts.mark(groups, config)
         groups.release()
 
     with stages.step("graph"):

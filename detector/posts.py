@@ -63,10 +63,10 @@ class SharedPosts(Protocol):
     accounts: pl.DataFrame
     counts: PostCounts
 
-    def mark(self, groups: TextGroups, n_shingles: np.ndarray, config: ScanConfig) -> int:
-        """Index the posts by group (output group ids among them), find the spun groups and
-        mark the rewordings in them; returns the number of spun groups. ``n_shingles``: by
-        text number."""
+    def mark(self, groups: TextGroups, config: ScanConfig) -> int:
+        """Index the posts by group (output group ids among them), find the spun groups
+        among ``groups`` and mark the rewordings in them; returns the number of spun
+        groups."""
         ...
 
     def traces(self, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
@@ -90,23 +90,35 @@ class Posts:
     order with ``post_id``, ``account`` (dense number, by ``account_id`` order),
     ``created_at``, ``text_id`` and the input's trace columns (``repost_of``, ``urls``...);
     ``texts``: the raw texts of given rows (the tables quote a few; the rest never come
-    back); ``park``: sets a frame aside while the graph and clusters are built, returning
-    how to get it back (on disk once the scan is past its memory budget)."""
+    back); ``n_shingles`` and ``text_group``: each text's shingle count and group label
+    (-1 for none; see :meth:`~detector.rewording.TextGroups.of`), by text number;
+    ``park``: sets a frame aside while the graph and clusters are built, returning how to
+    get it back (on disk once the scan is past its memory budget)."""
 
     frame: pl.DataFrame
     accounts: pl.DataFrame
     counts: PostCounts
     texts: Callable[[np.ndarray], pl.Series]
+    n_shingles: np.ndarray
+    text_group: np.ndarray
     park: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = lambda frame: lambda: frame
     parked: Callable[[], pl.DataFrame] = field(init=False)  # the posts set aside by traces
     short_text_groups: int = field(init=False, default=0)  # counted by mark
 
     @classmethod
-    def of_store(cls, store: BatchStore, accounts: RankedAccounts, matchable: np.ndarray) -> Posts:
+    def of_store(
+        cls,
+        store: BatchStore,
+        accounts: RankedAccounts,
+        n_shingles: np.ndarray,
+        text_group: np.ndarray,
+        config: ScanConfig,
+    ) -> Posts:
         """From the batches the scan kept: every column but the raw texts, which stay in
         ``store`` (on disk if spilled); ``accounts``: each first-appearance number's rank
-        and the accounts table in rank order; ``matchable``: whether each text is long
-        enough to match."""
+        and the accounts table in rank order; ``n_shingles``, ``text_group``: as the
+        fields."""
+        matchable = n_shingles >= config.min_shingles
         if not store.rows:
             return cls(
                 pl.DataFrame(schema=_POSTS),
@@ -115,6 +127,8 @@ class Posts:
                 ),
                 PostCounts(0, 0, matchable.size),
                 lambda rows: pl.Series([], dtype=pl.String),
+                n_shingles,
+                text_group,
             )
         rank, table = accounts
         frame = store.pop([name for name in store.names() if name != "text"])
@@ -126,15 +140,19 @@ class Posts:
             _active(table, account, frame["created_at"].dt.epoch("us").to_numpy()),
             PostCounts(frame.height, too_short, matchable.size),
             lambda rows: store.gather("text", rows),
+            n_shingles,
+            text_group,
             store.park,
         )
 
-    def mark(self, groups: TextGroups, n_shingles: np.ndarray, config: ScanConfig) -> int:
-        frame = _index_posts(self._take(), groups.label, n_shingles >= config.min_shingles)
+    def mark(self, groups: TextGroups, config: ScanConfig) -> int:
+        matchable = self.n_shingles >= config.min_shingles
+        frame = _index_posts(self._take(), self.text_group, matchable)
+        self.text_group = self.text_group[:0].copy()  # 8 bytes a text, read no more
         # Short-text groups are labelled from the number of texts up.
-        short = frame.filter(pl.col("shared_group") >= n_shingles.size)
+        short = frame.filter(pl.col("shared_group") >= self.n_shingles.size)
         self.short_text_groups = short["shared_group"].n_unique()
-        spun = spun_groups(written_texts(frame, groups), n_shingles, groups, config)
+        spun = spun_groups(written_texts(frame, self.n_shingles, groups), groups, config)
         self.frame = mark_rewordings(frame, spun, groups, config)
         return spun.size
 
@@ -211,7 +229,9 @@ def _index_posts(
     n_posts = np.bincount(label, minlength=labels)
     first = np.full(labels, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(first, label, time.to_numpy()[shared])
-    group_id = group_ids(n_posts, first)
+    ranked = np.flatnonzero(n_posts)
+    group_id = np.zeros(labels, np.int64)
+    group_id[ranked] = group_ids(ranked, n_posts[ranked], first[ranked])
     post_group_id = np.zeros(group.size, np.int64)
     post_group_id[shared] = group_id[label]
     return posts.with_columns(
@@ -223,15 +243,13 @@ def _index_posts(
     )
 
 
-def group_ids(n_posts: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Output group ids by label (0 where a label has no posts): 1.. by decreasing number
-    of posts (``n_posts``), ties by first post time (``first``), then label. Every engine
-    numbers groups by this."""
-    ranked = np.flatnonzero(n_posts)
-    ranked = ranked[np.lexsort((ranked, first[ranked], -n_posts[ranked]))]
-    group_id = np.zeros(n_posts.size, np.int64)
-    group_id[ranked] = np.arange(1, ranked.size + 1)
-    return group_id
+def group_ids(label: np.ndarray, n_posts: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Output ids of groups given row-aligned (their ``label``, posts and first post
+    second): 1.. by decreasing number of posts, ties by first post, then label. Every
+    engine numbers groups by this."""
+    ids = np.empty(label.size, np.int64)
+    ids[np.lexsort((label, first, -n_posts))] = np.arange(1, label.size + 1)
+    return ids
 
 
 def _slim(posts: pl.DataFrame) -> pl.DataFrame:

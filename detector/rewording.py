@@ -42,49 +42,44 @@ def _written(posts: pl.DataFrame) -> pl.Expr:
 
 @dataclass
 class TextGroups:
-    """Near-duplicate groups as the stages after LSH need them, from any engine: the group
-    ``label`` of every text number (-1 for none; near-duplicate groups are labelled by
-    their first text's number, short-text groups from the number of texts up), and the
-    sketch low bytes (``low``, row-aligned) of the texts (``large``: sorted text numbers)
-    of the near-duplicate groups of at least ``spun_min_texts`` texts, the only ones that
-    can be spun."""
+    """The near-duplicate groups that can be spun, those of at least ``spun_min_texts``
+    texts, as spun-group detection reads them from any engine: their texts (``large``:
+    sorted text numbers) and, row-aligned, each one's group ``label`` (its group's first
+    text's number) and sketch low bytes (``low``)."""
 
-    label: np.ndarray
     large: np.ndarray
+    label: np.ndarray
     low: np.ndarray
 
     @classmethod
     def of(
         cls, label: np.ndarray, low_bytes: Callable[[np.ndarray], np.ndarray], min_texts: int
     ) -> TextGroups:
-        """``label`` and the low bytes of its large groups' texts (``low_bytes``: by text
-        number)."""
+        """From the group ``label`` of every text number (-1 for none; near-duplicate
+        groups are labelled by their first text's number, short-text groups from the number
+        of texts up) and the low bytes of texts (``low_bytes``: by text number)."""
         large = large_group_texts(label, min_texts)
-        return cls(label, large, low_bytes(large))
+        return cls(large, label[large], low_bytes(large))
 
     def release(self) -> None:
-        """Free the labels and the large groups' sketches once the rewordings are marked:
-        nothing after reads them (at 10M posts they hold about 250 MB), and every engine's
-        caller still holds the groups."""
-        empty = (a[:0].copy() for a in (self.label, self.large, self.low))  # a view keeps all
-        self.label, self.large, self.low = empty
+        """Free the large groups' sketches once the rewordings are marked: nothing after
+        reads them, and every engine's caller still holds the groups."""
+        empty = (a[:0].copy() for a in (self.large, self.label, self.low))  # a view keeps all
+        self.large, self.label, self.low = empty
 
     def candidates(self) -> np.ndarray:
-        """Labels of the groups that can be spun (those of at least ``spun_min_texts``
-        texts), sorted."""
-        return np.unique(self.label[self.large])
+        """Labels of the groups that can be spun, sorted."""
+        return np.unique(self.label)
 
     def low_bytes(self, text_ids: np.ndarray) -> np.ndarray:
         """Low bytes of texts of large groups, by text number."""
         return self.low[np.searchsorted(self.large, text_ids)]
 
-    def similarity(self) -> np.ndarray:
-        """Each text's estimated similarity to its group's first text: NaN for first
-        texts and for texts outside large groups."""
-        out = np.full(self.label.size, np.nan)
-        roots = np.searchsorted(self.large, self.label[self.large])
-        out[self.large] = root_similarity(self.low, roots)
-        return out
+    def similarity(self, text_ids: np.ndarray) -> np.ndarray:
+        """The estimated similarity of texts of large groups (by text number) to their
+        group's first text: NaN for first texts."""
+        roots = np.searchsorted(self.large, self.label)
+        return root_similarity(self.low, roots)[np.searchsorted(self.large, text_ids)]
 
 
 def large_group_texts(label: np.ndarray, min_texts: int) -> np.ndarray:
@@ -102,31 +97,29 @@ def short_group_labels(keys: np.ndarray, n_texts: int) -> np.ndarray:
     return n_texts + np.unique(keys, return_inverse=True)[1].reshape(-1)
 
 
-def written_texts(posts: pl.DataFrame, groups: TextGroups) -> pl.DataFrame:
-    """Per text of the large near-duplicate groups shared in ``posts`` (columns
+def written_texts(posts: pl.DataFrame, n_shingles: np.ndarray, groups: TextGroups) -> pl.DataFrame:
+    """Per text of the groups that can be spun shared in ``posts`` (columns
     ``shared_group``, ``text_id``, ``matchable``, and ``repost_of``/``reply_to`` or
     ``quoting`` when the input says which posts quote): its posts written as texts of their
-    own (``n_posts``), the counts :func:`spun_groups` reads."""
+    own (``n_posts``) and its ``shingles`` (``n_shingles``: by text number), what
+    :func:`spun_groups` reads."""
     candidates = pl.Series(groups.candidates(), dtype=pl.Int64)
-    return (
+    counts = (
         posts.filter(_written(posts) & pl.col("shared_group").is_in(candidates.implode()))
         .group_by("shared_group", "text_id")
         .agg(n_posts=pl.len())
     )
+    shingles = n_shingles[counts["text_id"].to_numpy()]
+    return counts.with_columns(shingles=pl.Series(shingles, dtype=pl.Int64))
 
 
-def spun_groups(
-    texts: pl.DataFrame, n_shingles: np.ndarray, groups: TextGroups, config: ScanConfig
-) -> np.ndarray:
-    """Sorted labels of the spun groups, from their written posts per text (``texts``:
-    ``shared_group``, ``text_id``, ``n_posts``, as :func:`written_texts` counts them, from
-    any engine); ``n_shingles`` per text number."""
-    text_id = texts["text_id"].to_numpy()
+def spun_groups(texts: pl.DataFrame, groups: TextGroups, config: ScanConfig) -> np.ndarray:
+    """Sorted labels of the spun groups, from their texts' written posts and shingles
+    (``texts``: ``shared_group``, ``text_id``, ``n_posts``, ``shingles``, as
+    :func:`written_texts` gives them, from any engine)."""
+    similarity = groups.similarity(texts["text_id"].to_numpy())
     stats = (
-        texts.with_columns(
-            shingles=pl.Series(n_shingles[text_id], dtype=pl.Int64),
-            similarity=pl.Series(groups.similarity()[text_id]).fill_nan(None),
-        )
+        texts.with_columns(similarity=pl.Series(similarity).fill_nan(None))
         .sort("shared_group", "text_id")  # the mean's terms in one order, whatever the engine
         .group_by("shared_group", maintain_order=True)
         .agg(

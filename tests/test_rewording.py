@@ -62,7 +62,7 @@ def test_released_groups_hold_no_memory():
     low = np.arange(8 * 16, dtype=np.uint8).reshape(8, 16)
     groups = TextGroups.of(label, lambda texts: low[texts], 2)
     groups.release()
-    for array in (groups.label, groups.large, groups.low):
+    for array in (groups.large, groups.label, groups.low):
         assert array.size == 0 and array.base is None
 
 

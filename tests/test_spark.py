@@ -105,10 +105,13 @@ def test_demo_same_as_local(spark):
     assert result.summary["flagged_accounts"] > 0
     assert result.summary["engine"]["name"] == "spark"
     assert_same(result, local_scan(DEMO))
-    # The driver held the written posts of spun groups only, a few of the shared groups'.
+    # The driver held the written posts of spun groups only, a few of the shared groups',
+    # and the texts of the groups that can be spun (30 texts or more), not every shared group's.
     assert result.summary["spun_groups"] > 0
     shared = table(result, "posts")["group_id"].is_not_null().sum()
     assert 0 < result.summary["engine"]["driver_posts"] < shared / 4
+    shared_texts = table(result, "groups")["n_texts"].sum()
+    assert 0 < result.summary["engine"]["driver_texts"] < shared_texts  # 3,507 of 4,603
 
 
 def test_executors_without_the_drivers_folder_same_as_local(spark, monkeypatch):

@@ -1,17 +1,17 @@
 """The scan on Spark: read, validate, normalise, MinHash, band buckets, verification and
 near-duplicate components run as Spark stages, and the object traces (reposts, replies,
-URLs, hashtags, mentions) are built there (:mod:`detector.spark.objects`). Each text's
-group and which groups two or more accounts share are found there too
-(:mod:`detector.spark.groups`): the driver collects a row per text of those groups, the
-accounts (each one's post count and first and last post) and the counts the summary gives
-of every post, never the posts themselves. The scan then goes on with the local engine's
-own :func:`detector.pipeline.scan_posts`, so both engines give the same answer, on posts
-that stay in Spark (:class:`~detector.spark.shared.SparkPosts`: group ids, spun groups,
-text traces, examples, the groups and posts tables). The account graph, communities, core
-members and cluster evidence run on Spark, component by component
-(:mod:`detector.spark.accounts`); the driver scores the clusters and writes the tables of
-a row per account, cluster or edge, and the executors those of a row per input row, posts
-and rejects, as Parquet parts."""
+URLs, hashtags, mentions) are built there (:mod:`detector.spark.objects`). Each text's group
+and which groups two or more accounts share are found there too
+(:mod:`detector.spark.groups`): the driver collects the accounts (each one's post count and
+first and last post), the counts the summary gives of every post and the sketches of the
+texts of groups that can be spun, never the posts themselves. The scan then goes on with the
+local engine's own :func:`detector.pipeline.scan_posts`, so both engines give the same
+answer, on posts that stay in Spark (:class:`~detector.spark.shared.SparkPosts`: group ids,
+spun groups, text traces, examples, the groups and posts tables). The account graph,
+communities, core members and cluster evidence run on Spark, component by component
+(:mod:`detector.spark.accounts`); the driver scores the clusters and writes the tables of a
+row per account, cluster or edge, and the executors those of a row per input row, posts and
+rejects, as Parquet parts."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ from detector.schema import REJECTS
 from detector.spark.accounts import spark_clusterer
 from detector.spark.arrow import collected, epoch_time
 from detector.spark.components import component_labels
-from detector.spark.groups import numbered_texts, shared_texts, text_groups
+from detector.spark.groups import shared_texts, text_groups
 from detector.spark.lsh import candidate_pairs, verified_pairs
 from detector.spark.objects import object_kinds, object_traces
 from detector.spark.options import SparkOptions
@@ -166,18 +166,14 @@ def _scan_files(
                 labels, rounds = _components(spark, sketched, config, engine)
                 cached.append(labels)
             with stages.step("collect", "collect to the driver"):
-                found, too_short = shared_texts(text_groups(sketched, labels, config), config)
+                shared = shared_texts(spark, staged, text_groups(sketched, labels, config), config)
+                cached.append(shared.texts)
                 labels.unpersist()
-                text_index, first, n_shingles, text_group = numbered_texts(found)
-                groups = TextGroups.of(
-                    text_group,
-                    lambda texts: _low_bytes(spark, sketched, first[texts], config),
-                    config.spun_min_texts,
-                )
-                text_keys = text_index["text_key"].reinterpret(signed=True).to_numpy()
-                counts = PostCounts(int(accounts["n_posts"].sum()), too_short, n_texts)
+                low = _low_bytes(spark, sketched, shared.large, config)
+                groups = TextGroups(shared.large, shared.large_label, low)
+                counts = PostCounts(int(accounts["n_posts"].sum()), shared.too_short, n_texts)
                 posts = SparkPosts(
-                    spark, staged, listing, raw, text_keys, accounts, counts,
+                    spark, staged, listing, raw, shared, accounts, counts,
                     parts_dir=parts_dir, cached=cached,
                 )  # fmt: skip
             sketched.unpersist()
@@ -190,7 +186,7 @@ def _scan_files(
         clusterer, done = spark_clusterer(spark, engine, staged, traces)
         with _session_settings(spark, engine):
             result = scan_posts(
-                posts, rejects, n_shingles, groups, files=files, rows_read=read.rows_read,
+                posts, rejects, groups, files=files, rows_read=read.rows_read,
                 config=config, model=model, stages=stages, started=started, clusterer=clusterer,
             )  # fmt: skip
     finally:
@@ -201,7 +197,7 @@ def _scan_files(
         "master": spark.sparkContext.master,
         "component_rounds": rounds,  # 0: components found on the driver
         "driver_posts": posts.driver_posts,  # the spun groups' written posts, marked there
-        "driver_texts": found.height,  # the shared groups' texts, numbered there
+        "driver_texts": shared.large.size,  # the texts of groups that can be spun
         "account_component_rounds": done["component_rounds"],
         "account_components": done["components"],
         "component_buckets": done["buckets"],

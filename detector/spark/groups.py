@@ -1,9 +1,12 @@
-"""Near-duplicate groups on Spark, and the texts the driver collects: each text's group (its
-near-duplicate component, the text alone, or its short-text key), the groups two or more
-accounts share, and the texts of those groups only, whose posts are all that the stages
-after LSH read (:mod:`detector.spark.shared`). These texts are numbered and grouped on the
-driver as the local engine numbers and groups every text, among these texts only: in the
-same order, so every comparison and tie-break comes out the same.
+"""Near-duplicate groups on Spark: each text's group (its near-duplicate component, the text
+alone, or its short-text key), the groups two or more accounts share, and the texts of
+those groups, whose posts are all that the stages after LSH read
+(:mod:`detector.spark.shared`), numbered and grouped as the local engine numbers and
+groups texts: a text's number is its first post's ``ord``, a near-duplicate group's label
+its first text's number, a short-text group's label :data:`SHORT_LABELS` plus the rank of
+its key. The local engine numbers texts in the same order (by first post) and puts
+short-text groups' labels above all others the same way, so every comparison and
+tie-break comes out the same.
 
 A group is named by two columns, never null together in a group: ``group_first``, the
 ``first`` (ord of the first post) of its first text, -1 for a short-text group;
@@ -12,18 +15,22 @@ A group is named by two columns, never null together in a group: ``group_first``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-import polars as pl
-from pyspark.sql import DataFrame
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
 from detector.rewording import short_group_labels
 from detector.spark.arrow import collected
+from detector.spark.read import MAX_FILES, PLACE_BITS
+from detector.spark.staging import Staging
 from detector.spark.texts import PASSED_ON
 
 GROUP = ("group_first", "group_short")
-TEXT_COLUMNS = ("first", "n_shingles", *GROUP)  # what the driver collects of a text
+SHORT_LABELS = MAX_FILES << PLACE_BITS  # short-text groups' labels from here up: past every ord
 
 
 def text_groups(sketched: DataFrame, labels: DataFrame, config: ScanConfig) -> DataFrame:
@@ -49,11 +56,28 @@ def text_groups(sketched: DataFrame, labels: DataFrame, config: ScanConfig) -> D
     )
 
 
-def shared_texts(texts: DataFrame, config: ScanConfig) -> tuple[pl.DataFrame, int]:
-    """The texts of groups two or more accounts share (``text_key`` and
-    :data:`TEXT_COLUMNS`), collected, and the number of posts too short to match;
-    ``texts``: :func:`text_groups`. Which groups are shared is found from the texts alone:
-    their lowest and highest ``account_id``."""
+@dataclass(frozen=True)
+class SharedTexts:
+    """The texts of groups two or more accounts share, numbered and grouped as the local
+    engine numbers and groups texts. ``texts``: in Spark (cached), one row per text:
+    ``text_key``, ``text_id``, ``shared_group``, ``n_shingles`` and ``variants`` (texts in
+    its group); on the driver, the texts of the near-duplicate groups that can be spun
+    (``large``: their numbers, sorted; ``large_label``: their groups), the number of
+    shared short-text groups and the posts too short to match, of all posts."""
+
+    texts: DataFrame
+    large: np.ndarray
+    large_label: np.ndarray
+    short_groups: int
+    too_short: int
+
+
+def shared_texts(
+    spark: SparkSession, staged: Staging, texts: DataFrame, config: ScanConfig
+) -> SharedTexts:
+    """The :class:`SharedTexts` of ``texts`` (:func:`text_groups`). Which groups are shared
+    is found from the texts alone, their lowest and highest ``account_id``; the driver ranks
+    the shared short-text groups' keys, a row per group."""
     texts = texts.persist()
     try:
         too_short = (
@@ -62,35 +86,45 @@ def shared_texts(texts: DataFrame, config: ScanConfig) -> tuple[pl.DataFrame, in
         shared = (
             texts.filter(F.col("group_first").isNotNull())
             .groupBy(*GROUP)
-            .agg((F.min("lowest") < F.max("highest")).alias("shared"))
+            .agg(
+                (F.min("lowest") < F.max("highest")).alias("shared"),
+                F.count("*").alias("variants"),
+            )
             .filter("shared")
         )
-        found = texts.join(shared.select(*GROUP), list(GROUP), "left_semi")
-        return collected(found.select("text_key", *TEXT_COLUMNS)), int(too_short or 0)
+        short = collected(shared.filter(F.col("group_first") == -1).select("group_short"))
+        unsigned = short["group_short"].reinterpret(signed=False).to_numpy()
+        labels = {
+            "group_short": short["group_short"].to_numpy(),
+            "short_label": short_group_labels(unsigned, SHORT_LABELS),
+        }
+        near = F.col("group_first") >= 0
+        numbered = (
+            texts.join(shared.select(*GROUP, "variants"), list(GROUP))
+            .join(staged.frame(spark, pa.table(labels), "short_labels"), "group_short", "left")
+            .select(
+                "text_key",
+                F.col("first").alias("text_id"),
+                F.when(near, F.col("group_first"))
+                .otherwise(F.col("short_label"))
+                .alias("shared_group"),
+                "n_shingles",
+                "variants",
+            )
+            .localCheckpoint()
+        )
+        large = collected(
+            numbered.filter(
+                (F.col("shared_group") < SHORT_LABELS)
+                & (F.col("variants") >= config.spun_min_texts)
+            ).select("text_id", "shared_group")
+        ).sort("text_id")
     finally:
         texts.unpersist()
-
-
-def numbered_texts(
-    texts: pl.DataFrame,
-) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """The collected ``texts`` (:func:`shared_texts`) as the local engine numbers and groups
-    texts: ``text_key`` -> ``text_id`` by first post, and by text number its ``first``,
-    shingles and group label (a near-duplicate group's by its first text's number, a
-    short-text group's from the number of texts up, by the rank of its key)."""
-    texts = texts.sort("first")
-    first = texts["first"].to_numpy()
-    group_first = texts["group_first"].to_numpy()
-    label = np.full(texts.height, -1, np.int64)
-    near = np.flatnonzero(group_first >= 0)
-    label[near] = np.searchsorted(first, group_first[near])
-    short = np.flatnonzero(group_first == -1)
-    keys = texts["group_short"].gather(short).reinterpret(signed=False).to_numpy()
-    label[short] = short_group_labels(keys, texts.height)
-    text_index = pl.DataFrame(
-        {
-            "text_id": pl.int_range(0, texts.height, dtype=pl.UInt32, eager=True),
-            "text_key": texts["text_key"].reinterpret(signed=False),
-        }
+    return SharedTexts(
+        numbered,
+        large["text_id"].to_numpy(),
+        large["shared_group"].to_numpy(),
+        short.height,
+        int(too_short or 0),
     )
-    return text_index, first, texts["n_shingles"].to_numpy().astype(np.int32), label

@@ -20,12 +20,13 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
-from detector.errors import DataError, DetectorError
+from detector.errors import DataError, DetectorError, UsageError
 from detector.ingest import file_batches
 from detector.spark.arrow import arrow_schema, struct, to_batches
 
 POST, REJECT, BATCH, ERROR = 0, 1, 2, 3  # kinds of row a reading task emits
 PLACE_BITS = 40  # ord = file index << PLACE_BITS | the post's place among its file's posts
+MAX_FILES = 1 << 18  # so every ord is below 2**58 (detector.spark.groups labels above it)
 LISTS = ("urls", "hashtags", "mentions")
 TIMES = ("created_at", "account_created_at")
 
@@ -58,6 +59,11 @@ class Read:
 
 def read_files(spark: SparkSession, files: Sequence[Path], config: ScanConfig) -> Read:
     """Read ``files`` (paths every executor can open) in one task each."""
+    if len(files) > MAX_FILES:
+        raise UsageError(
+            f"the Spark engine reads at most {MAX_FILES:,} files in one scan, not "
+            f"{len(files):,}: merge the dump into fewer, larger files"
+        )
     paths = spark.sparkContext.parallelize(
         [(i, str(f)) for i, f in enumerate(files)], max(1, len(files))
     ).toDF("file_idx INT, path STRING")

@@ -1,12 +1,13 @@
 """The posts of shared groups on Spark: the Spark engine's
 :class:`~detector.posts.SharedPosts`. The posts stay in Spark; the driver holds a row per
-shared text (its number, group, shingles), a row per group (its post count and first
-second, to number the groups) and the written posts of spun groups only, whose rewordings
-it marks with the local engine's own function (:func:`detector.rewording.mark_rewordings`).
-The text traces, each cluster's examples, the groups table and the posts table are made
-in Spark from the marked posts, as :mod:`detector.posts` makes them on this machine; a
-post is named by its ``ord`` (input order), which stands for its row wherever only which
-post it is, or their order, matters."""
+shared group (its post count and first second, to number the groups), a row per text of
+the groups that can be spun (its written posts, to find the spun ones) and the written
+posts of spun groups, whose rewordings it marks with the local engine's own function
+(:func:`detector.rewording.mark_rewordings`). The text traces, each cluster's examples,
+the groups table and the posts table are made in Spark from the marked posts, as
+:mod:`detector.posts` makes them on this machine; a post is named by its ``ord`` (input
+order), which stands for its row wherever only which post it is, or their order,
+matters."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from detector.result import TableParts
 from detector.rewording import TextGroups, mark_rewordings, spun_groups
 from detector.schema import GROUPS, POSTS
 from detector.spark.arrow import collected, epoch_time
+from detector.spark.groups import SharedTexts
 from detector.spark.staging import Staging
 
 SECOND = 1_000_000  # Spark holds times in epoch microseconds
@@ -30,13 +32,14 @@ TIE_BREAK = ("time", "post_id", "ord")  # the local engine's post order within a
 
 
 class SparkPosts:
-    """The posts of shared groups where Spark holds them. ``listing``: every post's
-    ``ord``, ``post_id``, ``account_id``, ``created_at`` (epoch microseconds),
-    ``text_key``, ``account`` number and ``quoting`` where the input says which posts
-    quote; ``raw``: every post's ``ord`` and ``text``; ``text_keys``: the shared texts'
-    keys by text number; ``accounts``, ``counts``: as :class:`~detector.posts.SharedPosts`
-    has them; ``parts_dir``: where the executors write the posts table; ``cached``: where
-    the frames cached here are listed, for the engine to unpersist when the scan ends."""
+    """The posts of shared groups where Spark holds them. ``listing``: every post's ``ord``,
+    ``post_id``, ``account_id``, ``created_at`` (epoch microseconds), ``text_key``,
+    ``account`` number and ``quoting`` where the input says which posts quote; ``raw``:
+    every post's ``ord`` and ``text``; ``texts``: the shared groups' texts
+    (:func:`~detector.spark.groups.shared_texts`); ``accounts``, ``counts``: as
+    :class:`~detector.posts.SharedPosts` has them; ``parts_dir``: where the executors write
+    the posts table; ``cached``: where the frames cached here are listed, for the engine to
+    unpersist when the scan ends."""
 
     # Set by mark: the shared groups' posts with their texts' columns (cached), each
     # shared text's group id, and the shared posts marked (group ids, rewordings).
@@ -50,7 +53,7 @@ class SparkPosts:
         staged: Staging,
         listing: DataFrame,
         raw: DataFrame,
-        text_keys: np.ndarray,
+        texts: SharedTexts,
         accounts: pl.DataFrame,
         counts: PostCounts,
         *,
@@ -58,40 +61,29 @@ class SparkPosts:
         cached: list[DataFrame],
     ) -> None:
         self.spark, self.staged, self.listing, self.raw = spark, staged, listing, raw
-        self.text_keys, self.parts_dir, self.cached = text_keys, parts_dir, cached
+        self.texts_frame, self.short_text_groups = texts.texts, texts.short_groups
+        self.parts_dir, self.cached = parts_dir, cached
         self.accounts, self.counts = accounts, counts
         self.trace_frame: DataFrame | None = None  # the text traces, once made
-        self.short_text_groups = 0
         self.driver_posts = 0  # posts brought to the driver: the spun groups' written posts
 
-    def mark(self, groups: TextGroups, n_shingles: np.ndarray, config: ScanConfig) -> int:
-        label = groups.label
-        matchable = n_shingles >= config.min_shingles
-        variants = np.bincount(label, minlength=int(label.max(initial=0)) + 1)
-        texts = {
-            "text_key": self.text_keys,
-            "text_id": np.arange(label.size, dtype=np.int64),
-            "shared_group": label,
+    def mark(self, groups: TextGroups, config: ScanConfig) -> int:
+        matchable = F.col("n_shingles") >= config.min_shingles
+        columns = {
             "matchable": matchable,
             # Which posts make their group a co-sharing object (detector.posts._co_shared_text).
-            "traced": matchable | (variants[label] >= config.short_text_min_variants),
+            "traced": matchable | (F.col("variants") >= config.short_text_min_variants),
         }
         if "text" in config.traces:
-            texts["trace_key"] = kind_keys(config.traces.index("text"), label)
+            columns["trace_key"] = _trace_keys(config.traces.index("text"))
+        texts = self.texts_frame.withColumns(columns).drop("variants")
         time = F.expr(f"(created_at - pmod(created_at, {SECOND})) div {SECOND}")
-        self.shared = (
-            self.listing.join(self._frame(texts, "shared_texts"), "text_key")
-            .withColumn("time", time)
-            .persist()
-        )
+        self.shared = self.listing.join(texts, "text_key").withColumn("time", time).persist()
         self.cached.append(self.shared)
-        self.short_text_groups = int(np.unique(label[label >= label.size]).size)
-        group_id = self._group_ids(variants.size)
-        self.grouped = self._frame(
-            {"text_key": self.text_keys, "group_id": group_id[label]}, "post_groups"
-        )
-        spun = self._spun(n_shingles, groups, config)
-        posts = self.shared.join(self.grouped, "text_key")
+        numbered = self._group_ids()
+        self.grouped = texts.select("text_key", "shared_group").join(numbered, "shared_group")
+        spun = self._spun(groups, config)
+        posts = self.shared.join(numbered, "shared_group")
         if spun.size:
             posts = posts.join(self._rewordings(spun, groups, config), "ord", "left")
         else:
@@ -149,25 +141,25 @@ class SparkPosts:
         """Driver arrays as a Spark frame, staged."""
         return self.staged.frame(self.spark, pa.table(columns), name)
 
-    def _group_ids(self, labels: int) -> np.ndarray:
-        """Output group ids by label (:func:`detector.posts.group_ids`), from one row per
-        group: its posts and first second."""
+    def _group_ids(self) -> DataFrame:
+        """Each shared group's output id (``shared_group``, ``group_id``:
+        :func:`detector.posts.group_ids`), from one row per group: its posts and first
+        second."""
         per_group = collected(
             self.shared.groupBy("shared_group").agg(
                 F.count("*").alias("n_posts"), F.min("time").alias("first")
             )
         )
-        at = per_group["shared_group"].to_numpy()
-        n_posts, first = np.zeros(labels, np.int64), np.zeros(labels, np.int64)
-        n_posts[at], first[at] = per_group["n_posts"].to_numpy(), per_group["first"].to_numpy()
-        return group_ids(n_posts, first)
+        label = per_group["shared_group"].to_numpy()
+        ids = group_ids(label, per_group["n_posts"].to_numpy(), per_group["first"].to_numpy())
+        return self._frame({"shared_group": label, "group_id": ids}, "group_ids")
 
     def _written(self) -> Column:
         """Posts written as texts of their own (:func:`detector.rewording._written`)."""
         written = F.col("matchable")
         return written & ~F.col("quoting") if "quoting" in self.listing.columns else written
 
-    def _spun(self, n_shingles: np.ndarray, groups: TextGroups, config: ScanConfig) -> np.ndarray:
+    def _spun(self, groups: TextGroups, config: ScanConfig) -> np.ndarray:
         """Spun groups' labels, from the written posts per text of the candidates."""
         candidates = groups.candidates()
         if candidates.size == 0:
@@ -176,10 +168,10 @@ class SparkPosts:
         counts = (
             self.shared.filter(self._written())
             .join(wanted, "shared_group")
-            .groupBy("shared_group", "text_id")
+            .groupBy("shared_group", "text_id", F.col("n_shingles").alias("shingles"))
             .agg(F.count("*").alias("n_posts"))
         )
-        return spun_groups(collected(counts), n_shingles, groups, config)
+        return spun_groups(collected(counts), groups, config)
 
     def _rewordings(self, spun: np.ndarray, groups: TextGroups, config: ScanConfig) -> DataFrame:
         """``ord``, ``content`` and ``rewording`` of the spun groups' written posts, marked
@@ -294,6 +286,14 @@ class SparkPosts:
         parts = TableParts.temporary("posts", self.parts_dir)  # deleted with it
         table.write.parquet(str(parts.folder))
         return parts
+
+
+def _trace_keys(kind: int) -> Column:
+    """The text traces' object keys, as :func:`detector.graph.kind_keys` makes them: the
+    group's label in the low bits, the kind in the top ones."""
+    low_bits = int(kind_keys(0, np.array([-1]))[0])
+    tag = int(kind_keys(kind, np.array([0]))[0])
+    return F.col("shared_group").bitwiseAND(F.lit(low_bits)).bitwiseOR(F.lit(tag))
 
 
 def rows_at(spark: SparkSession, frame: DataFrame, column: str, keys: np.ndarray) -> pa.Table:
