@@ -158,7 +158,14 @@ def main() -> None:
                         v["peak_rss_mb"] for v in result.summary["stages"].values()
                     ),
                     "jvm_peak_rss_mb": _jvm_peak_mb(spark),
-                    "account_components": result.summary["engine"]["account_components"],
+                    **{
+                        name: result.summary["engine"][name]
+                        for name in (
+                            "account_components",
+                            "component_traces",
+                            "largest_bucket_traces",
+                        )
+                    },
                     "stages_s": {k: v["seconds"] for k, v in result.summary["stages"].items()},
                     **totals,
                 }

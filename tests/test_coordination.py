@@ -93,7 +93,7 @@ def test_components_give_the_whole_scans_answer(scanned):
             [sub], scanned["posts"][accounts], scanned["created"][accounts], config,
             kind_totals=totals,
         )  # fmt: skip
-        rows.append(part_rows(number, accounts, found))
+        rows.append(part_rows(number, accounts, found, sub.account.size))
     split = assemble(pl.concat(rows, how="diagonal_relaxed"), whole.account_cluster.size, config)
 
     assert whole.n_clusters > 0

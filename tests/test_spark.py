@@ -161,6 +161,7 @@ def test_mixed_world_same_as_local(spark, mixed_world):
     engine = result.summary["engine"]
     assert engine["account_component_rounds"] >= 1
     assert engine["account_components"] > engine["component_buckets"] == 3
+    assert 0 < engine["largest_bucket_traces"] <= engine["component_traces"]
     reasons = expected.summary["rejects_by_reason"]
     assert reasons["duplicate post_id"] >= 160, reasons
     assert_same(result, expected)

@@ -50,7 +50,7 @@ TRACES = struct(
 )
 ORDER = ("kind", "post", "place")  # the local engine's trace order; one trace each
 LINKED = struct("key BIGINT, account BIGINT, variant BIGINT, rewording BIGINT")
-ACCOUNT, CLUSTER, EDGE, COUNT = 0, 1, 2, 3  # kinds of row a bucket returns
+ACCOUNT, CLUSTER, EDGE, COUNT, TRACED = 0, 1, 2, 3, 4  # kinds of row a bucket returns
 EVIDENCE_INTS = (
     "n_accounts", "n_posts", "n_shared_posts", "n_groups", "n_objects", "n_texts", "busy_days",
 )  # fmt: skip
@@ -73,7 +73,8 @@ def spark_clusterer(
     traces: Callable[[], list[DataFrame]],
 ) -> tuple[Clusterer, dict[str, int]]:
     """A :data:`~detector.coordination.Clusterer` running on ``spark``, and a dict it fills
-    with what it did (component rounds, components, buckets) for the summary. Every trace
+    with what it did (component rounds, components, buckets, the traces the buckets read
+    and the most one bucket read) for the summary. Every trace
     is in Spark, none on the driver: ``traces`` gives them once the posts are marked (the
     object traces, :func:`~detector.spark.objects.object_traces`, and the text traces,
     :class:`~detector.spark.shared.SparkPosts`), each with its object's ``label`` (null
@@ -159,7 +160,14 @@ def _parts(
         n_components = labels.select("label").distinct().count()
     finally:
         labels.unpersist()
-    return table, {"component_rounds": rounds, "components": n_components, "buckets": buckets}
+    traced = table.filter(pl.col("row") == TRACED)["n"]
+    return table, {
+        "component_rounds": rounds,
+        "components": n_components,
+        "buckets": buckets,
+        "component_traces": int(traced.sum()),
+        "largest_bucket_traces": int(traced.max() or 0),  # the giant component's task
+    }
 
 
 def _kind_totals(traces: DataFrame, n_kinds: int) -> tuple[np.ndarray, np.ndarray]:
@@ -218,13 +226,15 @@ def _run_part(
             config,
             kind_totals=kind_totals,
         )
-        return pa.Table.from_batches(list(to_batches(part_rows(part, accounts, found), schema)))
+        rows = part_rows(part, accounts, found, frame.height)
+        return pa.Table.from_batches(list(to_batches(rows, schema)))
 
     return run
 
 
-def part_rows(part: int, accounts: np.ndarray, found: Clustering) -> pl.DataFrame:
-    """One bucket's result as :data:`PARTS` rows, accounts by their scan numbers."""
+def part_rows(part: int, accounts: np.ndarray, found: Clustering, traces: int) -> pl.DataFrame:
+    """One bucket's result as :data:`PARTS` rows, accounts by their scan numbers;
+    ``traces``: how many it read."""
     cluster = found.account_cluster
     members = np.flatnonzero(cluster >= 0)
     evidence = found.evidence
@@ -272,6 +282,7 @@ def part_rows(part: int, accounts: np.ndarray, found: Clustering) -> pl.DataFram
                 "n": found.edges_by_kind,
             }
         ),
+        pl.DataFrame({"row": [TRACED], "n": [traces]}, schema={"row": pl.Int8, "n": pl.Int64}),
     ]
     return pl.concat([f for f in frames if f.height], how="diagonal_relaxed").with_columns(
         part=pl.lit(part, pl.Int64)
