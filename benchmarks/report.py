@@ -665,15 +665,17 @@ def _spark_section(spark: dict) -> list[str]:
         *rows,
         "",
         "Stage seconds of the Spark runs. In Spark: read + validate, normalise + MinHash, buckets"
-        " + components; collect: the accounts (each one's post count, first and last post) and "
-        "each text of the groups two or more accounts share (its key, first post, shingles and "
-        "group: `detector.spark.groups`) to the driver, which numbers and groups them as the "
-        "local engine does; the raw texts and the trace columns stay cached in Spark, the texts "
-        "fetched by row for the few the tables quote; then, in the local engine's buckets + "
-        "components stage, the posts of shared groups marked where they lie "
-        "(`detector.spark.shared`: their groups numbered from a row per group, the spun groups "
-        "found from a row per text, and the rewordings in them marked on the driver from those "
-        "groups' written posts, the only posts it collects); graph: the object traces "
+        " + components; collect: the texts of the groups two or more accounts share numbered "
+        "and grouped in Spark as the local engine numbers and groups texts "
+        "(`detector.spark.groups`), and to the driver the accounts (each one's post count, "
+        "first and last post), the keys of the shared short-text groups (a row per group, "
+        "ranked there) and the texts of the groups that can be spun, with their sketches' low "
+        "bytes; the raw texts and the trace columns stay cached in Spark, the texts fetched by "
+        "row for the few the tables quote; then, in the local engine's buckets + components "
+        "stage, the posts of shared groups marked where they lie (`detector.spark.shared`: "
+        "their groups numbered from a row per group, the spun groups found from a row per text "
+        "of the groups that can be spun, and the rewordings in them marked on the driver from "
+        "those groups' written posts, the only posts it collects); graph: the object traces "
         "(reposts, replies, URLs, hashtags, mentions: `detector.spark.objects`) and the text "
         "traces built in Spark, then the account graph, communities and evidence, component by "
         "component (`detector.spark.accounts`); cluster: the components' results put together on"
@@ -724,19 +726,38 @@ def _billion_note(spark: dict) -> list[str]:
         "(8 GB heap + 4 GB overhead each: a task holds one Arrow batch of 10,000 texts "
         "and their signatures, 5 MB, plus the imported libraries, about 400 MB a Python "
         "worker).",
-        f"- **Driver**: here {driver_s:.0f} s for collecting the accounts and the shared "
-        "groups' texts, putting the components' clusters together and scoring them, "
-        f"{_driver_memory(best)}, holding {_driver_posts(best)}. "
+        f"- **Driver**: here {driver_s:.0f} s for collecting the accounts and the texts of "
+        "the groups that can be spun, putting the components' clusters together and scoring "
+        f"them, {_driver_memory(best)}, holding {_driver_posts(best)}. "
         f"{_driver_growth(spark['runs'], largest)}Of the shared groups' posts it holds the "
-        "spun groups' written posts alone, to mark their rewordings: the group ids, text "
-        "traces, examples and groups table are made in Spark. What it "
-        "still holds grows with the dump: a row per account (the accounts table it writes), "
-        "per text of the shared groups (their numbers and groups, as the local engine's "
-        "arrays) and per shared group, the spun groups' written posts and the edges it "
-        "writes. The next steps, not done: texts and groups numbered in Spark (a row per "
-        "group to the driver), the accounts table written by the executors, and the giant "
-        "component split across tasks.",
+        "spun groups' written posts alone, to mark their rewordings, and of their texts those "
+        "of the groups that can be spun (30 texts or more): the texts are numbered and "
+        "grouped, and the group ids, text traces, examples and groups table made, in Spark. "
+        "What it still holds grows with the dump: a row per account (the accounts table it "
+        "writes) and per shared group (to number the groups), the texts of the groups that "
+        "can be spun and their written posts, and the edges it writes.",
+        *_largest_task(runs, scale),
         "",
+    ]
+
+
+def _largest_task(runs: list[dict], scale: float) -> list[str]:
+    """The giant component's task at 1B posts, from the most traces one bucket of whole
+    account components read in the best run; nothing where the run did not count them."""
+    counted = [r for r in runs if r.get("largest_bucket_traces")]
+    if not counted:
+        return []
+    best = min(counted, key=lambda r: r["seconds"])
+    largest, total = best["largest_bucket_traces"], best["component_traces"]
+    return [
+        f"- **The largest task**: the account components are bucketed whole, so the largest "
+        f"is one task. Here the fullest of {best['partitions']} buckets read {largest:,} of the "
+        f"{total:,} traces the buckets read ({largest / total:.0%}), in a world of "
+        f"{best['account_components']:,} components. At that share a 1B-post scan gives one "
+        f"task some {largest * scale / 1e6:,.0f}M traces, whose graph, communities and "
+        "evidence the local engine's functions compute in one Python worker: that task, not "
+        "the shuffle or the driver, bounds the scan's size today, and splitting the giant "
+        "component across tasks (a distributed community detection) is the next step."
     ]
 
 
