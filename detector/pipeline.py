@@ -355,14 +355,14 @@ def scan(
             groups = TextGroups.of(text_group, texts.low_bytes, config.spun_min_texts)
             del texts
             release_freed_memory()
-            posts = Posts.of_store(store, accounts, n_shingles, text_group, config)
-            del accounts, n_shingles, text_group
+            posts = Posts.of_store(store, accounts, n_shingles, text_group, groups, config)
+            del accounts, n_shingles, text_group, groups
             release_freed_memory()
         clusterer = partial(
             find_clusters, park=store.park_arrays, join=partial(join_columns, store=store)
         )
         result = scan_posts(
-            posts, rejects, groups,
+            posts, rejects,
             files=files, rows_read=rows_read, config=config, model=model, stages=stages,
             started=started, clusterer=clusterer,
         )  # fmt: skip
@@ -378,7 +378,6 @@ def scan(
 def scan_posts(
     posts: SharedPosts,
     rejects: pl.DataFrame | TableParts,
-    groups: TextGroups,
     *,
     files: Sequence[str | Path],
     rows_read: int,
@@ -391,15 +390,13 @@ def scan_posts(
     """The scan from the near-duplicate groups on: index posts, spun groups, account graph,
     clusters, scores, tables and summary. Every engine calls it, so they answer alike.
 
-    ``posts``: where the engine holds them; ``groups``: the groups that can be spun, with
-    their texts' sketches; ``clusterer``: how the traces become clusters
+    ``posts``: where the engine holds them; ``clusterer``: how the traces become clusters
     (:func:`find_clusters` on this machine).
     """
     threshold = model.threshold if config.flag_threshold is None else config.flag_threshold
     accounts, counts = posts.accounts, posts.counts
     with stages.step("lsh"):
-        n_spun = posts.mark(groups, config)
-        groups.release()
+        n_spun = posts.mark(config)
 
     with stages.step("graph"):
         kinds = config.traces

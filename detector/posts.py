@@ -19,7 +19,13 @@ from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.graph import Traces, concat_traces, make_traces
 from detector.objects import object_rows, url_domains
 from detector.result import TableParts
-from detector.rewording import TextGroups, mark_rewordings, spun_groups, written_texts
+from detector.rewording import (
+    TextGroups,
+    copy_sets,
+    mark_rewordings,
+    spun_groups,
+    written_texts,
+)
 from detector.schema import GROUPS, POSTS, TIME
 from detector.spill import BatchStore
 
@@ -63,10 +69,9 @@ class SharedPosts(Protocol):
     accounts: pl.DataFrame
     counts: PostCounts
 
-    def mark(self, groups: TextGroups, config: ScanConfig) -> int:
+    def mark(self, config: ScanConfig) -> int:
         """Index the posts by group (output group ids among them), find the spun groups
-        among ``groups`` and mark the rewordings in them; returns the number of spun
-        groups."""
+        and mark the rewordings in them; returns the number of spun groups."""
         ...
 
     def traces(self, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
@@ -92,6 +97,7 @@ class Posts:
     ``texts``: the raw texts of given rows (the tables quote a few; the rest never come
     back); ``n_shingles`` and ``text_group``: each text's shingle count and group label
     (-1 for none; see :meth:`~detector.rewording.TextGroups.of`), by text number;
+    ``groups``: the groups that can be spun, with their texts' sketches;
     ``park``: sets a frame aside while the graph and clusters are built, returning how to
     get it back (on disk once the scan is past its memory budget)."""
 
@@ -101,6 +107,7 @@ class Posts:
     texts: Callable[[np.ndarray], pl.Series]
     n_shingles: np.ndarray
     text_group: np.ndarray
+    groups: TextGroups
     park: Callable[[pl.DataFrame], Callable[[], pl.DataFrame]] = lambda frame: lambda: frame
     parked: Callable[[], pl.DataFrame] = field(init=False)  # the posts set aside by traces
     short_text_groups: int = field(init=False, default=0)  # counted by mark
@@ -112,12 +119,13 @@ class Posts:
         accounts: RankedAccounts,
         n_shingles: np.ndarray,
         text_group: np.ndarray,
+        groups: TextGroups,
         config: ScanConfig,
     ) -> Posts:
         """From the batches the scan kept: every column but the raw texts, which stay in
         ``store`` (on disk if spilled); ``accounts``: each first-appearance number's rank
-        and the accounts table in rank order; ``n_shingles``, ``text_group``: as the
-        fields."""
+        and the accounts table in rank order; ``n_shingles``, ``text_group``, ``groups``:
+        as the fields."""
         matchable = n_shingles >= config.min_shingles
         if not store.rows:
             return cls(
@@ -129,6 +137,7 @@ class Posts:
                 lambda rows: pl.Series([], dtype=pl.String),
                 n_shingles,
                 text_group,
+                groups,
             )
         rank, table = accounts
         frame = store.pop([name for name in store.names() if name != "text"])
@@ -142,18 +151,22 @@ class Posts:
             lambda rows: store.gather("text", rows),
             n_shingles,
             text_group,
+            groups,
             store.park,
         )
 
-    def mark(self, groups: TextGroups, config: ScanConfig) -> int:
+    def mark(self, config: ScanConfig) -> int:
         matchable = self.n_shingles >= config.min_shingles
         frame = _index_posts(self._take(), self.text_group, matchable)
         self.text_group = self.text_group[:0].copy()  # 8 bytes a text, read no more
         # Short-text groups are labelled from the number of texts up.
         short = frame.filter(pl.col("shared_group") >= self.n_shingles.size)
         self.short_text_groups = short["shared_group"].n_unique()
-        spun = spun_groups(written_texts(frame, self.n_shingles, groups), groups, config)
-        self.frame = mark_rewordings(frame, spun, groups, config)
+        written = written_texts(frame, self.n_shingles, self.groups)
+        spun = spun_groups(written, self.groups, config)
+        in_spun = written.filter(pl.col("shared_group").is_in(pl.Series(spun).implode()))
+        self.frame = mark_rewordings(frame, copy_sets(in_spun, self.groups, config), config)
+        self.groups.release()
         return spun.size
 
     def traces(self, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:

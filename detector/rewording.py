@@ -14,6 +14,7 @@ operation's accounts also post each other's variants, but they write their own a
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -138,29 +139,38 @@ def spun_groups(texts: pl.DataFrame, groups: TextGroups, config: ScanConfig) -> 
     return np.sort(spun["shared_group"].to_numpy())
 
 
-def mark_rewordings(
-    posts: pl.DataFrame,
-    spun: np.ndarray,
-    groups: TextGroups,
-    config: ScanConfig,
-) -> pl.DataFrame:
+def copy_sets(texts: pl.DataFrame, groups: TextGroups, config: ScanConfig) -> pl.DataFrame:
+    """Each text's copy set in its spun group (``texts``: ``shared_group``, ``text_id``, the
+    texts of spun groups written as posts of their own): ``content``, the set's first text
+    number. A copy set is a text and its near-identical copies (a comment added, not a
+    rewording), found group by group, so that an engine holding each group's texts apart
+    finds the same sets."""
+    texts = texts.select("shared_group", "text_id").unique().sort("shared_group", "text_id")
+    group, text_ids = (texts[name].to_numpy() for name in ("shared_group", "text_id"))
+    content = text_ids.copy()
+    bounds = np.flatnonzero(np.diff(group, prepend=-2, append=-2)) if group.size else []
+    for start, end in itertools.pairwise(bounds):
+        members = text_ids[start:end]
+        roots = copy_groups(
+            groups.low_bytes(members), config.copy_candidate_similarity, config.copy_similarity
+        )
+        content[start:end] = members[roots]
+    return texts.with_columns(content=pl.Series(content, dtype=pl.Int64))
+
+
+def mark_rewordings(posts: pl.DataFrame, copies: pl.DataFrame, config: ScanConfig) -> pl.DataFrame:
     """``posts`` with ``rewording`` and ``content``. ``rewording``: :data:`OWN` for the
-    first post of each copy set of a spun group (a text and its near-identical copies) and
-    that account's later posts of it; :data:`PICKUP` for copies by an account that wrote
-    no rewording of its own in any spun group and posted at most ``pickup_max_copies``
-    posts in them; 0 otherwise (an operation's accounts reusing each other's variants, posts
-    outside spun groups). ``content``: the copy set's first text number in a spun group,
-    the post's own text number elsewhere."""
-    if spun.size == 0:
+    first post of each copy set of a spun group (``copies``: :func:`copy_sets` of the spun
+    groups' texts) and that account's later posts of it; :data:`PICKUP` for copies by an
+    account that wrote no rewording of its own in any spun group and posted at most
+    ``pickup_max_copies`` posts in them; 0 otherwise (an operation's accounts reusing each
+    other's variants, posts outside spun groups). ``content``: the copy set's first text
+    number in a spun group, the post's own text number elsewhere."""
+    if copies.height == 0:
         return posts.with_columns(content=pl.col("text_id"), rewording=pl.lit(0, pl.Int8))
-    in_spun = _written(posts) & pl.col("shared_group").is_in(
-        pl.Series(spun, dtype=pl.Int64).implode()
-    )
-    text_ids = np.unique(posts.filter(in_spun)["text_id"].to_numpy())
-    roots = copy_groups(
-        groups.low_bytes(text_ids), config.copy_candidate_similarity, config.copy_similarity
-    )
-    copy_of = pl.DataFrame({"text_id": text_ids, "content": text_ids[roots]})
+    spun = copies["shared_group"].unique().implode()
+    in_spun = _written(posts) & pl.col("shared_group").is_in(spun)
+    copy_of = copies.select("text_id", "content")
     marked = (
         posts.with_row_index("_row")
         .filter(in_spun)

@@ -1,13 +1,16 @@
 """Spun groups' building blocks: similarity to a group's first text from the sketches'
-low bytes, copies found among low bytes, and communities joined by one spun group."""
+low bytes, copies found among low bytes (group by group), and communities joined by one
+spun group."""
 
 import numpy as np
+import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detector.cluster import join_spinners
+from detector.config import ScanConfig
 from detector.lsh import CHANCE_AGREEMENT, copy_groups, root_similarity
-from detector.rewording import TextGroups, large_group_texts
+from detector.rewording import TextGroups, copy_sets, large_group_texts
 
 
 @st.composite
@@ -46,6 +49,27 @@ def test_copies_are_grouped_and_rewordings_are_not():
     groups = copy_groups(np.stack([source, copy, reworded, other]), 0.75, 0.85)
     assert groups[0] == groups[1]
     assert len({groups[0], groups[2], groups[3]}) == 3
+
+
+def test_copy_sets_are_found_within_each_spun_group():
+    # Texts 10 and 11 (group 10) and text 20 (group 20) are copies of one text; text 12 is
+    # a rewording. A copy set never spans two groups, so an engine holding each group's
+    # texts apart finds the same sets.
+    rng = np.random.default_rng(5)
+    source = rng.integers(0, 256, 128, dtype=np.uint8)
+    copies = np.stack([source, source, source])
+    for copy in copies[1:]:
+        copy[rng.choice(128, 4, replace=False)] ^= 1
+    reworded = source.copy()
+    reworded[rng.choice(128, 60, replace=False)] ^= 1
+    groups = TextGroups(
+        large=np.array([10, 11, 12, 20]),
+        label=np.array([10, 10, 10, 20]),
+        low=np.stack([copies[0], copies[1], reworded, copies[2]]),
+    )
+    texts = pl.DataFrame({"shared_group": [20, 10, 10, 10], "text_id": [20, 12, 11, 10]})
+    found = copy_sets(texts, groups, ScanConfig())
+    assert found.rows() == [(10, 10, 10), (10, 11, 10), (10, 12, 12), (20, 20, 20)]
 
 
 def test_large_groups_are_near_duplicate_groups_of_enough_texts():

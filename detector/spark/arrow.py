@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -63,6 +64,13 @@ def to_batches(frame: pl.DataFrame, schema: pa.Schema) -> Iterator[pa.RecordBatc
 def collected(frame: DataFrame) -> pl.DataFrame:
     """A Spark frame brought to the driver as a polars frame, through Arrow."""
     return pl.DataFrame(pl.from_arrow(frame.toArrow()))
+
+
+def byte_matrix(values: pa.Array, width: int) -> np.ndarray:
+    """Binary values all ``width`` bytes long as a ``(n, width)`` uint8 matrix, no copy."""
+    fixed = values.cast(pa.binary(width))
+    data = np.frombuffer(fixed.buffers()[1], np.uint8)
+    return data[fixed.offset * width : (fixed.offset + len(fixed)) * width].reshape(-1, width)
 
 
 def epoch_time(column: str) -> pl.Expr:

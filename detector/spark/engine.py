@@ -38,17 +38,17 @@ from detector.pipeline import Stages, scan_posts
 from detector.posts import PostCounts
 from detector.progress import on_terminal
 from detector.result import ScanResult, TableParts
-from detector.rewording import QUOTES, TextGroups
+from detector.rewording import QUOTES
 from detector.schema import REJECTS
 from detector.spark.accounts import spark_clusterer
 from detector.spark.arrow import collected, epoch_time
 from detector.spark.components import component_labels
-from detector.spark.groups import shared_texts, text_groups
+from detector.spark.groups import shared_texts, spinnable_texts, text_groups
 from detector.spark.lsh import candidate_pairs, verified_pairs
 from detector.spark.objects import object_kinds, object_traces
 from detector.spark.options import SparkOptions
 from detector.spark.read import read_files
-from detector.spark.shared import SparkPosts, rows_at
+from detector.spark.shared import SparkPosts
 from detector.spark.staging import Staging, staging
 from detector.spark.texts import distinct_texts, keyed_posts, sketches
 
@@ -169,11 +169,11 @@ def _scan_files(
                 shared = shared_texts(spark, staged, text_groups(sketched, labels, config), config)
                 cached.append(shared.texts)
                 labels.unpersist()
-                low = _low_bytes(spark, sketched, shared.large, config)
-                groups = TextGroups(shared.large, shared.large_label, low)
+                spinnable = spinnable_texts(shared, sketched, config)
+                cached.append(spinnable)
                 counts = PostCounts(int(accounts["n_posts"].sum()), shared.too_short, n_texts)
                 posts = SparkPosts(
-                    spark, staged, listing, raw, shared, accounts, counts,
+                    spark, staged, listing, raw, shared, spinnable, accounts, counts,
                     parts_dir=parts_dir, cached=cached,
                 )  # fmt: skip
             sketched.unpersist()
@@ -186,7 +186,7 @@ def _scan_files(
         clusterer, done = spark_clusterer(spark, engine, staged, traces)
         with _session_settings(spark, engine):
             result = scan_posts(
-                posts, rejects, groups, files=files, rows_read=read.rows_read,
+                posts, rejects, files=files, rows_read=read.rows_read,
                 config=config, model=model, stages=stages, started=started, clusterer=clusterer,
             )  # fmt: skip
     finally:
@@ -197,7 +197,7 @@ def _scan_files(
         "master": spark.sparkContext.master,
         "component_rounds": rounds,  # 0: components found on the driver
         "driver_posts": posts.driver_posts,  # the spun groups' written posts, marked there
-        "driver_texts": shared.large.size,  # the texts of groups that can be spun
+        "driver_texts": posts.driver_texts,  # the spun groups' written texts, marked there
         "account_component_rounds": done["component_rounds"],
         "account_components": done["components"],
         "component_buckets": done["buckets"],
@@ -234,20 +234,6 @@ def _components(
     of Spark rounds (0 when they were labelled on the driver)."""
     pairs = verified_pairs(spark, candidate_pairs(sketched, engine), sketched, config)
     return component_labels(spark, pairs, engine)
-
-
-def _low_bytes(
-    spark: SparkSession, sketched: DataFrame, first: np.ndarray, config: ScanConfig
-) -> np.ndarray:
-    """The sketch low bytes of the texts whose first post is ``first`` (sorted), one row
-    each: the few texts of large near-duplicate groups, which spun-group detection reads."""
-    if first.size == 0:
-        return np.zeros((0, config.num_perm), np.uint8)
-    low = rows_at(spark, sketched.select("first", "low"), "first", first)["low"]
-    low = low.combine_chunks().cast(pa.large_binary())
-    offsets = np.frombuffer(low.buffers()[1], np.int64)[low.offset : low.offset + len(low) + 1]
-    data = np.frombuffer(low.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
-    return data.reshape(first.size, config.num_perm)
 
 
 def _listing(posts: DataFrame) -> DataFrame:

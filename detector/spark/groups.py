@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -61,13 +60,10 @@ class SharedTexts:
     """The texts of groups two or more accounts share, numbered and grouped as the local
     engine numbers and groups texts. ``texts``: in Spark (cached), one row per text:
     ``text_key``, ``text_id``, ``shared_group``, ``n_shingles`` and ``variants`` (texts in
-    its group); on the driver, the texts of the near-duplicate groups that can be spun
-    (``large``: their numbers, sorted; ``large_label``: their groups), the number of
-    shared short-text groups and the posts too short to match, of all posts."""
+    its group); on the driver, the number of shared short-text groups and the posts too
+    short to match, of all posts."""
 
     texts: DataFrame
-    large: np.ndarray
-    large_label: np.ndarray
     short_groups: int
     too_short: int
 
@@ -113,18 +109,23 @@ def shared_texts(
             )
             .localCheckpoint()
         )
-        large = collected(
-            numbered.filter(
-                (F.col("shared_group") < SHORT_LABELS)
-                & (F.col("variants") >= config.spun_min_texts)
-            ).select("text_id", "shared_group")
-        ).sort("text_id")
     finally:
         texts.unpersist()
-    return SharedTexts(
-        numbered,
-        large["text_id"].to_numpy(),
-        large["shared_group"].to_numpy(),
-        short.height,
-        int(too_short or 0),
+    return SharedTexts(numbered, short.height, int(too_short or 0))
+
+
+def spinnable_texts(shared: SharedTexts, sketched: DataFrame, config: ScanConfig) -> DataFrame:
+    """The texts of the near-duplicate groups that can be spun (``spun_min_texts`` texts or
+    more), with their sketches' low bytes (``sketched``: by ``first``), which spun-group
+    detection reads (:mod:`detector.spark.shared`): ``shared_group``, ``text_id``,
+    ``n_shingles``, ``low``; checkpointed, as ``sketched`` is let go before they are read."""
+    low = sketched.select(F.col("first").alias("text_id"), "low")
+    spinnable = (F.col("shared_group") < SHORT_LABELS) & (
+        F.col("variants") >= config.spun_min_texts
+    )
+    return (
+        shared.texts.filter(spinnable)
+        .select("shared_group", "text_id", "n_shingles")
+        .join(low, "text_id")
+        .localCheckpoint()
     )

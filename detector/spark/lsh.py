@@ -17,7 +17,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from detector.cluster import run_starts
 from detector.config import ScanConfig
 from detector.lsh import min_agreeing
-from detector.spark.arrow import arrow_schema, struct
+from detector.spark.arrow import arrow_schema, byte_matrix, struct
 from detector.spark.options import SparkOptions
 
 PAIRS = struct("src BIGINT, dst BIGINT")
@@ -101,8 +101,8 @@ def verified_pairs(
 
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            a = _matrix(batch.column("low_src"), config.num_perm)
-            b = _matrix(batch.column("low_dst"), config.num_perm)
+            a = byte_matrix(batch.column("low_src"), config.num_perm)
+            b = byte_matrix(batch.column("low_dst"), config.num_perm)
             keep = pa.array((a == b).sum(axis=1) >= need)
             chosen = pa.RecordBatch.from_arrays(
                 [batch.column("src"), batch.column("dst")], schema=schema
@@ -110,10 +110,3 @@ def verified_pairs(
             yield chosen.filter(keep)
 
     return joined.select("src", "dst", "low_src", "low_dst").mapInArrow(verify, PAIRS)
-
-
-def _matrix(values: pa.Array, width: int) -> np.ndarray:
-    """Binary values all ``width`` bytes long as a ``(n, width)`` uint8 matrix, no copy."""
-    fixed = values.cast(pa.binary(width))
-    data = np.frombuffer(fixed.buffers()[1], np.uint8)
-    return data[fixed.offset * width : (fixed.offset + len(fixed)) * width].reshape(-1, width)

@@ -1,15 +1,17 @@
 """The posts of shared groups on Spark: the Spark engine's
 :class:`~detector.posts.SharedPosts`. The posts stay in Spark; the driver holds a row per
-shared group (its post count and first second, to number the groups), a row per text of
-the groups that can be spun (its written posts, to find the spun ones) and the written
+shared group (its post count and first second, to number the groups) and the written
 posts of spun groups, whose rewordings it marks with the local engine's own function
-(:func:`detector.rewording.mark_rewordings`). The text traces, each cluster's examples,
-the groups table and the posts table are made in Spark from the marked posts, as
-:mod:`detector.posts` makes them on this machine; a post is named by its ``ord`` (input
-order), which stands for its row wherever only which post it is, or their order,
-matters."""
+(:func:`detector.rewording.mark_rewordings`). The spun groups, and their texts' copy
+sets, are found group by group in Spark by the local engine's functions. The text traces,
+each cluster's examples, the groups table and the posts table are made in Spark from the
+marked posts, as :mod:`detector.posts` makes them on this machine; a post is named by its
+``ord`` (input order), which stands for its row wherever only which post it is, or their
+order, matters."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -21,12 +23,13 @@ from detector.config import ScanConfig
 from detector.graph import Traces, concat_traces, kind_keys
 from detector.posts import MAX_EXAMPLES, OBJECTS, PostCounts, PostTables, group_ids
 from detector.result import TableParts
-from detector.rewording import TextGroups, mark_rewordings, spun_groups
+from detector.rewording import TextGroups, copy_sets, mark_rewordings, spun_groups
 from detector.schema import GROUPS, POSTS
-from detector.spark.arrow import collected, epoch_time
+from detector.spark.arrow import arrow_schema, byte_matrix, collected, epoch_time, struct
 from detector.spark.groups import SharedTexts
 from detector.spark.staging import Staging
 
+COPIES = struct("shared_group BIGINT, text_id BIGINT, content BIGINT")
 SECOND = 1_000_000  # Spark holds times in epoch microseconds
 TIE_BREAK = ("time", "post_id", "ord")  # the local engine's post order within a second
 
@@ -36,7 +39,9 @@ class SparkPosts:
     ``post_id``, ``account_id``, ``created_at`` (epoch microseconds), ``text_key``,
     ``account`` number and ``quoting`` where the input says which posts quote; ``raw``:
     every post's ``ord`` and ``text``; ``texts``: the shared groups' texts
-    (:func:`~detector.spark.groups.shared_texts`); ``accounts``, ``counts``: as
+    (:func:`~detector.spark.groups.shared_texts`); ``spinnable``: the texts of the groups
+    that can be spun, with their sketches' low bytes
+    (:func:`~detector.spark.groups.spinnable_texts`); ``accounts``, ``counts``: as
     :class:`~detector.posts.SharedPosts` has them; ``parts_dir``: where the executors write
     the posts table; ``cached``: where the frames cached here are listed, for the engine to
     unpersist when the scan ends."""
@@ -54,6 +59,7 @@ class SparkPosts:
         listing: DataFrame,
         raw: DataFrame,
         texts: SharedTexts,
+        spinnable: DataFrame,
         accounts: pl.DataFrame,
         counts: PostCounts,
         *,
@@ -62,12 +68,14 @@ class SparkPosts:
     ) -> None:
         self.spark, self.staged, self.listing, self.raw = spark, staged, listing, raw
         self.texts_frame, self.short_text_groups = texts.texts, texts.short_groups
+        self.spinnable = spinnable
         self.parts_dir, self.cached = parts_dir, cached
         self.accounts, self.counts = accounts, counts
         self.trace_frame: DataFrame | None = None  # the text traces, once made
         self.driver_posts = 0  # posts brought to the driver: the spun groups' written posts
+        self.driver_texts = 0  # texts brought to the driver: the spun groups' written texts
 
-    def mark(self, groups: TextGroups, config: ScanConfig) -> int:
+    def mark(self, config: ScanConfig) -> int:
         matchable = F.col("n_shingles") >= config.min_shingles
         columns = {
             "matchable": matchable,
@@ -82,10 +90,10 @@ class SparkPosts:
         self.cached.append(self.shared)
         numbered = self._group_ids()
         self.grouped = texts.select("text_key", "shared_group").join(numbered, "shared_group")
-        spun = self._spun(groups, config)
+        copies = self._copy_sets(config)
         posts = self.shared.join(numbered, "shared_group")
-        if spun.size:
-            posts = posts.join(self._rewordings(spun, groups, config), "ord", "left")
+        if copies.height:
+            posts = posts.join(self._rewordings(copies, config), "ord", "left")
         else:
             posts = posts.withColumns({"content": F.lit(None), "rewording": F.lit(None)})
         self.posts = posts.withColumns(
@@ -97,7 +105,7 @@ class SparkPosts:
         self.cached.append(self.posts)
         self.posts.count()
         self.shared.unpersist()
-        return spun.size
+        return copies["shared_group"].n_unique()
 
     def traces(self, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
         """None on the driver: the text traces are made in Spark (:attr:`trace_frame`),
@@ -122,7 +130,7 @@ class SparkPosts:
         wanted = np.unique(rows)
         if wanted.size == 0:
             return pl.Series("text", [], pl.String)
-        found = rows_at(self.spark, self.raw, "ord", wanted)["text"]
+        found = _rows_at(self.spark, self.raw, "ord", wanted)["text"]
         return pl.Series("text", found).gather(np.searchsorted(wanted, rows))
 
     def tables(self, account_cluster_id: np.ndarray, accounts: pl.DataFrame) -> PostTables:
@@ -159,24 +167,26 @@ class SparkPosts:
         written = F.col("matchable")
         return written & ~F.col("quoting") if "quoting" in self.listing.columns else written
 
-    def _spun(self, groups: TextGroups, config: ScanConfig) -> np.ndarray:
-        """Spun groups' labels, from the written posts per text of the candidates."""
-        candidates = groups.candidates()
-        if candidates.size == 0:
-            return candidates
-        wanted = self._frame({"shared_group": candidates}, "candidates").hint("broadcast")
-        counts = (
+    def _copy_sets(self, config: ScanConfig) -> pl.DataFrame:
+        """The spun groups' texts written as posts of their own, each with its copy set
+        (``shared_group``, ``text_id``, ``content``: :func:`detector.rewording.copy_sets`):
+        the groups that can be spun read one by one, each where its texts lie."""
+        written = (
             self.shared.filter(self._written())
-            .join(wanted, "shared_group")
-            .groupBy("shared_group", "text_id", F.col("n_shingles").alias("shingles"))
+            .groupBy("shared_group", "text_id")
             .agg(F.count("*").alias("n_posts"))
         )
-        return spun_groups(collected(counts), groups, config)
+        texts = self.spinnable.join(written, ["shared_group", "text_id"], "left")
+        run = _spun_copy_sets(config, arrow_schema(self.spark, COPIES))
+        copies = collected(texts.groupBy("shared_group").applyInArrow(run, COPIES))
+        self.driver_texts = copies.height
+        return copies.sort("shared_group", "text_id")
 
-    def _rewordings(self, spun: np.ndarray, groups: TextGroups, config: ScanConfig) -> DataFrame:
+    def _rewordings(self, copies: pl.DataFrame, config: ScanConfig) -> DataFrame:
         """``ord``, ``content`` and ``rewording`` of the spun groups' written posts, marked
         on the driver."""
-        wanted = self._frame({"shared_group": spun}, "spun").hint("broadcast")
+        spun = copies.select("shared_group").unique().to_arrow()
+        wanted = self.staged.frame(self.spark, spun, "spun").hint("broadcast")
         rows = (
             self.shared.filter(self._written())
             .join(wanted, "shared_group")
@@ -184,7 +194,7 @@ class SparkPosts:
         )
         frame = collected(rows).sort("ord").with_columns(matchable=pl.lit(True))
         self.driver_posts = frame.height
-        marked = mark_rewordings(frame, spun, groups, config)
+        marked = mark_rewordings(frame, copies, config)
         return self.staged.frame(
             self.spark, marked.select("ord", "content", "rewording").to_arrow(), "rewordings"
         )
@@ -288,6 +298,30 @@ class SparkPosts:
         return parts
 
 
+def _spun_copy_sets(config: ScanConfig, schema: pa.Schema) -> Callable[[pa.Table], pa.Table]:
+    """Per group that can be spun (its texts, their low bytes and shingles, and the posts
+    written as texts of their own, null for none): nothing, or if it is spun its written
+    texts' copy sets, found as the local engine finds them."""
+
+    def run(table: pa.Table) -> pa.Table:
+        texts = pl.DataFrame(pl.from_arrow(table.drop_columns("low"))).with_row_index("row")
+        texts = texts.sort("text_id")
+        low = byte_matrix(table.column("low").combine_chunks(), config.num_perm)
+        groups = TextGroups(
+            texts["text_id"].to_numpy(),
+            texts["shared_group"].to_numpy(),
+            low[texts["row"].to_numpy()],
+        )
+        written = texts.filter(pl.col("n_posts").is_not_null()).select(
+            "shared_group", "text_id", "n_posts", shingles=pl.col("n_shingles").cast(pl.Int64)
+        )
+        if spun_groups(written, groups, config).size == 0:
+            return schema.empty_table()
+        return copy_sets(written, groups, config).to_arrow().cast(schema)
+
+    return run
+
+
 def _trace_keys(kind: int) -> Column:
     """The text traces' object keys, as :func:`detector.graph.kind_keys` makes them: the
     group's label in the low bits, the kind in the top ones."""
@@ -296,7 +330,7 @@ def _trace_keys(kind: int) -> Column:
     return F.col("shared_group").bitwiseAND(F.lit(low_bits)).bitwiseOR(F.lit(tag))
 
 
-def rows_at(spark: SparkSession, frame: DataFrame, column: str, keys: np.ndarray) -> pa.Table:
+def _rows_at(spark: SparkSession, frame: DataFrame, column: str, keys: np.ndarray) -> pa.Table:
     """The rows of ``frame`` whose ``column`` (64-bit) is one of ``keys``, ordered by it:
     a broadcast join with the few keys the driver asks for."""
     wanted = spark.createDataFrame(pa.table({column: pa.array(keys, pa.int64())}).to_pandas())
