@@ -664,23 +664,23 @@ def _spark_section(spark: dict) -> list[str]:
         "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
-        "Stage seconds of the Spark runs. In Spark: read + validate, normalise + MinHash, buckets"
-        " + components; collect: the texts of the groups two or more accounts share numbered "
-        "and grouped in Spark as the local engine numbers and groups texts "
+        "Stage seconds of the Spark runs. In Spark: read + validate, normalise + MinHash, "
+        "buckets + components; collect: the texts of the groups two or more accounts share "
+        "numbered and grouped in Spark as the local engine numbers and groups texts "
         "(`detector.spark.groups`), and to the driver the accounts (each one's post count, "
         "first and last post), the keys of the shared short-text groups (a row per group, "
-        "ranked there) and the texts of the groups that can be spun, with their sketches' low "
-        "bytes; the raw texts and the trace columns stay cached in Spark, the texts fetched by "
-        "row for the few the tables quote; then, in the local engine's buckets + components "
-        "stage, the posts of shared groups marked where they lie (`detector.spark.shared`: "
-        "their groups numbered from a row per group, the spun groups found from a row per text "
-        "of the groups that can be spun, and the rewordings in them marked on the driver from "
-        "those groups' written posts, the only posts it collects); graph: the object traces "
-        "(reposts, replies, URLs, hashtags, mentions: `detector.spark.objects`) and the text "
-        "traces built in Spark, then the account graph, communities and evidence, component by "
-        "component (`detector.spark.accounts`); cluster: the components' results put together on"
-        " the driver; score on the driver; tables: each cluster's examples and the groups table "
-        "made in Spark and collected, the posts and rejects tables written by the executors as "
+        "ranked there); the raw texts and the trace columns stay cached in Spark, the texts "
+        "fetched by row for the few the tables quote; then, in the local engine's buckets + "
+        "components stage, the posts of shared groups marked where they lie "
+        "(`detector.spark.shared`: their groups numbered from a row per group, the spun groups "
+        "and their texts' copy sets found group by group in Spark, and the rewordings in them "
+        "marked on the driver from those groups' written posts and texts, the only posts and "
+        "texts it collects); graph: the object traces (reposts, replies, URLs, hashtags, "
+        "mentions: `detector.spark.objects`) and the text traces built in Spark, then the "
+        "account graph, communities and evidence, component by component "
+        "(`detector.spark.accounts`); cluster: the components' results put together on the "
+        "driver; score on the driver; tables: each cluster's examples and the groups table made"
+        " in Spark and collected, the posts and rejects tables written by the executors as "
         "Parquet parts (the rejects within collect):",
         "",
         "| posts | partitions | read + validate | normalise + MinHash | buckets + components "
@@ -726,16 +726,16 @@ def _billion_note(spark: dict) -> list[str]:
         "(8 GB heap + 4 GB overhead each: a task holds one Arrow batch of 10,000 texts "
         "and their signatures, 5 MB, plus the imported libraries, about 400 MB a Python "
         "worker).",
-        f"- **Driver**: here {driver_s:.0f} s for collecting the accounts and the texts of "
-        "the groups that can be spun, putting the components' clusters together and scoring "
+        f"- **Driver**: here {driver_s:.0f} s for collecting the accounts, marking the spun "
+        "groups' rewordings, putting the components' clusters together and scoring "
         f"them, {_driver_memory(best)}, holding {_driver_posts(best)}. "
         f"{_driver_growth(spark['runs'], largest)}Of the shared groups' posts it holds the "
-        "spun groups' written posts alone, to mark their rewordings, and of their texts those "
-        "of the groups that can be spun (30 texts or more): the texts are numbered and "
-        "grouped, and the group ids, text traces, examples and groups table made, in Spark. "
-        "What it still holds grows with the dump: a row per account (the accounts table it "
-        "writes) and per shared group (to number the groups), the texts of the groups that "
-        "can be spun and their written posts, and the edges it writes.",
+        "spun groups' written posts alone, to mark their rewordings, and of their texts the "
+        "spun groups' written ones (each with its copy set): the texts are numbered and "
+        "grouped, the spun groups found, and the group ids, text traces, examples and groups "
+        "table made, in Spark. What it still holds grows with the dump: a row per account "
+        "(the accounts table it writes) and per shared group (to number the groups), the spun "
+        "groups' written posts and texts, and the edges it writes.",
         *_largest_task(runs, scale),
         "",
     ]
