@@ -500,7 +500,8 @@ def _tiles_section(tiles: dict) -> list[str]:
     stages = list(runs[0]["stages"]) if runs else []
     head = [
         "copies", "posts", "runs", "unique texts", "graph edges", "seconds", "peak RSS (MB)",
-        "precision", "recall", "flagged", "time ratio", *(f"{s} ratio" for s in stages),
+        "precision", "recall", "flagged", "time ratio", "against the row above",
+        *(f"{s} ratio" for s in stages),
     ]  # fmt: skip
     lines = [
         "## Linear in posts at constant work per post",
@@ -512,11 +513,14 @@ def _tiles_section(tiles: dict) -> list[str]:
         f"{size_label(tiles['tile_posts']).upper()}-post plain world, each copy in an alphabet and "
         "with ids of its own, so that no copy meets another: the work per post is the "
         "one copy's, and a scan linear in posts takes the copies' number times as long "
-        "(*time ratio*, against one copy; the ratio of each stage beside it).",
+        "(*time ratio*, against one copy; *against the row above*: the time ratio and, in "
+        "brackets, the copies' ratio to the world one row up; the ratio of each stage "
+        "beside them).",
         "",
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
     ]
+    above = None
     for r in tiles["runs"]:
         if "failed" in r:
             lines.append(
@@ -525,6 +529,9 @@ def _tiles_section(tiles: dict) -> list[str]:
             continue
         ratios = [
             f"{r['seconds'] / one['seconds']:.2f}" if one else "–",
+            f"{r['seconds'] / above['seconds']:.2f} ({r['copies'] / above['copies']:g}×)"
+            if above
+            else "–",
             *(
                 f"{r['stages'][s] / max(one['stages'][s], 1e-3):.2f}" if one else "–"
                 for s in stages
@@ -537,6 +544,7 @@ def _tiles_section(tiles: dict) -> list[str]:
             + " | ".join(ratios)
             + " |"
         )
+        above = r
     return [*lines, ""]
 
 
