@@ -64,14 +64,16 @@ def _stage_totals(spark, after: int) -> tuple[dict[str, int], int]:
     return totals, max([after, *(s["stageId"] for s in stages)])
 
 
-def _answer(accounts: pl.DataFrame) -> tuple[set[str], set[frozenset[str]]]:
+def answer(accounts: pl.DataFrame) -> tuple[set[str], set[frozenset[str]]]:
     """Flagged accounts and clusters (as member sets) of a scan's accounts table."""
     members = accounts.filter(pl.col("cluster_id").is_not_null())
     clusters = {frozenset(g["account_id"]) for _, g in members.group_by("cluster_id")}
     return set(accounts.filter("flagged")["account_id"]), clusters
 
 
-def _local(parts: list[Path], folder: Path) -> tuple[Child, tuple[set[str], set[frozenset[str]]]]:
+def local_scan(
+    parts: list[Path], folder: Path
+) -> tuple[Child, tuple[set[str], set[frozenset[str]]]]:
     """The local engine's scan of ``parts`` in a process of its own (its peak memory its
     own, not the Spark driver's), and its answer."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -79,7 +81,7 @@ def _local(parts: list[Path], folder: Path) -> tuple[Child, tuple[set[str], set[
     child = run_module("detector.cli", args, None, folder / "scan.log")
     if child.returncode not in (0, 4):  # 4: clusters flagged
         raise RuntimeError(f"local scan failed, see {folder / 'scan.log'}")
-    return child, _answer(pl.read_parquet(folder / "out" / "accounts.parquet"))
+    return child, answer(pl.read_parquet(folder / "out" / "accounts.parquet"))
 
 
 def _jvm_peak_mb(spark) -> float:
@@ -124,8 +126,8 @@ def main() -> None:
         world = ensure_world(args.scratch, n_posts, args.seed, "plain")
         parts = _parts(world.posts, args.scratch / "spark" / size_label(n_posts), args.files)
         local = args.scratch / "spark" / f"{size_label(n_posts)}-local"
-        _local(parts[:1], local)  # warm-up: numba kernels compiled or loaded, as for Spark
-        child, expected = _local(parts, local)
+        local_scan(parts[:1], local)  # warm-up: numba kernels compiled or loaded, as for Spark
+        child, expected = local_scan(parts, local)
         spark_scan(spark, parts[:1])  # warm-up: workers start, numba kernels load
         _, last = _stage_totals(spark, last)
         rows.append(
@@ -149,7 +151,7 @@ def main() -> None:
                     "engine": f"spark {args.master}",
                     "partitions": partitions,
                     "seconds": round(seconds, 1),
-                    "same_answer": _answer(result.accounts) == expected,
+                    "same_answer": answer(result.accounts) == expected,
                     "flagged_accounts": result.summary["flagged_accounts"],
                     "unique_texts": result.summary["unique_texts"],
                     "driver_posts": result.summary["engine"]["driver_posts"],
