@@ -25,13 +25,16 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from benchmarks.common import head_commit
 from benchmarks.measure import Child, run_module
 from benchmarks.worlds import ensure_world, parse_size, size_label
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def _parts(posts: Path, folder: Path, files: int) -> list[Path]:
@@ -93,6 +96,23 @@ def _jvm_peak_mb(spark) -> float:
     return float("nan")
 
 
+def session(master: str, driver_memory: str) -> SparkSession:
+    """The benchmarks' Spark session: the UI on (its REST API counts the shuffles), no
+    console progress, 10,000 rows an Arrow batch."""
+    from detector.spark import build_session
+
+    spark = build_session(
+        master,
+        {
+            "spark.driver.memory": driver_memory,
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+        },
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1m")
@@ -106,18 +126,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/spark.json"))
     args = parser.parse_args()
 
-    from detector.spark import build_session
     from detector.spark import scan as spark_scan
 
-    spark = build_session(
-        args.master,
-        {
-            "spark.driver.memory": args.driver_memory,
-            "spark.ui.showConsoleProgress": "false",
-            "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
-        },
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = session(args.master, args.driver_memory)
     loads = os.getloadavg()
     _, last = _stage_totals(spark, -1)
     rows: list[dict[str, Any]] = []

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import head_commit
-from benchmarks.spark import answer, local_scan
+from benchmarks.spark import answer, local_scan, session
 
 WARM_UP = Path(__file__).resolve().parent.parent / "fixtures" / "demo.csv.gz"
 
@@ -35,21 +35,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/spark_real.json"))
     args = parser.parse_args()
 
-    from detector.spark import build_session
     from detector.spark import scan as spark_scan
 
     folder = args.scratch / "spark" / f"real-{args.dump.stem}"
     local_scan([WARM_UP], folder)
     child, expected = local_scan([args.dump], folder)
-    spark = build_session(
-        args.master,
-        {
-            "spark.driver.memory": args.driver_memory,
-            "spark.ui.showConsoleProgress": "false",
-            "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
-        },
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = session(args.master, args.driver_memory)
     spark_scan(spark, WARM_UP, partitions=args.partitions)
     started = time.perf_counter()
     result = spark_scan(spark, args.dump, partitions=args.partitions)
