@@ -54,9 +54,15 @@ def main() -> None:
         "same_answer": answer(result.accounts) == expected,
         **{
             name: summary[name]
-            for name in ("rows_read", "rows_scanned", "rows_rejected", "accounts", "clusters")
+            for name in (
+                "rows_read",
+                "rows_scanned",
+                "rows_rejected",
+                "accounts",
+                "clusters",
+                "flagged_accounts",
+            )
         },
-        "flagged_accounts": summary["flagged_accounts"],
         **{
             name: engine[name]
             for name in (

@@ -19,13 +19,7 @@ from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.graph import Traces, concat_traces, make_traces
 from detector.objects import object_rows, url_domains
 from detector.result import TableParts
-from detector.rewording import (
-    TextGroups,
-    copy_sets,
-    mark_rewordings,
-    spun_groups,
-    written_texts,
-)
+from detector.rewording import TextGroups, mark_rewordings, spun_copy_sets, written_texts
 from detector.schema import GROUPS, POSTS, TIME
 from detector.spill import BatchStore
 
@@ -163,11 +157,10 @@ class Posts:
         short = frame.filter(pl.col("shared_group") >= self.n_shingles.size)
         self.short_text_groups = short["shared_group"].n_unique()
         written = written_texts(frame, self.n_shingles, self.groups)
-        spun = spun_groups(written, self.groups, config)
-        in_spun = written.filter(pl.col("shared_group").is_in(pl.Series(spun).implode()))
-        self.frame = mark_rewordings(frame, copy_sets(in_spun, self.groups, config), config)
+        copies = spun_copy_sets(written, self.groups, config)
+        self.frame = mark_rewordings(frame, copies, config)
         self.groups.release()
-        return spun.size
+        return copies["shared_group"].n_unique()
 
     def traces(self, config: ScanConfig) -> tuple[Traces, pl.DataFrame]:
         """Every kind's traces; the posts are then set aside (:attr:`park`) until the

@@ -139,6 +139,14 @@ def spun_groups(texts: pl.DataFrame, groups: TextGroups, config: ScanConfig) -> 
     return np.sort(spun["shared_group"].to_numpy())
 
 
+def spun_copy_sets(texts: pl.DataFrame, groups: TextGroups, config: ScanConfig) -> pl.DataFrame:
+    """The texts of the spun groups among ``texts`` (as :func:`spun_groups` reads them),
+    each with its copy set (:func:`copy_sets`): what :func:`mark_rewordings` reads, from
+    any engine."""
+    spun = pl.Series(spun_groups(texts, groups, config), dtype=pl.Int64)
+    return copy_sets(texts.filter(pl.col("shared_group").is_in(spun.implode())), groups, config)
+
+
 def copy_sets(texts: pl.DataFrame, groups: TextGroups, config: ScanConfig) -> pl.DataFrame:
     """Each text's copy set in its spun group (``texts``: ``shared_group``, ``text_id``, the
     texts of spun groups written as posts of their own): ``content``, the set's first text

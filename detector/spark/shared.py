@@ -23,7 +23,7 @@ from detector.config import ScanConfig
 from detector.graph import Traces, concat_traces, kind_keys
 from detector.posts import MAX_EXAMPLES, OBJECTS, PostCounts, PostTables, group_ids
 from detector.result import TableParts
-from detector.rewording import TextGroups, copy_sets, mark_rewordings, spun_groups
+from detector.rewording import TextGroups, mark_rewordings, spun_copy_sets
 from detector.schema import GROUPS, POSTS
 from detector.spark.arrow import arrow_schema, byte_matrix, collected, epoch_time, struct
 from detector.spark.groups import SharedTexts
@@ -315,9 +315,7 @@ def _spun_copy_sets(config: ScanConfig, schema: pa.Schema) -> Callable[[pa.Table
         written = texts.filter(pl.col("n_posts").is_not_null()).select(
             "shared_group", "text_id", "n_posts", shingles=pl.col("n_shingles").cast(pl.Int64)
         )
-        if spun_groups(written, groups, config).size == 0:
-            return schema.empty_table()
-        return copy_sets(written, groups, config).to_arrow().cast(schema)
+        return spun_copy_sets(written, groups, config).to_arrow().cast(schema)
 
     return run
 
