@@ -36,7 +36,7 @@ KERNELS: tuple[tuple[str, str, float], ...] = (
     ("detector.minhash", "_signatures_block", 2.0),
     ("detector.numbering", "_number_keys", 0.3),
     ("detector.lsh", "_sketch_rows", 1.4),
-    ("detector.lsh", "_bucket_heads", 1.8),
+    ("detector.lsh", "_bucket_pairs", 1.8),
     ("detector.lsh", "_verify", 1.0),
     ("detector.lsh", "_link", 0.3),
     ("detector.lsh", "_roots", 0.5),
@@ -70,7 +70,7 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         return types.Array(dtype, ndim, "C", readonly=readonly)
 
     i64, f64, flags, n = array(types.int64), array(types.float64), array(types.boolean), types.int64
-    u32x2, u8x2, i32x2 = array(types.uint32, 2), array(types.uint8, 2), array(types.int32, 2)
+    u32x2, u8x2 = array(types.uint32, 2), array(types.uint8, 2)
     u16, i32, settings = array(types.uint16), array(types.int32), array(types.boolean)
     i8 = array(types.int8)
     u64, read_u64 = array(types.uint64), array(types.uint64, readonly=True)
@@ -84,9 +84,9 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         ),
         "_number_keys": (u64, array(types.uint32), read_u64, n, i64, flags),
         "_sketch_rows": (u32x2, i64, n, n, u32x2, u8x2),
-        "_bucket_heads": (u32x2, i32x2, n, array(types.uint64, 2)),
-        "_verify": (i32x2, u8x2, i64, i32, n, array(types.boolean, 2)),
-        "_link": (i32x2, array(types.boolean, 2), i64, i32),
+        "_bucket_pairs": (u32x2, n, array(types.uint64, 2), i64),
+        "_verify": (u64, u8x2, i64, n, flags),
+        "_link": (u64, flags, i64),
         "_roots": (i64, i64),
         "_root_agreement": (u8x2, i64, i64),
         "_linked": (i64, i32, i64, i64, i64, flags),

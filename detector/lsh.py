@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 CHANCE_AGREEMENT = 1.0 / 256.0  # two unrelated low bytes are equal this often
 PART_TEXTS = 8192  # texts a bucketing partition aims at: its hash table fits a core's cache
-VERIFY_CHUNK = 4096  # texts a thread verifies at a time
+VERIFY_CHUNK = 4096  # candidate pairs a thread verifies at a time
 
 
 @lru_cache(maxsize=32)
@@ -108,21 +108,25 @@ def _find(parent: np.ndarray, x: int) -> int:
 
 
 @nb.njit(cache=True, parallel=True, nogil=True)
-def _bucket_heads(
-    keys: np.ndarray, heads: np.ndarray, part_bits: int, scattered: np.ndarray
+def _bucket_pairs(
+    keys: np.ndarray, part_bits: int, scattered: np.ndarray, n_pairs: np.ndarray
 ) -> None:
-    """For each band ``b`` of ``keys`` (one band per thread), ``heads[b, i]`` is the first
-    text with text ``i``'s band key. The band's texts are first scattered, in order, into
-    ``2**part_bits`` partitions by their keys' top bits (as ``key << 32 | text`` words, in
-    ``scattered[b]``), so each partition's open-addressing table of ``key << 32 |
-    (first + 1)`` words, at most two-thirds full, stays in cache: one table over all texts
-    missed it on almost every probe. ``scattered`` is the caller's, reused band after
-    band: a fresh one per band faulted its pages in each time (at 38M texts, 7-35% of the
-    kernel's time)."""
-    n = heads.shape[1]
+    """For each band ``b`` of ``keys`` (one band per thread), the pairs of each text that
+    is not the first with its band key and that first text (its bucket's head), as
+    ``head << 32 | text`` words in ``scattered[b, :n_pairs[b]]``. The band's texts are
+    first scattered, in order, into ``2**part_bits`` partitions by their keys' top bits
+    (as ``key << 32 | text`` words, in ``scattered[b]``), so each partition's
+    open-addressing table of ``key << 32 | (first + 1)`` words, at most two-thirds full,
+    stays in cache: one table over all texts missed it on almost every probe. A pair is
+    written over a word already read, so the pairs take no memory of their own; most
+    texts head their own bucket, so a band has a few pairs where a head per text was a
+    write to memory per text (at 38M texts, 21 -> 8 s). ``scattered`` is the caller's,
+    reused band after band: a fresh one per band faulted its pages in each time."""
+    n = keys.shape[1]
     n_parts = 1 << part_bits
     shift = np.uint64(32 - part_bits)
-    for b in nb.prange(heads.shape[0]):
+    low32 = np.uint64(0xFFFFFFFF)
+    for b in nb.prange(keys.shape[0]):
         start = np.zeros(n_parts + 1, np.int64)
         for text in range(n):
             start[(np.uint64(keys[b, text]) >> shift) + 1] += 1
@@ -136,26 +140,29 @@ def _bucket_heads(
         mask = np.uint64(size - 1)
         table = np.zeros(size, np.uint64)
         used = np.empty(largest, np.int64)
+        pairs = 0
         for part in range(n_parts):
             filled = 0
             for j in range(start[part], start[part + 1]):
                 key = packed[j] >> np.uint64(32)
-                text = np.int64(packed[j] & np.uint64(0xFFFFFFFF))
+                text = packed[j] & low32
                 slot = ((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)) & mask
                 while True:
                     entry = table[slot]
                     if entry == 0:
-                        table[slot] = (key << np.uint64(32)) | np.uint64(text + 1)
+                        table[slot] = (key << np.uint64(32)) | (text + np.uint64(1))
                         used[filled] = slot
                         filled += 1
-                        heads[b, text] = text
                         break
                     if (entry >> np.uint64(32)) == key:
-                        heads[b, text] = np.int32(entry & np.uint64(0xFFFFFFFF)) - 1
+                        head = (entry & low32) - np.uint64(1)
+                        packed[pairs] = (head << np.uint64(32)) | text
+                        pairs += 1
                         break
                     slot = (slot + np.uint64(1)) & mask
             for k in range(filled):
                 table[used[k]] = 0
+        n_pairs[b] = pairs
 
 
 @nb.njit(cache=True, inline="always")
@@ -166,73 +173,54 @@ def _agreeing(low_bytes: np.ndarray, i: int, j: int) -> int:
     return same
 
 
+@nb.njit(cache=True, inline="always")
+def _pair(word: np.uint64) -> tuple[int, int]:
+    """A ``head << 32 | text`` word's head and text."""
+    return np.int64(word >> np.uint64(32)), np.int64(word & np.uint64(0xFFFFFFFF))
+
+
 @nb.njit(cache=True, parallel=True, nogil=True)
 def _verify(
-    heads: np.ndarray,
+    pairs: np.ndarray,
     low_bytes: np.ndarray,
     roots: np.ndarray,
-    last_head: np.ndarray,
     min_agreeing: int,
     verified: np.ndarray,
 ) -> None:
-    """``verified[b, i]``: whether text ``i`` agrees with its bucket head in band ``b`` on
-    at least ``min_agreeing`` low bytes, for every pair :func:`_link` may union, texts in
-    parallel: those not met in the band before and in different groups when the block of
-    bands began (``roots``; groups only merge, so no pair it will union is left out).
-
-    A chunk of texts is done in passes, each a loop without a branch on what it loads:
-    the pairs met, their heads' groups, the pairs in different groups, their agreement.
-    The heads are anywhere in the texts, so each pass waits on many reads from memory at
-    once where one loop over the pairs waited on each in turn (at 38M texts, 12% less
-    time)."""
-    n = heads.shape[1]
-    width = heads.shape[0]
+    """``verified[k]``: whether the two texts of pair ``k`` were in different groups when
+    the block of bands began (``roots``; groups only merge, so no pair :func:`_link`
+    would union is left out) and agree on at least ``min_agreeing`` low bytes; pairs in
+    parallel, a chunk at a time. A chunk's pairs in different groups are picked out in a
+    loop of their own, without a branch on what it loads, so that it waits on many reads
+    from memory at once, then compared."""
+    n = pairs.shape[0]
     for chunk in nb.prange((n + VERIFY_CHUNK - 1) // VERIFY_CHUNK):
         start = chunk * VERIFY_CHUNK
         stop = min(n, start + VERIFY_CHUNK)
-        text = np.empty((stop - start) * width, np.int64)
-        band = np.empty((stop - start) * width, np.int64)
+        apart = np.empty(stop - start, np.int64)
         met = 0
-        for i in range(start, stop):
-            last = last_head[i]
-            for b in range(width):
-                head = heads[b, i]
-                verified[b, i] = False
-                if head != i and head != last:
-                    last = head
-                    text[met], band[met] = i, b
-                    met += 1
-        head_root = np.empty(met, np.int64)
-        for k in range(met):
-            head_root[k] = roots[heads[band[k], text[k]]]
-        apart = 0
-        for k in range(met):
-            text[apart], band[apart] = text[k], band[k]
-            apart += head_root[k] != roots[text[k]]
-        for k in range(apart):
-            i, b = text[k], band[k]
-            verified[b, i] = _agreeing(low_bytes, heads[b, i], i) >= min_agreeing
+        for k in range(start, stop):
+            head, text = _pair(pairs[k])
+            verified[k] = False
+            apart[met] = k
+            met += roots[head] != roots[text]
+        for m in range(met):
+            k = apart[m]
+            head, text = _pair(pairs[k])
+            verified[k] = _agreeing(low_bytes, head, text) >= min_agreeing
 
 
 @nb.njit(cache=True, nogil=True)
-def _link(
-    heads: np.ndarray, verified: np.ndarray, parent: np.ndarray, last_head: np.ndarray
-) -> int:
-    """Union each text with its bucket head, band by band, where the two verified; returns
-    the number of links made. A pair met again in a later band is skipped: it was joined
-    or failed verification already (``last_head``: each text's head in its last band)."""
+def _link(pairs: np.ndarray, verified: np.ndarray, parent: np.ndarray) -> int:
+    """Union the two texts of each verified pair; returns the number of links made."""
     links = 0
-    for b in range(heads.shape[0]):
-        for i in range(heads.shape[1]):
-            head = heads[b, i]
-            if head == i or head == last_head[i]:
-                continue
-            last_head[i] = head
-            if verified[b, i]:
-                ra, rb = _find(parent, head), _find(parent, i)
-                if ra != rb:
-                    parent[max(ra, rb)] = min(ra, rb)
-                    links += 1
+    for k in range(pairs.shape[0]):
+        if verified[k]:
+            head, text = _pair(pairs[k])
+            ra, rb = _find(parent, head), _find(parent, text)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+                links += 1
     return links
 
 
@@ -264,11 +252,11 @@ def group_sketches(
     band keys, ``(bands, n_part)`` parts whose texts follow one another; ``low_bytes``:
     ``(n, num_perm)``, every text's.
 
-    Bands are bucketed in parallel, a thread per band, and the candidates verified in
-    parallel; the union-find over the verified bucket heads runs in band order, so the
-    groups do not depend on the number of threads. Only the bands bucketed at once are
-    gathered from the parts (which may be on disk), the next block's read while this one
-    is worked on.
+    Bands are bucketed in parallel, a thread per band, and each band's candidate pairs
+    (a text and its bucket's head) verified in parallel; the union-find over the verified
+    pairs runs in band order, so the groups do not depend on the number of threads. Only
+    the bands bucketed at once are gathered from the parts (which may be on disk), the
+    next block's read while this one is worked on.
     """
     keys = [k for k in keys if k.shape[1]]
     n = low_bytes.shape[0]
@@ -281,10 +269,9 @@ def group_sketches(
     bands = keys[0].shape[0]
     width = min(nb.get_num_threads(), bands)
     part_bits = partition_bits(n, PART_TEXTS)
-    heads = np.empty((width, n), np.int32)
-    verified = np.empty((width, n), np.bool_)
-    scattered = np.empty((width, n), np.uint64)
-    last_head = np.full(n, -1, np.int32)
+    scattered = np.empty((width, n), np.uint64)  # each band's texts, then its pairs
+    n_pairs = np.zeros(width, np.int64)
+    verified = np.empty(n, np.bool_)  # a band has fewer pairs than texts
     roots = np.empty(n, np.int64)  # the groups when a block of bands begins
     # Two buffers for every block's keys, one read while the other is worked on (the
     # kernels release the GIL): a fresh one per block was, past a few GiB of the process, a
@@ -304,11 +291,12 @@ def group_sketches(
             block_keys = next_keys.result()
             if block + 1 < blocks:
                 next_keys = reader.submit(read, block + 1)
-            block_heads = heads[: block_keys.shape[0]]
-            _bucket_heads(block_keys, block_heads, part_bits, scattered)
-            checks = verified[: block_keys.shape[0]]
-            _verify(block_heads, low_bytes, _roots(parent, roots), last_head, need, checks)
-            _link(block_heads, checks, parent, last_head)
+            _bucket_pairs(block_keys, part_bits, scattered, n_pairs)
+            _roots(parent, roots)
+            for band in range(block_keys.shape[0]):
+                pairs, checks = scattered[band, : n_pairs[band]], verified[: n_pairs[band]]
+                _verify(pairs, low_bytes, roots, need, checks)
+                _link(pairs, checks, parent)
     return _roots(parent, roots)
 
 

@@ -93,8 +93,7 @@ def test_groups_do_not_depend_on_parts_or_threads():
 
 def union_with_bucket_heads(keys: np.ndarray, low: np.ndarray, threshold: float) -> list[int]:
     """The grouping :func:`group_sketches` defines, one pair at a time: band by band, each
-    text is unioned with its band bucket's first text where their low bytes verify; a
-    pair met in the band before is not tested again."""
+    text is unioned with its band bucket's first text where their low bytes verify."""
     parent = list(range(low.shape[0]))
 
     def find(x: int) -> int:
@@ -102,14 +101,11 @@ def union_with_bucket_heads(keys: np.ndarray, low: np.ndarray, threshold: float)
             x = parent[x]
         return x
 
-    need, last_head = min_agreeing(threshold, low.shape[1]), [-1] * low.shape[0]
+    need = min_agreeing(threshold, low.shape[1])
     for band in keys:
         first: dict[int, int] = {}
         for i, key in enumerate(band.tolist()):
             head = first.setdefault(key, i)
-            if head in (i, last_head[i]):
-                continue
-            last_head[i] = head
             a, b = find(head), find(i)
             if a != b and int((low[head] == low[i]).sum()) >= need:
                 parent[max(a, b)] = min(a, b)
