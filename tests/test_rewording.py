@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from detector.cluster import join_spinners
 from detector.config import ScanConfig
 from detector.lsh import CHANCE_AGREEMENT, copy_groups, root_similarity
-from detector.rewording import TextGroups, copy_sets, large_group_texts
+from detector.rewording import TextGroups, copy_sets, large_group_texts, positions_in
 
 
 @st.composite
@@ -36,6 +36,14 @@ def test_root_similarity_is_the_corrected_share_of_agreeing_bytes(case):
     first = roots == np.arange(roots.size)
     assert np.isnan(got[first]).all()
     np.testing.assert_allclose(got[~first], expected[~first])
+
+
+@given(st.sets(st.integers(0, 10**6), max_size=200), st.data())
+def test_positions_in_finds_each_value_where_a_binary_search_does(values, data):
+    ascending = np.array(sorted(values), np.int64)
+    queries = np.array(data.draw(st.lists(st.sampled_from(sorted(values)))) if values else [])
+    found = positions_in(ascending)(queries.astype(np.int64))
+    np.testing.assert_array_equal(found, np.searchsorted(ascending, queries))
 
 
 def test_copies_are_grouped_and_rewordings_are_not():
