@@ -28,6 +28,7 @@ from detector.lsh import copy_groups, root_similarity
 OWN = 1  # the account's own rewording in a spun group
 PICKUP = -1  # a copy of another account's post there, by an account that only picked it up
 QUOTES = ("repost_of", "reply_to")  # a post with either quotes or answers another
+TABLE_SPAN = 32  # positions_in's table entries a value at most: 128 bytes, its sketch's size
 
 
 def _written(posts: pl.DataFrame) -> pl.Expr:
@@ -85,13 +86,17 @@ class TextGroups:
 
 
 def positions_in(ascending: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """A lookup of the position in ``ascending`` (distinct integers) of any of its values
-    (-1 for another value in their range): one read from a table over the range, where a
-    binary search per value in unordered queries misses the cache at each step once the
-    array outgrows it (the spun groups' similarities at 50M posts: 7.0 s against 0.4 s)."""
-    low = int(ascending[0]) if ascending.size else 0
+    """A lookup of the position in ``ascending`` (distinct integers) of any of its values.
+    Where they are dense in their range (a scan's large groups' texts), one read from a
+    table over the range, at most ``TABLE_SPAN`` entries a value: a binary search per value
+    in unordered queries misses the cache at each step once the array outgrows it (the
+    spun groups' similarities at 50M posts: 7.0 s against 0.4 s). Elsewhere (one group's
+    texts, spread over a whole dump's), the binary search."""
+    if ascending.size == 0 or ascending[-1] - ascending[0] >= TABLE_SPAN * ascending.size:
+        return lambda values: np.searchsorted(ascending, values)
+    low = int(ascending[0])
     position = index_type(ascending.size)
-    table = np.full(int(ascending[-1]) - low + 1 if ascending.size else 0, -1, position)
+    table = np.full(int(ascending[-1]) - low + 1, -1, position)
     table[ascending - low] = np.arange(ascending.size, dtype=position)
     return lambda values: table[values - low]
 

@@ -38,7 +38,7 @@ def test_root_similarity_is_the_corrected_share_of_agreeing_bytes(case):
     np.testing.assert_allclose(got[~first], expected[~first])
 
 
-@given(st.sets(st.integers(0, 10**6), max_size=200), st.data())
+@given(st.sets(st.integers(0, 10**6), max_size=200) | st.sets(st.integers(0, 300)), st.data())
 def test_positions_in_finds_each_value_where_a_binary_search_does(values, data):
     ascending = np.array(sorted(values), np.int64)
     queries = np.array(data.draw(st.lists(st.sampled_from(sorted(values)))) if values else [])
