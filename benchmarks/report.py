@@ -496,11 +496,10 @@ def _tiles_section(tiles: dict) -> list[str]:
     """A world and copies of it that meet nothing of each other
     (``python -m benchmarks.tiles``): time against posts at constant work per post."""
     runs = [r for r in tiles["runs"] if "failed" not in r]
-    one = next((r for r in runs if r["copies"] == 1), None)
     stages = list(runs[0]["stages"]) if runs else []
     head = [
         "copies", "posts", "runs", "unique texts", "graph edges", "seconds", "peak RSS (MB)",
-        "precision", "recall", "flagged", "time ratio", "against the row above",
+        "precision", "recall", "flagged", "time ratio (rounds' range)", "against the row above",
         *(f"{s} ratio" for s in stages),
     ]  # fmt: skip
     lines = [
@@ -512,10 +511,13 @@ def _tiles_section(tiles: dict) -> list[str]:
         "graph edges grow faster than its posts); here each world is copies of the "
         f"{size_label(tiles['tile_posts']).upper()}-post plain world, each copy in an alphabet and "
         "with ids of its own, so that no copy meets another: the work per post is the "
-        "one copy's, and a scan linear in posts takes the copies' number times as long "
-        "(*time ratio*, against one copy; *against the row above*: the time ratio and, in "
-        "brackets, the copies' ratio to the world one row up; the ratio of each stage "
-        "beside them).",
+        "one copy's, and a scan linear in posts takes the copies' number times as long. "
+        "The worlds are scanned in rounds, each world once a round in turn, and every ratio "
+        "is taken within a round (the machine's speed drifts more between hours than a scan "
+        "takes): *time ratio*, the median over the rounds of the scan's time against that "
+        "round's one-copy scan, the rounds' lowest and highest in brackets; *against the row "
+        "above*: the same against the world one row up, the copies' ratio to it in brackets; "
+        "then each stage's ratio to one copy, medians over the rounds.",
         "",
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
@@ -527,15 +529,11 @@ def _tiles_section(tiles: dict) -> list[str]:
                 f"| {r['copies']} | {r['posts']:,} | – | {r['failed']} |" + " – |" * (len(head) - 4)
             )
             continue
+        rounds = r["round_ratios"]
         ratios = [
-            f"{r['seconds'] / one['seconds']:.2f}" if one else "–",
-            f"{r['seconds'] / above['seconds']:.2f} ({r['copies'] / above['copies']:g}×)"
-            if above
-            else "–",
-            *(
-                f"{r['stages'][s] / max(one['stages'][s], 1e-3):.2f}" if one else "–"
-                for s in stages
-            ),
+            f"{r['time_ratio']:.2f} ({min(rounds):.2f}–{max(rounds):.2f})",
+            f"{r['above_ratio']:.2f} ({r['copies'] / above['copies']:g}×)" if above else "–",
+            *(f"{r['stage_ratios'][s]:.2f}" for s in stages),
         ]
         lines.append(
             f"| {r['copies']} | {r['posts']:,} | {r['runs']} | {r['work']['unique_texts']:,} "

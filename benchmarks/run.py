@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 SMOKE_LIMIT_S = 120.0
 
 
-def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians of each figure over repeated runs (stages too)."""
     median = {
         key: round(statistics.median(r[key] for r in runs), 3)
@@ -47,6 +47,36 @@ def _median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return median
 
 
+def run_once(system: str, world: World, out: Path, limit_s: float | None, args) -> dict[str, Any]:
+    """One run of ``system`` on ``world`` in its own process, its outputs in ``out``: its
+    timing with wall time and peak memory (``status`` ok), or why it stopped."""
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [system, "--posts", str(world.posts), "--out", str(out), "--threads", str(args.threads)]
+    child = run_module(
+        "benchmarks.worker", argv, limit_s, out / "log.txt", args.memory_limit_gb * 1024
+    )
+    print(
+        f"  {system:8} {out.name}: {child.wall_s:8.1f} s wall, "
+        f"{child.peak_rss_mb:8.0f} MB peak, rc {child.returncode}",
+        flush=True,
+    )
+    if child.out_of_memory:
+        note = f"exceeded {args.memory_limit_gb:g} GiB of memory after {child.wall_s:.0f} s"
+        return {"status": "oom", "note": note, "stopped_after_s": child.wall_s}
+    if child.timed_out:
+        return {"status": "dnf", "note": f"did not finish in {limit_s:g} s"}
+    if child.returncode != 0:
+        tail = (out / "log.txt").read_text()[-1500:]
+        return {"status": "error", "note": f"exit {child.returncode}", "log": tail}
+    timing = json.loads((out / "timing.json").read_text())
+    return {"status": "ok"} | timing | {"wall_s": child.wall_s, "peak_rss_mb": child.peak_rss_mb}
+
+
+def quality_of(out: Path, world: World) -> dict[str, Any]:
+    """Quality of the predictions a run wrote into ``out``, against ``world``'s truth."""
+    return evaluate(pl.read_parquet(out / "predictions.parquet"), pl.read_parquet(world.truth))
+
+
 def measure_system(
     system: str, world: World, runs_dir: Path, repeats: int, limit_s: float | None, args
 ) -> dict[str, Any]:
@@ -55,40 +85,16 @@ def measure_system(
     runs = []
     for repeat in range(repeats):
         out = runs_dir / f"{size_label(world.n_posts)}-{world.scenario}-{system}-{repeat}"
-        out.mkdir(parents=True, exist_ok=True)
-        argv = [
-            system,
-            "--posts",
-            str(world.posts),
-            "--out",
-            str(out),
-            "--threads",
-            str(args.threads),
-        ]
-        child = run_module(
-            "benchmarks.worker", argv, limit_s, out / "log.txt", args.memory_limit_gb * 1024
-        )
-        print(
-            f"  {system:8} #{repeat + 1}: {child.wall_s:8.1f} s wall, "
-            f"{child.peak_rss_mb:8.0f} MB peak, rc {child.returncode}",
-            flush=True,
-        )
-        if child.out_of_memory:
-            note = f"exceeded {args.memory_limit_gb:g} GiB of memory after {child.wall_s:.0f} s"
-            return entry | {"status": "oom", "note": note, "stopped_after_s": child.wall_s}
-        if child.timed_out:
-            return entry | {"status": "dnf", "note": f"did not finish in {limit_s:g} s"}
-        if child.returncode != 0:
-            tail = (out / "log.txt").read_text()[-1500:]
-            return entry | {"status": "error", "note": f"exit {child.returncode}", "log": tail}
-        timing = json.loads((out / "timing.json").read_text())
-        runs.append(timing | {"wall_s": child.wall_s, "peak_rss_mb": child.peak_rss_mb})
+        run = run_once(system, world, out, limit_s, args)
+        status = run.pop("status")
+        if status != "ok":
+            return entry | {"status": status} | run
+        runs.append(run)
         if repeat == 0:
-            predictions = pl.read_parquet(out / "predictions.parquet")
-            entry["quality"] = evaluate(predictions, pl.read_parquet(world.truth))
-        if child.wall_s > args.max_repeat_s:
+            entry["quality"] = quality_of(out, world)
+        if run["wall_s"] > args.max_repeat_s:
             break
-    median = _median_of(runs)
+    median = median_of(runs)
     return entry | {
         "status": "ok",
         "runs": runs,

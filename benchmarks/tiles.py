@@ -15,9 +15,12 @@ posts takes ``copies`` times the tile's time. The copies are written one after t
 its codec.
 
 Each world is scanned ``--repeats`` times by :mod:`benchmarks.worker` (medians; warm
-kernels), as :mod:`benchmarks.run` scans the plain worlds, and its quality is scored
-against the copies' ground truth. Figures go to ``tiles.json`` beside this file;
-``python -m benchmarks.report`` renders them into RESULTS.md.
+kernels), as :mod:`benchmarks.run` scans the plain worlds, in rounds (every world once a
+round, in turn), and its quality is scored against the copies' ground truth. A ratio is
+taken within a round, against that round's one-copy scan, and its median over the rounds
+is quoted: the machine's speed drifts more between hours than a run takes. Figures go to
+``tiles.json`` beside this file; ``python -m benchmarks.report`` renders them into
+RESULTS.md.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import argparse
 import datetime as dt
 import json
 import shlex
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,7 +44,7 @@ import pyarrow.parquet as pq
 
 from benchmarks.common import head_commit
 from benchmarks.measure import run_module
-from benchmarks.run import measure_system
+from benchmarks.run import median_of, quality_of, run_once
 from benchmarks.worlds import World, ensure_world, parse_size, size_label
 
 HERE = Path(__file__).resolve().parent
@@ -184,21 +188,66 @@ def ensure_tiled(scratch: Path, tile: World, copies: int) -> World:
     return World(n_posts, tile.seed, "tiled", posts, truth, seconds)
 
 
-def _measure(world: World, copies: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Our scan's medians on ``world`` (``copies`` tiles), and its quality."""
-    entry = measure_system("ours", world, args.scratch / "runs", args.repeats, None, args)
-    if entry["status"] != "ok":
-        return {"copies": copies, "posts": world.n_posts, "failed": entry["note"]}
-    quality = entry["quality"]
-    return {
-        "copies": copies,
-        "posts": world.n_posts,
-        **entry["median"],
-        "runs": len(entry["runs"]),
-        "precision": quality["precision"],
-        "recall": quality["recall"],
-        "flagged_accounts": quality["flagged_accounts"],
-    }
+def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each world scanned once a round, in turn, ``--repeats`` rounds: a drift in the
+    machine's speed (the same 10M-post scan took 74 s, then 86 s, within the hour) weighs
+    on every world alike, and each round's ratios compare scans made minutes apart. Per
+    world: its medians, its quality (first round) and the medians over the rounds of its
+    time and stage ratios to that round's one-copy scan."""
+    runs: dict[int, list[dict[str, Any]]] = {copies: [] for copies, _ in worlds}
+    failed: dict[int, str] = {}
+    quality: dict[int, dict[str, Any]] = {}
+    for round_ in range(args.repeats):
+        print(f"round {round_ + 1} of {args.repeats}", flush=True)
+        for copies, world in worlds:
+            if copies in failed:
+                continue
+            out = args.scratch / "runs" / f"{size_label(world.n_posts)}-tiled-{round_}"
+            run = run_once("ours", world, out, None, args)
+            if run.pop("status") != "ok":
+                failed[copies] = run["note"]
+                continue
+            runs[copies].append(run | {"round": round_})
+            if round_ == 0:
+                quality[copies] = quality_of(out, world)
+    one = {run["round"]: run for run in runs[1]}
+    entries, above = [], None
+    for copies, world in worlds:
+        if copies in failed:
+            entries.append({"copies": copies, "posts": world.n_posts, "failed": failed[copies]})
+            continue
+        paired = [(run, one[run["round"]]) for run in runs[copies] if run["round"] in one]
+        stages = runs[1][0]["stages"]  # the ratios' stages: those of one copy
+        entry = {
+            "copies": copies,
+            "posts": world.n_posts,
+            **median_of(runs[copies]),
+            "runs": len(runs[copies]),
+            "precision": quality[copies]["precision"],
+            "recall": quality[copies]["recall"],
+            "flagged_accounts": quality[copies]["flagged_accounts"],
+            "round_ratios": [round(run["seconds"] / base["seconds"], 3) for run, base in paired],
+            "time_ratio": _median([run["seconds"] / base["seconds"] for run, base in paired]),
+            "stage_ratios": {
+                name: _median(
+                    [r["stages"].get(name, 0.0) / max(b["stages"][name], 1e-3) for r, b in paired]
+                )
+                for name in stages
+            },
+        }
+        if above is not None:
+            before = {run["round"]: run for run in runs[above]}
+            entry["above_ratio"] = _median(
+                [run["seconds"] / before[run["round"]]["seconds"]
+                 for run in runs[copies] if run["round"] in before]
+            )  # fmt: skip
+        entries.append(entry)
+        above = copies
+    return entries
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -208,27 +257,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tile", default="10m", help="posts of the plain world copied")
     parser.add_argument("--copies", default="1,5", help="copies in each world scanned")
     parser.add_argument("--seed", type=int, default=7, help="the tile world's seed")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--max-repeat-s", type=float, default=300.0)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds over the worlds")
     parser.add_argument("--memory-limit-gb", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scratch", type=Path, default=Path("scratch"))
     parser.add_argument("--out", type=Path, default=HERE, help="folder for tiles.json")
     args = parser.parse_args(argv)
+    copies = [int(c) for c in args.copies.split(",")]
+    if 1 not in copies:
+        parser.error("--copies must include 1: the ratios are taken against one copy")
     command = "python -m benchmarks.tiles " + shlex.join(sys.argv[1:] if argv is None else argv)
 
     tile = ensure_world(args.scratch, parse_size(args.tile), args.seed, "plain")
-    worlds = [(c, ensure_tiled(args.scratch, tile, c)) for c in map(int, args.copies.split(","))]
+    worlds = [(c, ensure_tiled(args.scratch, tile, c)) for c in copies]
     run_module(  # fill the numba cache before anything is timed
         "benchmarks.worker",
         ["ours", "--posts", str(tile.posts), "--out", str(args.scratch / "runs" / "warmup")],
         None,
         args.scratch / "warmup.log",
     )
-    runs = []
-    for copies, world in worlds:
-        print(f"{copies} x {size_label(tile.n_posts)} posts", flush=True)
-        runs.append(_measure(world, copies, args))
+    runs = _rounds(worlds, args)
     figures = {
         "command": command,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
