@@ -531,9 +531,9 @@ def _tiles_section(tiles: dict) -> list[str]:
             continue
         rounds = r["round_ratios"]
         ratios = [
-            f"{r['time_ratio']:.2f} ({min(rounds):.2f}–{max(rounds):.2f})",
+            f"{r['time_ratio']:.2f} ({min(rounds):.2f}–{max(rounds):.2f})" if rounds else "–",
             f"{r['above_ratio']:.2f} ({r['copies'] / above['copies']:g}×)" if above else "–",
-            *(f"{r['stage_ratios'][s]:.2f}" for s in stages),
+            *(f"{r['stage_ratios'][s]:.2f}" if s in r["stage_ratios"] else "–" for s in stages),
         ]
         lines.append(
             f"| {r['copies']} | {r['posts']:,} | {r['runs']} | {r['work']['unique_texts']:,} "

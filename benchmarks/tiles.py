@@ -190,7 +190,7 @@ def ensure_tiled(scratch: Path, tile: World, copies: int) -> World:
 
 def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[dict[str, Any]]:
     """Each world scanned once a round, in turn, ``--repeats`` rounds: a drift in the
-    machine's speed (the same 10M-post scan took 74 s, then 86 s, within the hour) weighs
+    machine's speed (the same 10M-post scan took 86 s, then 74 s, ten minutes apart) weighs
     on every world alike, and each round's ratios compare scans made minutes apart. Per
     world: its medians, its quality (first round) and the medians over the rounds of its
     time and stage ratios to that round's one-copy scan."""
@@ -217,7 +217,7 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
             entries.append({"copies": copies, "posts": world.n_posts, "failed": failed[copies]})
             continue
         paired = [(run, one[run["round"]]) for run in runs[copies] if run["round"] in one]
-        stages = runs[1][0]["stages"]  # the ratios' stages: those of one copy
+        stages = runs[1][0]["stages"] if runs[1] else {}  # the ratios' stages: one copy's
         entry = {
             "copies": copies,
             "posts": world.n_posts,
