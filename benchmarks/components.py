@@ -22,8 +22,13 @@ from detector.pipeline import scan
 
 
 def graph_components(edges: pl.DataFrame) -> dict[str, int]:
-    """Components of the pairs of ``edges`` (the edges table) with a positive weight."""
+    """Components of the pairs of ``edges`` (the edges table) with a positive weight as
+    written (four decimals)."""
     pairs = edges.filter(pl.col("weight") > 0).select("source", "target").unique()
+    if pairs.is_empty():
+        return dict.fromkeys(
+            ("accounts", "pairs", "components", "largest_accounts", "largest_pairs"), 0
+        )
     ids = pl.concat([pairs["source"], pairs["target"]]).unique(maintain_order=True)
     number = pl.DataFrame({"id": ids, "n": np.arange(ids.len())})
 
@@ -35,14 +40,14 @@ def graph_components(edges: pl.DataFrame) -> dict[str, int]:
     source, target = numbered("source"), numbered("target")
     matrix = coo_matrix((np.ones(source.size), (source, target)), shape=(n, n))
     count, label = connected_components(matrix, directed=False)
-    sizes = np.bincount(label, minlength=count)
-    largest = int(np.argmax(sizes)) if count else -1
+    sizes = np.bincount(label)
+    largest = int(np.argmax(sizes))
     return {
         "accounts": n,
         "pairs": int(source.size),
         "components": int(count),
-        "largest_accounts": int(sizes[largest]) if count else 0,
-        "largest_pairs": int((label[source] == largest).sum()) if count else 0,
+        "largest_accounts": int(sizes[largest]),
+        "largest_pairs": int((label[source] == largest).sum()),
     }
 
 

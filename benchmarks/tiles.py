@@ -194,7 +194,7 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
     on every world alike, and each round's ratios compare scans made minutes apart. Per
     world: its medians, its quality (first round) and the medians over the rounds of its
     time and stage ratios to that round's one-copy scan."""
-    runs: dict[int, list[dict[str, Any]]] = {copies: [] for copies, _ in worlds}
+    runs: dict[int, dict[int, dict[str, Any]]] = {copies: {} for copies, _ in worlds}  # by round
     failed: dict[int, str] = {}
     quality: dict[int, dict[str, Any]] = {}
     for round_ in range(args.repeats):
@@ -207,27 +207,28 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
             if run.pop("status") != "ok":
                 failed[copies] = run["note"]
                 continue
-            runs[copies].append(run | {"round": round_})
+            runs[copies][round_] = run
             if round_ == 0:
                 quality[copies] = quality_of(out, world)
-    one = {run["round"]: run for run in runs[1]}
+    one = runs[1]
+    stages = next(iter(one.values()))["stages"] if one else {}  # the ratios' stages: one copy's
     entries, above = [], None
     for copies, world in worlds:
         if copies in failed:
             entries.append({"copies": copies, "posts": world.n_posts, "failed": failed[copies]})
             continue
-        paired = [(run, one[run["round"]]) for run in runs[copies] if run["round"] in one]
-        stages = runs[1][0]["stages"] if runs[1] else {}  # the ratios' stages: one copy's
+        paired = _paired(runs[copies], one)
+        ratios = [run["seconds"] / base["seconds"] for run, base in paired]
         entry = {
             "copies": copies,
             "posts": world.n_posts,
-            **median_of(runs[copies]),
+            **median_of(list(runs[copies].values())),
             "runs": len(runs[copies]),
             "precision": quality[copies]["precision"],
             "recall": quality[copies]["recall"],
             "flagged_accounts": quality[copies]["flagged_accounts"],
-            "round_ratios": [round(run["seconds"] / base["seconds"], 3) for run, base in paired],
-            "time_ratio": _median([run["seconds"] / base["seconds"] for run, base in paired]),
+            "round_ratios": [round(ratio, 3) for ratio in ratios],
+            "time_ratio": _median(ratios),
             "stage_ratios": {
                 name: _median(
                     [r["stages"].get(name, 0.0) / max(b["stages"][name], 1e-3) for r, b in paired]
@@ -236,14 +237,22 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
             },
         }
         if above is not None:
-            before = {run["round"]: run for run in runs[above]}
             entry["above_ratio"] = _median(
-                [run["seconds"] / before[run["round"]]["seconds"]
-                 for run in runs[copies] if run["round"] in before]
-            )  # fmt: skip
+                [
+                    run["seconds"] / base["seconds"]
+                    for run, base in _paired(runs[copies], runs[above])
+                ]
+            )
         entries.append(entry)
         above = copies
     return entries
+
+
+def _paired(
+    runs: dict[int, dict[str, Any]], bases: dict[int, dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each run with the base run of its round, in round order, where the round has both."""
+    return [(run, bases[round_]) for round_, run in runs.items() if round_ in bases]
 
 
 def _median(values: list[float]) -> float | None:
