@@ -30,6 +30,12 @@ features are summed in the same order: the same floats, not merely close ones. C
 then numbered across parts as :func:`detector.cluster.keep_core_members` numbers them
 (members descending, then smallest member), which needs each cluster's size and smallest
 member only.
+
+After the graph, a component needs less than its closed set: its edges, and its co-shares
+(the in-window traces of the objects of ``K``: every member's, and every account's that
+co-shared them), each with its object's shares, and its members' repetition
+(:func:`clusters_of`). The Spark engine builds the whole graph's edges across tasks and
+hands each component those alone.
 """
 
 from __future__ import annotations
@@ -126,7 +132,29 @@ def find_clusters(
         co_shares = traces.take(graph.linked)
     del traces  # the later steps read the co-shares only
     release_freed_memory()  # the graph's working arrays, before the communities' own
+    built = [graph]
+    del graph  # held by ``built`` alone, so that parking it frees its edges
+    return clusters_of(built, co_shares, account_posts, account_created, config, step, park)
 
+
+def clusters_of(
+    handed: list[AccountGraph],
+    co_shares: Traces,
+    account_posts: np.ndarray,
+    account_created: np.ndarray,
+    config: ScanConfig,
+    step: Step = _no_step,
+    park: Park = lambda arrays: lambda: arrays,
+) -> Clustering:
+    """Communities, core members and evidence of the accounts of the graph ``handed`` over
+    (in a list emptied here, as :func:`find_clusters` takes its traces), given their
+    ``co_shares`` (the in-window traces the graph was built from, the graph's
+    ``object_shares`` per trace) and their posts and creation time: the steps after the
+    graph, which the Spark engine runs on edges it built across tasks."""
+    graph = handed.pop()
+    kinds = config.traces
+    n_accounts = int(account_posts.shape[0])
+    windows = np.array([config.window(k) for k in kinds], np.int64)
     with step("cluster"):
         adjacency = symmetric_adjacency(graph)
         graph_back = _set_aside(graph, park)

@@ -292,6 +292,29 @@ def _linked(
             last_time = time[i]
 
 
+def neighbour_links(
+    key: np.ndarray,
+    account: np.ndarray,
+    time: np.ndarray,
+    window: np.ndarray,
+    neighbours: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The links of traces in (key, time, account) order, as :func:`build_graph` makes
+    them: each link's two trace rows, the earlier first, in key order."""
+    n = key.shape[0]
+    row_type = index_type(n)
+    order = np.arange(n, dtype=np.int64)
+    one_batch = (np.zeros(n, np.int32), 1, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    columns = (key, account, time, window, order, neighbours)
+    cursor = np.zeros(1, np.int64)
+    none = np.zeros(0, row_type)
+    _neighbour_edges(*columns, False, *one_batch, cursor, none, none)
+    edge_row, edge_other = (np.empty(cursor[0], row_type) for _ in range(2))
+    cursor[0] = 0
+    _neighbour_edges(*columns, True, *one_batch, cursor, edge_row, edge_other)
+    return edge_row, edge_other
+
+
 @nb.njit(cache=True)
 def _neighbour_edges(
     key: np.ndarray,
@@ -520,23 +543,41 @@ class _Shares:
         df = np.bincount(pair_key, minlength=keys.size)
         return cls(key_index, pair_index, df, pair_traces, pair_account, objects, total, accounts)
 
-    def idf(self, traces: Traces) -> np.ndarray:
-        """Per trace ``ln(n / df)``: ``n`` the accounts active in its kind."""
-        active = np.maximum(self.accounts, 1).astype(np.float64)[traces.kind]
-        return np.log(np.maximum(active / self.df[self.key_index], 1.0))
-
     def surprise(
         self, source: np.ndarray, target: np.ndarray, kind: np.ndarray, row: np.ndarray
     ) -> np.ndarray:
-        """``1 - p_source * p_target`` per co-share: the null model, in which account ``a``
-        shares the object of trace ``row`` by chance with ``p = min(1, k_at * df_o / M_t)``,
-        as in a configuration model of the account-object graph."""
-        popularity = self.df[self.key_index[row]] / np.maximum(self.total[kind], 1)
+        """:func:`surprise` of the co-shares of trace ``row`` by ``source`` and ``target``."""
         n_kinds = self.objects.shape[1]
         objects = self.objects.reshape(-1)  # flat indices: 2-D fancy indexing is slower
         source, target = source.astype(np.int64), target.astype(np.int64)
-        p_source = np.minimum(1.0, objects[source * n_kinds + kind] * popularity)
-        return 1.0 - p_source * np.minimum(1.0, objects[target * n_kinds + kind] * popularity)
+        return surprise(
+            objects[source * n_kinds + kind],
+            objects[target * n_kinds + kind],
+            self.df[self.key_index[row]],
+            self.total[kind],
+        )
+
+
+def share_weights(
+    weights: np.ndarray, accounts: np.ndarray, kind: np.ndarray, df: np.ndarray
+) -> np.ndarray:
+    """Per trace its kind's weight times the IDF ``ln(n / df)`` of its object (``df``
+    sharing accounts), ``n`` the accounts active in its kind (``weights``, ``accounts``:
+    per kind)."""
+    active = np.maximum(accounts, 1).astype(np.float64)[kind]
+    return np.asarray(weights, np.float64)[kind] * np.log(np.maximum(active / df, 1.0))
+
+
+def surprise(
+    k_source: np.ndarray, k_target: np.ndarray, df: np.ndarray, total: np.ndarray
+) -> np.ndarray:
+    """``1 - p_source * p_target`` per co-share: the null model, in which account ``a``
+    shares an object of ``df`` sharing accounts by chance with ``p = min(1, k_at * df /
+    M_t)`` (``k_at``: its distinct objects of the kind; ``total``: ``M_t``, all distinct
+    shares of the kind), as in a configuration model of the account-object graph."""
+    popularity = df / np.maximum(total, 1)
+    p_source = np.minimum(1.0, k_source * popularity)
+    return 1.0 - p_source * np.minimum(1.0, k_target * popularity)
 
 
 def build_graph(
@@ -579,7 +620,7 @@ def build_graph(
     own = linked & (traces.rewording > 0)
     rewords = np.bincount(traces.account[own], minlength=n_accounts) > 0
 
-    row_weight = np.asarray(weights, np.float64)[traces.kind] * shares.idf(traces)
+    row_weight = share_weights(weights, shares.accounts, traces.kind, shares.df[shares.key_index])
 
     keep = linked & ((repetition[traces.account] >= min_repeat) | rewords[traces.account])
     sub_order = order[keep[order]]
@@ -689,16 +730,41 @@ def _pair_rows(
     edge_other: np.ndarray,
 ) -> list[np.ndarray]:
     """The (pair, kind) rows of a batch of edges (in key order; every edge of a pair in the
-    batch): source, target, kind, shared, weight, gap_min, gap_median, objects, co_posts."""
-    first, other = traces.account[edge_row], traces.account[edge_other]
-    src, dst = np.minimum(first, other), np.maximum(first, other)
-    del first, other
+    batch), as :func:`pair_rows` makes them, each edge weighed by its trace's weight and
+    what chance does not explain of it."""
+    src, dst = edge_ends(traces.account, edge_row, edge_other)
     edge_weight = row_weight[edge_row] * shares.surprise(src, dst, traces.kind[edge_row], edge_row)
+    n_accounts = int(shares.objects.shape[0])  # one row per account, one at least
+    return pair_rows(traces, repeated, edge_row, edge_other, src, dst, edge_weight, n_accounts)
+
+
+def edge_ends(
+    account: np.ndarray, edge_row: np.ndarray, edge_other: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each edge's smaller and larger account (``account``: per trace)."""
+    first, other = account[edge_row], account[edge_other]
+    return np.minimum(first, other), np.maximum(first, other)
+
+
+def pair_rows(
+    traces: Traces,
+    repeated: np.ndarray,
+    edge_row: np.ndarray,
+    edge_other: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    edge_weight: np.ndarray,
+    n_accounts: int,
+) -> list[np.ndarray]:
+    """The (pair, kind) rows of edges given in key order, every edge of each of their
+    pairs among them (``src``/``dst``: :func:`edge_ends`; ``edge_weight``: each edge's
+    weight, the same for the edges of one pair and key): source, target, kind, shared,
+    weight, gap_min, gap_median, objects, co_posts. Weights are summed in (pair, kind, key)
+    order, so any split of the edges by pair gives the same floats."""
     # Edges come in key order (and a key's kind is in its top bits), so one stable sort by
     # pair orders them by (pair, kind, key).
-    n_accounts = np.int64(shares.objects.shape[0])  # one row per account, one at least
-    edge_order = stable_argsort(src.astype(np.int64) * n_accounts + dst)
-    narrow = index_type(int(n_accounts))
+    edge_order = stable_argsort(src.astype(np.int64) * np.int64(max(n_accounts, 1)) + dst)
+    narrow = index_type(n_accounts)
     source, target, kind, shared, weight, objects, record_row, key_row, key_gap = _aggregate(
         src.astype(narrow),
         dst.astype(narrow),

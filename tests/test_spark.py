@@ -179,13 +179,18 @@ def test_quoting_posts_in_spun_groups_same_as_local(spark, tmp_path):
     assert_same(spark_scan(spark, tmp_path / "world.parquet"), expected)
 
 
-def test_dataframe_input(spark, tmp_path):
+def test_dataframe_input_with_edge_floors(spark, tmp_path):
+    # A DataFrame for input; and the graph's edges, made across tasks
+    # (detector.spark.edges), dropped by the co-share and participation floors as locally.
     posts, _ = generate_world(10_000, seed=13)
     path = tmp_path / "world.parquet"
     posts.write_parquet(path)
-    result = spark_scan(spark, spark.read.parquet(str(path)).coalesce(1))
-    expected = local_scan(path)
+    floors = {"min_co_shares": 2, "min_participation": 3, "write_graph": True}
+    result = spark_scan(spark, spark.read.parquet(str(path)).coalesce(1), **floors)
+    expected = local_scan(path, **floors)
     assert expected.summary["flagged_accounts"] > 0
+    unfloored = local_scan(path, write_graph=True).summary["graph_edges"]
+    assert 0 < expected.summary["graph_edges"] < unfloored
     for name in ("accounts", "clusters", "posts", "groups", "edges"):
         assert table(result, name).equals(getattr(expected, name)), name
 

@@ -1,22 +1,25 @@
-"""The account graph, communities, core members and cluster evidence on Spark, component by
-component (why that gives the whole scan's answer: :mod:`detector.coordination`).
+"""The account graph, communities, core members and cluster evidence on Spark: the graph's
+edges across tasks, the rest component by component (why that gives the whole scan's
+answer: :mod:`detector.coordination`).
 
 1. The traces (one row per share: kind, object key, account, time, post...), all built in
    Spark: the text traces from the marked posts of shared groups
    (:mod:`detector.spark.shared`), the object traces from every post
    (:mod:`detector.spark.objects`).
-2. In-window marks per object: traces bucketed by object key, each bucket marked by the
-   local kernel (:func:`detector.graph.linked_in_window`) in ``applyInArrow``.
-3. The accounts passing the repeat gate, and per kind all distinct (object, account)
-   shares and active accounts, by DataFrame aggregation.
+2. In-window traces: traces bucketed by object key, each bucket marked by the local kernel
+   (:func:`detector.graph.linked_in_window`) in ``applyInArrow``.
+3. Per account, by DataFrame aggregation: its distinct contents co-shared in window (the
+   repeat gate), own rewordings and in-window traces (the participation floor).
 4. Components of the bipartite account-object graph of the kept (in-window, gated)
    traces: each partition's links contracted where they lie, then large-star/small-star
    rounds in Spark (:mod:`detector.spark.components`), or on the driver when few are left.
-5. Each component's closed trace set (every trace of its objects and of its accounts),
-   components bucketed by label; each bucket runs :func:`detector.coordination.find_clusters`
-   in ``applyInArrow`` and returns its members' clusters, its clusters' evidence, the
-   edges to write and its edge count per kind. A giant component is one bucket's task.
-6. On the driver: clusters numbered as the local engine numbers them (members descending,
+5. The graph's edges, made by object buckets and aggregated by pair buckets
+   (:mod:`detector.spark.edges`), whatever the components.
+6. Components bucketed by label, each bucket given its components' edges and co-shares
+   (the in-window traces of their objects) in a cogroup: :func:`detector.coordination.clusters_of`
+   in ``applyInArrow`` returns its members' clusters, its clusters' evidence, the edges to
+   write and its edge count per kind. A giant component's communities are one task.
+7. On the driver: clusters numbered as the local engine numbers them (members descending,
    then smallest member), evidence stacked in that order.
 """
 
@@ -33,12 +36,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
-from detector.coordination import Clusterer, Clustering, Step, find_clusters
+from detector.coordination import Clusterer, Clustering, Step, clusters_of
 from detector.graph import AccountGraph, Traces, index_type, linked_in_window
 from detector.schema import FEATURES
 from detector.score import ClusterEvidence
 from detector.spark.arrow import arrow_schema, collected, struct, to_batches
 from detector.spark.components import component_labels
+from detector.spark.edges import EDGES, ShareCounts, account_edges
 from detector.spark.objects import object_labels
 from detector.spark.options import SparkOptions
 from detector.spark.staging import Staging
@@ -49,7 +53,10 @@ TRACES = struct(
     "place BIGINT, source BIGINT, variant BIGINT, rewording BIGINT"
 )
 ORDER = ("kind", "post", "place")  # the local engine's trace order; one trace each
-LINKED = struct("key BIGINT, account BIGINT, variant BIGINT, rewording BIGINT")
+IN_WINDOW = struct(
+    "kind BIGINT, key BIGINT, account BIGINT, time BIGINT, post BIGINT, place BIGINT, "
+    "source BIGINT, variant BIGINT, rewording BIGINT"
+)
 ACCOUNT, CLUSTER, EDGE, COUNT, TRACED = 0, 1, 2, 3, 4  # kinds of row a bucket returns
 EVIDENCE_INTS = (
     "n_accounts", "n_posts", "n_shared_posts", "n_groups", "n_objects", "n_texts", "busy_days",
@@ -98,7 +105,8 @@ def spark_clusterer(
                 "created": np.asarray(account_created, np.int64),
             }
             frame = staging.frame(spark, pa.table(accounts), "account_posts")
-            parts, stats = _parts(spark, every.drop("label"), frame, config, engine)
+            n_accounts = int(account_posts.shape[0])
+            parts, stats = _parts(spark, every.drop("label"), frame, n_accounts, config, engine)
             done.update(stats)
         with step("cluster"):
             found = assemble(parts, int(account_posts.shape[0]), config)
@@ -115,6 +123,7 @@ def _parts(
     spark: SparkSession,
     traces: DataFrame,
     accounts: DataFrame,
+    n_accounts: int,
     config: ScanConfig,
     engine: SparkOptions,
 ) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -123,43 +132,50 @@ def _parts(
     windows = np.array([config.window(k) for k in config.traces], np.int64)
     by_object = F.pmod(F.xxhash64("key"), F.lit(buckets))
     linked = (
-        traces.select("key", "account", "time", "kind", "variant", "rewording")
-        .groupBy(by_object.alias("bucket"))
-        .applyInArrow(_linked(windows, arrow_schema(spark, LINKED)), LINKED)
-        .persist()  # read twice: by the repeat gate and for the kept links
+        traces.groupBy(by_object.alias("bucket"))
+        .applyInArrow(_linked(windows, arrow_schema(spark, IN_WINDOW)), IN_WINDOW)
+        .persist()  # read by the repeat gate, the participation, the links and the parts
     )
     gated = linked.groupBy("account").agg(
         F.count_distinct(F.when(F.col("rewording") >= 0, F.struct("key", "variant"))).alias("rep"),
         F.max((F.col("rewording") > 0).cast("int")).alias("own"),
+        F.count("*").alias("n"),  # participation: its in-window traces
     )
     members = gated.filter((F.col("rep") >= config.min_repeat) | (F.col("own") == 1))
-    kept = linked.join(members.select("account"), "account").select(
-        (-F.col("account") - 1).alias("src"), F.col("key").alias("dst")
-    )
+    kept = linked.join(members.select("account"), "account")
     try:
-        labels, rounds = component_labels(spark, kept, engine)
+        links = kept.select((-F.col("account") - 1).alias("src"), F.col("key").alias("dst"))
+        labels, rounds = component_labels(spark, links, engine)
+        try:
+            counts = ShareCounts.of(traces, len(config.traces))
+            participation = gated.select("account", "n")
+            edges = account_edges(spark, kept, participation, counts, config, n_accounts)
+            of_key = labels.filter(F.col("node") >= 0).select(F.col("node").alias("key"), "label")
+            of_account = labels.filter(F.col("node") < 0).select(
+                (-F.col("node") - 1).alias("source"), "label"
+            )
+            part = F.pmod(F.xxhash64("label"), F.lit(buckets)).alias("part")
+            co_shares = (
+                linked.join(of_key, "key")
+                .join(counts.objects.select("key", "shares"), "key")
+                .join(gated.select("account", "rep"), "account")
+                .join(accounts, "account")
+                .select(part, *TRACE_FIELDS, "place", "shares", "rep", "n_posts", "created")
+            )
+            run = _run_part(config, arrow_schema(spark, PARTS))
+            parts = (
+                edges.join(of_account, "source")
+                .select(part, *EDGES.names)
+                .groupBy("part")
+                .cogroup(co_shares.groupBy("part"))
+                .applyInArrow(run, PARTS)
+            )
+            table = collected(parts)
+            n_components = labels.select("label").distinct().count()
+        finally:
+            labels.unpersist()
     finally:
         linked.unpersist()
-    try:
-        kind_totals = _kind_totals(traces, len(config.traces))
-        of_key = labels.filter(F.col("node") >= 0).select(F.col("node").alias("key"), "label")
-        of_account = labels.filter(F.col("node") < 0).select(
-            (-F.col("node") - 1).alias("account"), "label"
-        )
-        closed = (
-            traces.join(of_key, "key")
-            .unionByName(traces.join(of_account, "account"))
-            .withColumn("part", F.pmod(F.xxhash64("label"), F.lit(buckets)))
-            .drop("label")
-            .dropDuplicates(["part", *ORDER])
-            .join(accounts, "account")
-        )
-        run = _run_part(config, kind_totals, arrow_schema(spark, PARTS))
-        parts = closed.groupBy("part").applyInArrow(run, PARTS)
-        table = collected(parts)
-        n_components = labels.select("label").distinct().count()
-    finally:
-        labels.unpersist()
     traced = table.filter(pl.col("row") == TRACED)["n"]
     return table, {
         "component_rounds": rounds,
@@ -170,42 +186,26 @@ def _parts(
     }
 
 
-def _kind_totals(traces: DataFrame, n_kinds: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per kind: distinct (object, account) shares and distinct accounts, of all traces."""
-    pairs = traces.select("kind", "key", "account").distinct()
-    counts = (
-        pairs.groupBy("kind")
-        .agg(F.count("*").alias("total"), F.count_distinct("account").alias("accounts"))
-        .collect()
-    )
-    total, active = np.zeros(n_kinds, np.int64), np.zeros(n_kinds, np.int64)
-    for row in counts:
-        total[row.kind], active[row.kind] = row.total, row.accounts
-    return total, active
-
-
 def _linked(windows: np.ndarray, schema: pa.Schema) -> Callable[[pa.Table], pa.Table]:
     """Per bucket of objects: its in-window traces (another account shared the object
     within the kind's window)."""
 
     def run(table: pa.Table) -> pa.Table:
-        column = {name: table.column(name).to_numpy() for name in table.column_names}
-        mark = linked_in_window(
-            column["key"], column["account"], column["time"], windows[column["kind"]]
-        )
+        column = {name: table.column(name).to_numpy() for name in ("key", "account", "time")}
+        kind = table.column("kind").to_numpy()
+        mark = linked_in_window(column["key"], column["account"], column["time"], windows[kind])
         return table.select(schema.names).filter(pa.array(mark)).cast(schema)
 
     return run
 
 
-def _run_part(
-    config: ScanConfig, kind_totals: tuple[np.ndarray, np.ndarray], schema: pa.Schema
-) -> Callable[[pa.Table], pa.Table]:
-    """Per bucket of whole components: :func:`find_clusters` on its traces (in scan
-    order, accounts and posts numbered in the scan's order), as :data:`PARTS` rows."""
+def _run_part(config: ScanConfig, schema: pa.Schema) -> Callable[[pa.Table, pa.Table], pa.Table]:
+    """Per bucket of whole components, given their edges and co-shares (the in-window
+    traces of their objects, in scan order, accounts and posts numbered in the scan's
+    order): :func:`clusters_of`, as :data:`PARTS` rows."""
 
-    def run(table: pa.Table) -> pa.Table:
-        frame = pl.DataFrame(pl.from_arrow(table)).sort(ORDER)
+    def run(edges: pa.Table, traces: pa.Table) -> pa.Table:
+        frame = pl.DataFrame(pl.from_arrow(traces)).sort(ORDER)
         part = int(frame["part"][0])
         accounts, local = np.unique(frame["account"].to_numpy(), return_inverse=True)
         first = np.unique(local, return_index=True)[1]
@@ -213,18 +213,38 @@ def _run_part(
             "account": local,
             "post": np.unique(frame["post"].to_numpy(), return_inverse=True)[1],
         }
-        traces = Traces.of(
+        co_shares = Traces.of(
             **{
                 name: renumbered[name] if name in renumbered else frame[name].to_numpy()
                 for name in TRACE_FIELDS
             }
         )
-        found = find_clusters(
-            [traces],
+        links = pl.DataFrame(pl.from_arrow(edges)).sort("source", "target", "kind")
+        none = np.zeros(0, np.int64)
+        narrow = index_type(accounts.size)
+        graph = AccountGraph(
+            **{
+                end: np.searchsorted(accounts, links[end].to_numpy()).astype(narrow)
+                for end in ("source", "target")
+            },
+            kind=links["kind"].to_numpy().astype(np.int8),
+            **{name: links[name].to_numpy() for name in ("shared", "weight", "gap_min")},
+            gap_median=links["gap_median"].to_numpy(),
+            objects=links["objects"].explode().to_numpy().astype(np.int64),
+            co_posts=links["co_posts"].to_numpy(),
+            n_accounts=int(accounts.size),
+            linked=np.ones(frame.height, bool),
+            repetition=frame["rep"].to_numpy()[first],
+            rewords=none.astype(bool),
+            participation=none,
+            object_shares=frame["shares"].to_numpy(),
+        )
+        found = clusters_of(
+            [graph],
+            co_shares,
             frame["n_posts"].to_numpy()[first],
             frame["created"].to_numpy()[first],
             config,
-            kind_totals=kind_totals,
         )
         rows = part_rows(part, accounts, found, frame.height)
         return pa.Table.from_batches(list(to_batches(rows, schema)))
