@@ -748,22 +748,27 @@ def _billion_note(spark: dict) -> list[str]:
 
 
 def _largest_task(runs: list[dict], scale: float) -> list[str]:
-    """The giant component's task at 1B posts, from the most traces one bucket of whole
-    account components read in the best run; nothing where the run did not count them."""
-    counted = [r for r in runs if r.get("largest_bucket_traces")]
+    """The giant component's task at 1B posts, from the most co-shares and edges one bucket
+    of whole account components read in the best run; nothing where the run did not count
+    them."""
+    counted = [r for r in runs if r.get("largest_bucket_edges")]
     if not counted:
         return []
     best = min(counted, key=lambda r: r["seconds"])
     largest, total = best["largest_bucket_traces"], best["component_traces"]
+    edges, all_edges = best["largest_bucket_edges"], best["component_edges"]
     return [
-        f"- **The largest task**: the account components are bucketed whole, so the largest "
-        f"is one task. Here the fullest of {best['partitions']} buckets read {largest:,} of the "
-        f"{total:,} traces the buckets read ({largest / total:.0%}), in a world of "
-        f"{best['account_components']:,} components. At that share a 1B-post scan gives one "
-        f"task some {largest * scale / 1e6:,.0f}M traces, whose graph, communities and "
-        "evidence the local engine's functions compute in one Python worker: that task, not "
-        "the shuffle or the driver, bounds the scan's size today, and splitting the giant "
-        "component across tasks (a distributed community detection) is the next step."
+        f"- **The largest task**: the graph's edges are made across tasks (object buckets, "
+        f"then pair buckets), but the account components are bucketed whole for their "
+        f"communities, so the largest is one task. Here the fullest of {best['partitions']} "
+        f"buckets read {largest:,} of the {total:,} co-share traces ({largest / total:.0%}) "
+        f"and {edges:,} of the {all_edges:,} edges ({edges / all_edges:.0%}) the buckets "
+        f"read, in a world of {best['account_components']:,} components. At that share a "
+        f"1B-post scan gives one task some {largest * scale / 1e6:,.0f}M traces and "
+        f"{edges * scale / 1e6:,.0f}M edges, whose communities and evidence the local "
+        "engine's functions compute in one Python worker: that task, not the shuffle or the "
+        "driver, bounds the scan's size today, and community detection in rounds across "
+        "tasks (docs/spark.md, the plan's second step) is the next step."
     ]
 
 
@@ -853,6 +858,12 @@ def _spark_real_section(real: dict) -> list[str]:
     ]
     for r in real["runs"]:
         share = r["largest_bucket_traces"] / max(r["component_traces"], 1)
+        edges = (
+            f" and {r['largest_bucket_edges']:,} of the {r['component_edges']:,} edges "
+            f"({r['largest_bucket_edges'] / max(r['component_edges'], 1):.1%})"
+            if "component_edges" in r
+            else ""
+        )
         lines += [
             f"- `{r['dump']}`: {r['rows_read']:,} rows read, {r['rows_scanned']:,} scanned, "
             f"{r['rows_rejected']:,} rejected; {r['accounts']:,} accounts, "
@@ -863,7 +874,8 @@ def _spark_real_section(real: dict) -> list[str]:
             f"×); the driver held {r['driver_posts']:,} posts and {r['driver_texts']:,} texts. "
             f"The account components ({r['account_components']:,}) put "
             f"{r['largest_bucket_traces']:,} of the {r['component_traces']:,} traces the "
-            f"buckets read in one bucket ({share:.1%}): real data has its giant component too.",
+            f"buckets read ({share:.1%}){edges} in one bucket: real data has its giant "
+            "component too.",
         ]
     return [*lines, ""]
 

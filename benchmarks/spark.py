@@ -177,6 +177,8 @@ def main() -> None:
                             "account_components",
                             "component_traces",
                             "largest_bucket_traces",
+                            "component_edges",
+                            "largest_bucket_edges",
                         )
                     },
                     "stages_s": {k: v["seconds"] for k, v in result.summary["stages"].items()},

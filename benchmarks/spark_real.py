@@ -71,6 +71,8 @@ def main() -> None:
                 "account_components",
                 "component_traces",
                 "largest_bucket_traces",
+                "component_edges",
+                "largest_bucket_edges",
             )
         },
     }

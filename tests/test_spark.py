@@ -162,6 +162,8 @@ def test_mixed_world_same_as_local(spark, mixed_world):
     assert engine["account_component_rounds"] >= 1
     assert engine["account_components"] > engine["component_buckets"] == 3
     assert 0 < engine["largest_bucket_traces"] <= engine["component_traces"]
+    assert 0 < engine["largest_bucket_edges"] <= engine["component_edges"]
+    assert engine["component_edges"] == expected.summary["graph_edges"]  # each edge once
     reasons = expected.summary["rejects_by_reason"]
     assert reasons["duplicate post_id"] >= 160, reasons
     assert_same(result, expected)

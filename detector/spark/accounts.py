@@ -177,12 +177,15 @@ def _parts(
     finally:
         linked.unpersist()
     traced = table.filter(pl.col("row") == TRACED)["n"]
+    graphed = table.filter(pl.col("row") == COUNT).group_by("part").agg(pl.col("n").sum())["n"]
     return table, {
         "component_rounds": rounds,
         "components": n_components,
         "buckets": buckets,
         "component_traces": int(traced.sum()),
         "largest_bucket_traces": int(traced.max() or 0),  # the giant component's task
+        "component_edges": int(graphed.sum()),
+        "largest_bucket_edges": int(graphed.max() or 0),
     }
 
 

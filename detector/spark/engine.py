@@ -201,8 +201,10 @@ def _scan_files(
         "account_component_rounds": done["component_rounds"],
         "account_components": done["components"],
         "component_buckets": done["buckets"],
-        "component_traces": done["component_traces"],  # the traces the buckets read
+        "component_traces": done["component_traces"],  # the co-shares the buckets read
         "largest_bucket_traces": done["largest_bucket_traces"],  # the most one bucket read
+        "component_edges": done["component_edges"],  # the edges the buckets read
+        "largest_bucket_edges": done["largest_bucket_edges"],  # the most one bucket read
         **engine.to_dict(),
     }
     return result
