@@ -26,6 +26,7 @@ answer: :mod:`detector.coordination`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from functools import reduce
 
@@ -99,17 +100,17 @@ def spark_clusterer(
         with step("graph"):
             made = traces() or [spark.createDataFrame([], TRACES)]
             every = reduce(DataFrame.unionByName, made)
+            n_accounts = int(account_posts.shape[0])
             accounts = {
-                "account": np.arange(account_posts.shape[0], dtype=np.int64),
+                "account": np.arange(n_accounts, dtype=np.int64),
                 "n_posts": np.asarray(account_posts, np.int64),
                 "created": np.asarray(account_created, np.int64),
             }
             frame = staging.frame(spark, pa.table(accounts), "account_posts")
-            n_accounts = int(account_posts.shape[0])
             parts, stats = _parts(spark, every.drop("label"), frame, n_accounts, config, engine)
             done.update(stats)
         with step("cluster"):
-            found = assemble(parts, int(account_posts.shape[0]), config)
+            found = assemble(parts, n_accounts, config)
             return replace(found, objects=object_labels(spark, every, found.edges.objects))
 
     return cluster, done
@@ -131,51 +132,49 @@ def _parts(
     buckets = _buckets(spark)
     windows = np.array([config.window(k) for k in config.traces], np.int64)
     by_object = F.pmod(F.xxhash64("key"), F.lit(buckets))
-    linked = (
-        traces.groupBy(by_object.alias("bucket"))
-        .applyInArrow(_linked(windows, arrow_schema(spark, IN_WINDOW)), IN_WINDOW)
-        .persist()  # read by the repeat gate, the participation, the links and the parts
-    )
-    gated = linked.groupBy("account").agg(
-        F.count_distinct(F.when(F.col("rewording") >= 0, F.struct("key", "variant"))).alias("rep"),
-        F.max((F.col("rewording") > 0).cast("int")).alias("own"),
-        F.count("*").alias("n"),  # participation: its in-window traces
-    )
-    members = gated.filter((F.col("rep") >= config.min_repeat) | (F.col("own") == 1))
-    kept = linked.join(members.select("account"), "account")
-    try:
+    content = F.when(F.col("rewording") >= 0, F.struct("key", "variant"))
+    with ExitStack() as cache:  # each cached frame released on the way out
+        linked = traces.groupBy(by_object.alias("bucket")).applyInArrow(
+            _linked(windows, arrow_schema(spark, IN_WINDOW)), IN_WINDOW
+        )
+        linked = _cached(cache, linked)  # read by the gate, the links and the parts
+        gated = linked.groupBy("account").agg(
+            F.count_distinct(content).alias("rep"),
+            F.max((F.col("rewording") > 0).cast("int")).alias("own"),
+            F.count("*").alias("n"),  # participation: its in-window traces
+        )
+        gated = _cached(cache, gated)  # read by the components, the links and the parts
+        members = gated.filter((F.col("rep") >= config.min_repeat) | (F.col("own") == 1))
+        kept = linked.join(members.select("account"), "account")
         links = kept.select((-F.col("account") - 1).alias("src"), F.col("key").alias("dst"))
         labels, rounds = component_labels(spark, links, engine)
-        try:
-            counts = ShareCounts.of(traces, len(config.traces))
-            participation = gated.select("account", "n")
-            edges = account_edges(spark, kept, participation, counts, config, n_accounts)
-            of_key = labels.filter(F.col("node") >= 0).select(F.col("node").alias("key"), "label")
-            of_account = labels.filter(F.col("node") < 0).select(
-                (-F.col("node") - 1).alias("source"), "label"
-            )
-            part = F.pmod(F.xxhash64("label"), F.lit(buckets)).alias("part")
-            co_shares = (
-                linked.join(of_key, "key")
-                .join(counts.objects.select("key", "shares"), "key")
-                .join(gated.select("account", "rep"), "account")
-                .join(accounts, "account")
-                .select(part, *TRACE_FIELDS, "place", "shares", "rep", "n_posts", "created")
-            )
-            run = _run_part(config, arrow_schema(spark, PARTS))
-            parts = (
-                edges.join(of_account, "source")
-                .select(part, *EDGES.names)
-                .groupBy("part")
-                .cogroup(co_shares.groupBy("part"))
-                .applyInArrow(run, PARTS)
-            )
-            table = collected(parts)
-            n_components = labels.select("label").distinct().count()
-        finally:
-            labels.unpersist()
-    finally:
-        linked.unpersist()
+        cache.callback(labels.unpersist)
+        counts = ShareCounts.of(traces, len(config.traces))
+        cache.callback(counts.release)
+        participation = gated.select("account", "n")
+        edges = account_edges(spark, kept, participation, counts, config, n_accounts)
+        of_key = labels.filter(F.col("node") >= 0).select(F.col("node").alias("key"), "label")
+        of_account = labels.filter(F.col("node") < 0).select(
+            (-F.col("node") - 1).alias("source"), "label"
+        )
+        part = F.pmod(F.xxhash64("label"), F.lit(buckets)).alias("part")
+        co_shares = (
+            linked.join(of_key, "key")
+            .join(counts.objects.select("key", "shares"), "key")
+            .join(gated.select("account", "rep"), "account")
+            .join(accounts, "account")
+            .select(part, *TRACE_FIELDS, "place", "shares", "rep", "n_posts", "created")
+        )
+        run = _run_part(config, arrow_schema(spark, PARTS))
+        parts = (
+            edges.join(of_account, "source")
+            .select(part, *EDGES.names)
+            .groupBy("part")
+            .cogroup(co_shares.groupBy("part"))
+            .applyInArrow(run, PARTS)
+        )
+        table = collected(parts)
+        n_components = labels.select("label").distinct().count()
     traced = table.filter(pl.col("row") == TRACED)["n"]
     graphed = table.filter(pl.col("row") == COUNT).group_by("part").agg(pl.col("n").sum())["n"]
     return table, {
@@ -187,6 +186,12 @@ def _parts(
         "component_edges": int(graphed.sum()),
         "largest_bucket_edges": int(graphed.max() or 0),
     }
+
+
+def _cached(cache: ExitStack, frame: DataFrame) -> DataFrame:
+    """``frame`` cached until ``cache`` closes."""
+    cache.callback(frame.unpersist)
+    return frame.persist()
 
 
 def _linked(windows: np.ndarray, schema: pa.Schema) -> Callable[[pa.Table], pa.Table]:

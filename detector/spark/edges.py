@@ -60,12 +60,19 @@ class ShareCounts:
     per_kind: DataFrame
     total: np.ndarray
     accounts: np.ndarray
+    cached: DataFrame
 
     @classmethod
     def of(cls, traces: DataFrame, n_kinds: int) -> ShareCounts:
-        pairs = traces.groupBy("kind", "key", "account").agg(
-            F.count("*").alias("traces"),
-            F.sum((F.col("rewording") >= 0).cast("long")).alias("counted"),
+        """The counts of ``traces``, cached until :meth:`release` (read by four joins and
+        an aggregation: one shuffle of every trace, not one each)."""
+        pairs = (
+            traces.groupBy("kind", "key", "account")
+            .agg(
+                F.count("*").alias("traces"),
+                F.sum((F.col("rewording") >= 0).cast("long")).alias("counted"),
+            )
+            .persist()
         )
         totals = (
             pairs.groupBy("kind")
@@ -83,7 +90,11 @@ class ShareCounts:
             per_kind=pairs.groupBy("account", "kind").agg(F.count("*").alias("k")),
             total=total,
             accounts=accounts,
+            cached=pairs,
         )
+
+    def release(self) -> None:
+        self.cached.unpersist()
 
 
 def account_edges(
@@ -103,10 +114,12 @@ def account_edges(
         .join(counts.pairs, ["key", "account"])
     )
     links = weighed.groupBy(F.pmod(F.xxhash64("key"), F.lit(buckets)).alias("bucket")).applyInArrow(
-        _links(config, counts.total, counts.accounts, arrow_schema(spark, LINKS)), LINKS
+        object_links(config, counts.total, counts.accounts, arrow_schema(spark, LINKS)), LINKS
     )
     rows = links.groupBy(F.pmod(F.xxhash64("src", "dst"), F.lit(buckets)).alias("bucket"))
-    edges = rows.applyInArrow(_pairs(config, n_accounts, arrow_schema(spark, EDGES)), EDGES)
+    edges = rows.applyInArrow(pair_edges(config, n_accounts, arrow_schema(spark, EDGES)), EDGES)
+    if config.min_participation <= 1:  # every account of a link has an in-window trace
+        return edges
     busy = participation.filter(F.col("n") >= config.min_participation).select("account")
     ends = [
         busy.select(F.col("account").alias(end), F.lit(True).alias(f"busy_{end}"))
@@ -120,7 +133,7 @@ def account_edges(
     )
 
 
-def _links(
+def object_links(
     config: ScanConfig, total: np.ndarray, accounts: np.ndarray, schema: pa.Schema
 ) -> Callable[[pa.Table], pa.Table]:
     """Per bucket of objects: the links of its kept traces, each weighed (``total``,
@@ -160,7 +173,7 @@ def _links(
     return run
 
 
-def _pairs(
+def pair_edges(
     config: ScanConfig, n_accounts: int, schema: pa.Schema
 ) -> Callable[[pa.Table], pa.Table]:
     """Per bucket of account pairs: their links as one row per (pair, kind). Each link
