@@ -775,9 +775,13 @@ def _largest_task(runs: list[dict], scale: float) -> list[str]:
 def _driver_growth(runs: list[dict], largest: int) -> str:
     """The Spark driver's peak memory at 1B posts, from how it grew between the smallest
     and the largest world (best runs of each); empty where one size was run."""
-    spark = [r for r in runs if r["engine"] != "local" and r.get("driver_peak_rss_mb")]
+    spark = [
+        r
+        for r in runs
+        if r["engine"] != "local" and r.get("driver_peak_rss_mb") and "driver_peak_with" not in r
+    ]
     smallest = min((r["posts"] for r in spark), default=largest)
-    if smallest == largest:
+    if smallest == largest or all(r["posts"] != largest for r in spark):
         return ""
     peak = {
         size: min(r["driver_peak_rss_mb"] for r in spark if r["posts"] == size)
@@ -842,6 +846,8 @@ def _driver_memory(run: dict) -> str:
     peak = run.get("driver_peak_rss_mb")
     if peak is None:
         return "with about the memory of a local scan of this size (*Speed and memory* above)"
+    if "driver_peak_with" in run:  # the process held more than the driver's work
+        return f"peak {peak:,.0f} MB, an upper bound: it counts {run['driver_peak_with']}"
     return f"peak {peak:,.0f} MB"
 
 
