@@ -236,10 +236,11 @@ def _run_part(config: ScanConfig, schema: pa.Schema) -> Callable[[pa.Table, pa.T
                 for end in ("source", "target")
             },
             kind=links["kind"].to_numpy().astype(np.int8),
-            **{name: links[name].to_numpy() for name in ("shared", "weight", "gap_min")},
-            gap_median=links["gap_median"].to_numpy(),
+            **{
+                name: links[name].to_numpy()
+                for name in ("shared", "weight", "gap_min", "gap_median", "co_posts")
+            },
             objects=links["objects"].explode().to_numpy().astype(np.int64),
-            co_posts=links["co_posts"].to_numpy(),
             n_accounts=int(accounts.size),
             linked=np.ones(frame.height, bool),
             repetition=frame["rep"].to_numpy()[first],

@@ -29,7 +29,6 @@ from detector.config import ScanConfig
 from detector.graph import (
     MAX_OBJECTS,
     Traces,
-    edge_ends,
     neighbour_links,
     pair_rows,
     share_weights,
@@ -149,9 +148,9 @@ def object_links(
         kind = c["kind"]
         ends = (c["key"], c["account"], c["time"], windows[kind])
         row, other = neighbour_links(*ends, config.neighbours)
-        src, dst = edge_ends(c["account"], row, other)
         low = c["account"][row] < c["account"][other]  # the row's account is the source's
         src_trace, dst_trace = np.where(low, row, other), np.where(low, other, row)
+        src, dst = c["account"][src_trace], c["account"][dst_trace]
         k = c["k"]
         row_weight = share_weights(weights, accounts, kind, c["df"])
         chance = surprise(k[src_trace], k[dst_trace], c["df"][row], total[kind[row]])
