@@ -3,8 +3,10 @@
 Connected components come from a depth-first walk over the CSR adjacency (numba). A
 component small enough for networkx is split with Louvain (seeded, so deterministic); a
 larger one is first coarsened by weighted label propagation in a numba kernel over the
-CSR adjacency (linear per sweep), then Louvain splits the graph of those communities. The
-largest components are read in place in the adjacency, never copied out of it.
+CSR adjacency (linear per sweep; in colour rounds, on weights whose sums are exact, so
+that the Spark engine splits it across tasks with the same answer), then Louvain splits
+the graph of those communities. The largest components are read in place in the
+adjacency, never copied out of it.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ from detector.sorting import lexsort, stable_argsort
 # Scratch tables of :func:`_sum_by_label`: each label's slot, its summed weight, the
 # slots filled, in the order filled, and the labels of a node's neighbours.
 LabelSums = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-# Runs of communities a thread coarsens at a time (see _coarsen): a few a thread, so that
-# one run of dense communities does not leave the other threads waiting.
-COARSEN_RUNS_PER_THREAD = 4
+# Runs of nodes or communities a thread takes at a time (see _propagate and _coarsen): a
+# few a thread, so that one run of dense ones does not leave the other threads waiting.
+RUNS_PER_THREAD = 4
+# Label propagation and coarsening read edge weights rounded to multiples of this: their
+# sums are then exact, the same in any order of addition, on any number of threads or
+# Spark tasks.
+WEIGHT_QUANTUM = 2.0**-16
 
 
 @dataclass(frozen=True)
@@ -193,43 +199,80 @@ def _take_sum(sums: LabelSums, t: int) -> tuple[int, float]:
 
 
 @nb.njit(cache=True)
+def _colour(identity: int, sweep: int) -> int:
+    """The colour (0 or 1) of the node ``identity`` in ``sweep``: a hash of both, so that
+    every sweep splits the nodes anew, and one the Spark engine computes alike."""
+    h = np.uint64(identity) * np.uint64(0x9E3779B97F4A7C15)
+    h += np.uint64(sweep) * np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(31)
+    return np.int64(h & np.uint64(1))
+
+
+@nb.njit(cache=True, parallel=True)
 def _label_propagation(
-    indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, nodes: np.ndarray, sweeps: int
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    identity: np.ndarray,
+    nodes: np.ndarray,
+    sweeps: int,
+    bounds: np.ndarray,
 ) -> np.ndarray:
-    """Asynchronous weighted label propagation over ``nodes`` (whole components) in a fixed
-    order; each node takes the label with the largest summed edge weight among its
-    neighbours (ties: the smallest label). Returns the label of every node of the graph (-1
-    outside ``nodes``). A sweep is linear in the edges (:func:`_sum_by_label`). A node
-    none of whose neighbours changed label since it last chose would choose the same
-    again, so it is skipped: later sweeps touch only where labels move."""
+    """Weighted label propagation over ``nodes`` (whole components) in colour rounds: each
+    sweep, the nodes of colour 0 (:func:`_colour` of their ``identity``), then those of
+    colour 1, each take at once the label with the largest summed edge weight among their
+    neighbours' labels of the round before (ties: the smallest label). Returns the label
+    of every node of the graph (-1 outside ``nodes``). No node's choice waits on another's
+    of its round, so the rounds split across threads (``bounds``: runs of ``nodes``) or
+    tasks with the same answer; with weights that are multiples of
+    :data:`WEIGHT_QUANTUM` the sums are exact in any order. A sweep is linear in the
+    edges (:func:`_sum_by_label`); a node none of whose neighbours changed label since
+    it last chose would choose the same again, so it is skipped."""
     n = indptr.shape[0] - 1
     labels = np.full(n, -1, np.int32)
     for node in nodes:
         labels[node] = node
-    sums = _label_sums(indptr, nodes)
     stale = np.ones(n, np.bool_)  # a neighbour's label changed since the node last chose
-    for _ in range(sweeps):
+    choice = np.empty(nodes.shape[0], np.int32)
+    moved = np.zeros(nodes.shape[0], np.bool_)
+    for sweep in range(sweeps):
         changed = 0
-        for node in nodes:
-            if not stale[node]:
-                continue
-            stale[node] = False
-            n_touched = _sum_by_label(indptr, indices, weights, node, labels, sums)
-            if n_touched == 0:
-                continue
-            best_label, best_weight = labels[node], -1.0
-            for t in range(n_touched):
-                label, weight = _take_sum(sums, t)
-                if weight > best_weight or (weight == best_weight and label < best_label):
-                    best_label, best_weight = label, weight
-            if best_label != labels[node]:
-                labels[node] = best_label
-                changed += 1
-                for k in range(indptr[node], indptr[node + 1]):
-                    stale[indices[k]] = True
+        for colour in range(2):
+            for run in nb.prange(bounds.shape[0] - 1):
+                sums = _label_sums(indptr, nodes[bounds[run] : bounds[run + 1]])
+                for p in range(bounds[run], bounds[run + 1]):
+                    node = nodes[p]
+                    if not stale[node] or _colour(identity[node], sweep) != colour:
+                        continue
+                    stale[node] = False
+                    n_touched = _sum_by_label(indptr, indices, weights, node, labels, sums)
+                    best_label, best_weight = labels[node], -1.0
+                    for t in range(n_touched):
+                        label, weight = _take_sum(sums, t)
+                        if weight > best_weight or (weight == best_weight and label < best_label):
+                            best_label, best_weight = label, weight
+                    choice[p] = best_label
+                    moved[p] = best_label != labels[node]
+            for p in range(nodes.shape[0]):  # the round's choices, taken together
+                if moved[p]:
+                    node = nodes[p]
+                    labels[node] = choice[p]
+                    moved[p] = False
+                    changed += 1
+                    for k in range(indptr[node], indptr[node + 1]):
+                        stale[indices[k]] = True
         if changed == 0:
             break
     return labels
+
+
+@nb.njit(cache=True)
+def _quantise(indptr: np.ndarray, weights: np.ndarray, nodes: np.ndarray) -> None:
+    """The edge weights of ``nodes`` rounded in place to multiples of
+    :data:`WEIGHT_QUANTUM`, at least one (a positive weight stays positive)."""
+    for node in nodes:
+        for e in range(indptr[node], indptr[node + 1]):
+            weights[e] = max(np.rint(weights[e] / WEIGHT_QUANTUM), 1.0) * WEIGHT_QUANTUM
 
 
 def _louvain(adjacency: csr_matrix, config: ScanConfig) -> np.ndarray:
@@ -253,10 +296,21 @@ def _louvain(adjacency: csr_matrix, config: ScanConfig) -> np.ndarray:
     return labels
 
 
-def _propagate(adjacency: csr_matrix, nodes: np.ndarray, sweeps: int) -> np.ndarray:
+def _propagate(
+    adjacency: csr_matrix, nodes: np.ndarray, identity: np.ndarray, sweeps: int
+) -> np.ndarray:
     """Label propagation community (0..k-1) of each of ``nodes`` (whole components of
-    ``adjacency``, ascending), after at most ``sweeps`` sweeps."""
-    labels = _label_propagation(adjacency.indptr, adjacency.indices, adjacency.data, nodes, sweeps)
+    ``adjacency``, ascending; ``identity``: each node's number for its colour), after at
+    most ``sweeps`` sweeps. The nodes are cut into runs of about equal edges, a few a
+    thread."""
+    degree = adjacency.indptr[nodes + 1] - adjacency.indptr[nodes]
+    reach = np.cumsum(degree)
+    runs = nb.get_num_threads() * RUNS_PER_THREAD
+    cuts = np.searchsorted(reach, np.linspace(0, reach[-1], runs + 1)[1:-1])
+    bounds = np.unique(np.concatenate([[0], cuts, [nodes.size]]))
+    labels = _label_propagation(
+        adjacency.indptr, adjacency.indices, adjacency.data, identity, nodes, sweeps, bounds
+    )
     return np.unique(labels[nodes], return_inverse=True)[1].astype(np.int64)
 
 
@@ -278,7 +332,7 @@ def _coarsen(
     degree = columns.indptr[by_community + 1] - columns.indptr[by_community]
     reach = np.zeros(by_community.size + 1, np.int64)  # edges before each member
     np.cumsum(degree, out=reach[1:])
-    runs = nb.get_num_threads() * COARSEN_RUNS_PER_THREAD
+    runs = nb.get_num_threads() * RUNS_PER_THREAD
     cuts = np.searchsorted(reach[starts], np.linspace(0, reach[-1], runs + 1)[1:-1])
     run_starts = np.unique(np.concatenate([[0], cuts, [k]]))
     indptr, indices, data = _coarse_columns(
@@ -348,30 +402,48 @@ def _coarse_columns(
 
 
 def _split_component(
-    adjacency: csr_matrix, nodes: np.ndarray, config: ScanConfig, scratch: np.ndarray
+    adjacency: csr_matrix,
+    nodes: np.ndarray,
+    identity: np.ndarray,
+    config: ScanConfig,
+    scratch: np.ndarray,
 ) -> np.ndarray:
     """Communities of the connected component ``nodes`` (ascending) of ``adjacency``.
     Louvain when it has at most ``config.louvain_max_edges`` edges (networkx's Louvain
-    is Python); otherwise label propagation first
-    coarsens it (linear per sweep) and Louvain runs on the graph of those communities.
-    Label propagation alone leaves a dense network cut into its squads, each owning too
-    little of the network's content; coarsening and Louvain joins them as Louvain on the
-    whole graph would. The component is read in place in ``adjacency`` (``scratch``: one
-    entry per node), never copied unless Louvain takes it whole."""
+    is Python); otherwise label propagation in colour rounds (``identity``: each node's
+    number for its colour) first coarsens it (linear per sweep) and Louvain runs on the
+    graph of those communities (:func:`coarse_communities`). Label propagation alone
+    leaves a dense network cut into its squads, each owning too little of the network's
+    content; coarsening and Louvain joins them as Louvain on the whole graph would. The
+    component is read in place in ``adjacency`` (``scratch``: one entry per node), never
+    copied unless Louvain takes it whole; its weights are rounded there to multiples of
+    :data:`WEIGHT_QUANTUM` first."""
     edges = int((adjacency.indptr[nodes + 1] - adjacency.indptr[nodes]).sum()) // 2
     if edges <= config.louvain_max_edges:
         return _louvain(_component(adjacency, nodes, scratch), config)
-    member = np.arange(nodes.size, dtype=np.int64)
-    rows = columns = adjacency  # symmetric: its rows are its columns
+    _quantise(adjacency.indptr, adjacency.data, nodes)
+    labels = _propagate(adjacency, nodes, identity, config.propagation_sweeps)
+    if labels.max() + 1 == nodes.size:
+        return labels  # nothing to coarsen: the propagation communities stand
+    return coarse_communities(_coarsen(adjacency, nodes, labels, scratch), labels, config)
+
+
+def coarse_communities(columns: csc_matrix, member: np.ndarray, config: ScanConfig) -> np.ndarray:
+    """Communities of a component's nodes from the graph of its label propagation
+    communities (``columns``, as :func:`_coarsen` makes it) and each node's community
+    (``member``): Louvain on that graph once it has at most ``config.louvain_max_edges``
+    edges, label propagation and coarsening again until then (each coarse node's colour
+    numbered by its position). The Spark engine calls it on the coarse graph it built."""
+    scratch = np.empty(columns.shape[0], columns.indices.dtype)
     while True:
-        labels = _propagate(rows, nodes, config.propagation_sweeps)
-        if labels.max() + 1 == nodes.size:
-            return member  # nothing left to coarsen: the propagation communities stand
-        del rows  # not held while the next graph is built
-        columns, member = _coarsen(columns, nodes, labels, scratch), labels[member]
         rows, nodes = columns.tocsr(), np.arange(columns.shape[0])
         if rows.nnz // 2 <= config.louvain_max_edges:
             return _louvain(rows, config)[member]
+        labels = _propagate(rows, nodes, nodes, config.propagation_sweeps)
+        if labels.max() + 1 == nodes.size:
+            return member  # nothing left to coarsen: these communities stand
+        del rows  # not held while the next graph is built
+        columns, member = _coarsen(columns, nodes, labels, scratch), labels[member]
 
 
 def detect_communities(adjacency: Adjacency, config: ScanConfig) -> np.ndarray:
@@ -380,12 +452,15 @@ def detect_communities(adjacency: Adjacency, config: ScanConfig) -> np.ndarray:
     meanwhile), numbered 0.. by decreasing size, ties by smallest member index; communities
     of fewer than ``config.min_cluster_accounts`` accounts are left out."""
     labels = np.full(adjacency.n_accounts, -1, dtype=np.int64)
-    labels[adjacency.accounts] = _linked_communities(adjacency.matrix, config)
+    labels[adjacency.accounts] = _linked_communities(adjacency.matrix, adjacency.accounts, config)
     return labels
 
 
-def _linked_communities(adjacency: csr_matrix, config: ScanConfig) -> np.ndarray:
-    """:func:`detect_communities` over the linked accounts of ``adjacency``."""
+def _linked_communities(
+    adjacency: csr_matrix, accounts: np.ndarray, config: ScanConfig
+) -> np.ndarray:
+    """:func:`detect_communities` over the linked accounts of ``adjacency``, numbered
+    ``accounts`` (each node's colour in label propagation is its account's)."""
     labels = np.full(adjacency.shape[0], -1, dtype=np.int64)
     if adjacency.nnz == 0:
         return labels
@@ -397,7 +472,7 @@ def _linked_communities(adjacency: csr_matrix, config: ScanConfig) -> np.ndarray
     next_label = 0
     scratch = np.empty(adjacency.shape[0], adjacency.indices.dtype)
     for nodes in np.split(candidates, cuts) if candidates.size else []:
-        parts = _split_component(adjacency, nodes, config, scratch)
+        parts = _split_component(adjacency, nodes, accounts, config, scratch)
         labels[nodes] = parts + next_label
         next_label += int(parts.max()) + 1
     return _renumber(labels, min_size)

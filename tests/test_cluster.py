@@ -9,7 +9,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from detector import cluster
-from detector.cluster import _label_propagation, detect_communities, symmetric_adjacency
+from detector.cluster import _colour, detect_communities, symmetric_adjacency
 from detector.config import ScanConfig
 from detector.graph import MAX_OBJECTS, AccountGraph
 
@@ -38,24 +38,44 @@ def _csr(edges: list[tuple[int, int, float]], n: int):
     return m.indptr.astype(np.int64), m.indices.astype(np.int64), m.data
 
 
+def _propagation(indptr, indices, weights, nodes, sweeps, identity=None, runs=1):
+    """The label propagation kernel over ``nodes`` cut into ``runs`` runs (as threads take
+    them), each node's colour from its own number unless ``identity`` is given."""
+    identity = np.arange(indptr.size - 1) if identity is None else identity
+    bounds = np.unique(np.linspace(0, nodes.size, runs + 1).astype(np.int64))
+    return cluster._label_propagation(indptr, indices, weights, identity, nodes, sweeps, bounds)
+
+
 def test_two_dense_groups_joined_by_a_light_edge_stay_apart():
     clique = [(a, b) for a in range(6) for b in range(a + 1, 6)]
     edges = [(a, b, 1.0) for a, b in clique] + [(a + 6, b + 6, 1.0) for a, b in clique]
     edges.append((5, 6, 0.1))
     indptr, indices, weights = _csr(edges, 13)  # node 12 is isolated and not propagated
-    labels = _label_propagation(indptr, indices, weights, np.arange(12), 30)
+    labels = _propagation(indptr, indices, weights, np.arange(12), 30)
     assert len(set(labels[:6])) == 1 and len(set(labels[6:12])) == 1
     assert labels[0] != labels[6]
     assert labels[12] == -1
 
 
+def _numbers_of_colour(colours: list[int]) -> np.ndarray:
+    """The smallest increasing numbers whose colours in the first sweep are ``colours``."""
+    numbers, candidate = [], 0
+    for colour in colours:
+        while _colour(candidate, 0) != colour:
+            candidate += 1
+        numbers.append(candidate)
+        candidate += 1
+    return np.array(numbers)
+
+
 def test_heavier_neighbour_label_wins():
-    # Node 0 is pulled by one heavy edge to 1 rather than two light edges to 2 and 3.
+    # Node 0 chooses first (colour 0) and is pulled by one heavy edge to 1 rather than by
+    # light edges to 2 and 3 (a tie that 2 would win); its neighbours then follow it.
     edges = [(0, 1, 5.0), (0, 2, 1.0), (0, 3, 1.0), (2, 3, 0.5)]
     indptr, indices, weights = _csr(edges, 4)
-    labels = _label_propagation(indptr, indices, weights, np.arange(4), 1)
-    # Sweep order 0..3: 0 takes 1's label, 1 keeps it (its only neighbour is 0).
-    assert labels[0] == labels[1] == 1
+    identity = _numbers_of_colour([0, 1, 1, 1])
+    labels = _propagation(indptr, indices, weights, np.arange(4), 1, identity)
+    assert labels.tolist() == [1, 1, 1, 1]
 
 
 def test_a_network_of_squads_is_one_community_whatever_the_component_size():
@@ -78,7 +98,7 @@ def test_a_network_of_squads_is_one_community_whatever_the_component_size():
     edge_list = [(a, b, w) for (a, b), w in sorted(edges.items())]
     graph = _graph(edge_list, squad.size)
     indptr, indices, weights = _csr(edge_list, squad.size)
-    squads_only = _label_propagation(indptr, indices, weights, np.arange(squad.size), 10)
+    squads_only = _propagation(indptr, indices, weights, np.arange(squad.size), 10)
     assert len(set(squads_only)) > 1  # the trap is there
     config = ScanConfig(min_cluster_accounts=5, seed=0)
     assert set(detect_communities(symmetric_adjacency(graph), config)) == {0}
@@ -87,21 +107,26 @@ def test_a_network_of_squads_is_one_community_whatever_the_component_size():
 
 
 def _naive_propagation(indptr, indices, weights, sweeps):
-    """Label propagation as written in the literature: every node, every sweep."""
+    """Label propagation in colour rounds as the literature writes it: every node of the
+    round's colour, every round, from the labels of the round before."""
     n = indptr.size - 1
     labels = list(range(n))
-    for _ in range(sweeps):
+    for sweep in range(sweeps):
         changed = 0
-        for node in range(n):
-            weight: dict[int, float] = {}
-            for k in range(indptr[node], indptr[node + 1]):
-                label = labels[indices[k]]
-                weight[label] = weight.get(label, 0.0) + weights[k]
-            if weight:
-                best = min(weight, key=lambda label: (-weight[label], label))
-                if best != labels[node]:
-                    labels[node] = best
-                    changed += 1
+        for colour in (0, 1):
+            before = list(labels)
+            for node in range(n):
+                if _colour(node, sweep) != colour:
+                    continue
+                weight: dict[int, float] = {}
+                for k in range(indptr[node], indptr[node + 1]):
+                    label = before[indices[k]]
+                    weight[label] = weight.get(label, 0.0) + weights[k]
+                if weight:
+                    best = min(weight, key=lambda label: (-weight[label], label))
+                    if best != labels[node]:
+                        labels[node] = best
+                        changed += 1
         if changed == 0:
             break
     return np.array(labels)
@@ -115,16 +140,40 @@ def _naive_propagation(indptr, indices, weights, sweeps):
         max_size=120,
     ),
     sweeps=st.integers(1, 6),
+    runs=st.integers(1, 7),
 )
-def test_label_propagation_skips_only_nodes_whose_neighbours_kept_their_labels(pairs, sweeps):
-    # Ties are frequent with these weights, so the tie rule is exercised too.
+def test_label_propagation_skips_only_nodes_whose_neighbours_kept_their_labels(pairs, sweeps, runs):
+    # Ties are frequent with these weights, so the tie rule is exercised too; how the
+    # nodes are cut among threads changes nothing.
     edges = {(min(a, b), max(a, b)): w for a, b, w in pairs if a != b}
     if not edges:
         return
     edge_list = [(a, b, w) for (a, b), w in sorted(edges.items())]
     indptr, indices, weights = _csr(edge_list, 30)
-    labels = _label_propagation(indptr, indices, weights, np.arange(30), sweeps)
+    labels = _propagation(indptr, indices, weights, np.arange(30), sweeps, runs=runs)
     assert labels.tolist() == _naive_propagation(indptr, indices, weights, sweeps).tolist()
+
+
+def test_rounded_weights_choose_the_same_label_in_any_order_of_a_nodes_edges():
+    """Node 0 weighs label 6 (through nodes 1, 2, 3, by 0.1, 0.2 and 0.3) against label 5
+    (through node 4, by 0.6): as floats, 0.1 + 0.2 + 0.3 beats 0.6 in one order and ties
+    it in the other. Rounded as a component too large for Louvain is rounded, the sums
+    are exact: a tie in any order (as Spark's tasks gather the edges), which 5 wins."""
+    assert (0.1 + 0.2) + 0.3 > 0.6 == (0.3 + 0.2) + 0.1
+    edges = [(0, 1, 0.1), (0, 2, 0.2), (0, 3, 0.3), (0, 4, 0.6)]
+    edges += [(1, 6, 10.0), (2, 6, 10.0), (3, 6, 10.0), (4, 5, 10.0)]
+    indptr, indices, weights = _csr(edges, 7)
+    nodes = np.arange(7)
+    identity = _numbers_of_colour([1, 0, 0, 0, 0, 1, 1])  # 1-4 choose first, then 0
+    cluster._quantise(indptr, weights, nodes)
+    first = slice(indptr[0], indptr[1])
+    assert indices[first].tolist() == [1, 2, 3, 4]
+    reversed_indices, reversed_weights = indices.copy(), weights.copy()
+    reversed_indices[first] = [3, 2, 1, 4]
+    reversed_weights[first] = weights[first][[2, 1, 0, 3]]
+    for column, weight in ((indices, weights), (reversed_indices, reversed_weights)):
+        labels = _propagation(indptr, column, weight, nodes, 1, identity)
+        assert labels.tolist() == [5, 6, 6, 6, 5, 5, 6]
 
 
 def _edge_lists(nodes: tuple[int, int], weights, max_size: int, *more):
@@ -209,7 +258,8 @@ def test_communities_over_linked_accounts_are_those_over_every_account(case):
         return
     adjacency = symmetric_adjacency(_graph([(a, b, w) for (a, b), w in sorted(pairs.items())], n))
     config = ScanConfig(min_cluster_accounts=2, seed=3, louvain_max_edges=louvain_max_edges)
-    every_account = cluster._linked_communities(_whole(adjacency), config)
+    whole = _whole(adjacency)
+    every_account = cluster._linked_communities(whole, np.arange(whole.shape[0]), config)
     np.testing.assert_array_equal(detect_communities(adjacency, config), every_account)
 
 
