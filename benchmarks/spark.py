@@ -190,6 +190,9 @@ def main() -> None:
                             "largest_bucket_traces",
                             "component_edges",
                             "largest_bucket_edges",
+                            "propagated_components",
+                            "propagated_pairs",
+                            "propagation_rounds",
                         )
                     },
                     "stages_s": {k: v["seconds"] for k, v in result.summary["stages"].items()},

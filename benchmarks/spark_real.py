@@ -73,6 +73,9 @@ def main() -> None:
                 "largest_bucket_traces",
                 "component_edges",
                 "largest_bucket_edges",
+                "propagated_components",
+                "propagated_pairs",
+                "propagation_rounds",
             )
         },
     }

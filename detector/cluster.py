@@ -54,10 +54,18 @@ def symmetric_adjacency(graph: AccountGraph) -> Adjacency:
     explains are left out, and with them the accounts left with none. Read from the
     graph's rows where they come in pair order (as :func:`~detector.graph.build_graph`
     writes them), with no copy of them."""
-    n = graph.n_accounts
     source, target, weight = (
         (graph.source, graph.target, graph.weight) if graph.in_pair_order() else graph.pairs()
     )
+    return pair_adjacency(source, target, weight, graph.n_accounts)
+
+
+def pair_adjacency(
+    source: np.ndarray, target: np.ndarray, weight: np.ndarray, n_accounts: int
+) -> Adjacency:
+    """:func:`symmetric_adjacency` of rows in pair order (``source`` < ``target``, sorted by
+    both; a pair's positive weights summed in row order) among ``n_accounts`` accounts."""
+    n = n_accounts
     count = index_type(source.size)  # no node has more neighbours than the graph rows
     lower, upper = np.zeros(n, count), np.zeros(n, count)
     _count_pairs(source, target, weight, lower, upper)
@@ -206,6 +214,17 @@ def _colour(identity: int, sweep: int) -> int:
     h += np.uint64(sweep) * np.uint64(0xBF58476D1CE4E5B9)
     h ^= h >> np.uint64(31)
     return np.int64(h & np.uint64(1))
+
+
+@nb.njit(cache=True)
+def node_colours(identity: np.ndarray, sweeps: int) -> np.ndarray:
+    """Each node's colour (:func:`_colour` of its ``identity``) in each of ``sweeps``
+    sweeps, as a (nodes, sweeps) array: what the Spark engine's rounds read."""
+    colours = np.empty((identity.shape[0], sweeps), np.int8)
+    for i in range(identity.shape[0]):
+        for sweep in range(sweeps):
+            colours[i, sweep] = _colour(identity[i], sweep)
+    return colours
 
 
 @nb.njit(cache=True, parallel=True)

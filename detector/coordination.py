@@ -145,23 +145,26 @@ def clusters_of(
     config: ScanConfig,
     step: Step = _no_step,
     park: Park = lambda arrays: lambda: arrays,
+    communities: np.ndarray | None = None,
 ) -> Clustering:
     """Communities, core members and evidence of the accounts of the graph ``handed`` over
     (in a list emptied here, as :func:`find_clusters` takes its traces), given their
     ``co_shares`` (the in-window traces the graph was built from, the graph's
     ``object_shares`` per trace) and their posts and creation time: the steps after the
-    graph, which the Spark engine runs on edges it built across tasks."""
+    graph, which the Spark engine runs on edges it built across tasks. ``communities``:
+    each account's community (0..k-1, -1 for none) where they were found elsewhere (the
+    Spark engine's, across tasks), as :func:`detect_communities` partitions the accounts."""
     graph = handed.pop()
     kinds = config.traces
     n_accounts = int(account_posts.shape[0])
     windows = np.array([config.window(k) for k in kinds], np.int64)
     with step("cluster"):
-        adjacency = symmetric_adjacency(graph)
+        adjacency = symmetric_adjacency(graph) if communities is None else None
         graph_back = _set_aside(graph, park)
         del graph
-        labels = detect_communities(adjacency, config)
+        labels = communities if adjacency is None else detect_communities(adjacency, config)
         del adjacency
-        communities = join_spinners(
+        joined = join_spinners(
             labels,
             co_shares.account,
             co_shares.key,
@@ -169,7 +172,7 @@ def clusters_of(
             min_size=config.min_cluster_accounts,
         )
         account_cluster = keep_core_members(
-            communities,
+            joined,
             co_shares.account,
             co_shares.key,
             co_shares.variant,

@@ -19,7 +19,10 @@ from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from detector import cluster
 from detector.cli import main
+from detector.cluster import detect_communities, pair_adjacency
+from detector.config import ScanConfig
 from detector.errors import DataError
 from detector.pipeline import scan as local_scan
 from detector.result import ScanResult, TableParts
@@ -29,8 +32,12 @@ pytest.importorskip("pyspark", reason="the Spark engine needs pip install 'detec
 if shutil.which("java") is None:
     pytest.skip("the Spark engine needs a Java runtime", allow_module_level=True)
 
+from pyspark.sql import functions as F
+
 from detector.spark import SparkOptions, build_session
 from detector.spark import scan as spark_scan
+from detector.spark.arrow import collected
+from detector.spark.communities import community_labels, directed_edges, propagate
 from detector.spark.components import (
     component_labels,
     components,
@@ -181,16 +188,23 @@ def test_quoting_posts_in_spun_groups_same_as_local(spark, tmp_path):
     assert_same(spark_scan(spark, tmp_path / "world.parquet"), expected)
 
 
-def test_dataframe_input_with_edge_floors(spark, tmp_path):
-    # A DataFrame for input; and the graph's edges, made across tasks
-    # (detector.spark.edges), dropped by the co-share and participation floors as locally.
+def test_dataframe_input_with_edge_floors_and_communities_in_rounds(spark, tmp_path):
+    # A DataFrame for input; the graph's edges, made across tasks (detector.spark.edges),
+    # dropped by the co-share and participation floors as locally; and the communities of
+    # components past louvain_max_edges found by label propagation in Spark rounds
+    # (detector.spark.communities), the others' in tasks, as the local engine finds them.
     posts, _ = generate_world(10_000, seed=13)
     path = tmp_path / "world.parquet"
     posts.write_parquet(path)
     floors = {"min_co_shares": 2, "min_participation": 3, "write_graph": True}
-    result = spark_scan(spark, spark.read.parquet(str(path)).coalesce(1), **floors)
-    expected = local_scan(path, **floors)
+    options = {**floors, "louvain_max_edges": 300, "propagation_sweeps": 3}
+    frame = spark.read.parquet(str(path)).coalesce(1)
+    result = spark_scan(spark, frame, propagation_task_max=0, **options)
+    expected = local_scan(path, **options)
     assert expected.summary["flagged_accounts"] > 0
+    engine = result.summary["engine"]
+    assert engine["propagated_components"] >= 1
+    assert 0 < engine["propagation_rounds"] <= 6
     unfloored = local_scan(path, write_graph=True).summary["graph_edges"]
     assert 0 < expected.summary["graph_edges"] < unfloored
     for name in ("accounts", "clusters", "posts", "groups", "edges"):
@@ -245,6 +259,59 @@ def test_missing_column_is_one_data_error(spark, tmp_path):
     with pytest.raises(DataError) as spark_error:
         spark_scan(spark, bad)
     assert spark_error.value.one_line() == local_error.value.one_line()
+
+
+def test_communities_in_rounds_are_the_local_engines(spark):
+    # Weights from a small set, so that ties are common, and pairs on one to three kinds
+    # (some of zero or negative weight), summed in kind order as locally: Spark's rounds
+    # end with the labels of the local kernel, node by node, and the communities after
+    # coarsening are detect_communities' (every component past louvain_max_edges).
+    rng = np.random.default_rng(5)
+    ends = rng.integers(0, 150, (700, 2))
+    ends = np.unique(np.sort(ends[ends[:, 0] != ends[:, 1]], axis=1), axis=0)
+    kinds = rng.integers(1, 4, len(ends))
+    rows = pl.DataFrame(
+        {
+            "source": np.repeat(ends[:, 0], kinds),
+            "target": np.repeat(ends[:, 1], kinds),
+            "kind": np.concatenate([np.arange(k) for k in kinds]),
+            "weight": rng.choice([-0.5, 0.0, 0.1, 0.2, 0.3, 0.6, 1.0], kinds.sum()),
+        }
+    ).sort("source", "target", "kind")
+    config = ScanConfig(louvain_max_edges=40, propagation_sweeps=4, min_cluster_accounts=2)
+    options = SparkOptions(propagation_task_max=0)
+    adjacency = pair_adjacency(*(rows[c].to_numpy() for c in ("source", "target", "weight")), 150)
+    matrix, linked = adjacency.matrix, np.arange(adjacency.accounts.size)
+    expected_communities = detect_communities(adjacency, config)
+    cluster._quantise(matrix.indptr, matrix.data, linked)
+    bounds = np.array([0, linked.size])
+    labels = cluster._label_propagation(
+        matrix.indptr, matrix.indices, matrix.data, adjacency.accounts, linked, 4, bounds
+    )
+    edges = spark.createDataFrame(rows.to_arrow())
+    positive = edges.filter(F.col("weight") > 0).groupBy("source", "target")
+    # Summed in any order: at most three tenths, whose last bits round away
+    pairs = positive.agg(F.sum("weight").alias("weight"))
+    directed = directed_edges(spark, pairs, 4, options)
+    nodes = directed.select(F.col("src").alias("node"), F.lit(0).alias("component")).distinct()
+    state, rounds = propagate(nodes, directed, 4, options)
+    got = collected(state).sort("node")
+    assert got["node"].to_list() == adjacency.accounts.tolist()
+    assert got["community"].to_list() == adjacency.accounts[labels[linked]].tolist()
+    assert 2 <= rounds <= 8
+    found, done = community_labels(spark, edges, config, options)
+    assert done["propagated_components"] >= 1
+    member = expected_communities >= 0
+    named = np.full(expected_communities.max() + 1, 150)
+    np.minimum.at(named, expected_communities[member], np.flatnonzero(member))
+    expected = dict(
+        zip(
+            np.flatnonzero(member).tolist(),
+            named[expected_communities[member]].tolist(),
+            strict=True,
+        )
+    )
+    assert dict(collected(found).select("account", "community").iter_rows()) == expected
 
 
 def test_components_are_the_connected_components(spark):

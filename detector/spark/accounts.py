@@ -15,11 +15,14 @@ answer: :mod:`detector.coordination`).
    rounds in Spark (:mod:`detector.spark.components`), or on the driver when few are left.
 5. The graph's edges, made by object buckets and aggregated by pair buckets
    (:mod:`detector.spark.edges`), whatever the components.
-6. Components bucketed by label, each bucket given its components' edges and co-shares
-   (the in-window traces of their objects) in a cogroup: :func:`detector.coordination.clusters_of`
-   in ``applyInArrow`` returns its members' clusters, its clusters' evidence, the edges to
-   write and its edge count per kind. A giant component's communities are one task.
-7. On the driver: clusters numbered as the local engine numbers them (members descending,
+6. The communities, across tasks (:mod:`detector.spark.communities`): a component of the
+   account graph too large for one task by label propagation in Spark rounds.
+7. Components bucketed by label, each bucket given its components' edges, co-shares
+   (the in-window traces of their objects) and communities in a cogroup:
+   :func:`detector.coordination.clusters_of` in ``applyInArrow`` returns its members'
+   clusters, its clusters' evidence, the edges to write and its edge count per kind. A
+   giant component's core members and evidence are one task.
+8. On the driver: clusters numbered as the local engine numbers them (members descending,
    then smallest member), evidence stacked in that order.
 """
 
@@ -42,6 +45,7 @@ from detector.graph import AccountGraph, Traces, index_type, linked_in_window
 from detector.schema import FEATURES
 from detector.score import ClusterEvidence
 from detector.spark.arrow import arrow_schema, collected, struct, to_batches
+from detector.spark.communities import community_labels
 from detector.spark.components import component_labels
 from detector.spark.edges import EDGES, ShareCounts, account_edges
 from detector.spark.objects import object_labels
@@ -152,7 +156,11 @@ def _parts(
         counts = ShareCounts.of(traces, len(config.traces))
         cache.callback(counts.release)
         participation = gated.select("account", "n")
-        edges = account_edges(spark, kept, participation, counts, config, n_accounts)
+        edges = _cached(
+            cache, account_edges(spark, kept, participation, counts, config, n_accounts)
+        )
+        communities, propagation = community_labels(spark, edges, config, engine)
+        cache.callback(communities.unpersist)
         of_key = labels.filter(F.col("node") >= 0).select(F.col("node").alias("key"), "label")
         of_account = labels.filter(F.col("node") < 0).select(
             (-F.col("node") - 1).alias("source"), "label"
@@ -163,7 +171,10 @@ def _parts(
             .join(counts.objects.select("key", "shares"), "key")
             .join(gated.select("account", "rep"), "account")
             .join(accounts, "account")
-            .select(part, *TRACE_FIELDS, "place", "shares", "rep", "n_posts", "created")
+            .join(communities, "account", "left")
+            .select(
+                part, *TRACE_FIELDS, "place", "shares", "rep", "n_posts", "created", "community"
+            )
         )
         run = _run_part(config, arrow_schema(spark, PARTS))
         parts = (
@@ -185,6 +196,7 @@ def _parts(
         "largest_bucket_traces": int(traced.max() or 0),  # the giant component's task
         "component_edges": int(graphed.sum()),
         "largest_bucket_edges": int(graphed.max() or 0),
+        **propagation,
     }
 
 
@@ -210,7 +222,8 @@ def _linked(windows: np.ndarray, schema: pa.Schema) -> Callable[[pa.Table], pa.T
 def _run_part(config: ScanConfig, schema: pa.Schema) -> Callable[[pa.Table, pa.Table], pa.Table]:
     """Per bucket of whole components, given their edges and co-shares (the in-window
     traces of their objects, in scan order, accounts and posts numbered in the scan's
-    order): :func:`clusters_of`, as :data:`PARTS` rows."""
+    order, each with its account's community): :func:`clusters_of`, as :data:`PARTS`
+    rows."""
 
     def run(edges: pa.Table, traces: pa.Table) -> pa.Table:
         frame = pl.DataFrame(pl.from_arrow(traces)).sort(ORDER)
@@ -248,12 +261,16 @@ def _run_part(config: ScanConfig, schema: pa.Schema) -> Callable[[pa.Table, pa.T
             participation=none,
             object_shares=frame["shares"].to_numpy(),
         )
+        named = frame["community"].fill_null(-1).to_numpy()[first]
+        names, number = np.unique(named, return_inverse=True)
+        communities = np.where(named >= 0, number - int(names[0] < 0), -1)
         found = clusters_of(
             [graph],
             co_shares,
             frame["n_posts"].to_numpy()[first],
             frame["created"].to_numpy()[first],
             config,
+            communities=communities,
         )
         rows = part_rows(part, accounts, found, frame.height)
         return pa.Table.from_batches(list(to_batches(rows, schema)))

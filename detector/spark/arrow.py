@@ -13,6 +13,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import (
     ArrayType,
     BinaryType,
+    BooleanType,
     ByteType,
     DataType,
     DoubleType,
@@ -26,6 +27,7 @@ from pyspark.sql.types import (
 from detector.schema import TIME
 
 _TYPES: dict[str, DataType] = {
+    "BOOLEAN": BooleanType(),
     "TINYINT": ByteType(),
     "INT": IntegerType(),
     "BIGINT": LongType(),
@@ -36,7 +38,7 @@ _TYPES: dict[str, DataType] = {
 
 
 def struct(spec: str) -> StructType:
-    """A schema from ``"name TYPE, ..."`` (TINYINT, INT, BIGINT, DOUBLE, STRING, BINARY,
+    """A schema from ``"name TYPE, ..."`` (BOOLEAN, TINYINT, INT, BIGINT, DOUBLE, STRING, BINARY,
     ARRAY<...> of those), without a session (``StructType.fromDDL`` needs one)."""
     fields = []
     for item in spec.split(","):

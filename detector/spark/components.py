@@ -72,7 +72,7 @@ def components(edges: DataFrame, options: SparkOptions) -> tuple[DataFrame, int]
     while rounds == 0 or not _stars(graph):
         if rounds == options.max_rounds:
             raise RuntimeError(f"components did not converge in {options.max_rounds} rounds")
-        graph = _checkpoint(_small_star(_large_star(graph)), options)
+        graph = checkpoint(_small_star(_large_star(graph)), options)
         rounds += 1
     labels = graph.select(F.col("v").alias("node"), F.col("u").alias("label")).unionByName(
         graph.select(F.col("u").alias("node"), F.col("u").alias("label"))
@@ -123,7 +123,7 @@ def _small_star(graph: DataFrame) -> DataFrame:
     )
 
 
-def _checkpoint(frame: DataFrame, options: SparkOptions) -> DataFrame:
+def checkpoint(frame: DataFrame, options: SparkOptions) -> DataFrame:
     return frame.checkpoint() if options.checkpoint_dir else frame.localCheckpoint()
 
 

@@ -205,6 +205,10 @@ def _scan_files(
         "largest_bucket_traces": done["largest_bucket_traces"],  # the most one bucket read
         "component_edges": done["component_edges"],  # the edges the buckets read
         "largest_bucket_edges": done["largest_bucket_edges"],  # the most one bucket read
+        # components whose communities were found in Spark rounds, their pairs, the rounds
+        "propagated_components": done["propagated_components"],
+        "propagated_pairs": done["propagated_pairs"],
+        "propagation_rounds": done["propagation_rounds"],
         **engine.to_dict(),
     }
     return result

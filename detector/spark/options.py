@@ -25,6 +25,11 @@ class SparkOptions:
     # contracted: up to this many get their components on the driver (16 bytes an edge),
     # more run large-star/small-star rounds in Spark. 0: always in Spark.
     driver_components_max: int = 5_000_000
+    # Components of the account graph with more pairs than this (and than the scan's
+    # louvain_max_edges) find their communities by label propagation in Spark rounds (a
+    # join and two aggregations a round, each round a few jobs); smaller ones each in one
+    # task, as the local engine finds them (a task holds its pairs: 24 bytes each).
+    propagation_task_max: int = 5_000_000
     # Large-star/small-star rounds before giving up (each round halves the depth of a tree
     # at least; 2 * log2(texts) is plenty).
     max_rounds: int = 64
@@ -41,6 +46,7 @@ class SparkOptions:
             "max_bucket": self.max_bucket is None or self.max_bucket >= 2,
             "max_rounds": self.max_rounds >= 1,
             "driver_components_max": self.driver_components_max >= 0,
+            "propagation_task_max": self.propagation_task_max >= 0,
         }
         for name, ok in checks.items():
             if not ok:
