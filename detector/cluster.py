@@ -471,15 +471,17 @@ def detect_communities(adjacency: Adjacency, config: ScanConfig) -> np.ndarray:
     meanwhile), numbered 0.. by decreasing size, ties by smallest member index; communities
     of fewer than ``config.min_cluster_accounts`` accounts are left out."""
     labels = np.full(adjacency.n_accounts, -1, dtype=np.int64)
-    labels[adjacency.accounts] = _linked_communities(adjacency.matrix, adjacency.accounts, config)
+    labels[adjacency.accounts] = linked_communities(adjacency.matrix, adjacency.accounts, config)
     return labels
 
 
-def _linked_communities(
+def linked_communities(
     adjacency: csr_matrix, accounts: np.ndarray, config: ScanConfig
 ) -> np.ndarray:
-    """:func:`detect_communities` over the linked accounts of ``adjacency``, numbered
-    ``accounts`` (each node's colour in label propagation is its account's)."""
+    """:func:`detect_communities` over the linked accounts of ``adjacency`` (row ``i``:
+    account number ``accounts[i]``, which colours it in label propagation): the Spark
+    engine calls it on a bucket of components, numbered in the bucket, with their
+    accounts' numbers in the scan."""
     labels = np.full(adjacency.shape[0], -1, dtype=np.int64)
     if adjacency.nnz == 0:
         return labels

@@ -259,7 +259,7 @@ def test_communities_over_linked_accounts_are_those_over_every_account(case):
     adjacency = symmetric_adjacency(_graph([(a, b, w) for (a, b), w in sorted(pairs.items())], n))
     config = ScanConfig(min_cluster_accounts=2, seed=3, louvain_max_edges=louvain_max_edges)
     whole = _whole(adjacency)
-    every_account = cluster._linked_communities(whole, np.arange(whole.shape[0]), config)
+    every_account = cluster.linked_communities(whole, np.arange(whole.shape[0]), config)
     np.testing.assert_array_equal(detect_communities(adjacency, config), every_account)
 
 

@@ -263,12 +263,13 @@ def test_missing_column_is_one_data_error(spark, tmp_path):
 
 def test_communities_in_rounds_are_the_local_engines(spark):
     # Weights from a small set, so that ties are common, and pairs on one to three kinds
-    # (some of zero or negative weight), summed in kind order as locally: Spark's rounds
-    # end with the labels of the local kernel, node by node, and the communities after
-    # coarsening are detect_communities' (every component past louvain_max_edges).
+    # (some of zero or negative weight), summed in kind order as locally; accounts
+    # numbered with gaps, as a bucket's are among the scan's. Spark's rounds end with the
+    # labels of the local kernel, node by node, and the communities, found in rounds or in
+    # a task, are detect_communities' (the component is past louvain_max_edges).
     rng = np.random.default_rng(5)
     ends = rng.integers(0, 150, (700, 2))
-    ends = np.unique(np.sort(ends[ends[:, 0] != ends[:, 1]], axis=1), axis=0)
+    ends = 7 + 3 * np.unique(np.sort(ends[ends[:, 0] != ends[:, 1]], axis=1), axis=0)
     kinds = rng.integers(1, 4, len(ends))
     rows = pl.DataFrame(
         {
@@ -279,8 +280,11 @@ def test_communities_in_rounds_are_the_local_engines(spark):
         }
     ).sort("source", "target", "kind")
     config = ScanConfig(louvain_max_edges=40, propagation_sweeps=4, min_cluster_accounts=2)
-    options = SparkOptions(propagation_task_max=0)
-    adjacency = pair_adjacency(*(rows[c].to_numpy() for c in ("source", "target", "weight")), 150)
+    rounds_options = SparkOptions(propagation_task_max=0)
+    n_accounts = int(ends.max()) + 1
+    adjacency = pair_adjacency(
+        *(rows[c].to_numpy() for c in ("source", "target", "weight")), n_accounts
+    )
     matrix, linked = adjacency.matrix, np.arange(adjacency.accounts.size)
     expected_communities = detect_communities(adjacency, config)
     cluster._quantise(matrix.indptr, matrix.data, linked)
@@ -292,17 +296,15 @@ def test_communities_in_rounds_are_the_local_engines(spark):
     positive = edges.filter(F.col("weight") > 0).groupBy("source", "target")
     # Summed in any order: at most three tenths, whose last bits round away
     pairs = positive.agg(F.sum("weight").alias("weight"))
-    directed = directed_edges(spark, pairs, 4, options)
+    directed = directed_edges(spark, pairs, 4, rounds_options)
     nodes = directed.select(F.col("src").alias("node"), F.lit(0).alias("component")).distinct()
-    state, rounds = propagate(nodes, directed, 4, options)
+    state, rounds = propagate(nodes, directed, 4, rounds_options)
     got = collected(state).sort("node")
     assert got["node"].to_list() == adjacency.accounts.tolist()
     assert got["community"].to_list() == adjacency.accounts[labels[linked]].tolist()
     assert 2 <= rounds <= 8
-    found, done = community_labels(spark, edges, config, options)
-    assert done["propagated_components"] >= 1
     member = expected_communities >= 0
-    named = np.full(expected_communities.max() + 1, 150)
+    named = np.full(expected_communities.max() + 1, n_accounts)
     np.minimum.at(named, expected_communities[member], np.flatnonzero(member))
     expected = dict(
         zip(
@@ -311,7 +313,11 @@ def test_communities_in_rounds_are_the_local_engines(spark):
             strict=True,
         )
     )
-    assert dict(collected(found).select("account", "community").iter_rows()) == expected
+    for task_max, propagated in ((0, 1), (10**6, 0)):
+        options = SparkOptions(propagation_task_max=task_max)
+        found, done = community_labels(spark, edges, config, options)
+        assert done["propagated_components"] == propagated
+        assert dict(collected(found).select("account", "community").iter_rows()) == expected
 
 
 def test_components_are_the_connected_components(spark):

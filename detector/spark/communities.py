@@ -6,7 +6,7 @@ finds them on one machine: the same partition of the accounts.
 2. Their connected components (:mod:`detector.spark.components`).
 3. A component a task can hold (at most ``louvain_max_edges`` pairs, or at most the
    engine's ``propagation_task_max``): components bucketed by label, each bucket split by
-   the local engine (:func:`detector.cluster.detect_communities`: Louvain, or label
+   the local engine (:func:`detector.cluster.linked_communities`: Louvain, or label
    propagation and Louvain, on the same graphs).
 4. A larger one: label propagation in colour rounds, each round a union, a window and
    three aggregations over its pairs in both directions, on weights rounded as the local
@@ -34,7 +34,7 @@ from scipy.sparse import csc_matrix
 from detector.cluster import (
     WEIGHT_QUANTUM,
     coarse_communities,
-    detect_communities,
+    linked_communities,
     node_colours,
     pair_adjacency,
 )
@@ -102,9 +102,9 @@ def community_labels(
 
 def _in_tasks(spark: SparkSession, pairs: DataFrame, config: ScanConfig) -> DataFrame:
     """Communities of the components a task can hold: components bucketed by label, each
-    bucket's pairs split by :func:`detect_communities` (accounts numbered in their order,
+    bucket's pairs split by :func:`linked_communities` (accounts numbered in their order,
     so each component is the graph the local engine splits, by Louvain or by label
-    propagation and Louvain)."""
+    propagation, each node coloured by its account's number in the scan, and Louvain)."""
     buckets = int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
     schema = arrow_schema(spark, COMMUNITIES)
 
@@ -114,7 +114,9 @@ def _in_tasks(spark: SparkSession, pairs: DataFrame, config: ScanConfig) -> Data
         accounts, local = np.unique(ends, return_inverse=True)
         source, target = np.split(local, 2)
         adjacency = pair_adjacency(source, target, frame["weight"].to_numpy(), accounts.size)
-        return _named(accounts, detect_communities(adjacency, config), schema)
+        # every account has a pair: rows are the bucket's accounts, in their order
+        labels = linked_communities(adjacency.matrix, accounts, config)
+        return _named(accounts, labels, schema)
 
     bucket = F.pmod(F.xxhash64("label"), F.lit(buckets)).alias("bucket")
     return (
