@@ -757,14 +757,6 @@ def _largest_task(runs: list[dict], scale: float) -> list[str]:
     best = min(counted, key=lambda r: r["seconds"])
     largest, total = best["largest_bucket_traces"], best["component_traces"]
     edges, all_edges = best["largest_bucket_edges"], best["component_edges"]
-    counted_communities = "propagated_components" in best  # runs before 8bc69a3 did not
-    across = ", and so are the communities of components too large for a task" * counted_communities
-    whole = "core members and evidence" if counted_communities else "communities and evidence"
-    next_step = (
-        "core members and evidence by community (docs/spark.md, the plan's third step)"
-        if counted_communities
-        else "community detection in rounds across tasks (docs/spark.md, the plan's second step)"
-    )
     propagated = best.get("propagated_components", 0)
     rounds = (
         f" Its communities were found across tasks: {propagated:,} component(s) of "
@@ -775,15 +767,17 @@ def _largest_task(runs: list[dict], scale: float) -> list[str]:
     )
     return [
         f"- **The largest task**: the graph's edges are made across tasks (object buckets, "
-        f"then pair buckets){across}, but the account components are bucketed whole for "
-        f"their {whole}, so the largest is one task. Here the fullest of {best['partitions']} "
+        f"then pair buckets), and so are the communities of components too large for a "
+        f"task, but the account components are bucketed whole for their core members and "
+        f"evidence, so the largest is one task. Here the fullest of {best['partitions']} "
         f"buckets read {largest:,} of the {total:,} co-share traces ({largest / total:.0%}) "
         f"and {edges:,} of the {all_edges:,} edges ({edges / all_edges:.0%}) the buckets "
         f"read, in a world of {best['account_components']:,} components.{rounds} At that "
         f"share a 1B-post scan gives one task some {largest * scale / 1e6:,.0f}M traces and "
-        f"{edges * scale / 1e6:,.0f}M edges, whose {whole} the local engine's functions "
-        "compute in one Python worker: that task, not the shuffle or the driver, bounds the "
-        f"scan's size today, and {next_step} is the next step."
+        f"{edges * scale / 1e6:,.0f}M edges, whose core members and evidence the local "
+        "engine's functions compute in one Python worker: that task, not the shuffle or the "
+        "driver, bounds the scan's size today, and core members and evidence by community "
+        "(docs/spark.md, the plan's third step) is the next step."
     ]
 
 

@@ -27,8 +27,8 @@ class SparkOptions:
     driver_components_max: int = 5_000_000
     # Components of the account graph with more pairs than this (and than the scan's
     # louvain_max_edges) find their communities by label propagation in Spark rounds (a
-    # join and two aggregations a round, each round a few jobs); smaller ones each in one
-    # task, as the local engine finds them (a task holds its pairs: 24 bytes each).
+    # union, a window and three aggregations a round, each a few jobs); smaller ones each
+    # in one task, as the local engine finds them (a task holds its pairs: 24 bytes each).
     propagation_task_max: int = 5_000_000
     # Large-star/small-star rounds before giving up (each round halves the depth of a tree
     # at least; 2 * log2(texts) is plenty).
