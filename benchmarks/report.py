@@ -733,7 +733,7 @@ def _billion_note(spark: dict) -> list[str]:
         "and their signatures, 5 MB, plus the imported libraries, about 400 MB a Python "
         "worker).",
         f"- **Driver**: here {driver_s:.0f} s for collecting the accounts, marking the spun "
-        "groups' rewordings, putting the components' clusters together and scoring "
+        "groups' rewordings, putting the buckets' clusters together and scoring "
         f"them, {_driver_memory(best)}, holding {_driver_posts(best)}. "
         f"{_driver_growth(spark['runs'], largest)}Of the shared groups' posts it holds the "
         "spun groups' written posts alone, to mark their rewordings, and of their texts the "
@@ -748,36 +748,32 @@ def _billion_note(spark: dict) -> list[str]:
 
 
 def _largest_task(runs: list[dict], scale: float) -> list[str]:
-    """The giant component's task at 1B posts, from the most co-shares and edges one bucket
-    of whole account components read in the best run; nothing where the run did not count
-    them."""
-    counted = [r for r in runs if r.get("largest_bucket_edges")]
-    if not counted:
-        return []
-    best = min(counted, key=lambda r: r["seconds"])
-    largest, total = best["largest_bucket_traces"], best["component_traces"]
-    edges, all_edges = best["largest_bucket_edges"], best["component_edges"]
-    propagated = best.get("propagated_components", 0)
+    """What one task holds, from the most co-shares and edges one bucket of whole clusters
+    read in the best run, and what the communities' split took."""
+    best = min(runs, key=lambda r: r["seconds"])
+    largest, total = best["largest_bucket_traces"], best["bucket_traces"]
+    edges, all_edges = best["largest_bucket_edges"], best["bucket_edges"]
+    propagated = best["propagated_components"]
     rounds = (
-        f" Its communities were found across tasks: {propagated:,} component(s) of "
-        f"{best['propagated_pairs']:,} account pairs, past `propagation_task_max`, took "
-        f"{best['propagation_rounds']} rounds of label propagation in Spark."
+        f" The communities of {propagated:,} component(s) of {best['propagated_pairs']:,} "
+        f"account pairs, past `propagation_task_max`, were found in "
+        f"{best['propagation_rounds']} rounds of label propagation in Spark, their coarse "
+        "graph split on the driver; smaller components are split in a task each."
         if propagated
         else ""
     )
     return [
-        f"- **The largest task**: the graph's edges are made across tasks (object buckets, "
-        f"then pair buckets), and so are the communities of components too large for a "
-        f"task, but the account components are bucketed whole for their core members and "
-        f"evidence, so the largest is one task. Here the fullest of {best['partitions']} "
-        f"buckets read {largest:,} of the {total:,} co-share traces ({largest / total:.0%}) "
-        f"and {edges:,} of the {all_edges:,} edges ({edges / all_edges:.0%}) the buckets "
-        f"read, in a world of {best['account_components']:,} components.{rounds} At that "
-        f"share a 1B-post scan gives one task some {largest * scale / 1e6:,.0f}M traces and "
-        f"{edges * scale / 1e6:,.0f}M edges, whose core members and evidence the local "
-        "engine's functions compute in one Python worker: that task, not the shuffle or the "
-        "driver, bounds the scan's size today, and core members and evidence by community "
-        "(docs/spark.md, the plan's third step) is the next step."
+        f"- **The largest task**: the graph's edges, communities and core members are made "
+        f"across tasks; each cluster's evidence is one task, clusters bucketed whole. Here "
+        f"the fullest of {best['evidence_buckets']} buckets read {largest:,} of the "
+        f"{total:,} co-share traces of cluster members ({largest / max(total, 1):.0%}) and "
+        f"{edges:,} of the {all_edges:,} edges inside clusters "
+        f"({edges / max(all_edges, 1):.0%}); the largest cluster has "
+        f"{best['largest_cluster']:,} accounts.{rounds} A bucket grows with the clusters "
+        "hashed to it, so at 1B posts the buckets' share of "
+        f"{total * scale / 1e6:,.0f}M traces and {all_edges * scale / 1e6:,.0f}M edges "
+        "divides by the shuffle partitions; one cluster (an operation's accounts, their "
+        "traces and links) is the least a task holds."
     ]
 
 
@@ -872,13 +868,8 @@ def _spark_real_section(real: dict) -> list[str]:
         "",
     ]
     for r in real["runs"]:
-        share = r["largest_bucket_traces"] / max(r["component_traces"], 1)
-        edges = (
-            f" and {r['largest_bucket_edges']:,} of the {r['component_edges']:,} edges "
-            f"({r['largest_bucket_edges'] / max(r['component_edges'], 1):.1%})"
-            if "component_edges" in r
-            else ""
-        )
+        share = r["largest_bucket_traces"] / max(r["bucket_traces"], 1)
+        edges = r["largest_bucket_edges"] / max(r["bucket_edges"], 1)
         lines += [
             f"- `{r['dump']}`: {r['rows_read']:,} rows read, {r['rows_scanned']:,} scanned, "
             f"{r['rows_rejected']:,} rejected; {r['accounts']:,} accounts, "
@@ -887,10 +878,10 @@ def _spark_real_section(real: dict) -> list[str]:
             f"{r['spark_seconds']:.1f} s at {r['partitions']} shuffle partitions against "
             f"{r['local_seconds']:.1f} s locally ({r['spark_seconds'] / r['local_seconds']:.1f}"
             f"×); the driver held {r['driver_posts']:,} posts and {r['driver_texts']:,} texts. "
-            f"The account components ({r['account_components']:,}) put "
-            f"{r['largest_bucket_traces']:,} of the {r['component_traces']:,} traces the "
-            f"buckets read ({share:.1%}){edges} in one bucket: real data has its giant "
-            "component too.",
+            f"The fullest of {r['evidence_buckets']} buckets of whole clusters read "
+            f"{r['largest_bucket_traces']:,} of the {r['bucket_traces']:,} traces of cluster "
+            f"members ({share:.1%}) and {r['largest_bucket_edges']:,} of the "
+            f"{r['bucket_edges']:,} edges inside clusters ({edges:.1%}).",
         ]
     return [*lines, ""]
 

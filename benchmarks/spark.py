@@ -182,13 +182,14 @@ def main() -> None:
                         v["peak_rss_mb"] for v in result.summary["stages"].values()
                     ),
                     "jvm_peak_rss_mb": _jvm_peak_mb(spark),
+                    "largest_cluster": int(result.clusters["n_accounts"].max() or 0),
                     **{
                         name: result.summary["engine"][name]
                         for name in (
-                            "account_components",
-                            "component_traces",
+                            "evidence_buckets",
+                            "bucket_traces",
                             "largest_bucket_traces",
-                            "component_edges",
+                            "bucket_edges",
                             "largest_bucket_edges",
                             "propagated_components",
                             "propagated_pairs",

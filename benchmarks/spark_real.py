@@ -68,10 +68,10 @@ def main() -> None:
             for name in (
                 "driver_posts",
                 "driver_texts",
-                "account_components",
-                "component_traces",
+                "evidence_buckets",
+                "bucket_traces",
                 "largest_bucket_traces",
-                "component_edges",
+                "bucket_edges",
                 "largest_bucket_edges",
                 "propagated_components",
                 "propagated_pairs",

@@ -1,41 +1,18 @@
 """From co-sharing traces to clusters with their evidence: the account graph, communities,
-core members and per-cluster evidence, in one function both engines call, the local engine
-on every trace at once, the Spark engine on closed parts of them (:mod:`detector.spark.accounts`).
+core members and per-cluster evidence (:func:`find_clusters`), the steps after the graph
+in a function of their own (:func:`clusters_of`).
 
-Why a scan splits. Accounts are linked only through an object both shared within its
-window, and only accounts that pass the repeat gate (``min_repeat`` distinct contents
-co-shared in window, or an own rewording in a spun group) take part. Call their in-window
-traces *kept*. The connected components of the bipartite account-object graph of kept
-traces are independent: no edge, community, spun-group join or core-member majority
-crosses one. A component ``C`` (members ``A``, objects ``K``) is computed exactly from the
-*closed* trace set ``T(C)``: every trace of an object in ``K`` (by anyone, in window or
-not) and every trace of an account in ``A``. Then
-
-- each object of ``K`` has all its traces: in-window marks, its sharing accounts (IDF's
-  ``df``), its shares (``object_shares``) and the accounts co-sharing it (the core-member
-  majority) are those of the whole scan;
-- each member has all its traces: its repetition, rewordings, participation and distinct
-  objects per kind (the null model's ``k_a``) are the whole scan's;
-- any other account in ``T(C)`` has a subset of its traces, so it passes the repeat gate
-  here no more than in the whole scan (it does not), and a member's trace outside ``K``
-  is out of window here as in the whole scan (else it would be kept, its object in ``K``).
-
-Only two figures per trace kind are global: all distinct (object, account) shares and all
-active accounts (IDF's ``n``, the null model's ``M``). They are counted over the whole scan
-and passed in (``kind_totals``). The union of closed sets is closed, so any set of whole
-components can be computed together (the Spark engine buckets them), with the same result
-as the whole scan on their accounts. Accounts are numbered in the same order as in the whole
-scan (sorted global numbers), so Louvain sees the same graphs, ties break the same way, and
-features are summed in the same order: the same floats, not merely close ones. Clusters are
-then numbered across parts as :func:`detector.cluster.keep_core_members` numbers them
-(members descending, then smallest member), which needs each cluster's size and smallest
-member only.
-
-After the graph, a component needs less than its closed set: its edges, and its co-shares
-(the in-window traces of the objects of ``K``: every member's, and every account's that
-co-shared them), each with its object's shares, and its members' repetition
-(:func:`clusters_of`). The Spark engine builds the whole graph's edges across tasks and
-hands each component those alone.
+The Spark engine runs the same steps across tasks (:mod:`detector.spark.accounts`): the
+graph by object and pair buckets, communities and core members by DataFrame rounds and
+aggregations, and evidence by buckets of whole clusters. Evidence splits by cluster
+because a cluster's figures read only its members' in-window traces (each with its
+object's shares), its members' posts, creation times and repetition, and the edges
+between its members: a bucket holding whole clusters, with those rows alone, computes
+each cluster's figures as the whole scan does. Accounts and posts numbered in the scan's
+order and traces in the scan's order make the sums run in the same order: the same
+floats, not merely close ones. Clusters are then numbered across buckets as
+:func:`detector.cluster.keep_core_members` numbers them (members descending, then
+smallest member), which needs each cluster's size and smallest member only.
 """
 
 from __future__ import annotations
@@ -97,18 +74,16 @@ def find_clusters(
     account_created: np.ndarray,
     config: ScanConfig,
     step: Step = _no_step,
-    kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
     park: Park = lambda arrays: lambda: arrays,
     join: Join = join_columns,
 ) -> Clustering:
     """Graph, communities, core members and evidence of the accounts of the traces
     ``handed`` over (``account_posts``/``account_created``: posts and creation time, epoch
-    seconds or -1, per account number); ``kind_totals`` when the traces are a closed part
-    of a scan. ``handed`` is a list holding the traces, emptied here, so that a caller
-    keeping no other reference has their memory back once the graph is built (an argument
-    passed as such stays referenced by the caller until the call returns, through
-    everything below: at 50M posts 1.5 GiB). The graph's edges are set
-    aside by ``park`` while the communities and core members are found (at 50M posts they
+    seconds or -1, per account number). ``handed`` is a list holding the traces, emptied
+    here, so that a caller keeping no other reference has their memory back once the
+    graph is built (an argument passed as such stays referenced by the caller until the
+    call returns, through everything below: at 50M posts 1.5 GiB). The graph's edges are
+    set aside by ``park`` while the communities and core members are found (at 50M posts they
     are a third of what the scan holds there); ``join`` holds them as they are made (in
     memory, or on disk past the scan's memory budget: :func:`detector.spill.join_columns`)."""
     traces = handed.pop()
@@ -125,7 +100,6 @@ def find_clusters(
             min_repeat=config.min_repeat,
             min_co_shares=config.min_co_shares,
             min_participation=config.min_participation,
-            kind_totals=kind_totals,
             batch_edges=config.graph_batch_edges,
             join=join,
         )
@@ -145,24 +119,21 @@ def clusters_of(
     config: ScanConfig,
     step: Step = _no_step,
     park: Park = lambda arrays: lambda: arrays,
-    communities: np.ndarray | None = None,
 ) -> Clustering:
     """Communities, core members and evidence of the accounts of the graph ``handed`` over
     (in a list emptied here, as :func:`find_clusters` takes its traces), given their
     ``co_shares`` (the in-window traces the graph was built from, the graph's
     ``object_shares`` per trace) and their posts and creation time: the steps after the
-    graph, which the Spark engine runs on edges it built across tasks. ``communities``:
-    each account's community (0..k-1, -1 for none) where they were found elsewhere (the
-    Spark engine's, across tasks), as :func:`detect_communities` partitions the accounts."""
+    graph."""
     graph = handed.pop()
     kinds = config.traces
     n_accounts = int(account_posts.shape[0])
     windows = np.array([config.window(k) for k in kinds], np.int64)
     with step("cluster"):
-        adjacency = symmetric_adjacency(graph) if communities is None else None
+        adjacency = symmetric_adjacency(graph)
         graph_back = _set_aside(graph, park)
         del graph
-        labels = communities if adjacency is None else detect_communities(adjacency, config)
+        labels = detect_communities(adjacency, config)
         del adjacency
         joined = join_spinners(
             labels,

@@ -515,15 +515,7 @@ class _Shares:
     accounts: np.ndarray
 
     @classmethod
-    def of(
-        cls,
-        traces: Traces,
-        n_accounts: int,
-        n_kinds: int,
-        kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> _Shares:
-        """``kind_totals``: ``(total, accounts)`` per kind counted over more traces than
-        ``traces`` (a scan run component by component), else counted here."""
+    def of(cls, traces: Traces, n_accounts: int, n_kinds: int) -> _Shares:
         keys, key_index = np.unique(traces.key, return_inverse=True)
         n = np.int64(max(n_accounts, 1))
         pairs, pair_index, pair_traces = np.unique(
@@ -536,10 +528,8 @@ class _Shares:
             .astype(np.int32)
             .reshape(int(n), n_kinds)
         )
-        total, accounts = kind_totals or (
-            np.bincount(pair_kind, minlength=n_kinds),
-            np.count_nonzero(objects, axis=0),
-        )
+        total = np.bincount(pair_kind, minlength=n_kinds)
+        accounts = np.count_nonzero(objects, axis=0)
         df = np.bincount(pair_key, minlength=keys.size)
         return cls(key_index, pair_index, df, pair_traces, pair_account, objects, total, accounts)
 
@@ -590,7 +580,6 @@ def build_graph(
     min_repeat: int,
     min_co_shares: int = 1,
     min_participation: int = 1,
-    kind_totals: tuple[np.ndarray, np.ndarray] | None = None,
     batch_edges: int = 1_000_000,
     join: Join = join_columns,
 ) -> AccountGraph:
@@ -602,16 +591,14 @@ def build_graph(
     Edges need ``min_co_shares`` distinct co-shared objects of one kind and one end with at
     least ``min_participation`` co-share traces (CooRTweet's ``min_participation``).
 
-    ``kind_totals``: per kind, all distinct (object, account) shares and active accounts
-    of the whole scan, when ``traces`` are one closed part of it (see
-    :mod:`detector.coordination`). ``batch_edges``: links aggregated at once (the
+    ``batch_edges``: links aggregated at once (the
     stage's working memory, about 200 bytes a link); the graph is the same for any.
     ``join``: how the batches' edge columns become the graph's (in memory, or spilled
     and mapped back past a scan's memory budget: :func:`detector.spill.join_columns`).
     """
     window = np.asarray(windows, np.int64)[traces.kind]
     # Object popularity over every share of it, in or out of window.
-    shares = _Shares.of(traces, n_accounts, len(windows), kind_totals)
+    shares = _Shares.of(traces, n_accounts, len(windows))
     order = _by_object_time_account(shares.key_index, traces.time, traces.account)
     linked = np.zeros(traces.n_rows, bool)
     _linked(traces.key, traces.account, traces.time, window, order, linked)

@@ -37,6 +37,7 @@ from pyspark.sql import functions as F
 from detector.spark import SparkOptions, build_session
 from detector.spark import scan as spark_scan
 from detector.spark.arrow import collected
+from detector.spark.clusters import cluster_labels
 from detector.spark.communities import community_labels, directed_edges, propagate
 from detector.spark.components import (
     component_labels,
@@ -158,19 +159,19 @@ def mixed_world(tmp_path_factory) -> list[Path]:
 def test_mixed_world_same_as_local(spark, mixed_world):
     # The whole graph written: edges of components without a cluster come back too.
     options = {"batch_rows": 5_000, "write_graph": True}
-    # Components (of texts, of accounts) by large-star/small-star rounds in Spark, not on
-    # the driver; account components in three buckets.
+    # Components (of texts, of communities over spun groups) by large-star/small-star
+    # rounds in Spark, not on the driver; clusters' evidence in three buckets.
     result = spark_scan(spark, mixed_world, partitions=3, driver_components_max=0, **options)
     expected = local_scan(mixed_world, **options)
     assert expected.summary["flagged_clusters"] > 0
     assert all(n > 0 for n in expected.summary["graph_edges_by_trace"].values())
     assert expected.summary["edges_written"] == expected.summary["graph_edges"]
     engine = result.summary["engine"]
-    assert engine["account_component_rounds"] >= 1
-    assert engine["account_components"] > engine["component_buckets"] == 3
-    assert 0 < engine["largest_bucket_traces"] <= engine["component_traces"]
-    assert 0 < engine["largest_bucket_edges"] <= engine["component_edges"]
-    assert engine["component_edges"] == expected.summary["graph_edges"]  # each edge once
+    assert engine["component_rounds"] >= 1
+    assert expected.summary["clusters"] > engine["evidence_buckets"] == 3
+    assert 0 < engine["largest_bucket_traces"] < engine["bucket_traces"]
+    assert 0 < engine["largest_bucket_edges"] < engine["bucket_edges"]
+    assert engine["bucket_edges"] < expected.summary["graph_edges"]  # those inside clusters
     reasons = expected.summary["rejects_by_reason"]
     assert reasons["duplicate post_id"] >= 160, reasons
     assert_same(result, expected)
@@ -318,6 +319,66 @@ def test_communities_in_rounds_are_the_local_engines(spark):
         found, done = community_labels(spark, edges, config, options)
         assert done["propagated_components"] == propagated
         assert dict(collected(found).select("account", "community").iter_rows()) == expected
+
+
+def test_clusters_are_the_local_engines(spark):
+    # Random in-window traces over 12 communities, each sharing mostly its own block of
+    # objects (so most objects have an owner), the rest anyone's (no majority), community
+    # 9 seldom its own (its members fall short of owned contents and it is dissolved);
+    # copies of spun posts (rewording -1), no content; communities 2 and 3 each rewording
+    # one spun group (joined); accounts in no community; four accounts with one owned
+    # object each and one object tied between communities 0 and 1 (no owner: they stay
+    # out). Spark's clusters are those of join_spinners then keep_core_members.
+    rng = np.random.default_rng(11)
+    n = 5000
+    labels = np.where(rng.random(420) < 0.1, -1, rng.integers(0, 12, 420))
+    account = rng.integers(0, 420, n)
+    own_block = labels[account] * 20 + rng.integers(0, 20, n)
+    loyal = rng.random(n) < np.where(labels[account] == 9, 0.2, 0.7)
+    key = np.where((labels[account] >= 0) & loyal, own_block, 240 + account % 90)
+    variant = rng.integers(0, 3, n)
+    rewording = rng.choice([-1, 0], n, p=[0.15, 0.85])
+    spun = [np.flatnonzero(labels == c)[:1] for c in (2, 3)]
+    labels = np.concatenate([labels, [0, 0, 1, 1]])
+    n_accounts = labels.size
+    tied = np.arange(420, 424)
+    account = np.concatenate([account, *spun, tied, tied])
+    key = np.concatenate([key, [998, 998], [999] * 4, labels[tied] * 20])
+    variant = np.concatenate([variant, np.zeros(10, int)])
+    rewording = np.concatenate([rewording, [1, 2], np.zeros(8, int)])
+    config = ScanConfig(min_cluster_accounts=20)
+    assert np.bincount(labels[labels >= 0]).min() >= config.min_cluster_accounts
+    joined = cluster.join_spinners(
+        labels, account, key, rewording, min_size=config.min_cluster_accounts
+    )
+    kept = cluster.keep_core_members(
+        joined, account, key, variant, rewording,
+        min_contents=config.min_repeat, min_size=config.min_cluster_accounts,
+    )  # fmt: skip
+
+    def partition(of_account):
+        return {frozenset(np.flatnonzero(of_account == c).tolist()) for c in set(of_account) - {-1}}
+
+    assert len(partition(kept)) < len(partition(joined)) < len(partition(labels))  # not vacuous
+    traces = pl.DataFrame(
+        {"key": key, "account": account, "variant": variant, "rewording": rewording}
+    )
+    member = np.flatnonzero(labels >= 0)
+    smallest = np.full(12, n_accounts)  # each community named by its smallest member
+    np.minimum.at(smallest, labels[member], member)
+    communities = pl.DataFrame({"account": member, "community": smallest[labels[member]]})
+    found = cluster_labels(
+        spark,
+        spark.createDataFrame(traces.to_arrow()),
+        spark.createDataFrame(communities.to_arrow()),
+        config,
+        SparkOptions(),
+    )
+    got = collected(found)
+    found.unpersist()
+    clustered = np.full(n_accounts, -1)
+    clustered[got["account"].to_numpy()] = got["cluster"].to_numpy()
+    assert partition(clustered) == partition(kept)
 
 
 def test_components_are_the_connected_components(spark):

@@ -1,6 +1,5 @@
-"""The account graph, communities, core members and cluster evidence on Spark: the graph's
-edges across tasks, the rest component by component (why that gives the whole scan's
-answer: :mod:`detector.coordination`).
+"""The account graph, communities, clusters and cluster evidence on Spark, each across
+tasks: no task holds a component of the graph, only whole clusters.
 
 1. The traces (one row per share: kind, object key, account, time, post...), all built in
    Spark: the text traces from the marked posts of shared groups
@@ -10,27 +9,27 @@ answer: :mod:`detector.coordination`).
    (:func:`detector.graph.linked_in_window`) in ``applyInArrow``.
 3. Per account, by DataFrame aggregation: its distinct contents co-shared in window (the
    repeat gate), own rewordings and in-window traces (the participation floor).
-4. Components of the bipartite account-object graph of the kept (in-window, gated)
-   traces: each partition's links contracted where they lie, then large-star/small-star
-   rounds in Spark (:mod:`detector.spark.components`), or on the driver when few are left.
-5. The graph's edges, made by object buckets and aggregated by pair buckets
-   (:mod:`detector.spark.edges`), whatever the components.
-6. The communities, across tasks (:mod:`detector.spark.communities`): a component of the
-   account graph too large for one task by label propagation in Spark rounds.
-7. Components bucketed by label, each bucket given its components' edges, co-shares
-   (the in-window traces of their objects) and communities in a cogroup:
-   :func:`detector.coordination.clusters_of` in ``applyInArrow`` returns its members'
-   clusters, its clusters' evidence, the edges to write and its edge count per kind. A
-   giant component's core members and evidence are one task.
+4. The graph's edges, made by object buckets and aggregated by pair buckets
+   (:mod:`detector.spark.edges`).
+5. The communities (:mod:`detector.spark.communities`): a component of the account graph
+   too large for one task by label propagation in Spark rounds.
+6. The clusters (:mod:`detector.spark.clusters`): communities joined over spun groups,
+   core members kept, by DataFrame aggregations.
+7. Clusters bucketed by name, each bucket given the edges between its members and its
+   members' co-shares (their in-window traces, each with its object's shares) in a
+   cogroup: :func:`detector.score.cluster_evidence` in ``applyInArrow``. A cluster's
+   evidence reads its members' traces and links alone, so a bucket of whole clusters
+   gives each the whole scan's figures.
 8. On the driver: clusters numbered as the local engine numbers them (members descending,
-   then smallest member), evidence stacked in that order.
+   then smallest member), evidence stacked in that order; the edges to write (all, or
+   those inside clusters) and the edge count per kind collected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import reduce
 
 import numpy as np
@@ -40,13 +39,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
-from detector.coordination import Clusterer, Clustering, Step, clusters_of
+from detector.coordination import Clusterer, Clustering, Step
 from detector.graph import AccountGraph, Traces, index_type, linked_in_window
 from detector.schema import FEATURES
-from detector.score import ClusterEvidence
+from detector.score import ClusterEvidence, cluster_evidence
 from detector.spark.arrow import arrow_schema, collected, struct, to_batches
+from detector.spark.clusters import cluster_labels
 from detector.spark.communities import community_labels
-from detector.spark.components import component_labels
 from detector.spark.edges import EDGES, ShareCounts, account_edges
 from detector.spark.objects import object_labels
 from detector.spark.options import SparkOptions
@@ -62,7 +61,7 @@ IN_WINDOW = struct(
     "kind BIGINT, key BIGINT, account BIGINT, time BIGINT, post BIGINT, place BIGINT, "
     "source BIGINT, variant BIGINT, rewording BIGINT"
 )
-ACCOUNT, CLUSTER, EDGE, COUNT, TRACED = 0, 1, 2, 3, 4  # kinds of row a bucket returns
+ACCOUNT, CLUSTER, TRACES_READ, EDGES_READ = 0, 1, 2, 3  # kinds of row a bucket returns
 EVIDENCE_INTS = (
     "n_accounts", "n_posts", "n_shared_posts", "n_groups", "n_objects", "n_texts", "busy_days",
 )  # fmt: skip
@@ -72,9 +71,7 @@ PARTS = struct(
     + ", ".join(f"{name} BIGINT" for name in EVIDENCE_INTS)
     + ", "
     + ", ".join(f"{name} DOUBLE" for name in EVIDENCE_FLOATS)
-    + ", features ARRAY<DOUBLE>, trace_share ARRAY<DOUBLE>, source BIGINT, target BIGINT, "
-    "kind BIGINT, shared BIGINT, weight DOUBLE, gap_min BIGINT, gap_median DOUBLE, "
-    "objects ARRAY<BIGINT>, co_posts BIGINT, n BIGINT"
+    + ", features ARRAY<DOUBLE>, trace_share ARRAY<DOUBLE>, n BIGINT"
 )
 
 
@@ -85,9 +82,9 @@ def spark_clusterer(
     traces: Callable[[], list[DataFrame]],
 ) -> tuple[Clusterer, dict[str, int]]:
     """A :data:`~detector.coordination.Clusterer` running on ``spark``, and a dict it fills
-    with what it did (component rounds, components, buckets, the traces the buckets read
-    and the most one bucket read) for the summary. Every trace
-    is in Spark, none on the driver: ``traces`` gives them once the posts are marked (the
+    with what it did (buckets, the traces and edges the buckets read and the most one
+    bucket read, the communities' propagation) for the summary. Every trace is in Spark,
+    none on the driver: ``traces`` gives them once the posts are marked (the
     object traces, :func:`~detector.spark.objects.object_traces`, and the text traces,
     :class:`~detector.spark.shared.SparkPosts`), each with its object's ``label`` (null
     for a text, which its first post names)."""
@@ -131,8 +128,9 @@ def _parts(
     n_accounts: int,
     config: ScanConfig,
     engine: SparkOptions,
-) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Every bucket of components' rows (see :data:`PARTS`), collected."""
+) -> tuple[Found, dict[str, int]]:
+    """Every bucket of clusters' rows (see :data:`PARTS`), the edges to write and the
+    graph's edges per kind, collected."""
     buckets = _buckets(spark)
     windows = np.array([config.window(k) for k in config.traces], np.int64)
     by_object = F.pmod(F.xxhash64("key"), F.lit(buckets))
@@ -141,18 +139,15 @@ def _parts(
         linked = traces.groupBy(by_object.alias("bucket")).applyInArrow(
             _linked(windows, arrow_schema(spark, IN_WINDOW)), IN_WINDOW
         )
-        linked = _cached(cache, linked)  # read by the gate, the links and the parts
+        linked = _cached(cache, linked)  # read by the gate, the edges, the clusters, the parts
         gated = linked.groupBy("account").agg(
             F.count_distinct(content).alias("rep"),
             F.max((F.col("rewording") > 0).cast("int")).alias("own"),
             F.count("*").alias("n"),  # participation: its in-window traces
         )
-        gated = _cached(cache, gated)  # read by the components, the links and the parts
+        gated = _cached(cache, gated)  # read by the edges and the parts
         members = gated.filter((F.col("rep") >= config.min_repeat) | (F.col("own") == 1))
         kept = linked.join(members.select("account"), "account")
-        links = kept.select((-F.col("account") - 1).alias("src"), F.col("key").alias("dst"))
-        labels, rounds = component_labels(spark, links, engine)
-        cache.callback(labels.unpersist)
         counts = ShareCounts.of(traces, len(config.traces))
         cache.callback(counts.release)
         participation = gated.select("account", "n")
@@ -161,41 +156,48 @@ def _parts(
         )
         communities, propagation = community_labels(spark, edges, config, engine)
         cache.callback(communities.unpersist)
-        of_key = labels.filter(F.col("node") >= 0).select(F.col("node").alias("key"), "label")
-        of_account = labels.filter(F.col("node") < 0).select(
-            (-F.col("node") - 1).alias("source"), "label"
-        )
-        part = F.pmod(F.xxhash64("label"), F.lit(buckets)).alias("part")
+        clusters = cluster_labels(spark, linked, communities, config, engine)
+        cache.callback(clusters.unpersist)
+        part = F.pmod(F.xxhash64("cluster"), F.lit(buckets)).alias("part")
         co_shares = (
-            linked.join(of_key, "key")
+            linked.join(clusters, "account")
             .join(counts.objects.select("key", "shares"), "key")
             .join(gated.select("account", "rep"), "account")
             .join(accounts, "account")
-            .join(communities, "account", "left")
-            .select(
-                part, *TRACE_FIELDS, "place", "shares", "rep", "n_posts", "created", "community"
-            )
+            .select(part, "cluster", *TRACE_FIELDS, "place", "shares", "rep", "n_posts", "created")
         )
-        run = _run_part(config, arrow_schema(spark, PARTS))
+        ends = [
+            clusters.select(F.col("account").alias(end), F.col("cluster").alias(f"{end}_cluster"))
+            for end in ("source", "target")
+        ]
+        inside = (
+            edges.join(ends[0], "source")
+            .join(ends[1], "target")
+            .filter(F.col("source_cluster") == F.col("target_cluster"))
+            .withColumnRenamed("source_cluster", "cluster")
+        )
+        run = bucket_evidence(config, arrow_schema(spark, PARTS))
         parts = (
-            edges.join(of_account, "source")
-            .select(part, *EDGES.names)
+            inside.select(part, *EDGES.names)
             .groupBy("part")
             .cogroup(co_shares.groupBy("part"))
             .applyInArrow(run, PARTS)
         )
-        table = collected(parts)
-        n_components = labels.select("label").distinct().count()
-    traced = table.filter(pl.col("row") == TRACED)["n"]
-    graphed = table.filter(pl.col("row") == COUNT).group_by("part").agg(pl.col("n").sum())["n"]
-    return table, {
-        "component_rounds": rounds,
-        "components": n_components,
+        found = Found(
+            parts=collected(parts),
+            edges=collected((edges if config.write_graph else inside).select(*EDGES.names)),
+            by_kind=collected(edges.groupBy("kind").agg(F.count("*").alias("n"))),
+        )
+    read = {
+        kind: found.parts.filter(pl.col("row") == row)["n"]
+        for kind, row in (("traces", TRACES_READ), ("edges", EDGES_READ))
+    }
+    return found, {
         "buckets": buckets,
-        "component_traces": int(traced.sum()),
-        "largest_bucket_traces": int(traced.max() or 0),  # the giant component's task
-        "component_edges": int(graphed.sum()),
-        "largest_bucket_edges": int(graphed.max() or 0),
+        "bucket_traces": int(read["traces"].sum()),
+        "largest_bucket_traces": int(read["traces"].max() or 0),
+        "bucket_edges": int(read["edges"].sum()),
+        "largest_bucket_edges": int(read["edges"].max() or 0),
         **propagation,
     }
 
@@ -219,17 +221,20 @@ def _linked(windows: np.ndarray, schema: pa.Schema) -> Callable[[pa.Table], pa.T
     return run
 
 
-def _run_part(config: ScanConfig, schema: pa.Schema) -> Callable[[pa.Table, pa.Table], pa.Table]:
-    """Per bucket of whole components, given their edges and co-shares (the in-window
-    traces of their objects, in scan order, accounts and posts numbered in the scan's
-    order, each with its account's community): :func:`clusters_of`, as :data:`PARTS`
-    rows."""
+def bucket_evidence(
+    config: ScanConfig, schema: pa.Schema
+) -> Callable[[pa.Table, pa.Table], pa.Table]:
+    """Per bucket of whole clusters, given the edges between their members and their
+    members' co-shares (in-window traces, in scan order, accounts and posts numbered in
+    the scan's order, each with its account's cluster):
+    :func:`~detector.score.cluster_evidence`, as :data:`PARTS` rows."""
+    windows = np.array([config.window(k) for k in config.traces], np.int64)
 
     def run(edges: pa.Table, traces: pa.Table) -> pa.Table:
         frame = pl.DataFrame(pl.from_arrow(traces)).sort(ORDER)
-        part = int(frame["part"][0])
         accounts, local = np.unique(frame["account"].to_numpy(), return_inverse=True)
         first = np.unique(local, return_index=True)[1]
+        names, account_cluster = np.unique(frame["cluster"].to_numpy()[first], return_inverse=True)
         renumbered = {
             "account": local,
             "post": np.unique(frame["post"].to_numpy(), return_inverse=True)[1],
@@ -255,45 +260,51 @@ def _run_part(config: ScanConfig, schema: pa.Schema) -> Callable[[pa.Table, pa.T
             },
             objects=links["objects"].explode().to_numpy().astype(np.int64),
             n_accounts=int(accounts.size),
-            linked=np.ones(frame.height, bool),
+            linked=none.astype(bool),
             repetition=frame["rep"].to_numpy()[first],
             rewords=none.astype(bool),
             participation=none,
+            object_shares=none,
+        )
+        evidence = cluster_evidence(
+            graph=graph,
+            traces=co_shares,
             object_shares=frame["shares"].to_numpy(),
+            account_cluster=account_cluster,
+            account_posts=frame["n_posts"].to_numpy()[first],
+            account_created=frame["created"].to_numpy()[first],
+            kinds=tuple(config.traces),
+            windows=windows,
+            n_clusters=int(names.size),
         )
-        named = frame["community"].fill_null(-1).to_numpy()[first]
-        names, number = np.unique(named, return_inverse=True)
-        communities = np.where(named >= 0, number - int(names[0] < 0), -1)
-        found = clusters_of(
-            [graph],
-            co_shares,
-            frame["n_posts"].to_numpy()[first],
-            frame["created"].to_numpy()[first],
-            config,
-            communities=communities,
-        )
-        rows = part_rows(part, accounts, found, frame.height)
+        part = int(frame["part"][0])
+        rows = part_rows(part, accounts, account_cluster, evidence, frame.height, links.height)
         return pa.Table.from_batches(list(to_batches(rows, schema)))
 
     return run
 
 
-def part_rows(part: int, accounts: np.ndarray, found: Clustering, traces: int) -> pl.DataFrame:
-    """One bucket's result as :data:`PARTS` rows, accounts by their scan numbers;
-    ``traces``: how many it read."""
-    cluster = found.account_cluster
-    members = np.flatnonzero(cluster >= 0)
-    evidence = found.evidence
-    n = found.n_clusters
+def part_rows(
+    part: int,
+    accounts: np.ndarray,
+    account_cluster: np.ndarray,
+    evidence: ClusterEvidence,
+    traces: int,
+    edges: int,
+) -> pl.DataFrame:
+    """One bucket's clusters as :data:`PARTS` rows, accounts by their scan numbers
+    (``account_cluster``: each account's cluster in the bucket, -1 for none);
+    ``traces`` and ``edges``: how many it read."""
+    members = np.flatnonzero(account_cluster >= 0)
+    n = int(evidence.n_accounts.size)
     smallest = np.full(n, accounts.size, np.int64)
-    np.minimum.at(smallest, cluster[members], members)
-    edges = found.edges
+    np.minimum.at(smallest, account_cluster[members], members)
     frames = [
         pl.DataFrame(
             {
                 "row": np.full(members.size, ACCOUNT, np.int8),
                 "account": accounts[members],
-                "cluster": cluster[members],
+                "cluster": account_cluster[members],
             }
         ),
         pl.DataFrame(
@@ -308,37 +319,30 @@ def part_rows(part: int, accounts: np.ndarray, found: Clustering, traces: int) -
             }
         ),
         pl.DataFrame(
-            {
-                "row": np.full(edges.n_edges, EDGE, np.int8),
-                "source": accounts[edges.source],
-                "target": accounts[edges.target],
-                **{
-                    name: getattr(edges, name)
-                    for name in ("kind", "shared", "weight", "gap_min", "gap_median", "co_posts")
-                },
-                "objects": pl.from_arrow(
-                    pa.LargeListArray.from_arrays(edges.object_offsets(), edges.objects)
-                ),
-            }
+            {"row": [TRACES_READ, EDGES_READ], "n": [traces, edges]},
+            schema={"row": pl.Int8, "n": pl.Int64},
         ),
-        pl.DataFrame(
-            {
-                "row": np.full(found.edges_by_kind.size, COUNT, np.int8),
-                "kind": np.arange(found.edges_by_kind.size, dtype=np.int64),
-                "n": found.edges_by_kind,
-            }
-        ),
-        pl.DataFrame({"row": [TRACED], "n": [traces]}, schema={"row": pl.Int8, "n": pl.Int64}),
     ]
     return pl.concat([f for f in frames if f.height], how="diagonal_relaxed").with_columns(
         part=pl.lit(part, pl.Int64)
     )
 
 
-def assemble(parts: pl.DataFrame, n_accounts: int, config: ScanConfig) -> Clustering:
+@dataclass(frozen=True)
+class Found:
+    """What the driver collects: the buckets' :data:`PARTS` rows, the edges to write
+    (:data:`~detector.spark.edges.EDGES`) and the graph's edge count per kind (``kind``,
+    ``n``)."""
+
+    parts: pl.DataFrame
+    edges: pl.DataFrame
+    by_kind: pl.DataFrame
+
+
+def assemble(found: Found, n_accounts: int, config: ScanConfig) -> Clustering:
     """The buckets' rows as one :class:`Clustering`, clusters numbered as the local engine
     numbers them: members descending, then smallest member."""
-    n_kinds = len(config.traces)
+    parts, n_kinds = found.parts, len(config.traces)
     clusters = parts.filter(pl.col("row") == CLUSTER).sort(
         ["n_accounts", "first"], descending=[True, False]
     )
@@ -362,13 +366,9 @@ def assemble(parts: pl.DataFrame, n_accounts: int, config: ScanConfig) -> Cluste
         trace_share=matrix("trace_share", n_kinds),
         kinds=tuple(config.traces),
     )
-    edges = parts.filter(pl.col("row") == EDGE)
-    counts = parts.filter(pl.col("row") == COUNT)
-    by_kind = np.bincount(
-        counts["kind"].to_numpy().astype(np.int64),
-        weights=counts["n"].to_numpy(),
-        minlength=n_kinds,
-    ).astype(np.int64)
+    edges = found.edges.sort("source", "target", "kind")
+    by_kind = np.zeros(n_kinds, np.int64)
+    by_kind[found.by_kind["kind"].to_numpy()] = found.by_kind["n"].to_numpy()
     graph = AccountGraph(
         **{
             name: edges[name].to_numpy().astype(index_type(n_accounts))

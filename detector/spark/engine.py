@@ -198,12 +198,10 @@ def _scan_files(
         "component_rounds": rounds,  # 0: components found on the driver
         "driver_posts": posts.driver_posts,  # the spun groups' written posts, marked there
         "driver_texts": posts.driver_texts,  # the spun groups' written texts, marked there
-        "account_component_rounds": done["component_rounds"],
-        "account_components": done["components"],
-        "component_buckets": done["buckets"],
-        "component_traces": done["component_traces"],  # the co-shares the buckets read
+        "evidence_buckets": done["buckets"],  # buckets of whole clusters
+        "bucket_traces": done["bucket_traces"],  # the co-shares the buckets read
         "largest_bucket_traces": done["largest_bucket_traces"],  # the most one bucket read
-        "component_edges": done["component_edges"],  # the edges the buckets read
+        "bucket_edges": done["bucket_edges"],  # the edges inside clusters the buckets read
         "largest_bucket_edges": done["largest_bucket_edges"],  # the most one bucket read
         # components whose communities were found in Spark rounds, their pairs, the rounds
         "propagated_components": done["propagated_components"],
