@@ -683,11 +683,12 @@ def _spark_section(spark: dict) -> list[str]:
         "marked on the driver from those groups' written posts and texts, the only posts and "
         "texts it collects); graph: the object traces (reposts, replies, URLs, hashtags, "
         "mentions: `detector.spark.objects`) and the text traces built in Spark, then the "
-        "account graph, communities and evidence, component by component "
-        "(`detector.spark.accounts`); cluster: the components' results put together on the "
-        "driver; score on the driver; tables: each cluster's examples and the groups table made"
-        " in Spark and collected, the posts and rejects tables written by the executors as "
-        "Parquet parts (the rejects within collect):",
+        "account graph's edges, communities and clusters across tasks and each cluster's "
+        "evidence in buckets of whole clusters (`detector.spark.accounts`); cluster: the "
+        "buckets' results put together on the driver; score on the driver; tables: each "
+        "cluster's examples and the groups table made in Spark and collected, the posts and "
+        "rejects tables written by the executors as Parquet parts (the rejects within "
+        "collect):",
         "",
         "| posts | partitions | read + validate | normalise + MinHash | buckets + components "
         "| collect | graph | cluster | score | tables |",
