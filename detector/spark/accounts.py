@@ -1,5 +1,6 @@
 """The account graph, communities, clusters and cluster evidence on Spark, each across
-tasks: no task holds a component of the graph, only whole clusters.
+tasks: a task holds whole clusters, or a component of the account graph of at most
+``propagation_task_max`` pairs (its communities), never a larger one.
 
 1. The traces (one row per share: kind, object key, account, time, post...), all built in
    Spark: the text traces from the marked posts of shared groups
