@@ -171,11 +171,12 @@ def _parts(
             clusters.select(F.col("account").alias(end), F.col("cluster").alias(f"{end}_cluster"))
             for end in ("source", "target")
         ]
-        inside = (
+        inside = _cached(  # read by the buckets and, unless the graph is written, collected
+            cache,
             edges.join(ends[0], "source")
             .join(ends[1], "target")
             .filter(F.col("source_cluster") == F.col("target_cluster"))
-            .withColumnRenamed("source_cluster", "cluster")
+            .withColumnRenamed("source_cluster", "cluster"),
         )
         run = bucket_evidence(config, arrow_schema(spark, PARTS))
         parts = (
