@@ -15,6 +15,7 @@ rejects, as Parquet parts."""
 
 from __future__ import annotations
 
+import gc
 import operator
 import time
 from collections.abc import Iterator, Sequence
@@ -83,8 +84,21 @@ def scan(
     uris = _uris(inputs)
     if uris:
         inputs = spark.read.parquet(*uris)
-    with staging(engine) as staged, _staged(inputs, staged) as paths:
-        return _scan_files(spark, expand_inputs(paths), config, model, engine, staged, progress)
+    try:
+        with staging(engine) as staged, _staged(inputs, staged) as paths:
+            return _scan_files(spark, expand_inputs(paths), config, model, engine, staged, progress)
+    finally:
+        _release(spark)
+
+
+def _release(spark: SparkSession) -> None:
+    """Let Spark clean up after a scan now, not at its next garbage collection: the
+    Python side of the scan's frames dropped, then the JVM collected, so that its context
+    cleaner removes their broadcasts (each join's copy of a small side, tens of MB on the
+    driver) and shuffle files. Without it a session running scan after scan holds them
+    until a collection it may not reach before running out of memory."""
+    gc.collect()
+    spark.sparkContext._jvm.System.gc()  # type: ignore[union-attr]
 
 
 def _uris(inputs: DataFrame | str | Path | Sequence[str | Path]) -> list[str]:

@@ -16,7 +16,9 @@ def build_session(master: str | None = None, conf: dict[str, str] | None = None)
     the one ``spark-submit`` was given, else ``local[*]``. A local session's Python workers
     run this interpreter and import this copy of ``detector``, and its shuffles have 4
     partitions a core unless ``conf`` says otherwise (Spark's default of 200 costs a
-    Python task each, seconds on a small machine). Results sent to the driver are not
+    Python task each, seconds on a small machine), and its JVM exits when out of memory
+    (the scan then fails), where Spark would leave a driver thread dead and the scan
+    waiting on it for ever. Results sent to the driver are not
     capped (``spark.driver.maxResultSize`` 0, unless ``conf`` sets it): the driver
     collects every post's compact columns, past Spark's 1 GB cap by 10M posts."""
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit
@@ -31,7 +33,11 @@ def build_session(master: str | None = None, conf: dict[str, str] | None = None)
             [root, *filter(None, [os.environ.get("PYTHONPATH")])]
         )
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        conf = {"spark.sql.shuffle.partitions": str(4 * _cores(master)), **conf}
+        conf = {
+            "spark.sql.shuffle.partitions": str(4 * _cores(master)),
+            "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError",
+            **conf,
+        }
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
