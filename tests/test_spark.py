@@ -124,7 +124,7 @@ def test_demo_same_as_local_on_executors_without_the_drivers_folder(spark, monke
     engine = result.summary["engine"]
     assert 0 < engine["driver_posts"] < shared / 4  # 2,551 of 13,030
     assert 0 < engine["driver_texts"] <= engine["driver_posts"]  # 2,066 texts
-    assert spark.sparkContext._jsc.getPersistentRDDs().isEmpty()  # nothing left cached
+    assert spark._jsparkSession.sharedState().cacheManager().isEmpty()  # nothing left cached
 
 
 @pytest.fixture(scope="module")
