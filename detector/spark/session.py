@@ -18,9 +18,9 @@ def build_session(master: str | None = None, conf: dict[str, str] | None = None)
     partitions a core unless ``conf`` says otherwise (Spark's default of 200 costs a
     Python task each, seconds on a small machine), and its JVM exits when out of memory
     (the scan then fails), where Spark would leave a driver thread dead and the scan
-    waiting on it for ever. Results sent to the driver are not
-    capped (``spark.driver.maxResultSize`` 0, unless ``conf`` sets it): the driver
-    collects every post's compact columns, past Spark's 1 GB cap by 10M posts."""
+    waiting on it for ever. Results sent to the driver are not capped
+    (``spark.driver.maxResultSize`` 0, unless ``conf`` sets it): the driver collects every
+    post's compact columns, past Spark's 1 GB cap by 10M posts."""
     submitted = "PYSPARK_GATEWAY_PORT" in os.environ  # launched by spark-submit
     conf = {"spark.driver.maxResultSize": "0", **(conf or {})}
     master = master or (None if submitted else "local[*]")
