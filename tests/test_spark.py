@@ -245,8 +245,8 @@ def test_cli_spark_engine(spark, tmp_path):
 def test_a_local_session_exits_when_out_of_memory(spark):
     # Spark leaves a driver thread dead on OutOfMemoryError and the scan waiting on it for
     # ever (CI once hung so): a local session's JVM exits instead, and the scan fails.
-    options = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions")
-    assert "-XX:+ExitOnOutOfMemoryError" in options
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert "-XX:+ExitOnOutOfMemoryError" in list(runtime.getInputArguments())
 
 
 def test_cli_spark_options_need_spark_engine(tmp_path):

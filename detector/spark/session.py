@@ -35,7 +35,8 @@ def build_session(master: str | None = None, conf: dict[str, str] | None = None)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         conf = {
             "spark.sql.shuffle.partitions": str(4 * _cores(master)),
-            "spark.driver.extraJavaOptions": "-XX:+ExitOnOutOfMemoryError",
+            # before, not instead of, the JVM options of the user's (extraJavaOptions)
+            "spark.driver.defaultJavaOptions": "-XX:+ExitOnOutOfMemoryError",
             **conf,
         }
     for key, value in conf.items():
