@@ -125,6 +125,7 @@ def test_demo_same_as_local_on_executors_without_the_drivers_folder(spark, monke
     assert 0 < engine["driver_posts"] < shared / 4  # 2,551 of 13,030
     assert 0 < engine["driver_texts"] <= engine["driver_posts"]  # 2,066 texts
     assert spark._jsparkSession.sharedState().cacheManager().isEmpty()  # nothing left cached
+    assert spark.sparkContext._jsc.getPersistentRDDs().isEmpty()  # nor checkpointed
 
 
 @pytest.fixture(scope="module")

@@ -84,19 +84,30 @@ def scan(
     uris = _uris(inputs)
     if uris:
         inputs = spark.read.parquet(*uris)
+    before = _persisted(spark)
     try:
         with staging(engine) as staged, _staged(inputs, staged) as paths:
             return _scan_files(spark, expand_inputs(paths), config, model, engine, staged, progress)
     finally:
-        _release(spark)
+        _release(spark, before)
 
 
-def _release(spark: SparkSession) -> None:
+def _persisted(spark: SparkSession) -> set[int]:
+    """The ids of the RDDs the session holds (cached or locally checkpointed)."""
+    return set(spark.sparkContext._jsc.getPersistentRDDs().keySet())  # type: ignore[union-attr]
+
+
+def _release(spark: SparkSession, before: set[int]) -> None:
     """Let Spark clean up after a scan now, not at its next garbage collection: the
-    Python side of the scan's frames dropped, then the JVM collected, so that its context
-    cleaner removes their broadcasts (each join's copy of a small side, tens of MB on the
-    driver) and shuffle files. Without it a session running scan after scan holds them
-    until a collection it may not reach before running out of memory."""
+    blocks of the RDDs the scan left persisted (its local checkpoints: every trace, the
+    component rounds' states) dropped, the Python side of its frames dropped, then the
+    JVM collected, so that its context cleaner removes their broadcasts (each join's copy
+    of a small side, tens of MB on the driver) and shuffle files. Without it a session
+    running scan after scan holds them until a collection it may not reach before running
+    out of memory. An RDD another thread persists while the scan runs is dropped too."""
+    held = spark.sparkContext._jsc.getPersistentRDDs()  # type: ignore[union-attr]
+    for rdd in set(held.keySet()) - before:
+        held.get(rdd).unpersist(False)
     gc.collect()
     spark.sparkContext._jvm.System.gc()  # type: ignore[union-attr]
 
