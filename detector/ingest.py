@@ -152,6 +152,11 @@ def _format(path: Path) -> str | None:
     return FORMATS.get(suffixes[-1]) if suffixes else None
 
 
+def supported(name: str | Path) -> bool:
+    """Whether a file of this name is one the readers read (by its extension)."""
+    return _format(Path(name)) is not None
+
+
 def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     """The files named by paths, directories (searched recursively) and globs, sorted and
     deduplicated; raise InputError for a missing path or a pattern that matches nothing."""

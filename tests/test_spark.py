@@ -211,29 +211,28 @@ def test_dataframe_input_with_edge_floors_and_communities_in_rounds(spark, tmp_p
         assert table(result, name).equals(getattr(expected, name)), name
 
 
-def test_cli_spark_engine(spark, tmp_path):
-    inputs = [str(MESSY / "messy.csv"), str(MESSY / "messy.jsonl")]
+def test_cli_spark_engine_reads_files_by_uri(spark, tmp_path):
+    # Files named by URI (here file://, as hdfs:// or s3a:// would be): Spark lists the
+    # folder and reads the files' bytes, which the local readers then read (the folder's
+    # .txt file is not a dump).
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    for name in ("messy.csv", "messy.jsonl"):
+        shutil.copy(MESSY / name, folder / name)
+    (folder / "notes.txt").write_text("not a dump")
+    inputs = [str(folder / "messy.csv"), str(folder / "messy.jsonl")]
     out = tmp_path / "out"
-    run = CliRunner().invoke(
-        main,
-        [
-            "scan",
-            *inputs,
-            "--engine",
-            "spark",
-            "--master",
-            "local[2]",
-            "--out",
-            str(out),
-            "--quiet",
-        ],
-    )
+    spark_cli = ["--engine", "spark", "--master", "local[2]", "--quiet"]
+    run = CliRunner().invoke(main, ["scan", folder.as_uri(), *spark_cli, "--out", str(out)])
     assert run.exit_code in (0, 4), run.output
     local = local_scan(inputs)
     rejects = pl.read_parquet(out / "rejects.parquet")
-    assert rejects.equals(local.rejects)
+    uris = [f"file:{name}" for name in inputs]  # as Spark names them
+    assert rejects["file"].unique().sort().to_list() == uris
+    assert rejects.with_columns(pl.col("file").str.strip_prefix("file:")).equals(local.rejects)
     assert rejects.height > 0
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["inputs"] == uris
     assert summary["rows_read"] == local.summary["rows_read"]
     assert summary["engine"]["master"] == "local[2]"
     # The posts and rejects as the executors wrote them: folders of Parquet parts.
@@ -241,6 +240,9 @@ def test_cli_spark_engine(spark, tmp_path):
     assert pl.read_parquet(out / "posts.parquet").equals(local.posts)
     assert ScanResult.load(out).posts.collect().equals(local.posts)
     assert (out / "report.html").is_file()
+    missing = [(tmp_path / "nowhere").as_uri(), *spark_cli, "--out", str(tmp_path / "o")]
+    run = CliRunner().invoke(main, ["scan", *missing])
+    assert run.exit_code == 3 and "does not exist" in run.output, run.output
 
 
 def test_a_local_session_exits_when_out_of_memory(spark):

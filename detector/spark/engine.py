@@ -48,7 +48,7 @@ from detector.spark.groups import shared_texts, spinnable_texts, text_groups
 from detector.spark.lsh import candidate_pairs, verified_pairs
 from detector.spark.objects import object_kinds, object_traces
 from detector.spark.options import SparkOptions
-from detector.spark.read import read_files
+from detector.spark.read import listed, read_files
 from detector.spark.shared import SparkPosts
 from detector.spark.staging import Staging, staging
 from detector.spark.texts import distinct_texts, keyed_posts, sketches
@@ -69,25 +69,26 @@ def scan(
     """Scan post dumps on Spark; the same answer as :func:`detector.pipeline.scan`.
 
     ``inputs``: files, directories or globs every executor can open at the same path (a
-    shared or network filesystem), read one file per task; or a Spark DataFrame with the
-    input columns (from any source Spark reads: HDFS, object stores, tables; URIs such as
-    ``s3a://bucket/dump/`` are read as Parquet into one), first
+    shared or network filesystem), read one file per task; or URIs of files, folders or
+    globs Spark can read (``s3a://bucket/dump/``, ``hdfs://...``), which Spark lists and
+    whose bytes it reads, each file then read as a local file is; or a Spark DataFrame
+    with the input columns (from any source Spark reads: tables, other formats), first
     written as Parquet parts to ``staging_dir`` and then read like files (rejects then
-    name the parts). ``options``: the fields of :class:`~detector.config.ScanConfig` and
-    of :class:`SparkOptions`. The result's posts and rejects are
-    :class:`~detector.result.TableParts` where the executors wrote them (local mode, or a
-    shared ``staging_dir``): read them with ``result.lazy("posts")``.
+    name the parts). Every file is read by the local engine's readers: the same posts
+    and rejects, for the same reasons. ``options``: the fields of
+    :class:`~detector.config.ScanConfig` and of :class:`SparkOptions`. The result's posts
+    and rejects are :class:`~detector.result.TableParts` where the executors wrote them
+    (local mode, or a shared ``staging_dir``): read them with ``result.lazy("posts")``.
     """
     engine, rest = SparkOptions.split(options)
     config = config or ScanConfig.from_options(**rest)
     model = load_model(config.model)
     uris = _uris(inputs)
-    if uris:
-        inputs = spark.read.parquet(*uris)
     before = _persisted(spark)
     try:
         with staging(engine) as staged, _staged(inputs, staged) as paths:
-            return _scan_files(spark, expand_inputs(paths), config, model, engine, staged, progress)
+            files = listed(spark, uris) if uris else expand_inputs(paths)
+            return _scan_files(spark, files, config, model, engine, staged, progress)
     finally:
         _release(spark, before)
 
@@ -113,14 +114,14 @@ def _release(spark: SparkSession, before: set[int]) -> None:
 
 
 def _uris(inputs: DataFrame | str | Path | Sequence[str | Path]) -> list[str]:
-    """Inputs named by URI (``hdfs://``, ``s3a://``...): Parquet that Spark reads itself.
-    A UsageError when they are mixed with local paths."""
+    """Inputs named by URI (``hdfs://``, ``s3a://``, ``file://``...): files Spark lists
+    and reads. A UsageError when they are mixed with local paths."""
     if isinstance(inputs, DataFrame):
         return []
     names = [str(i) for i in ([inputs] if isinstance(inputs, str | Path) else inputs)]
-    uris = [n for n in names if "://" in n and not n.startswith("file://")]
+    uris = [n for n in names if "://" in n]
     if uris and len(uris) != len(names):
-        raise UsageError("inputs are either all URIs (Parquet read by Spark) or all paths")
+        raise UsageError("inputs are either all URIs (read by Spark) or all paths")
     return uris
 
 
@@ -139,7 +140,7 @@ def _staged(
 
 def _scan_files(
     spark: SparkSession,
-    files: list[Path],
+    files: Sequence[str | Path],
     config: ScanConfig,
     model: ScoreModel,
     engine: SparkOptions,
@@ -306,7 +307,7 @@ def _account_numbers(spark: SparkSession, staged: Staging, accounts: pl.DataFram
 def _rejects(
     spark: SparkSession,
     rejects: DataFrame,
-    files: list[Path],
+    files: Sequence[str | Path],
     staged: Staging,
     parts_dir: str | None,
 ) -> pl.DataFrame | TableParts:

@@ -10,18 +10,21 @@ post gets ``ord``, a 64-bit number in that order (file index << 40 | its place i
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
-from detector.errors import DataError, DetectorError, UsageError
-from detector.ingest import file_batches
+from detector.errors import DataError, DetectorError, InputError, UsageError
+from detector.ingest import file_batches, supported
 from detector.spark.arrow import arrow_schema, struct, to_batches
 
 POST, REJECT, BATCH, ERROR = 0, 1, 2, 3  # kinds of row a reading task emits
@@ -57,8 +60,31 @@ class Read:
     rows: DataFrame
 
 
-def read_files(spark: SparkSession, files: Sequence[Path], config: ScanConfig) -> Read:
-    """Read ``files`` (paths every executor can open) in one task each."""
+def listed(spark: SparkSession, uris: Sequence[str]) -> list[str]:
+    """The files of a supported format under ``uris`` (files, folders searched
+    recursively, globs: anything Spark reads, on HDFS or an object store), named as Spark
+    names them, sorted. Only the listing is read here."""
+    try:
+        found = (
+            spark.read.format("binaryFile")
+            .option("recursiveFileLookup", "true")
+            .load(list(uris))
+            .select("path")
+            .collect()
+        )
+    except AnalysisException as error:
+        raise InputError(str(error).splitlines()[0]) from None
+    files = sorted({row.path for row in found if supported(row.path)})
+    if not files:
+        raise InputError(f"no .csv, .tsv, .jsonl, .json or .parquet file in {', '.join(uris)}")
+    return files
+
+
+def read_files(spark: SparkSession, files: Sequence[str | Path], config: ScanConfig) -> Read:
+    """Read ``files`` with the local engine's readers: paths (``Path``) every executor
+    can open, in one task each, or the names :func:`listed` gave (``str``), whose bytes
+    Spark reads (a task holds whole files, as many as ``spark.sql.files.maxPartitionBytes``
+    packs together)."""
     if len(files) > MAX_FILES:
         raise UsageError(
             f"the Spark engine reads at most {MAX_FILES:,} files in one scan, not "
@@ -67,6 +93,9 @@ def read_files(spark: SparkSession, files: Sequence[Path], config: ScanConfig) -
     paths = spark.sparkContext.parallelize(
         [(i, str(f)) for i, f in enumerate(files)], max(1, len(files))
     ).toDF("file_idx INT, path STRING")
+    if files and all(isinstance(f, str) for f in files):  # listed by URI
+        contents = spark.read.format("binaryFile").load([str(f) for f in files])
+        paths = contents.join(F.broadcast(paths), "path").select("file_idx", "path", "content")
     rows = paths.mapInArrow(_reader(config, arrow_schema(spark, ROWS)), ROWS).persist()
     errors = rows.filter(F.col("kind") == ERROR).orderBy("file_idx").limit(1).collect()
     if errors:
@@ -117,10 +146,25 @@ def _reader(
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     def read(tasks: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for task in tasks:
-            for file_idx, path in zip(*task.to_pydict().values(), strict=True):
-                yield from _read_one(file_idx, Path(path), config, schema)
+            names = task.column("path").to_pylist()
+            for i, file_idx in enumerate(task.column("file_idx").to_pylist()):
+                if "content" not in task.schema.names:
+                    yield from _read_one(file_idx, Path(names[i]), config, schema)
+                    continue
+                with _local_copy(names[i], task.column("content")[i].as_buffer()) as copy:
+                    yield from _read_one(file_idx, copy, config, schema)
 
     return read
+
+
+@contextmanager
+def _local_copy(name: str, content: pa.Buffer) -> Iterator[Path]:
+    """A file's bytes, as Spark read them, in a temporary file of the same name (its
+    extension says its format), removed when done."""
+    with tempfile.TemporaryDirectory(prefix="detector-read-") as folder:
+        copy = Path(folder) / name.rsplit("/", 1)[-1]
+        copy.write_bytes(content)
+        yield copy
 
 
 def _read_one(
