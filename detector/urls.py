@@ -85,8 +85,10 @@ _SHORT_HOST = r"^(?:" + "|".join(map(re.escape, SHORTENERS)) + r")(?::\d*)?$"
 _TWITTER_HOST = r"^(?:[^.]+\.)*(?:twitter|x)\.com(?::\d*)?$"
 _HOST = r"^(?:[a-z][a-z0-9+.\-]*://)?(?:[^@]*@)?"
 # Each parameter of a query written as ``&name=value&`` (ampersands doubled, see below).
-_TRACKING_PARAM = r"(?i)&\s*(?:" + "|".join(TRACKING) + r")(?:=[^&]*)?&"
-_TWITTER_PARAM = r"(?i)&\s*s(?:=[^&]*)?&"
+# White space around a parameter is part of it (``?fbclid\t&`` is ``fbclid``), so that
+# what trimming leaves is not a tracking parameter the second pass would remove.
+_TRACKING_PARAM = r"(?i)&\s*(?:" + "|".join(TRACKING) + r")(?:=[^&]*)?\s*&"
+_TWITTER_PARAM = r"(?i)&\s*s(?:=[^&]*)?\s*&"
 # Unicode white space (what ``str.strip_chars()`` and regex ``\s`` take).
 _SPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680"
