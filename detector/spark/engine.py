@@ -87,8 +87,10 @@ def scan(
     before = _persisted(spark)
     try:
         with staging(engine) as staged, _staged(inputs, staged) as paths:
-            files = listed(spark, uris) if uris else expand_inputs(paths)
-            return _scan_files(spark, files, config, model, engine, staged, progress)
+            listing = listed(spark, uris) if uris else None
+            files = listing.names if listing else expand_inputs(paths)
+            contents = listing.contents if listing else None
+            return _scan_files(spark, files, contents, config, model, engine, staged, progress)
     finally:
         _release(spark, before)
 
@@ -141,13 +143,15 @@ def _staged(
 def _scan_files(
     spark: SparkSession,
     files: Sequence[str | Path],
+    contents: DataFrame | None,
     config: ScanConfig,
     model: ScoreModel,
     engine: SparkOptions,
     staged: Staging,
     progress: bool,
 ) -> ScanResult:
-    """The Spark stages, then the rest of the scan on the driver."""
+    """The Spark stages, then the rest of the scan on the driver; ``contents``: the
+    files' bytes when they were listed by URI (:func:`~detector.spark.read.listed`)."""
     stages = Stages(progress=on_terminal(progress))
     started = time.perf_counter()
     # Where the executors write the tables of a row per input row: a folder they share,
@@ -157,7 +161,7 @@ def _scan_files(
     try:
         with _session_settings(spark, engine):
             with stages.step("ingest", "read + validate (Spark)"):
-                read = read_files(spark, files, config)
+                read = read_files(spark, files, config, contents)
             cached.append(read.rows)
             keyed = keyed_posts(spark, read.posts, config).persist()
             with stages.step("minhash", "normalise + MinHash (Spark)"):

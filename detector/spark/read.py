@@ -60,29 +60,38 @@ class Read:
     rows: DataFrame
 
 
-def listed(spark: SparkSession, uris: Sequence[str]) -> list[str]:
-    """The files of a supported format under ``uris`` (files, folders searched
-    recursively, globs: anything Spark reads, on HDFS or an object store), named as Spark
-    names them, sorted. Only the listing is read here."""
+@dataclass(frozen=True)
+class Listing:
+    """Files named by URI: the supported ones' names as Spark names them, sorted, and
+    every listed file's ``path`` and ``content`` (read only when a task asks; the frame
+    keeps Spark's listing, so the files are not listed again)."""
+
+    names: list[str]
+    contents: DataFrame
+
+
+def listed(spark: SparkSession, uris: Sequence[str]) -> Listing:
+    """The files under ``uris`` (files, folders searched recursively, globs: anything
+    Spark reads, on HDFS or an object store). Only the listing is read here."""
     try:
-        found = (
-            spark.read.format("binaryFile")
-            .option("recursiveFileLookup", "true")
-            .load(list(uris))
-            .select("path")
-            .collect()
-        )
+        found = spark.read.format("binaryFile").option("recursiveFileLookup", "true")
+        found = found.load(list(uris))
+        names = sorted({row.path for row in found.select("path").collect() if supported(row.path)})
     except AnalysisException as error:
         raise InputError(str(error).splitlines()[0]) from None
-    files = sorted({row.path for row in found if supported(row.path)})
-    if not files:
+    if not names:
         raise InputError(f"no .csv, .tsv, .jsonl, .json or .parquet file in {', '.join(uris)}")
-    return files
+    return Listing(names, found.select("path", "content"))
 
 
-def read_files(spark: SparkSession, files: Sequence[str | Path], config: ScanConfig) -> Read:
-    """Read ``files`` with the local engine's readers: paths (``Path``) every executor
-    can open, in one task each, or the names :func:`listed` gave (``str``), whose bytes
+def read_files(
+    spark: SparkSession,
+    files: Sequence[str | Path],
+    config: ScanConfig,
+    contents: DataFrame | None = None,
+) -> Read:
+    """Read ``files`` with the local engine's readers: paths every executor can open, in
+    one task each, or, given their ``contents`` (a :class:`Listing`'s), files whose bytes
     Spark reads (a task holds whole files, as many as ``spark.sql.files.maxPartitionBytes``
     packs together)."""
     if len(files) > MAX_FILES:
@@ -93,8 +102,7 @@ def read_files(spark: SparkSession, files: Sequence[str | Path], config: ScanCon
     paths = spark.sparkContext.parallelize(
         [(i, str(f)) for i, f in enumerate(files)], max(1, len(files))
     ).toDF("file_idx INT, path STRING")
-    if files and all(isinstance(f, str) for f in files):  # listed by URI
-        contents = spark.read.format("binaryFile").load([str(f) for f in files])
+    if contents is not None:
         paths = contents.join(F.broadcast(paths), "path").select("file_idx", "path", "content")
     rows = paths.mapInArrow(_reader(config, arrow_schema(spark, ROWS)), ROWS).persist()
     errors = rows.filter(F.col("kind") == ERROR).orderBy("file_idx").limit(1).collect()
@@ -147,10 +155,12 @@ def _reader(
     def read(tasks: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for task in tasks:
             names = task.column("path").to_pylist()
-            for i, file_idx in enumerate(task.column("file_idx").to_pylist()):
-                if "content" not in task.schema.names:
-                    yield from _read_one(file_idx, Path(names[i]), config, schema)
-                    continue
+            indexes = task.column("file_idx").to_pylist()
+            if "content" not in task.schema.names:
+                for file_idx, name in zip(indexes, names, strict=True):
+                    yield from _read_one(file_idx, Path(name), config, schema)
+                continue
+            for i, file_idx in enumerate(indexes):
                 with _local_copy(names[i], task.column("content")[i].as_buffer()) as copy:
                     yield from _read_one(file_idx, copy, config, schema)
 
