@@ -304,13 +304,17 @@ def sketch_texts(
 
 def normalise_posts(posts: pl.DataFrame, config: ScanConfig) -> pl.DataFrame:
     """``posts`` with the normalised text and its key. Each distinct raw text is normalised
-    once: copies and reposts of one text make up much of a dump."""
-    posts = posts.with_columns(raw_key=pl.col("text").fill_null("").hash(TEXT_KEY_SEED))
-    distinct = posts.select("raw_key", "text").unique("raw_key", keep="first", maintain_order=True)
-    distinct = distinct.select(
-        "raw_key", normalised=normalise_texts(distinct["text"], config)
-    ).with_columns(text_key=pl.col("normalised").hash(TEXT_KEY_SEED))
-    return posts.join(distinct, on="raw_key", how="left", maintain_order="left").drop("raw_key")
+    once: copies and reposts of one text make up much of a dump. The distinct texts are
+    found by numbering their hashes and handed back to the posts by number, a gather,
+    where a polars unique and join took several times as long."""
+    raw = posts["text"].fill_null("")
+    number, first = KeyNumbers().number(raw.hash(TEXT_KEY_SEED).to_numpy())
+    normalised = normalise_texts(raw.filter(pl.Series(first)), config)
+    text_key = normalised.hash(TEXT_KEY_SEED).to_numpy()
+    return posts.with_columns(
+        normalised.gather(number).alias("normalised"),
+        pl.Series("text_key", text_key[number], pl.UInt64),
+    )
 
 
 def _empty(schema: pl.Schema) -> pl.DataFrame:

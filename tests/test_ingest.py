@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import example, given, settings
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from detector.config import ScanConfig
 from detector.errors import DataError, InputError
-from detector.ingest import Batch, expand_inputs, iter_batches, read_ahead
+from detector.ingest import Batch, _SeenIds, expand_inputs, iter_batches, read_ahead
 from detector.schema import REJECTS, TIME
 from detector.urls import normalise_urls
 
@@ -216,6 +217,16 @@ def test_duplicates_across_files_and_batches(tmp_path: Path) -> None:
         (str(tmp_path / "b.csv"), 1, "duplicate post_id"),
         (str(tmp_path / "b.csv"), 3, "duplicate post_id"),
     ]
+
+
+@given(st.lists(st.lists(st.integers(0, 40), max_size=30), max_size=6))
+def test_seen_ids_answer_as_a_set(batches: list[list[int]]) -> None:
+    seen, reference = _SeenIds(), set()
+    for batch in batches:
+        hashes = np.array(batch, np.uint64)
+        assert seen.contains(hashes).tolist() == [h in reference for h in batch]
+        seen.add(hashes)
+        reference.update(batch)
 
 
 def test_expand_inputs(tmp_path: Path) -> None:
