@@ -2,21 +2,23 @@
 
 numba compiles a kernel on its first call and caches the machine code on disk (next to
 the sources, or in the user's cache folder when the package folder is read-only), so only
-the first scan after an install or an upgrade pays for it: about 10 s of one core. While
-that cache is cold, :func:`compiling_alongside` says so and starts a helper process that
-compiles the kernels the scan needs last (graph aggregation, scoring) into the cache while
-the scan compiles the first ones as it reaches them; the scan then loads the helper's from
-disk instead of compiling them. The scan never waits for the helper: where the helper is
-late, the scan compiles the kernel itself, as it would without one.
+the first scan after an install or an upgrade pays for it: about 25 s of one core on a
+slow day of the benchmark machine. While that cache is cold, :func:`compiling_alongside`
+says so and starts a helper process that compiles the kernels the scan needs last (graph
+aggregation, scoring) into the cache while the scan compiles the first ones as it reaches
+them; the scan then loads the helper's from disk instead of compiling them. The scan never
+waits for the helper: where the helper is late, the scan compiles the kernel itself, as it
+would without one.
 
 ``KERNELS`` lists each kernel in the order a scan first calls it, with the seconds its
-compile takes (on one core of the benchmark machine: what splits the work in two halves);
-:func:`signatures` gives the argument types the scan calls it with. ``tests/test_kernels.py``
-checks that a scan after :func:`compile_kernels` compiles nothing. The ``DEFERRED`` ones
-come last and count neither in the split nor as a cold cache: while they are cold a scan
-of few texts takes a slower exact path instead (normalisation by polars: see
-``ScanConfig.compile_normaliser_texts``) and a large one compiles them itself; the helper
-compiles them after its share where it has the time.
+compile takes, callees included (compiled in that order in one process with an empty
+cache, on one core of the benchmark machine on a slow day: only their shares matter, which
+split the work in two halves); :func:`signatures` gives the argument types the scan calls
+it with. ``tests/test_kernels.py`` checks that a scan after :func:`compile_kernels`
+compiles nothing. The ``DEFERRED`` ones come last and count neither in the split nor as a
+cold cache: while they are cold a scan of few texts takes a slower exact path instead
+(normalisation by polars: see ``ScanConfig.compile_normaliser_texts``) and a large one
+compiles them itself; the helper compiles them after its share where it has the time.
 """
 
 from __future__ import annotations
@@ -33,27 +35,27 @@ from typing import Any
 
 MESSAGE = "compiling kernels, first run only: this scan takes longer"
 KERNELS: tuple[tuple[str, str, float], ...] = (
-    ("detector.minhash", "_signatures_block", 2.0),
+    ("detector.minhash", "_signatures_block", 5.7),
     ("detector.numbering", "_number_keys", 0.3),
-    ("detector.lsh", "_sketch_rows", 1.4),
-    ("detector.lsh", "_bucket_pairs", 1.8),
-    ("detector.lsh", "_verify", 1.0),
-    ("detector.lsh", "_link", 0.3),
-    ("detector.lsh", "_roots", 0.5),
-    ("detector.lsh", "_root_agreement", 0.5),
-    ("detector.graph", "_linked", 0.3),
-    ("detector.numbering", "_first_appearances", 0.5),
-    ("detector.numbering", "_move_keys", 0.1),
-    ("detector.graph", "_neighbour_edges", 0.6),
-    ("detector.graph", "_aggregate", 1.1),
-    ("detector.graph", "_count_co_posts", 0.4),
-    ("detector.cluster", "_count_pairs", 0.3),
-    ("detector.cluster", "_fill_symmetric", 0.4),
-    ("detector.cluster", "_components", 0.2),
-    ("detector.score", "_object_features", 1.2),
-    ("detector.score", "_account_features", 0.3),
-    ("detector.graph", "_same_cluster", 0.1),
-    ("detector.normkernel", "_normalise_block", 5.0),
+    ("detector.lsh", "_sketch_rows", 0.9),
+    ("detector.lsh", "_bucket_pairs", 2.0),
+    ("detector.lsh", "_verify", 0.7),
+    ("detector.lsh", "_link", 0.4),
+    ("detector.lsh", "_roots", 0.6),
+    ("detector.lsh", "_root_agreement", 0.3),
+    ("detector.graph", "_linked", 0.6),
+    ("detector.numbering", "_first_appearances", 1.6),
+    ("detector.numbering", "_move_keys", 0.3),
+    ("detector.graph", "_neighbour_edges", 1.2),
+    ("detector.graph", "_aggregate", 2.4),
+    ("detector.graph", "_count_co_posts", 1.8),
+    ("detector.cluster", "_count_pairs", 0.6),
+    ("detector.cluster", "_fill_symmetric", 0.9),
+    ("detector.cluster", "_components", 1.1),
+    ("detector.score", "_object_features", 2.2),
+    ("detector.score", "_account_features", 0.6),
+    ("detector.graph", "_same_cluster", 0.8),
+    ("detector.normkernel", "_normalise_block", 9.7),
 )
 DEFERRED = frozenset({"_normalise_block"})
 PACKAGE = Path(__file__).resolve().parent
@@ -83,12 +85,12 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
             u32x2, array(types.int32),
         ),
         "_number_keys": (u64, array(types.uint32), read_u64, n, i64, flags),
-        "_sketch_rows": (u32x2, i64, n, n, u32x2, u8x2),
-        "_bucket_pairs": (u32x2, n, array(types.uint64, 2), i64),
-        "_verify": (u64, u8x2, i64, n, flags),
+        "_sketch_rows": (u32x2, i64, n, n, n, n, u32x2, u8x2),
+        "_bucket_pairs": (u32x2, n, n, n, array(types.uint64, 2), i64),
+        "_verify": (u64, u8x2, i64, n, n, n, flags),
         "_link": (u64, flags, i64),
-        "_roots": (i64, i64),
-        "_root_agreement": (u8x2, i64, i64),
+        "_roots": (i64, n, n, i64),
+        "_root_agreement": (u8x2, i64, n, n, i64),
         "_linked": (i64, i32, i64, i64, i64, flags),
         "_first_appearances": (u64, n, flags),
         "_move_keys": (u64, array(types.uint32), u64, array(types.uint32)),

@@ -26,6 +26,7 @@ import numba as nb
 import numpy as np
 
 from detector.partition import partition_bits, partition_layout
+from detector.threads import in_ranges
 
 if TYPE_CHECKING:
     from detector.spill import RowsOnDisk
@@ -66,16 +67,18 @@ class Sketch:
     low_bytes: np.ndarray  # uint8 (n, num_perm)
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, nogil=True)
 def _sketch_rows(
     sigs: np.ndarray,
     rows: np.ndarray,
+    start: int,
+    stop: int,
     bands: int,
     band_rows: int,
     keys: np.ndarray,
     low: np.ndarray,
 ) -> None:
-    for r in nb.prange(rows.shape[0]):
+    for r in range(start, stop):
         i = rows[r]
         for band in range(bands):
             h = np.uint64(0xCBF29CE484222325) ^ np.uint64(band)
@@ -94,8 +97,11 @@ def sketch(sigs: np.ndarray, threshold: float, rows: np.ndarray | None = None) -
     bands, band_rows = optimal_bands(threshold, sigs.shape[1])
     keys = np.empty((bands, rows.shape[0]), np.uint32)
     low = np.empty((rows.shape[0], sigs.shape[1]), np.uint8)
-    if rows.shape[0]:
-        _sketch_rows(np.ascontiguousarray(sigs), rows, bands, band_rows, keys, low)
+    sigs = np.ascontiguousarray(sigs)
+    in_ranges(
+        lambda start, stop: _sketch_rows(sigs, rows, start, stop, bands, band_rows, keys, low),
+        rows.shape[0],
+    )
     return Sketch(keys, low)
 
 
@@ -107,13 +113,18 @@ def _find(parent: np.ndarray, x: int) -> int:
     return x
 
 
-@nb.njit(cache=True, parallel=True, nogil=True)
+@nb.njit(cache=True, nogil=True)
 def _bucket_pairs(
-    keys: np.ndarray, part_bits: int, scattered: np.ndarray, n_pairs: np.ndarray
+    keys: np.ndarray,
+    part_bits: int,
+    first_band: int,
+    stop_band: int,
+    scattered: np.ndarray,
+    n_pairs: np.ndarray,
 ) -> None:
-    """For each band ``b`` of ``keys`` (one band per thread), the pairs of each text that
-    is not the first with its band key and that first text (its bucket's head), as
-    ``head << 32 | text`` words in ``scattered[b, :n_pairs[b]]``. The band's texts are
+    """For each band ``b`` of ``keys`` from ``first_band`` to ``stop_band``, the pairs of
+    each text that is not the first with its band key and that first text (its bucket's
+    head), as ``head << 32 | text`` words in ``scattered[b, :n_pairs[b]]``. The band's texts are
     first scattered, in order, into ``2**part_bits`` partitions by their keys' top bits
     (as ``key << 32 | text`` words, in ``scattered[b]``), so each partition's
     open-addressing table of ``key << 32 | (first + 1)`` words, at most two-thirds full,
@@ -126,7 +137,7 @@ def _bucket_pairs(
     n_parts = 1 << part_bits
     shift = np.uint64(32 - part_bits)
     low32 = np.uint64(0xFFFFFFFF)
-    for b in nb.prange(keys.shape[0]):
+    for b in range(first_band, stop_band):
         start = np.zeros(n_parts + 1, np.int64)
         for text in range(n):
             start[(np.uint64(keys[b, text]) >> shift) + 1] += 1
@@ -179,25 +190,27 @@ def _pair(word: np.uint64) -> tuple[int, int]:
     return np.int64(word >> np.uint64(32)), np.int64(word & np.uint64(0xFFFFFFFF))
 
 
-@nb.njit(cache=True, parallel=True, nogil=True)
+@nb.njit(cache=True, nogil=True)
 def _verify(
     pairs: np.ndarray,
     low_bytes: np.ndarray,
     roots: np.ndarray,
     min_agreeing: int,
+    first_chunk: int,
+    stop_chunk: int,
     verified: np.ndarray,
 ) -> None:
     """``verified[k]``: whether the two texts of pair ``k`` were in different groups when
     the block of bands began (``roots``; groups only merge, so no pair :func:`_link`
-    would union is left out) and agree on at least ``min_agreeing`` low bytes; pairs in
-    parallel, a chunk at a time. A chunk's pairs in different groups are picked out in a
-    loop of their own, without a branch on what it loads, so that it waits on many reads
-    from memory at once, then compared."""
+    would union is left out) and agree on at least ``min_agreeing`` low bytes; the pairs
+    of chunks ``first_chunk`` to ``stop_chunk``, a chunk at a time. A chunk's pairs in
+    different groups are picked out in a loop of their own, without a branch on what it
+    loads, so that it waits on many reads from memory at once, then compared."""
     n = pairs.shape[0]
-    for chunk in nb.prange((n + VERIFY_CHUNK - 1) // VERIFY_CHUNK):
+    apart = np.empty(VERIFY_CHUNK, np.int64)
+    for chunk in range(first_chunk, stop_chunk):
         start = chunk * VERIFY_CHUNK
         stop = min(n, start + VERIFY_CHUNK)
-        apart = np.empty(stop - start, np.int64)
         met = 0
         for k in range(start, stop):
             head, text = _pair(pairs[k])
@@ -231,11 +244,16 @@ def _root(parent: np.ndarray, x: int) -> int:
     return x
 
 
-@nb.njit(cache=True, parallel=True, nogil=True)
-def _roots(parent: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out[i]``: the root of ``i``; returns ``out``."""
-    for i in nb.prange(parent.shape[0]):
+@nb.njit(cache=True, nogil=True)
+def _roots(parent: np.ndarray, start: int, stop: int, out: np.ndarray) -> None:
+    """``out[i]``: the root of ``i``, for ``i`` from ``start`` to ``stop``."""
+    for i in range(start, stop):
         out[i] = _root(parent, np.int64(i))
+
+
+def _roots_of(parent: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[i]``: the root of every ``i``, on every core; returns ``out``."""
+    in_ranges(lambda start, stop: _roots(parent, start, stop, out), parent.shape[0])
     return out
 
 
@@ -291,18 +309,30 @@ def group_sketches(
             block_keys = next_keys.result()
             if block + 1 < blocks:
                 next_keys = reader.submit(read, block + 1)
-            _bucket_pairs(block_keys, part_bits, scattered, n_pairs)
-            _roots(parent, roots)
+            in_ranges(  # a band per thread
+                lambda first, stop, block_keys=block_keys: _bucket_pairs(
+                    block_keys, part_bits, first, stop, scattered, n_pairs
+                ),
+                block_keys.shape[0],
+            )
+            _roots_of(parent, roots)
             for band in range(block_keys.shape[0]):
                 pairs, checks = scattered[band, : n_pairs[band]], verified[: n_pairs[band]]
-                _verify(pairs, low_bytes, roots, need, checks)
+                in_ranges(
+                    lambda first, stop, pairs=pairs, checks=checks: _verify(
+                        pairs, low_bytes, roots, need, first, stop, checks
+                    ),
+                    -(-pairs.shape[0] // VERIFY_CHUNK),
+                )
                 _link(pairs, checks, parent)
-    return _roots(parent, roots)
+    return _roots_of(parent, roots)
 
 
-@nb.njit(cache=True, parallel=True)
-def _root_agreement(low_bytes: np.ndarray, roots: np.ndarray, out: np.ndarray) -> None:
-    for i in nb.prange(roots.shape[0]):
+@nb.njit(cache=True, nogil=True)
+def _root_agreement(
+    low_bytes: np.ndarray, roots: np.ndarray, start: int, stop: int, out: np.ndarray
+) -> None:
+    for i in range(start, stop):
         if roots[i] != i:
             out[i] = _agreeing(low_bytes, roots[i], i)
 
@@ -311,8 +341,11 @@ def root_similarity(low_bytes: np.ndarray, roots: np.ndarray) -> np.ndarray:
     """Estimated Jaccard similarity of each sketched text (``low_bytes``) to its group's
     first text (``roots`` as :func:`group_sketches` returns them; NaN for a group's first
     text): how far the members of a group were reworded."""
+    roots = np.asarray(roots, np.int64)  # one kernel signature, whatever the caller's
     out = np.full(roots.shape[0], -1, np.int64)
-    _root_agreement(low_bytes, roots, out)
+    in_ranges(
+        lambda start, stop: _root_agreement(low_bytes, roots, start, stop, out), roots.shape[0]
+    )
     agreement = out / max(low_bytes.shape[1], 1)
     similarity = (agreement - CHANCE_AGREEMENT) / (1.0 - CHANCE_AGREEMENT)
     return np.where(out >= 0, np.clip(similarity, 0.0, 1.0), np.nan)

@@ -14,7 +14,6 @@ then ``a*h + b mod 2**32``; SIMD-friendly 32-bit arithmetic) and ``"legacy"`` (d
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numba as nb
@@ -22,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from detector.shingle import shingle_tokens, tokenise, utf8_buffers
+from detector.threads import in_ranges
 
 SCHEMES = ("affine32", "legacy")
 _MERSENNE = np.uint64((1 << 61) - 1)
@@ -129,9 +129,8 @@ def signatures(
     word_ngram: int = 2,
     scheme: str = "affine32",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Shingle and MinHash every (normalised) text, in blocks spread over
-    ``numba.get_num_threads()`` threads. (Plain threads over a ``nogil`` kernel rather
-    than ``parallel=True``: the same speed, and the first run compiles in half the time.)
+    """Shingle and MinHash every (normalised) text, in blocks spread over the cores
+    (:func:`detector.threads.in_ranges`).
 
     Returns ``(sigs, n_shingles)``: a ``(len(texts), num_perm)`` uint32 matrix and the
     number of shingles of each text (a text with none keeps the all-ones empty signature).
@@ -141,18 +140,14 @@ def signatures(
     n = len(texts)
     sigs = np.empty((n, num_perm), dtype=np.uint32)
     n_shingles = np.zeros(n, dtype=np.int32)
-    threads = max(1, min(nb.get_num_threads(), n))
-    bounds = np.linspace(0, n, BLOCKS_PER_THREAD * threads + 1).astype(np.int64)
-
-    def block(k: int) -> None:
-        _signatures_block(
-            data, offsets, bounds[k], bounds[k + 1], cjk_ngram, word_ngram, a, b,
-            scheme == "legacy", sigs, n_shingles,
-        )  # fmt: skip
-
-    if n:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(block, range(len(bounds) - 1)))
+    in_ranges(
+        lambda start, stop: _signatures_block(
+            data, offsets, start, stop, cjk_ngram, word_ngram, a, b, scheme == "legacy",
+            sigs, n_shingles,
+        ),
+        n,
+        BLOCKS_PER_THREAD,
+    )  # fmt: skip
     return sigs, n_shingles
 
 

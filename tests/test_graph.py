@@ -201,6 +201,14 @@ def test_kinds_never_collide():
     assert graph.kind.tolist() == [TEXT, URL]
 
 
+@settings(deadline=None)
+@given(st.lists(st.integers(-5, 40), min_size=1, max_size=80))
+def test_distinct_sorts_and_counts(values):
+    array = np.array(values, np.int64)
+    assert detector.graph._distinct(array) == len(set(values))
+    assert array.tolist() == sorted(values)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
