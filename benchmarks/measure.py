@@ -42,14 +42,16 @@ def run_module(
     limit_s: float | None,
     log: Path,
     memory_limit_mb: float | None = None,
+    env: dict[str, str] | None = None,
 ) -> Child:
-    """Run ``python -m module args`` from the repository root, killing it (and everything it
-    started) after ``limit_s`` seconds or once its resident memory passes
-    ``memory_limit_mb``. Peak RSS is that of the largest single process in the tree
-    (``ru_maxrss`` of the child as reported by ``wait4``). A child starts inside this
-    process's memory (fork, then exec), which ``ru_maxrss`` counts: where it is no more
-    than this process's own peak at the start, the child's high-water mark polled while
-    it ran (``VmHWM``, its own image only, every ``POLL_SECONDS``) is taken instead."""
+    """Run ``python -m module args`` from the repository root (``env``: variables set for
+    it), killing it (and everything it started) after ``limit_s`` seconds or once its
+    resident memory passes ``memory_limit_mb``. Peak RSS is that of the largest single
+    process in the tree (``ru_maxrss`` of the child as reported by ``wait4``). A child
+    starts inside this process's memory (fork, then exec), which ``ru_maxrss`` counts:
+    where it is no more than this process's own peak at the start, the child's high-water
+    mark polled while it ran (``VmHWM``, its own image only, every ``POLL_SECONDS``) is
+    taken instead."""
     root = Path(__file__).resolve().parent.parent
     cmd = [sys.executable, "-m", module, *args]
     inherited = _memory_mb(os.getpid())[1]
@@ -57,7 +59,12 @@ def run_module(
     with log.open("w") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            cmd, cwd=root, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         timed_out = out_of_memory = False
         while True:
