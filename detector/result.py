@@ -225,7 +225,9 @@ def _write_table(table: pl.DataFrame | TableParts, path: Path, fmt: str) -> Path
         else:
             table.lazy().sink_csv(path)
     elif fmt == "parquet":
-        table.write_parquet(path, statistics=False)
+        # zstd's fastest level: the 10M-post posts table in 1.55 s against 2.2 s at the
+        # default level, 103 MB against 104.
+        table.write_parquet(path, statistics=False, compression="zstd", compression_level=1)
     else:
         _lists_as_json(table).write_csv(path)
     return path
