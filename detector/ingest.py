@@ -94,6 +94,7 @@ FORMATS = {
     ".parquet": "parquet",
 }
 COMPRESSED = {".csv", ".tsv", ".jsonl", ".ndjson", ".json"}  # may also end in .gz
+NO_SUPPORTED_FILE = "no .csv, .tsv, .jsonl, .json or .parquet file"  # where a folder has none
 RAW_MAX = 500  # characters of an offending value or record kept in rejects
 BLOCK = 16 << 20  # bytes read at a time
 ROW = "__row"
@@ -166,7 +167,7 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
         if path.is_dir():
             matches = [p for p in path.rglob("*") if p.is_file() and _format(p)]
             if not matches:
-                raise InputError("directory holds no .csv, .tsv, .jsonl, .json or .parquet file")
+                raise InputError(f"directory holds {NO_SUPPORTED_FILE}")
         elif path.is_file():
             if not _format(path):
                 raise InputError(

@@ -124,15 +124,15 @@ def _bucket_pairs(
 ) -> None:
     """For each band ``b`` of ``keys`` from ``first_band`` to ``stop_band``, the pairs of
     each text that is not the first with its band key and that first text (its bucket's
-    head), as ``head << 32 | text`` words in ``scattered[b, :n_pairs[b]]``. The band's texts are
-    first scattered, in order, into ``2**part_bits`` partitions by their keys' top bits
-    (as ``key << 32 | text`` words, in ``scattered[b]``), so each partition's
+    head), as ``head << 32 | text`` words in ``scattered[b, :n_pairs[b]]``. The band's
+    texts are first scattered, in order, into ``2**part_bits`` partitions by their keys'
+    top bits (as ``key << 32 | text`` words, in ``scattered[b]``), so each partition's
     open-addressing table of ``key << 32 | (first + 1)`` words, at most two-thirds full,
     stays in cache: one table over all texts missed it on almost every probe. A pair is
     written over a word already read, so the pairs take no memory of their own; most
     texts head their own bucket, so a band has a few pairs where a head per text was a
-    write to memory per text (at 38M texts, 17 -> 8 s side by side). ``scattered`` is the caller's,
-    reused band after band: a fresh one per band faulted its pages in each time."""
+    write to memory per text (at 38M texts, 17 -> 8 s side by side). ``scattered`` is the
+    caller's, reused band after band: a fresh one per band faulted its pages in each time."""
     n = keys.shape[1]
     n_parts = 1 << part_bits
     shift = np.uint64(32 - part_bits)

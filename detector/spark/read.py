@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 
 from detector.config import ScanConfig
 from detector.errors import DataError, DetectorError, InputError, UsageError
-from detector.ingest import file_batches, supported
+from detector.ingest import NO_SUPPORTED_FILE, file_batches, supported
 from detector.spark.arrow import arrow_schema, struct, to_batches
 
 POST, REJECT, BATCH, ERROR = 0, 1, 2, 3  # kinds of row a reading task emits
@@ -80,7 +80,7 @@ def listed(spark: SparkSession, uris: Sequence[str]) -> Listing:
     except AnalysisException as error:
         raise InputError(str(error).splitlines()[0]) from None
     if not names:
-        raise InputError(f"no .csv, .tsv, .jsonl, .json or .parquet file in {', '.join(uris)}")
+        raise InputError(f"{NO_SUPPORTED_FILE} in {', '.join(uris)}")
     return Listing(names, found.select("path", "content"))
 
 
