@@ -2,7 +2,7 @@
 
 numba compiles a kernel on its first call and caches the machine code on disk (next to
 the sources, or in the user's cache folder when the package folder is read-only), so only
-the first scan after an install or an upgrade pays for it: about 25 s of one core on a
+the first scan after an install or an upgrade pays for it: about 20 s of one core on a
 slow day of the benchmark machine. While that cache is cold, :func:`compiling_alongside`
 says so and starts a helper process that compiles the kernels the scan needs last (graph
 aggregation, scoring) into the cache while the scan compiles the first ones as it reaches
