@@ -34,7 +34,12 @@ import numba
 import polars as pl
 
 from benchmarks.common import head_commit
+from benchmarks.kernel import MAX_CHARS, MIN_CHARS
 from benchmarks.measure import run_module
+from detector.config import ScanConfig
+from detector.ingest import iter_batches
+from detector.minhash import signatures
+from detector.normalise import normalise
 
 HERE = Path(__file__).resolve().parent
 DEMO = HERE.parent / "fixtures" / "demo.csv.gz"
@@ -48,21 +53,16 @@ def scan_demo(cache: Path, folder: Path) -> dict[str, float]:
     log = folder / "log.txt"
     args = ["scan", str(DEMO), "--out", str(folder / "out")]
     child = run_module("detector.cli", args, None, log, env={"NUMBA_CACHE_DIR": str(cache)})
-    printed = PRINTED.search(log.read_text())
+    output = log.read_text()
+    printed = PRINTED.search(output)
     if child.returncode or printed is None:
-        raise RuntimeError(f"the demo scan failed (exit {child.returncode}): see {log}")
+        raise RuntimeError(f"the demo scan failed (exit {child.returncode}):\n{output[-2000:]}")
     return {"printed_s": float(printed.group(1)), "wall_s": round(child.wall_s, 2)}
 
 
 def kernel_rate(repeats: int = 3) -> int:
     """Posts/s of the signature kernel on one thread over the demo's normalised texts of
     50-300 characters, cycled to :data:`KERNEL_TEXTS`: this machine's speed today."""
-    from benchmarks.kernel import MAX_CHARS, MIN_CHARS
-    from detector.config import ScanConfig
-    from detector.ingest import iter_batches
-    from detector.minhash import signatures
-    from detector.normalise import normalise
-
     raw = pl.concat([b.posts["text"] for b in iter_batches([DEMO], ScanConfig())])
     texts = normalise(raw)
     texts = texts.filter(texts.str.len_chars().is_between(MIN_CHARS, MAX_CHARS))
