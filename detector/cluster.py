@@ -23,6 +23,7 @@ from detector.config import ScanConfig
 from detector.graph import AccountGraph, index_type
 from detector.numbering import dense_numbers
 from detector.sorting import lexsort, stable_argsort
+from detector.threads import in_ranges
 
 # Scratch tables of :func:`_sum_by_label`: each label's slot, its summed weight, the
 # slots filled, in the order filled, and the labels of a node's neighbours.
@@ -227,7 +228,6 @@ def node_colours(identity: np.ndarray, sweeps: int) -> np.ndarray:
     return colours
 
 
-@nb.njit(cache=True, parallel=True)
 def _label_propagation(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -247,42 +247,86 @@ def _label_propagation(
     :data:`WEIGHT_QUANTUM` the sums are exact in any order. A sweep is linear in the
     edges (:func:`_sum_by_label`); a node none of whose neighbours changed label since
     it last chose would choose the same again, so it is skipped."""
-    n = indptr.shape[0] - 1
-    labels = np.full(n, -1, np.int32)
-    for node in nodes:
-        labels[node] = node
-    stale = np.ones(n, np.bool_)  # a neighbour's label changed since the node last chose
+    labels = np.full(indptr.shape[0] - 1, -1, np.int32)
+    labels[nodes] = nodes.astype(np.int32)
+    stale = np.ones(labels.shape[0], np.bool_)  # a neighbour's label changed since
     choice = np.empty(nodes.shape[0], np.int32)
     moved = np.zeros(nodes.shape[0], np.bool_)
     for sweep in range(sweeps):
         changed = 0
         for colour in range(2):
-            for run in nb.prange(bounds.shape[0] - 1):
-                sums = _label_sums(indptr, nodes[bounds[run] : bounds[run + 1]])
-                for p in range(bounds[run], bounds[run + 1]):
-                    node = nodes[p]
-                    if not stale[node] or _colour(identity[node], sweep) != colour:
-                        continue
-                    stale[node] = False
-                    n_touched = _sum_by_label(indptr, indices, weights, node, labels, sums)
-                    best_label, best_weight = labels[node], -1.0
-                    for t in range(n_touched):
-                        label, weight = _take_sum(sums, t)
-                        if weight > best_weight or (weight == best_weight and label < best_label):
-                            best_label, best_weight = label, weight
-                    choice[p] = best_label
-                    moved[p] = best_label != labels[node]
-            for p in range(nodes.shape[0]):  # the round's choices, taken together
-                if moved[p]:
-                    node = nodes[p]
-                    labels[node] = choice[p]
-                    moved[p] = False
-                    changed += 1
-                    for k in range(indptr[node], indptr[node + 1]):
-                        stale[indices[k]] = True
+            in_ranges(
+                lambda first, stop, sweep=sweep, colour=colour: _choose_labels(
+                    indptr, indices, weights, identity, nodes, bounds, first, stop, sweep,
+                    colour, labels, stale, choice, moved,
+                ),
+                bounds.shape[0] - 1,
+            )  # fmt: skip
+            changed += _take_choices(indptr, indices, nodes, choice, moved, labels, stale)
         if changed == 0:
             break
     return labels
+
+
+@nb.njit(cache=True, nogil=True)
+def _choose_labels(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    identity: np.ndarray,
+    nodes: np.ndarray,
+    bounds: np.ndarray,
+    first_run: int,
+    stop_run: int,
+    sweep: int,
+    colour: int,
+    labels: np.ndarray,
+    stale: np.ndarray,
+    choice: np.ndarray,
+    moved: np.ndarray,
+) -> None:
+    """The round's choice of each stale node of ``colour`` in runs ``first_run`` to
+    ``stop_run`` of ``nodes``, into ``choice``; ``moved``: whether it differs from the
+    node's label."""
+    for run in range(first_run, stop_run):
+        sums = _label_sums(indptr, nodes[bounds[run] : bounds[run + 1]])
+        for p in range(bounds[run], bounds[run + 1]):
+            node = nodes[p]
+            if not stale[node] or _colour(identity[node], sweep) != colour:
+                continue
+            stale[node] = False
+            n_touched = _sum_by_label(indptr, indices, weights, node, labels, sums)
+            best_label, best_weight = labels[node], -1.0
+            for t in range(n_touched):
+                label, weight = _take_sum(sums, t)
+                if weight > best_weight or (weight == best_weight and label < best_label):
+                    best_label, best_weight = label, weight
+            choice[p] = best_label
+            moved[p] = best_label != labels[node]
+
+
+@nb.njit(cache=True, nogil=True)
+def _take_choices(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    nodes: np.ndarray,
+    choice: np.ndarray,
+    moved: np.ndarray,
+    labels: np.ndarray,
+    stale: np.ndarray,
+) -> int:
+    """The round's choices taken together: each moved node's new label, its neighbours
+    marked stale. Returns how many nodes moved."""
+    changed = 0
+    for p in range(nodes.shape[0]):
+        if moved[p]:
+            node = nodes[p]
+            labels[node] = choice[p]
+            moved[p] = False
+            changed += 1
+            for k in range(indptr[node], indptr[node + 1]):
+                stale[indices[k]] = True
+    return changed
 
 
 @nb.njit(cache=True)
@@ -363,7 +407,6 @@ def _coarsen(
     return coarse
 
 
-@nb.njit(cache=True, parallel=True)
 def _coarse_columns(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -376,17 +419,55 @@ def _coarse_columns(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Columns of the community graph: entry (c, d) sums, over the members j of d in
     ascending order, the weights in column j from rows in c, in row order: the order in
-    which scipy's ``membership.T @ adjacency @ membership`` sums them. A thread per run of
-    communities (``run_starts``) writes its columns from ``run_reach`` (the edges of the
-    members before the run: a column has no more entries than its members' edges), and
-    the runs are then moved together. Output arrays start at the component's edges, of
-    which only the pages written ever become resident."""
+    which scipy's ``membership.T @ adjacency @ membership`` sums them. Each run of
+    communities (``run_starts``) is written from ``run_reach`` (the edges of the members
+    before the run: a column has no more entries than its members' edges), the runs
+    spread over the threads, and the runs are then moved together. Output arrays start at
+    the component's edges, of which only the pages written ever become resident."""
     k = starts.shape[0] - 1
-    n_runs = run_starts.shape[0] - 1
     out_indices = np.empty(run_reach[-1], indices.dtype)
     out_data = np.empty(run_reach[-1], np.float64)
     column_entries = np.zeros(k, np.int64)
-    for r in nb.prange(n_runs):
+    in_ranges(
+        lambda first, stop: _coarse_runs(
+            indptr, indices, weights, by_community, starts, community, run_starts, run_reach,
+            first, stop, out_indices, out_data, column_entries,
+        ),
+        run_starts.shape[0] - 1,
+    )  # fmt: skip
+    out_indptr = np.zeros(k + 1, np.int64)
+    np.cumsum(column_entries, out=out_indptr[1:])
+    # Each run moved down, in order: never over one not yet moved (numpy copies a slice
+    # that overlaps its destination as a whole).
+    for r in range(run_starts.shape[0] - 1):
+        begin, end = out_indptr[run_starts[r]], out_indptr[run_starts[r + 1]]
+        offset = run_reach[r] - begin
+        out_indices[begin:end] = out_indices[begin + offset : end + offset]
+        out_data[begin:end] = out_data[begin + offset : end + offset]
+    nnz = out_indptr[k]
+    return out_indptr, out_indices[:nnz], out_data[:nnz]
+
+
+@nb.njit(cache=True, nogil=True)
+def _coarse_runs(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    by_community: np.ndarray,
+    starts: np.ndarray,
+    community: np.ndarray,
+    run_starts: np.ndarray,
+    run_reach: np.ndarray,
+    first_run: int,
+    stop_run: int,
+    out_indices: np.ndarray,
+    out_data: np.ndarray,
+    column_entries: np.ndarray,
+) -> None:
+    """The columns of runs ``first_run`` to ``stop_run`` of :func:`_coarse_columns`,
+    each run's from its ``run_reach``; ``column_entries``: each column's count."""
+    k = starts.shape[0] - 1
+    for r in range(first_run, stop_run):
         members = by_community[starts[run_starts[r]] : starts[run_starts[r + 1]]]
         partial, total = _label_sums(indptr, members), np.zeros(k, np.float64)
         in_total = np.empty(k, np.int64)
@@ -408,16 +489,6 @@ def _coarse_columns(
                 total[c] = 0.0
                 nnz += 1
             column_entries[d] = n_total
-    out_indptr = np.zeros(k + 1, np.int64)
-    for d in range(k):
-        out_indptr[d + 1] = out_indptr[d] + column_entries[d]
-    for r in range(n_runs):  # each run moved down, in order: never over one not yet moved
-        begin, end = out_indptr[run_starts[r]], out_indptr[run_starts[r + 1]]
-        offset = run_reach[r] - begin
-        for e in range(begin, end):
-            out_indices[e], out_data[e] = out_indices[e + offset], out_data[e + offset]
-    nnz = out_indptr[k]
-    return out_indptr, out_indices[:nnz], out_data[:nnz]
 
 
 def _split_component(
