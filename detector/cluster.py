@@ -249,7 +249,7 @@ def _label_propagation(
     it last chose would choose the same again, so it is skipped."""
     labels = np.full(indptr.shape[0] - 1, -1, np.int32)
     labels[nodes] = nodes.astype(np.int32)
-    stale = np.ones(labels.shape[0], np.bool_)  # a neighbour's label changed since
+    stale = np.ones(labels.shape[0], np.bool_)  # a neighbour's label changed since it chose
     choice = np.empty(nodes.shape[0], np.int32)
     moved = np.zeros(nodes.shape[0], np.bool_)
     for sweep in range(sweeps):
@@ -399,32 +399,31 @@ def _coarsen(
     cuts = np.searchsorted(reach[starts], np.linspace(0, reach[-1], runs + 1)[1:-1])
     run_starts = np.unique(np.concatenate([[0], cuts, [k]]))
     indptr, indices, data = _coarse_columns(
-        columns.indptr, columns.indices, columns.data, by_community, starts, community,
-        run_starts, reach[starts[run_starts]],
-    )  # fmt: skip
+        columns, by_community, starts, community, run_starts, reach[starts[run_starts]]
+    )
     coarse = csc_matrix((data, indices, indptr), shape=(k, k))
     coarse.sort_indices()
     return coarse
 
 
 def _coarse_columns(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    weights: np.ndarray,
+    columns: csr_matrix | csc_matrix,
     by_community: np.ndarray,
     starts: np.ndarray,
     community: np.ndarray,
     run_starts: np.ndarray,
     run_reach: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Columns of the community graph: entry (c, d) sums, over the members j of d in
-    ascending order, the weights in column j from rows in c, in row order: the order in
-    which scipy's ``membership.T @ adjacency @ membership`` sums them. Each run of
-    communities (``run_starts``) is written from ``run_reach`` (the edges of the members
-    before the run: a column has no more entries than its members' edges), the runs
-    spread over the threads, and the runs are then moved together. Output arrays start at
-    the component's edges, of which only the pages written ever become resident."""
+    """Columns of the community graph of the graph's ``columns`` (as :func:`_coarsen`
+    reads them): entry (c, d) sums, over the members j of d in ascending order, the
+    weights in column j from rows in c, in row order: the order in which scipy's
+    ``membership.T @ adjacency @ membership`` sums them. Each run of communities
+    (``run_starts``) is written from ``run_reach`` (the edges of the members before the
+    run: a column has no more entries than its members' edges), the runs spread over the
+    threads, and the runs are then moved together. Output arrays start at the component's
+    edges, of which only the pages written ever become resident."""
     k = starts.shape[0] - 1
+    indptr, indices, weights = columns.indptr, columns.indices, columns.data
     out_indices = np.empty(run_reach[-1], indices.dtype)
     out_data = np.empty(run_reach[-1], np.float64)
     column_entries = np.zeros(k, np.int64)
