@@ -25,7 +25,6 @@ import shlex
 import statistics
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,11 @@ import numba
 import polars as pl
 
 from benchmarks.common import head_commit
-from benchmarks.kernel import MAX_CHARS, MIN_CHARS
+from benchmarks.kernel import median_rate, sample_of
 from benchmarks.measure import run_module
 from detector.config import ScanConfig
 from detector.ingest import iter_batches
 from detector.minhash import signatures
-from detector.normalise import normalise
 
 HERE = Path(__file__).resolve().parent
 DEMO = HERE.parent / "fixtures" / "demo.csv.gz"
@@ -64,17 +62,10 @@ def kernel_rate(repeats: int = 3) -> int:
     """Posts/s of the signature kernel on one thread over the demo's normalised texts of
     50-300 characters, cycled to :data:`KERNEL_TEXTS`: this machine's speed today."""
     raw = pl.concat([b.posts["text"] for b in iter_batches([DEMO], ScanConfig())])
-    texts = normalise(raw)
-    texts = texts.filter(texts.str.len_chars().is_between(MIN_CHARS, MAX_CHARS))
-    texts = pl.concat([texts] * (KERNEL_TEXTS // texts.len() + 1)).head(KERNEL_TEXTS)
-    signatures(texts.head(100))
+    texts = sample_of(raw, KERNEL_TEXTS, str(DEMO))
+    signatures(texts.head(100))  # compile / load the numba cache outside the timing
     numba.set_num_threads(1)
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        signatures(texts)
-        seconds.append(time.perf_counter() - start)
-    return round(texts.len() / statistics.median(seconds))
+    return round(median_rate(lambda: signatures(texts), texts.len(), repeats))
 
 
 def measure(rounds: int) -> dict[str, Any]:

@@ -29,14 +29,19 @@ MIN_CHARS, MAX_CHARS = 50, 300
 
 def sample_texts(path: Path, n: int) -> pl.Series:
     """``n`` normalised texts of 50-300 characters from a dump (cycled if it has fewer)."""
-    texts = normalise(pl.read_parquet(path, columns=["text"])["text"])
+    return sample_of(pl.read_parquet(path, columns=["text"])["text"], n, str(path))
+
+
+def sample_of(raw: pl.Series, n: int, source: str) -> pl.Series:
+    """``n`` of the ``raw`` texts, normalised, of 50-300 characters (cycled if fewer)."""
+    texts = normalise(raw)
     texts = texts.filter(texts.str.len_chars().is_between(MIN_CHARS, MAX_CHARS))
     if texts.is_empty():
-        raise ValueError(f"no post of {MIN_CHARS}-{MAX_CHARS} characters in {path}")
+        raise ValueError(f"no post of {MIN_CHARS}-{MAX_CHARS} characters in {source}")
     return pl.concat([texts] * (n // texts.len() + 1)).head(n)
 
 
-def _rate(work: Callable[[], object], n: int, repeats: int) -> float:
+def median_rate(work: Callable[[], object], n: int, repeats: int) -> float:
     """Median posts per second of ``work`` over ``repeats`` timed runs."""
     seconds = []
     for _ in range(repeats):
@@ -62,7 +67,7 @@ def measure(texts: pl.Series, reference_n: int, repeats: int) -> list[dict[str, 
     signatures(texts.head(100))  # compile / load the numba cache outside the timing
     for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
         numba.set_num_threads(threads)
-        rate = _rate(lambda: signatures(texts), texts.len(), repeats)
+        rate = median_rate(lambda: signatures(texts), texts.len(), repeats)
         rows.append(
             {"system": "ours: detector.minhash.signatures", "threads": threads, "posts_s": rate}
         )
@@ -71,7 +76,7 @@ def measure(texts: pl.Series, reference_n: int, repeats: int) -> list[dict[str, 
         ("datasketch MinHash.update_batch per post", _update_batch),
         ("datasketch MinHash.generator (bulk)", _generator),
     ):
-        rate = _rate(lambda work=work: work(sample), len(sample), repeats)
+        rate = median_rate(lambda work=work: work(sample), len(sample), repeats)
         rows.append({"system": name, "threads": 1, "posts_s": rate})
     for row in rows:
         row["posts_s"] = round(row["posts_s"])
