@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 from tqdm.auto import tqdm
 
 from detector import __version__
@@ -577,45 +578,50 @@ def _edges_out(
     whole_graph: bool,
 ) -> pl.DataFrame:
     """One row per pair and trace: edges inside clusters, or every edge (``whole_graph``),
-    with a few of the shared objects (:func:`_traces`) quoted."""
+    with a few of the shared objects (:func:`_traces`) quoted, sorted by cluster, source,
+    target and trace. Account numbers follow ``account_id`` order (every engine numbers
+    accounts by their rank), so the rows are sorted by numbers, not by the ids' text."""
     inside = graph.within_clusters(account_cluster)
     rows = np.flatnonzero(inside | whole_graph)
     if rows.size == 0:
         return _empty(EDGES)
-    ids = accounts["account_id"]
-    edge, key = graph.quoted(rows)
-    listed = (
-        pl.DataFrame({"edge": edge, "key": key})
-        .join(_quoted_objects(objects, key, raw_texts), on="key", how="left", maintain_order="left")
-        .group_by("edge", maintain_order=True)
-        .agg("label")
-    )
-    labels = (
-        pl.DataFrame({"edge": np.arange(rows.size)})
-        .join(listed, on="edge", how="left", maintain_order="left")["label"]
-        .fill_null([])
-    )
     cluster = account_cluster[graph.source[rows]]
     cid = np.where(inside[rows], _per_account(cluster_id, cluster, -1), -1)
-    return (
-        pl.DataFrame(
-            {
-                "source": ids.gather(graph.source[rows]),
-                "target": ids.gather(graph.target[rows]),
-                "trace": pl.Series(np.array(kinds, object)[graph.kind[rows]], dtype=pl.String),
-                "shared": graph.shared[rows],
-                "co_posts": graph.co_posts[rows],
-                "weight": np.round(graph.weight[rows], 4),
-                "gap_min_s": graph.gap_min[rows],
-                "gap_median_s": graph.gap_median[rows],
-                "objects": labels,
-                "cluster_id": pl.Series(cid).replace(-1, None),
-            },
-            schema_overrides={"objects": pl.List(pl.String)},
-        )
-        .sort("cluster_id", "source", "target", "trace", nulls_last=True)
-        .cast(EDGES)
-    )
+    name_rank = np.argsort(np.argsort(np.array(kinds)))
+    keys = {
+        "cluster": np.where(cid < 0, np.iinfo(np.int64).max, cid),  # no cluster last
+        "source": graph.source[rows],
+        "target": graph.target[rows],
+        "trace": name_rank[graph.kind[rows]],
+    }
+    order = pl.DataFrame(keys).select(pl.arg_sort_by(*keys)).to_series().to_numpy()
+    rows, cid = rows[order], cid[order]
+    edge, key = graph.quoted(rows)
+    labels = pl.DataFrame({"key": key}).join(
+        _quoted_objects(objects, key, raw_texts), on="key", how="left", maintain_order="left"
+    )["label"]
+    ids = accounts["account_id"]
+    return pl.DataFrame(
+        {
+            "source": ids.gather(graph.source[rows]),
+            "target": ids.gather(graph.target[rows]),
+            "trace": pl.Series(kinds, dtype=pl.String).gather(graph.kind[rows]),
+            "shared": graph.shared[rows],
+            "co_posts": graph.co_posts[rows],
+            "weight": np.round(graph.weight[rows], 4),
+            "gap_min_s": graph.gap_min[rows],
+            "gap_median_s": graph.gap_median[rows],
+            "objects": _lists(np.bincount(edge, minlength=rows.size), labels),
+            "cluster_id": pl.Series(cid).replace(-1, None),
+        }
+    ).cast(EDGES)
+
+
+def _lists(lengths: np.ndarray, values: pl.Series) -> pl.Series:
+    """``values`` cut into consecutive lists of ``lengths``."""
+    offsets = np.zeros(lengths.size + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return pl.Series(pa.LargeListArray.from_arrays(pa.array(offsets), values.to_arrow()))
 
 
 def _summary(

@@ -81,20 +81,6 @@ class ScanResult:
         table: pl.DataFrame | TableParts = getattr(self, name)
         return table.lazy()
 
-    def pair_links(self, edges: pl.DataFrame | None = None) -> pl.DataFrame:
-        """``edges`` (default: all written) with one row per account pair: weight and
-        shared objects summed over traces, ``traces`` the traces that link the pair."""
-        edges = self.edges if edges is None else edges
-        return (
-            edges.sort("source", "target", "trace")
-            .group_by("source", "target", "cluster_id", maintain_order=True)
-            .agg(
-                pl.col("weight").sum(),
-                pl.col("shared").sum(),
-                traces=pl.col("trace").str.join(","),
-            )
-        )
-
     def save(self, out_dir: str | Path, fmt: str = "parquet") -> dict[str, Path]:
         """Write every table and ``summary.json`` as the folder ``out_dir``, which appears
         (or replaces an earlier scan folder) only once all are written; returns the paths."""

@@ -13,6 +13,8 @@ from xml.etree import ElementTree
 import networkx as nx
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from triage_fixture import HOSTILE, make_result
 
 from detector.cli import _graph_note
@@ -21,7 +23,7 @@ from detector.errors import EXIT_USAGE, UsageError
 from detector.result import ScanResult, TableParts
 from detector.schema import TABLES
 from detector.triage import explain_cluster, export, write_exports, write_report
-from detector.triage.evidence import MAX_BUCKETS, MIN_BUCKETS, histogram
+from detector.triage.evidence import MAX_BUCKETS, MIN_BUCKETS, histogram, pair_links
 from detector.triage.explain import marked
 from detector.triage.template import families
 
@@ -43,11 +45,50 @@ def exports(result, tmp_path_factory):
 
 def _flagged_edges(result: ScanResult) -> pl.DataFrame:
     flagged = result.clusters.filter(pl.col("flagged"))["cluster_id"].to_list()
-    return result.pair_links(result.edges.filter(pl.col("cluster_id").is_in(flagged)))
+    return pair_links(result.edges.filter(pl.col("cluster_id").is_in(flagged)))
 
 
 def _read(path):
     return nx.read_graphml(path) if path.suffix == ".graphml" else nx.read_gexf(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("abcd"),
+            st.sampled_from("abcd"),
+            st.sampled_from(["text", "repost", "url", "hashtag"]),
+            st.integers(0, 5),
+            st.floats(0, 10, allow_nan=False),
+        ),
+        max_size=40,
+    )
+)
+def test_pair_links_sum_each_pairs_traces(rows):
+    """One row per pair whatever the rows' order: as polars groups them, each trace named
+    once, in name order (the edges table holds a row per pair and trace, and a pair is in
+    one cluster or none)."""
+    edges = (
+        pl.DataFrame(
+            rows,
+            schema={"source": pl.String, "target": pl.String, "trace": pl.String,
+                    "shared": pl.Int64, "weight": pl.Float64},
+            orient="row",
+        )
+        .unique(["source", "target", "trace"], keep="first", maintain_order=True)
+        .with_columns(
+            cluster_id=pl.when(pl.col("source") != "a").then(pl.col("target").str.len_bytes())
+        )
+    )  # fmt: skip
+    expected = (
+        edges.sort("source", "target", "trace")
+        .group_by("source", "target", "cluster_id", maintain_order=True)
+        .agg(pl.col("weight").sum(), pl.col("shared").sum(), traces=pl.col("trace").str.join(","))
+    )
+    links = pair_links(edges.reverse())
+    assert links.drop("weight").equals(expected.drop("weight"))
+    assert links["weight"].to_list() == pytest.approx(expected["weight"].to_list())
 
 
 @pytest.mark.parametrize("kind", ["graphml", "gexf"])
