@@ -23,20 +23,20 @@ def result():
     return make_result(filler=8)
 
 
-def _two_groups() -> tuple[list[str], pl.DataFrame, dict[str, int]]:
+def _two_groups() -> tuple[list[str], pl.DataFrame, pl.DataFrame]:
     """Two cliques of 8 joined by one weak link."""
     a = [f"a{i}" for i in range(8)]
     b = [f"b{i}" for i in range(8)]
     rows = [(x, y, 1.0) for g in (a, b) for i, x in enumerate(g) for y in g[i + 1 :]]
     rows.append(("a0", "b0", 0.1))
     edges = pl.DataFrame(rows, schema=["source", "target", "weight"], orient="row")
-    ends = pl.concat([edges["source"], edges["target"]]).value_counts()
-    return a + b, edges, dict(ends.iter_rows())
+    ends = pl.concat([edges["source"], edges["target"]]).alias("account_id")
+    return a + b, edges, ends.value_counts(name="links")
 
 
 def test_network_colours_sub_communities_groups_them_and_bundles_links_between():
-    members, edges, degree = _two_groups()
-    net = network_sample(members, edges, degree, ReportSettings(network_links_per_node=2))
+    members, edges, linked = _two_groups()
+    net = network_sample(linked, edges, ReportSettings(network_links_per_node=2))
     group = dict(zip(net.nodes, net.community, strict=True))
     assert len({group[m] for m in members[:8]}) == 1 and len({group[m] for m in members[8:]}) == 1
     assert group["a0"] != group["b0"]
@@ -49,7 +49,7 @@ def test_network_colours_sub_communities_groups_them_and_bundles_links_between()
     centres = [np.mean([xy[m] for m in g], axis=0) for g in (members[:8], members[8:])]
     spread = max(np.linalg.norm(xy[m] - centres[k >= 8]) for k, m in enumerate(members))
     assert np.linalg.norm(centres[0] - centres[1]) > 2 * spread
-    again = network_sample(members, edges, degree, ReportSettings(network_links_per_node=2))
+    again = network_sample(linked, edges, ReportSettings(network_links_per_node=2))
     assert np.array_equal(again.xy, net.xy) and again.community == net.community
 
 

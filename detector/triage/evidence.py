@@ -4,7 +4,6 @@ and its example posts aligned into templates. Computed here once, rendered elsew
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -190,19 +189,17 @@ def collect(
         own_posts = posts.get(cid, cluster_posts.clear())
         own_edges = raw_edges.get(cid, result.edges.clear())
         links = pair_links(own_edges)
-        linked = _degree(links)
-        degree = dict(zip(linked["account_id"].to_list(), linked["links"].to_list(), strict=True))
+        linked = _with_links(members, links)
         shown_waves, n_waves = waves(own_posts, settings)
         out.append(
             Evidence(
                 cluster=row,
                 timeline=histogram(own_posts["created_at"]),
                 creation=histogram(members["account_created_at"], min_step=86_400),
-                top_accounts=_top_accounts(members, linked, settings.top_accounts),
+                top_accounts=_top_accounts(linked, settings.top_accounts),
                 network=network_sample(
-                    members["account_id"].to_list(),
+                    linked,
                     links,
-                    degree,
                     settings,
                     lambda pairs, p=own_posts, e=own_edges: link_details(
                         pairs, p, e, texts, settings.hover_chars
@@ -280,38 +277,43 @@ def histogram(times: pl.Series, min_step: int = 60) -> Histogram | None:
     )
 
 
-def _degree(links: pl.DataFrame) -> pl.DataFrame:
-    """``account_id`` and ``links``: the pairs each account of ``links`` is in."""
+def _with_links(members: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
+    """``members``' ``account_id``, ``n_posts`` and ``account_created_at`` with ``links``:
+    the pairs of ``links`` each is in."""
     ends = pl.concat([links["source"], links["target"]]).alias("account_id")
-    return ends.value_counts(name="links")
-
-
-def _top_accounts(members: pl.DataFrame, degree: pl.DataFrame, limit: int) -> list[dict[str, Any]]:
-    """The members with the most links in the cluster, then the most posts."""
     return (
         members.select("account_id", "n_posts", "account_created_at")
-        .join(degree, on="account_id", how="left")
+        .join(ends.value_counts(name="links"), on="account_id", how="left")
         .with_columns(pl.col("links").fill_null(0))
-        .sort(["links", "n_posts", "account_id"], descending=[True, True, False])
+    )
+
+
+def _top_accounts(members: pl.DataFrame, limit: int) -> list[dict[str, Any]]:
+    """The members (with their ``links``) with the most links, then the most posts."""
+    return (
+        members.sort(["links", "n_posts", "account_id"], descending=[True, True, False])
         .head(limit)
         .to_dicts()
     )
 
 
 def network_sample(
-    members: list[str],
+    members: pl.DataFrame,
     edges: pl.DataFrame,
-    degree: dict[str, int],
     settings: ReportSettings = DEFAULT,
     details: Callable[[pl.DataFrame], dict[tuple[str, str], str]] | None = None,
 ) -> Network:
-    """The best-connected members (at most ``settings.network_nodes``), split into
+    """The best-connected ``members`` (``account_id`` and ``links``, their pairs among
+    ``edges``; at most ``settings.network_nodes``), split into
     sub-communities by seeded Louvain over their links, each group laid out on its own
     (seeded spring layout) and the groups packed in rows, largest first, so the picture
     is the same on every run. Inside a group only each member's strongest links are kept;
     links between groups become one bundle per pair of groups. ``details`` gives the
     hover text of the kept links (source, target -> text)."""
-    ranked = heapq.nsmallest(settings.network_nodes, members, key=lambda a: (-degree.get(a, 0), a))
+    best = members.sort(["links", "account_id"], descending=[True, False]).head(
+        settings.network_nodes
+    )
+    ranked = best["account_id"].to_list()
     index = {account: i for i, account in enumerate(ranked)}
     inside = edges.filter(pl.col("source").is_in(ranked) & pl.col("target").is_in(ranked)).sort(
         ["weight", "source", "target"], descending=[True, False, False]
@@ -341,11 +343,11 @@ def network_sample(
     return Network(
         nodes=ranked,
         xy=_layout(graph, groups, settings.layout_seed),
-        degree=[degree.get(a, 0) for a in ranked],
+        degree=best["links"].to_list(),
         community=community,
         links=[Link(a, b, w, about.get((ranked[a], ranked[b]), "")) for a, b, w in kept],
         bundles=bundles,
-        n_accounts=len(members),
+        n_accounts=members.height,
         n_edges=edges.height,
     )
 
