@@ -192,8 +192,9 @@ def _edge_features(
     share of the link weight."""
     inside = graph.within_clusters(account_cluster)
     c, kind = account_cluster[graph.source[inside]], graph.kind[inside]
-    share = np.zeros((n_clusters, n_kinds))
-    np.add.at(share, (c, kind), graph.weight[inside])
+    share = np.bincount(
+        c * n_kinds + kind, weights=graph.weight[inside], minlength=n_clusters * n_kinds
+    ).reshape(n_clusters, n_kinds)
     share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-12)
     # Pairs: co-shared objects summed over kinds.
     pair = graph.source[inside].astype(np.int64) * graph.n_accounts + graph.target[inside]
@@ -341,18 +342,24 @@ def _source_concentration(cluster: np.ndarray, source: np.ndarray, n_clusters: i
 def _median_per_cluster(
     cluster: np.ndarray, values: np.ndarray, n_clusters: int, weights: np.ndarray | None = None
 ) -> np.ndarray:
-    """(Weighted) median of ``values`` per cluster (NaN where a cluster has none)."""
+    """(Weighted) median of ``values`` per cluster (NaN where a cluster has none): the
+    lower middle of each cluster's values, found by a partition where all weigh one."""
     out = np.full(n_clusters, np.nan)
     if cluster.size == 0:
         return out
-    weights = np.ones(cluster.size) if weights is None else weights
-    order = np.lexsort((values, cluster))
-    cluster, values, weights = cluster[order], values[order], weights[order]
+    order = np.argsort(cluster, kind="stable")
+    cluster, values = cluster[order], values[order]
+    weights = None if weights is None else weights[order]
     starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]])
     for start, end in zip(starts, np.r_[starts[1:], cluster.size], strict=True):
-        cumulative = np.cumsum(weights[start:end])
-        middle = np.searchsorted(cumulative, cumulative[-1] / 2)
-        out[cluster[start]] = values[start + middle]
+        part = values[start:end]
+        if weights is None:
+            middle = (end - start + 1) // 2 - 1
+            out[cluster[start]] = np.partition(part, middle)[middle]
+        else:
+            by = np.argsort(part)
+            cumulative = np.cumsum(weights[start:end][by])
+            out[cluster[start]] = part[by][np.searchsorted(cumulative, cumulative[-1] / 2)]
     return out
 
 

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detector.graph import build_graph, make_traces
-from detector.score import cluster_evidence, feature
+from detector.score import _median_per_cluster, cluster_evidence, feature
 
 WINDOWS = np.array([3600])
 
@@ -49,3 +51,28 @@ def test_members_of_a_crowd_own_little_of_what_they_post():
 
 def test_a_network_alone_owns_all_of_it():
     assert _exclusivity(50, 0, 0) == 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 5), st.floats(0.1, 3.0)),
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_median_per_cluster_is_each_clusters_lower_weighted_middle(rows, weighted):
+    """Per cluster, the first value in sorted order whose cumulative weight reaches half
+    the cluster's weight (all weigh one unless ``weighted``); NaN for a cluster without."""
+    cluster = np.array([c for c, _, _ in rows], np.int64)
+    values = np.array([v for _, v, _ in rows], np.float64)
+    weights = np.array([w for _, _, w in rows]) if weighted else None
+    expected = np.full(5, np.nan)
+    weighs = weights if weighted else np.ones(len(rows))
+    for c in set(cluster.tolist()):
+        own = sorted((v, w) for v, w, k in zip(values, weighs, cluster, strict=True) if k == c)
+        total, half = 0.0, sum(w for _, w in own) / 2
+        expected[c] = next(v for v, w in own if (total := total + w) >= half)
+    assert np.array_equal(
+        _median_per_cluster(cluster, values, 5, weights), expected, equal_nan=True
+    )
