@@ -192,9 +192,8 @@ def _edge_features(
     share of the link weight."""
     inside = graph.within_clusters(account_cluster)
     c, kind = account_cluster[graph.source[inside]], graph.kind[inside]
-    share = np.bincount(
-        c * n_kinds + kind, weights=graph.weight[inside], minlength=n_clusters * n_kinds
-    ).reshape(n_clusters, n_kinds)
+    summed = np.bincount(c * n_kinds + kind, graph.weight[inside], n_clusters * n_kinds)
+    share = summed.astype(np.float64).reshape(n_clusters, n_kinds)  # int64 where empty
     share /= np.maximum(share.sum(axis=1, keepdims=True), 1e-12)
     # Pairs: co-shared objects summed over kinds.
     pair = graph.source[inside].astype(np.int64) * graph.n_accounts + graph.target[inside]

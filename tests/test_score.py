@@ -53,6 +53,26 @@ def test_a_network_alone_owns_all_of_it():
     assert _exclusivity(50, 0, 0) == 1.0
 
 
+def test_a_graph_without_clusters_has_no_evidence():
+    account = np.arange(6) % 3
+    traces = make_traces(
+        0, np.zeros(6, np.int64), account, np.arange(6), np.arange(6), np.arange(6)
+    )
+    graph = build_graph(traces, 3, windows=WINDOWS, weights=np.ones(1), neighbours=5, min_repeat=1)
+    evidence = cluster_evidence(
+        graph=graph,
+        traces=traces.take(graph.linked),
+        object_shares=graph.object_shares,
+        account_cluster=np.full(3, -1),
+        account_posts=np.bincount(account, minlength=3),
+        account_created=np.full(3, -1),
+        kinds=("text",),
+        windows=WINDOWS,
+        n_clusters=0,
+    )
+    assert evidence.features.shape[0] == 0 and evidence.n_accounts.size == 0
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
