@@ -91,6 +91,15 @@ def test_every_post_and_account_is_accounted_for(result):
     assert set(clustered["account_id"].unique()) == set(members["account_id"])
 
 
+def test_edges_come_by_cluster_pair_and_trace_the_rest_last(world):
+    """Sorted by cluster, then source and target id and trace name (the scan sorts by
+    account numbers, which follow the ids' order); edges outside clusters last."""
+    edges = scan(world[0], batch_rows=40_000, write_graph=True).edges
+    assert edges["cluster_id"].null_count() > 0 and edges["cluster_id"].drop_nulls().n_unique() > 1
+    assert edges["trace"].n_unique() > 1
+    assert edges.equals(edges.sort("cluster_id", "source", "target", "trace", nulls_last=True))
+
+
 def test_same_input_same_output_byte_for_byte(world, result, tmp_path):
     again = scan(world[0], batch_rows=40_000)
     first, second = tmp_path / "a", tmp_path / "b"
