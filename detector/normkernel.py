@@ -435,9 +435,10 @@ def _settings(config: ScanConfig) -> np.ndarray:
 
 def _normalise_parallel(
     data: np.ndarray, offsets: np.ndarray, config: ScanConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[list[pa.LargeStringArray], np.ndarray]:
     """``_normalise_block`` over equal slices of the texts, one per polars thread (the
-    kernel releases the GIL), joined back."""
+    kernel releases the GIL): each slice's results as an Arrow array, in order (not joined
+    into one: a copy of every byte into fresh pages), and which texts need the reference."""
     tables = ut.tables()
     fold_start, fold_pool = (
         (tables.fold_start_glyph, tables.fold_pool_glyph)
@@ -445,28 +446,23 @@ def _normalise_parallel(
         else (tables.fold_start, tables.fold_pool)
     )
     n_texts = len(offsets) - 1
-    bounds = np.linspace(0, n_texts, min(pl.thread_pool_size(), n_texts) + 1).astype(np.int64)
+    bounds = np.linspace(0, n_texts, max(1, min(pl.thread_pool_size(), n_texts)) + 1)
     settings = _settings(config)
 
-    def block(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _normalise_block(
+    def block(lo: int, hi: int) -> tuple[pa.LargeStringArray, np.ndarray]:
+        out, out_offsets, slow = _normalise_block(
             data, offsets[lo : hi + 1], tables.classes, fold_start, fold_pool, settings,
             config.min_digit_run,
         )  # fmt: skip
+        array = pa.LargeStringArray.from_buffers(
+            hi - lo, pa.py_buffer(out_offsets), pa.py_buffer(out)
+        )
+        return array, slow
 
-    with ThreadPoolExecutor(len(bounds) - 1 or 1) as pool:
-        parts = list(pool.map(block, bounds[:-1], bounds[1:]))
-    if not parts:
-        return block(0, 0)
-    shift = np.cumsum([0] + [o[-1] for _, o, _ in parts[:-1]])
-    out_offsets = np.concatenate(
-        [np.zeros(1, np.int64)] + [o[1:] + d for (_, o, _), d in zip(parts, shift, strict=True)]
-    )
-    return (
-        np.concatenate([out[: o[-1]] for out, o, _ in parts]),
-        out_offsets,
-        np.concatenate([slow for _, _, slow in parts]),
-    )
+    starts, stops = bounds[:-1].astype(np.int64), bounds[1:].astype(np.int64)
+    with ThreadPoolExecutor(len(starts)) as pool:
+        parts = list(pool.map(block, starts, stops))
+    return [array for array, _ in parts], np.concatenate([slow for _, slow in parts])
 
 
 def _reference(texts: pl.Series, config: ScanConfig) -> pl.Series:
@@ -485,11 +481,8 @@ def normalise_texts(texts: pl.Series, config: ScanConfig) -> pl.Series:
     few = len(texts) < config.compile_normaliser_texts
     if few and not kernels.ready(__name__, "_normalise_block"):
         return _reference(texts, config).alias(texts.name)
-    out, out_offsets, slow = _normalise_parallel(*utf8_buffers(texts), config)
-    array = pa.LargeStringArray.from_buffers(
-        len(texts), pa.py_buffer(out_offsets), pa.py_buffer(out)
-    )
-    result = pl.Series(texts.name, array, pl.String)
+    parts, slow = _normalise_parallel(*utf8_buffers(texts), config)
+    result = pl.Series(texts.name, pa.chunked_array(parts, pa.large_string()), pl.String)
     rows = np.flatnonzero(slow)
     if len(rows):
         result = result.scatter(rows, _reference(texts.gather(rows), config))
