@@ -10,7 +10,6 @@ holding a code point whose fold depends on its neighbours is flagged, and
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numba as nb
@@ -30,6 +29,7 @@ from detector.normalise import (
     normalise_expr,
 )
 from detector.shingle import decode_utf8, utf8_buffers
+from detector.threads import in_ranges
 
 _URL = np.array([ord(c) for c in URL_TOKEN], np.int32)
 _MENTION = np.array([ord(c) for c in MENTION_TOKEN], np.int32)
@@ -436,17 +436,16 @@ def _settings(config: ScanConfig) -> np.ndarray:
 def _normalise_parallel(
     data: np.ndarray, offsets: np.ndarray, config: ScanConfig
 ) -> tuple[list[pa.LargeStringArray], np.ndarray]:
-    """``_normalise_block`` over equal slices of the texts, one per polars thread (the
-    kernel releases the GIL): each slice's results as an Arrow array, in order (not joined
-    into one: a copy of every byte into fresh pages), and which texts need the reference."""
+    """``_normalise_block`` over equal slices of the texts, one per thread (the kernel
+    releases the GIL: :func:`detector.threads.in_ranges`): each slice's results as an
+    Arrow array, in order (not joined into one: a copy of every byte into fresh pages),
+    and which texts need the reference."""
     tables = ut.tables()
     fold_start, fold_pool = (
         (tables.fold_start_glyph, tables.fold_pool_glyph)
         if config.fold_homoglyphs
         else (tables.fold_start, tables.fold_pool)
     )
-    n_texts = len(offsets) - 1
-    bounds = np.linspace(0, n_texts, max(1, min(pl.thread_pool_size(), n_texts)) + 1)
     settings = _settings(config)
 
     def block(lo: int, hi: int) -> tuple[pa.LargeStringArray, np.ndarray]:
@@ -459,10 +458,9 @@ def _normalise_parallel(
         )
         return array, slow
 
-    starts, stops = bounds[:-1].astype(np.int64), bounds[1:].astype(np.int64)
-    with ThreadPoolExecutor(len(starts)) as pool:
-        parts = list(pool.map(block, starts, stops))
-    return [array for array, _ in parts], np.concatenate([slow for _, slow in parts])
+    parts = in_ranges(block, len(offsets) - 1)
+    slow = np.concatenate([np.zeros(0, np.bool_), *(flags for _, flags in parts)])
+    return [array for array, _ in parts], slow
 
 
 def _reference(texts: pl.Series, config: ScanConfig) -> pl.Series:

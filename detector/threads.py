@@ -9,21 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numba as nb
 import numpy as np
 
+T = TypeVar("T")
 
-def in_ranges(work: Callable[[int, int], object], n: int, ranges_per_thread: int = 1) -> None:
+
+def in_ranges(work: Callable[[int, int], T], n: int, ranges_per_thread: int = 1) -> list[T]:
     """``work(start, stop)`` over consecutive ranges that cover ``range(n)``, run by
     ``numba.get_num_threads()`` threads; ``ranges_per_thread`` above one evens out
-    ranges of unequal work."""
+    ranges of unequal work. Returns what each range's call returned, in range order."""
     if n <= 0:
-        return
+        return []
     threads = max(1, min(nb.get_num_threads(), n))
     bounds = np.linspace(0, n, ranges_per_thread * threads + 1).astype(np.int64)
     if len(bounds) == 2:
-        work(int(bounds[0]), int(bounds[1]))
-        return
+        return [work(int(bounds[0]), int(bounds[1]))]
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(lambda k: work(int(bounds[k]), int(bounds[k + 1])), range(len(bounds) - 1)))
+        return list(
+            pool.map(lambda k: work(int(bounds[k]), int(bounds[k + 1])), range(len(bounds) - 1))
+        )
