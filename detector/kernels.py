@@ -102,7 +102,7 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         "_object_features": (i64, i64, i32, i64, i64, flags, f64, n),
         "_account_features": (i64, i64, n),
         "_count_pairs": (i32, i32, f64, i32, i32),
-        "_fill_symmetric": (i32, i32, f64, i32, i64, i32, i32, f64),
+        "_fill_symmetric": (i32, i32, f64, i32, i64, i64, n, n, n, i32, f64),
         "_components": (i32, i32),
         "_same_cluster": (i32, i32, i64),
     }[name]  # fmt: skip
