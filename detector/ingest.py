@@ -678,10 +678,14 @@ def _validate(
     first, changed = _repeats(passed, hashes, ordered, earlier)
     duplicate = ~first | earlier
     seen.add(hashes[~duplicate])
-    reasons = np.full(len(hashes), "duplicate post_id", dtype=object)
-    reasons[changed] = "duplicate post_id with different content"
-    duplicates = passed.with_columns(pl.Series("__reason", reasons, pl.String)).filter(
-        pl.Series(duplicate)
+    # Reasons for the duplicates alone: an object array of one per row, made into
+    # strings, took 1.4 s of reading a 10M-row dump.
+    is_changed = np.zeros(len(hashes), dtype=bool)
+    is_changed[changed] = True
+    duplicates = passed.filter(pl.Series(duplicate)).with_columns(
+        __reason=pl.when(pl.Series(is_changed[duplicate]))
+        .then(pl.lit("duplicate post_id with different content"))
+        .otherwise(pl.lit("duplicate post_id"))
     )
     rejects = pl.concat(
         [
@@ -876,9 +880,11 @@ class _SeenIds:
         return _members(hashes, np.unique(np.concatenate([ordered[:0], *found])))
 
     def add(self, hashes: np.ndarray) -> None:
-        run = _sorted_unique(hashes)
+        # numpy's hash-based unique is several times slower on 64-bit hashes than a sort.
+        run = _distinct(np.sort(hashes))
         while self._runs and len(self._runs[-1]) <= 2 * len(run):
-            run = _sorted_unique(np.concatenate([self._runs.pop(), run]))
+            # Two sorted runs: a stable sort (timsort) merges them in linear time.
+            run = _distinct(np.sort(np.concatenate([self._runs.pop(), run]), kind="stable"))
         if len(run):
             self._runs.append(run)
 
@@ -891,10 +897,8 @@ def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[at] == values
 
 
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """``np.unique`` by sorting: numpy's hash-based unique is several times slower on
-    64-bit hashes."""
-    ordered = np.sort(values)
+def _distinct(ordered: np.ndarray) -> np.ndarray:
+    """The distinct values of the sorted ``ordered``."""
     keep = np.ones(len(ordered), dtype=bool)
     keep[1:] = ordered[1:] != ordered[:-1]
     return ordered[keep]
