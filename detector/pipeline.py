@@ -184,6 +184,11 @@ class _Texts:
         )
         return group, spinnable
 
+    def spilled_files(self) -> list[Path]:
+        """The files of the sketches on disk (read by :meth:`groups` alone)."""
+        keys = [k.path for k in self.keys if isinstance(k, RowsOnDisk)]
+        return keys + ([self.low.path] if self.low.path is not None else [])
+
     def _sketched(self) -> np.ndarray:
         return np.concatenate([np.zeros(0, np.int64), *self.sketched])
 
@@ -357,6 +362,7 @@ def scan(
                 np.concatenate(texts.n_shingles) if texts.n_shingles else np.zeros(0, np.int32)
             )
             text_group, groups = texts.groups(config)
+            store.discard(texts.spilled_files())
             del texts
             release_freed_memory()
             posts = Posts.of_store(store, accounts, n_shingles, text_group, groups, config)

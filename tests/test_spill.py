@@ -84,14 +84,20 @@ def test_store_reads_back_and_parks_what_it_was_given(tmp_path, limit):
             assert store.column(name).equals(whole[name])
         rows = np.array([503, 0, 7, 7, 250, 101])
         assert store.gather("text", rows).to_list() == whole["text"].gather(rows).to_list()
+        before = len(list(tmp_path.rglob("*")))
         assert store.pop(["x"]).equals(whole.select("x"))
+        store.settle()
         on_disk = len(list(tmp_path.rglob("*")))
+        assert on_disk == before - len(store.files)  # each spilled batch's file of x
         back = store.park(whole)  # on disk once spilled, written behind
         arrays_back = store.park_arrays({"x": whole["x"].to_numpy(), "n": np.arange(3)})
+        store.settle()
+        assert len(list(tmp_path.rglob("*"))) == on_disk + 3 * store.spilled
         assert back().equals(whole)
         arrays = arrays_back()
         assert arrays["x"].tolist() == whole["x"].to_list() and arrays["n"].tolist() == [0, 1, 2]
-        assert len(list(tmp_path.rglob("*"))) == on_disk + 3 * store.spilled
+        store.settle()
+        assert len(list(tmp_path.rglob("*"))) == on_disk  # read back once, then deleted
     assert list(tmp_path.iterdir()) == []
 
 
@@ -235,8 +241,12 @@ def test_joined_columns_go_to_disk_past_the_budget(tmp_path, limit):
         assert store.spilled_bytes == (sum(c.nbytes for c in columns) if on_disk else 0)
         store.limit = 1  # the scan passes its budget: parking writes what is in memory
         store.append(next(batches()))
-        back = store.park_arrays({"joined": columns[0], "fresh": np.arange(3)})()
+        parked = store.park_arrays({"joined": columns[0], "fresh": np.arange(3)})
+        store.settle()
         assert len(list(store.folder.glob("parked-*"))) == 1 + (not on_disk)
+        back = parked()
+        store.settle()
+        assert list(store.folder.glob("parked-*")) == []  # read back once, then deleted
         assert back["joined"] is columns[0] if on_disk else back["joined"] is not columns[0]
         np.testing.assert_array_equal(back["joined"], np.arange(50))
 
