@@ -355,11 +355,9 @@ class BatchStore:
 
         def back() -> pl.DataFrame:
             written()
-            frame = pl.DataFrame(
-                [pl.read_ipc(path, columns=[name]).to_series().rechunk() for name in names]
-            )
+            columns = [pl.read_ipc(path, columns=[name]).to_series().rechunk() for name in names]
             self.discard([path])
-            return frame
+            return pl.DataFrame(columns)
 
         return back
 
