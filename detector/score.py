@@ -32,6 +32,7 @@ import numpy as np
 from detector.graph import AccountGraph, Traces, group_medians
 from detector.model import ScoreModel
 from detector.schema import FEATURES
+from detector.sorting import stable_argsort
 
 BUSY_DAY_SHARE = 0.02  # a sign-up day is "busy" when it holds >= 2% of the members (and >= 3)
 TOP_SOURCES = 3  # source_concentration: the share of the three most shared sources
@@ -346,7 +347,7 @@ def _median_per_cluster(
     out = np.full(n_clusters, np.nan)
     if cluster.size == 0:
         return out
-    order = np.argsort(cluster, kind="stable")
+    order = stable_argsort(cluster)
     cluster, values = cluster[order], values[order]
     weights = None if weights is None else weights[order]
     starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]])
