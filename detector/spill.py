@@ -52,6 +52,10 @@ MEMORY_FRACTION = 1 / 32  # default --memory-limit: this share of the machine's 
 FALLBACK_MEMORY = 16 << 30  # the machine's memory where the system does not say
 
 
+def _done() -> None:
+    """Nothing to wait for."""
+
+
 class RowsOnDisk:
     """A 2-D array in a file, read back a block of rows at a time by plain reads: unlike
     a memory map, no page of it stays resident once the block read is dropped.
@@ -62,7 +66,7 @@ class RowsOnDisk:
         path: Path,
         shape: tuple[int, int],
         dtype: np.dtype,
-        written: Callable[[], None] = lambda: None,
+        written: Callable[[], None] = _done,
     ) -> None:
         self.path, self.shape, self.dtype, self.written = path, shape, np.dtype(dtype), written
 
@@ -486,10 +490,6 @@ def _write_batch(frame: pl.DataFrame, stem: Path) -> None:
         frame.select(name).write_ipc(
             path, compression="uncompressed", compat_level=pl.CompatLevel.oldest()
         )
-
-
-def _done() -> None:
-    """Nothing to wait for."""
 
 
 def remove_orphans(parent: Path, prefix: str) -> None:
