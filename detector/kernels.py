@@ -43,6 +43,7 @@ KERNELS: tuple[tuple[str, str, float], ...] = (
     ("detector.lsh", "_link", 0.4),
     ("detector.lsh", "_roots", 0.6),
     ("detector.lsh", "_root_agreement", 0.3),
+    ("detector.posts", "_group_posts", 1.4),
     ("detector.graph", "_linked", 0.6),
     ("detector.numbering", "_first_appearances", 1.6),
     ("detector.numbering", "_move_keys", 0.3),
@@ -91,6 +92,10 @@ def signatures(name: str) -> list[tuple[Any, ...]]:
         "_link": (u64, flags, i64),
         "_roots": (i64, n, n, i64),
         "_root_agreement": (u8x2, i64, n, n, i64),
+        "_group_posts": (
+            i64, array(types.uint32, readonly=True), array(types.uint32, readonly=True),
+            array(types.int64, readonly=True),
+        ),
         "_linked": (i64, i32, i64, i64, i64, flags),
         "_first_appearances": (u64, n, flags),
         "_move_keys": (u64, array(types.uint32), u64, array(types.uint32)),

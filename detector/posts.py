@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numba as nb
 import numpy as np
 import polars as pl
 
@@ -214,39 +215,65 @@ def _index_posts(
     """Attach epoch seconds, whether the text is long enough to match, and the
     near-duplicate group shared by >= 2 accounts (``shared_group``, -1 otherwise) with its
     output id (``group_id``: 1.. by decreasing number of posts, ties by first post, then
-    label). Per-label arrays instead of window functions over every post: a group is shared
-    when its smallest and largest account numbers differ."""
+    label). The groups are numbered densely and summed in one pass over the posts
+    (:func:`_group_posts`), so that every per-group array is as small as the groups are
+    few: with arrays over every label (a text number) and ``np.minimum.at``, the 50M-post
+    tiled world's posts took 14.7-16.1 s against 3.1-3.5 s (0.56 s against 0.52 s at
+    10M)."""
     text_id = posts["text_id"].to_numpy()
     time = posts["created_at"].dt.epoch("s")
-    group = text_group[text_id]
-    account = posts["account"].to_numpy()
-    grouped = np.flatnonzero(group >= 0)
-    labels = int(group.max()) + 1 if grouped.size else 0
-    grouped_label, grouped_account = group[grouped], account[grouped]
-    lowest = np.full(labels, np.iinfo(account.dtype).max, account.dtype)
-    highest = np.zeros(labels, account.dtype)
-    np.minimum.at(lowest, grouped_label, grouped_account)
-    np.maximum.at(highest, grouped_label, grouped_account)
-    shared_group = np.full(group.size, -1, np.int64)
-    shared = grouped[lowest[grouped_label] != highest[grouped_label]]
-    shared_group[shared] = group[shared]
-
-    label = shared_group[shared]
-    n_posts = np.bincount(label, minlength=labels)
-    first = np.full(labels, np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(first, label, time.to_numpy()[shared])
-    ranked = np.flatnonzero(n_posts)
-    group_id = np.zeros(labels, np.int64)
-    group_id[ranked] = group_ids(ranked, n_posts[ranked], first[ranked])
-    post_group_id = np.zeros(group.size, np.int64)
-    post_group_id[shared] = group_id[label]
+    slot, label, lowest, highest, n_posts, first = _group_posts(
+        text_group, text_id, posts["account"].to_numpy(), time.to_numpy()
+    )
+    shared = np.flatnonzero(lowest != highest)  # a group is shared by all its posts or none
+    shared_group = np.full(label.size + 1, -1, np.int64)  # by slot: dense number + 1
+    shared_group[shared + 1] = label[shared]
+    group_id = np.zeros(label.size + 1, np.int64)
+    group_id[shared + 1] = group_ids(label[shared], n_posts[shared], first[shared])
+    post_shared_group = shared_group[slot]
     return posts.with_columns(
         time=time,
         matchable=pl.Series(matchable[text_id]),
-        group=pl.Series(group),
-        shared_group=pl.Series(shared_group),
-        group_id=pl.Series(post_group_id).set(pl.Series(shared_group < 0), None),
+        shared_group=pl.Series(post_shared_group),
+        group_id=pl.Series(group_id[slot]).set(pl.Series(post_shared_group < 0), None),
     )
+
+
+@nb.njit(cache=True)
+def _group_posts(
+    text_group: np.ndarray, text_id: np.ndarray, account: np.ndarray, time: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The groups of the posts, numbered densely by first appearance among the texts: each
+    post's ``slot`` (its group's number + 1, 0 for none), and by number each group's
+    ``label``, smallest and largest account, posts and first ``time``. ``text_group``: the
+    label of every text (-1 for none); the rest: every post's."""
+    labels = 0
+    for g in text_group:
+        labels = max(labels, g + 1)
+    number = np.full(labels, -1, np.int32)
+    text_slot = np.empty(text_group.size, np.int32)
+    label = np.empty(text_group.size, np.int64)
+    n_groups = 0
+    for text in range(text_group.size):
+        g = text_group[text]
+        if g >= 0 and number[g] < 0:
+            number[g] = n_groups
+            label[n_groups] = g
+            n_groups += 1
+        text_slot[text] = number[g] + 1 if g >= 0 else 0
+    lowest = np.full(n_groups + 1, np.iinfo(account.dtype).max, account.dtype)
+    highest = np.zeros(n_groups + 1, account.dtype)
+    n_posts = np.zeros(n_groups + 1, np.int64)
+    first = np.full(n_groups + 1, np.iinfo(np.int64).max, np.int64)
+    slot = np.empty(text_id.size, np.int32)
+    for post in range(text_id.size):
+        s = text_slot[text_id[post]]
+        slot[post] = s
+        lowest[s] = min(lowest[s], account[post])
+        highest[s] = max(highest[s], account[post])
+        n_posts[s] += 1
+        first[s] = min(first[s], time[post])
+    return slot, label[:n_groups].copy(), lowest[1:], highest[1:], n_posts[1:], first[1:]
 
 
 def group_ids(label: np.ndarray, n_posts: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -261,7 +288,7 @@ def group_ids(label: np.ndarray, n_posts: np.ndarray, first: np.ndarray) -> np.n
 def _slim(posts: pl.DataFrame) -> pl.DataFrame:
     """Drop what only the graph needed."""
     graph_only = [
-        "group", "content", "rewording", "quoting",
+        "content", "rewording", "quoting",
         *(c for c in TRACE_COLUMNS.values() if c != "text"),
     ]  # fmt: skip
     return posts.drop(graph_only, strict=False)

@@ -183,6 +183,33 @@ def test_rows_on_disk_read_back_as_slices_of_the_array(tmp_path, rows, width, st
         np.testing.assert_array_equal(spilled[start:stop], array[start:stop].reshape(-1, width))
 
 
+@given(rows=st.lists(st.integers(0, 3 * 40 - 1), max_size=30))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@pytest.mark.parametrize("sparse_bytes", [0, 1 << 16])
+def test_spilled_chunked_batches_gather_any_rows(tmp_path, monkeypatch, sparse_bytes, rows):
+    """Rows in any order, repeats included, gathered from spilled batches whose columns
+    come in several chunks, each record batch read on its own, at random
+    (``SPARSE_BYTES`` 0: always) or read ahead."""
+    monkeypatch.setattr(detector.spill, "SPARSE_BYTES", sparse_bytes)
+    frames = [
+        pl.concat(
+            [pl.DataFrame({"text": [f"b{b} r{i}" + "字" * (i % 5) for i in range(lo, lo + 10)]})
+             for lo in range(0, 40, 10)],
+            rechunk=False,
+        )
+        for b in range(3)
+    ]  # fmt: skip
+    assert frames[0]["text"].n_chunks() == 4
+    whole = pl.concat(frames)
+    with batch_store(1, tmp_path) as store:
+        for frame in frames:
+            store.append(frame)
+        taken = np.array(rows, np.int64)
+        assert store.gather("text", taken).to_list() == whole["text"].gather(taken).to_list()
+
+
 @given(
     blocks=st.lists(st.integers(0, 9), max_size=8),
     spill_after=st.integers(0, 8) | st.none(),
@@ -190,10 +217,14 @@ def test_rows_on_disk_read_back_as_slices_of_the_array(tmp_path, rows, width, st
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-def test_appended_rows_read_back_as_one_array(tmp_path, blocks, spill_after):
+@pytest.mark.parametrize("read_block", [7, 64 << 20])
+def test_appended_rows_read_back_as_one_array(
+    tmp_path, monkeypatch, read_block, blocks, spill_after
+):
     """Blocks appended in memory, spilled midway (``spill_after`` blocks) or never, come
-    back as their concatenation, mapped from the file or read into memory; once spilled,
-    nothing stays in memory."""
+    back as their concatenation, mapped from the file or read into memory (by threads a
+    range of ``READ_BLOCK`` bytes each); once spilled, nothing stays in memory."""
+    monkeypatch.setattr(detector.spill, "READ_BLOCK", read_block)
     rng = np.random.default_rng(len(blocks))
     arrays = [rng.integers(0, 256, (rows, 5), dtype=np.uint8) for rows in blocks]
     with batch_store(1, tmp_path) as store:
