@@ -597,6 +597,40 @@ def _sampled(figures: dict, kind: str) -> str:
     return "none sampled" if share is None else f"{100 * share:.0f}% of {n:,} sampled"
 
 
+def _freed_memory_section(freed: dict) -> list[str]:
+    """What fresh memory costs the machine by how long it had been free
+    (``python -m benchmarks.freed_memory``)."""
+    gb = freed["bytes"] / 1e9
+    base = freed["fills"][0]["seconds"]
+    reporting = (
+        "hands the memory its processes free back to the host (the kernel's page_reporting "
+        "module is loaded)"
+        if freed["page_reporting"]
+        else "does not report free memory to a host (no page_reporting module)"
+    )
+    lines = [
+        "### Fresh memory, by how long it had been free",
+        "",
+        f"Written by `{freed['command']}` on {freed['date']} at commit `{freed['commit']}`. "
+        f"Filling a new array of {freed['bytes'] / 2**30:g} GiB on one thread, an array as "
+        "large having been freed the given seconds before (medians of the rounds, lowest "
+        f"and highest in brackets). This machine {reporting}. A scan frees and allocates "
+        "arrays of hundreds of MB stage after stage; a larger scan's stages last longer, so "
+        "more of what it allocates has been free long enough to be taken back, at the cost "
+        "the table's last rows show.",
+        "",
+        "| freed before (s) | fill seconds | GB/s | against freed at once |",
+        "|---:|---:|---:|---:|",
+    ]
+    for fill in freed["fills"]:
+        lines.append(
+            f"| {fill['pause_s']:g} | {fill['seconds']:.2f} ({fill['lowest']:.2f}–"
+            f"{fill['highest']:.2f}) | {gb / fill['seconds']:.1f} | "
+            f"{fill['seconds'] / base:.1f}× |"
+        )
+    return [*lines, ""]
+
+
 def _stage_section(stage: dict) -> list[str]:
     """Like for like: normalise + MinHash + LSH against datasketch (``benchmarks.stage``)."""
     ours, theirs = stage["systems"]["ours"], stage["systems"]["datasketch"]
@@ -924,6 +958,7 @@ COMPANIONS = {
     "calibration": _calibration_section,
     "linearity": _linearity_section,
     "tiles": _tiles_section,
+    "freed_memory": _freed_memory_section,
     "spark": _spark_section,
     "spark_real": _spark_real_section,
 }
