@@ -354,6 +354,7 @@ class BatchStore:
         and 0.9-1.4 s; at 10,000 rows, 1.7 s at random, against 0.9-1.4 s for the whole file)."""
         if not self.files:
             return self.held[batch][name].gather(rows)
+        self._batches_written()
         with open(self.files[batch][name], "rb") as file:
             mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
         if rows.size * SPARSE_BYTES < len(mapped) and hasattr(mmap, "MADV_RANDOM"):
@@ -383,7 +384,6 @@ class BatchStore:
             for b, (lo, hi) in enumerate(pairwise(bounds))
             if hi > lo
         ]
-        self._batches_written()  # before the threads: one would not wait while another did
         with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, len(batches)))) as pool:
             parts = list(pool.map(lambda batch: self._take(batch[0], name, batch[1]), batches))
         values = pl.concat(parts) if parts else pl.Series(name, [], self.schemas[0][name])
@@ -484,9 +484,10 @@ class BatchStore:
         return self._writer.submit(task).result
 
     def _batches_written(self) -> None:
-        """Wait until the batch being written behind is on disk."""
-        written, self._batch_written = self._batch_written, _done
-        written()
+        """Wait until the batch being written behind is on disk (raising its failure).
+        Any thread may wait, as often as it asks: the wait is not handed over, so that a
+        thread reading while another waits waits too."""
+        self._batch_written()
 
     def _folder(self) -> Path:
         """The spill folder, made on first use. Its name is kept before it is made: a
