@@ -528,6 +528,7 @@ def _tiles_section(tiles: dict) -> list[str]:
     head = [
         "copies", "posts", "runs", "unique texts", "graph edges", "seconds", "peak RSS (MB)",
         "precision", "recall", "flagged", "time ratio (rounds' range)", "against the row above",
+        "CPU seconds (kernel's)", "CPU ratio", "disk read / written (GiB)",
         *(f"{s} ratio" for s in stages),
     ]  # fmt: skip
     lines = [
@@ -545,7 +546,10 @@ def _tiles_section(tiles: dict) -> list[str]:
         "takes): *time ratio*, the median over the rounds of the scan's time against that "
         "round's one-copy scan, the rounds' lowest and highest in brackets; *against the row "
         "above*: the same against the world one row up, the copies' ratio to it in brackets; "
-        "then each stage's ratio to one copy, medians over the rounds.",
+        "*CPU seconds*: of every thread of the scan, the kernel's part (page faults, reads, "
+        "writes) in brackets, and *CPU ratio* against one copy as the time ratio is taken; "
+        "*disk*: what the scan had the disk read (not what the page cache served) and what "
+        "it wrote to files; then each stage's ratio to one copy, medians over the rounds.",
         "",
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
@@ -561,6 +565,7 @@ def _tiles_section(tiles: dict) -> list[str]:
         ratios = [
             f"{r['time_ratio']:.2f} ({min(rounds):.2f}–{max(rounds):.2f})" if rounds else "–",
             f"{r['above_ratio']:.2f} ({r['copies'] / above['copies']:g}×)" if above else "–",
+            *_usage_cells(r),
             *(f"{r['stage_ratios'][s]:.2f}" if s in r["stage_ratios"] else "–" for s in stages),
         ]
         lines.append(
@@ -572,6 +577,18 @@ def _tiles_section(tiles: dict) -> list[str]:
         )
         above = r
     return [*lines, ""]
+
+
+def _usage_cells(run: dict) -> list[str]:
+    """A tiles run's CPU seconds (the kernel's), CPU ratio and disk traffic; dashes for runs
+    measured before the worker counted them."""
+    if "cpu_s" not in run:
+        return ["–", "–", "–"]
+    return [
+        f"{run['cpu_s']:.1f} ({run['sys_s']:.1f})",
+        f"{run['cpu_ratio']:.2f}",
+        f"{run['disk_read_mb'] / 1024:.1f} / {run['disk_written_mb'] / 1024:.1f}",
+    ]
 
 
 def _runs(runs: list[dict]) -> str:
@@ -601,7 +618,7 @@ def _freed_memory_section(freed: dict) -> list[str]:
     """What fresh memory costs the machine by how long it had been free
     (``python -m benchmarks.freed_memory``)."""
     gb = freed["bytes"] / 1e9
-    base = freed["fills"][0]["seconds"]
+    base, first = freed["fills"][0]["seconds"], freed["fills"][0]["pause_s"]
     reporting = (
         "hands the memory its processes free back to the host (the kernel's page_reporting "
         "module is loaded)"
@@ -619,7 +636,7 @@ def _freed_memory_section(freed: dict) -> list[str]:
         "more of what it allocates has been free long enough to be taken back, at the cost "
         "the table's last rows show.",
         "",
-        "| freed before (s) | fill seconds | GB/s | against freed at once |",
+        f"| freed before (s) | fill seconds | GB/s | against freed {first:g} s before |",
         "|---:|---:|---:|---:|",
     ]
     for fill in freed["fills"]:

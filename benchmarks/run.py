@@ -25,7 +25,7 @@ from benchmarks import stage
 from benchmarks.measure import run_module
 from benchmarks.quality import evaluate
 from benchmarks.report import companions, machine, write_plot, write_results
-from benchmarks.worker import SYSTEMS
+from benchmarks.worker import SYSTEMS, USAGE
 from benchmarks.worlds import World, ensure_world, parse_size, size_label
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +36,7 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians of each figure over repeated runs (stages too)."""
     median = {
         key: round(statistics.median(r[key] for r in runs), 3)
-        for key in ("seconds", "wall_s", "peak_rss_mb")
+        for key in ("seconds", "wall_s", "peak_rss_mb", *USAGE)
     }
     median["stages"] = {
         name: round(statistics.median(r["stages"][name] for r in runs), 3)

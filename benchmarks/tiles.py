@@ -18,7 +18,11 @@ Each world is scanned ``--repeats`` times by :mod:`benchmarks.worker` (medians; 
 kernels), as :mod:`benchmarks.run` scans the plain worlds, in rounds (every world once a
 round, in turn), and its quality is scored against the copies' ground truth. A ratio is
 taken within a round, against that round's one-copy scan, and its median over the rounds
-is quoted: the machine's speed drifts more between hours than a run takes. Figures go to
+is quoted: the machine's speed drifts more between hours than a run takes. Beside the
+time, each scan's CPU seconds (all threads, the kernel's share apart) and the bytes it
+read from and wrote to the disk tell work from waiting: where the CPU ratio is near the
+copies' number and the time ratio is not, the scan waited (on the disk, once its spilled
+batches no longer fit the page cache). Figures go to
 ``tiles.json`` beside this file; ``python -m benchmarks.report`` renders them into
 RESULTS.md.
 """
@@ -229,6 +233,7 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
             "flagged_accounts": quality[copies]["flagged_accounts"],
             "round_ratios": [round(ratio, 3) for ratio in ratios],
             "time_ratio": _median(ratios),
+            "cpu_ratio": _median([run["cpu_s"] / base["cpu_s"] for run, base in paired]),
             "stage_ratios": {
                 name: _median(
                     [r["stages"].get(name, 0.0) / max(b["stages"][name], 1e-3) for r, b in paired]

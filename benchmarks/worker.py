@@ -1,14 +1,17 @@
 """One system on one dump, in its own process: ``python -m benchmarks.worker SYSTEM``.
 
 Writes ``predictions.parquet`` (account_id, cluster, flagged) and ``timing.json`` (seconds
-end to end inside the process, per stage, posts read) into ``--out``; ours also writes
-every output of a scan there (``scan/``), inside its time.
+end to end inside the process, per stage, posts read; over the same span, the CPU seconds
+of all its threads, in the kernel among them, and the bytes it made the disk read and
+write) into ``--out``; ours also writes every output of a scan there (``scan/``), inside
+its time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +24,7 @@ SYSTEMS = ("ours", "baseline", "toolkit")
 
 
 WORK = ("unique_texts", "accounts", "graph_edges")  # what the scan's work grows with
+USAGE = ("cpu_s", "sys_s", "disk_read_mb", "disk_written_mb")  # by _used_since
 
 
 def _ours(path: str, stages: Stages, out: Path) -> pl.DataFrame:
@@ -57,15 +61,33 @@ def run(system: str, path: str, out: Path, threads: int) -> None:
     """Run ``system`` on the Parquet dump at ``path``; write its outputs into ``out``."""
     detect = _detector(system)
     stages = Stages()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     predictions = detect(path, stages, out, threads)
     total = time.perf_counter() - start
+    used = _used_since(before)
     rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     predictions.cast(PREDICTIONS).write_parquet(out / "predictions.parquet")
-    timing = {"seconds": round(total, 3), "stages": stages.seconds, "rows": rows}
+    timing = {"seconds": round(total, 3), "stages": stages.seconds, "rows": rows, **used}
     if stages.work:
         timing["work"] = stages.work
     (out / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
+
+
+def _used_since(before: resource.struct_rusage) -> dict[str, float]:
+    """CPU seconds (all threads; ``sys_s`` in the kernel: page faults, reads, writes) and
+    disk traffic in MB since ``before``: ``ru_inblock``, 512-byte blocks the disk had to
+    read (what the page cache served is not counted); ``ru_oublock``, blocks written to
+    files (counted as they are written, before the kernel flushes them)."""
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    user = after.ru_utime - before.ru_utime
+    kernel = after.ru_stime - before.ru_stime
+    return {
+        "cpu_s": round(user + kernel, 3),
+        "sys_s": round(kernel, 3),
+        "disk_read_mb": round((after.ru_inblock - before.ru_inblock) * 512 / 2**20, 1),
+        "disk_written_mb": round((after.ru_oublock - before.ru_oublock) * 512 / 2**20, 1),
+    }
 
 
 def main() -> None:
