@@ -18,6 +18,7 @@ import polars as pl
 
 from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.graph import Traces, concat_traces, make_traces
+from detector.numbering import sorted_firsts
 from detector.objects import object_rows, url_domains
 from detector.result import TableParts
 from detector.rewording import TextGroups, mark_rewordings, spun_copy_sets, written_texts
@@ -329,7 +330,7 @@ def _traces(posts: pl.DataFrame, config: ScanConfig) -> tuple[Traces, pl.DataFra
             rows["rewording"].to_numpy() if kind == "text" else None,
         )
         parts.append(traces)
-        keys, first = np.unique(traces.key, return_index=True)
+        keys, first = sorted_firsts(traces.key)
         if "label" in rows.columns:
             named = {"label": rows["label"].gather(first), "row": None}
         else:

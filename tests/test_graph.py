@@ -13,7 +13,7 @@ from detector.cluster import detect_communities, symmetric_adjacency
 from detector.config import ScanConfig
 from detector.graph import (
     MAX_OBJECTS,
-    _by_object_time_account,
+    _Shares,
     build_graph,
     concat_traces,
     linked_in_window,
@@ -290,17 +290,33 @@ def test_co_posts_count_each_accounts_posts_the_other_co_shared(rows):
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(0, 4), st.integers(0, 3), st.sampled_from([0, 1, 2, 5, 2**33])),
-        min_size=1,
-        max_size=50,
+        st.tuples(st.integers(0, 2), st.integers(-3, 3) | st.just(2**58), st.integers(0, 6)),
+        max_size=60,
     )
 )
-def test_trace_order_is_lexsort_of_object_time_account(rows):
-    # Few distinct times, so rows tie on (object, time); a time 2**33 away takes the
-    # three-key path.
-    key, account, time = (np.array(column, np.int64) for column in zip(*rows, strict=True))
-    got = _by_object_time_account(key, time, account)
-    assert got.tolist() == np.lexsort((account, time, key)).tolist()
+def test_shares_count_as_np_unique_numbers_objects_and_pairs(rows):
+    """Objects and (object, account) pairs numbered as np.unique numbers them, keys of
+    several kinds (a key's kind in its top bits, negative keys among them)."""
+    kind, key, account = (np.array([row[i] for row in rows], np.int64) for i in range(3))
+    parts = []
+    for k in range(3):
+        of_kind = account[kind == k]
+        parts.append(make_traces(k, key[kind == k], of_kind, of_kind, of_kind))
+    traces = concat_traces(parts)
+    n = 7
+    shares = _Shares.of(traces, n, 3)
+    keys, key_index = np.unique(traces.key, return_inverse=True)
+    pairs, pair_index, pair_traces = np.unique(
+        key_index * n + traces.account, return_inverse=True, return_counts=True
+    )
+    assert shares.key_index.tolist() == key_index.tolist()
+    assert shares.pair_index.tolist() == pair_index.tolist()
+    assert shares.pair_traces.tolist() == pair_traces.tolist()
+    assert shares.pair_account.tolist() == (pairs % n).tolist()
+    assert shares.df.tolist() == np.bincount(pairs // n, minlength=keys.size).tolist()
+    pair_kind = (keys >> np.int64(59))[pairs // n]
+    objects = np.bincount((pairs % n) * 3 + pair_kind, minlength=n * 3).reshape(n, 3)
+    assert shares.objects.tolist() == objects.tolist()
 
 
 @settings(max_examples=60, deadline=None)

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detector.numbering import KeyNumbers, dense_numbers, first_appearances
+from detector.numbering import (
+    KeyNumbers,
+    dense_numbers,
+    first_appearances,
+    sorted_firsts,
+    sorted_numbers,
+)
 
 KEYS = st.integers(0, 2**64 - 1) | st.sampled_from([0, 1, 2**63, 2**64 - 1])
 
@@ -80,3 +86,17 @@ def test_dense_numbers_are_first_appearance_numbers(keys):
     got = dense_numbers(np.array(keys, np.int64))
     assert got.dtype == np.int64
     assert got.tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1) | st.integers(-3, 3), max_size=300))
+def test_sorted_numbers_and_firsts_are_np_unique(keys):
+    """The distinct keys sorted, each key's place among them and where each first
+    appears, as np.unique gives them (negative keys, 64-bit extremes, repeats)."""
+    array = np.array(keys, np.int64)
+    distinct, inverse = sorted_numbers(array)
+    want, want_inverse = np.unique(array, return_inverse=True)
+    assert distinct.tolist() == want.tolist() and inverse.tolist() == want_inverse.tolist()
+    distinct, first = sorted_firsts(array)
+    want, want_first = np.unique(array, return_index=True)
+    assert distinct.tolist() == want.tolist() and first.tolist() == want_first.tolist()
