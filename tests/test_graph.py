@@ -296,7 +296,8 @@ def test_co_posts_count_each_accounts_posts_the_other_co_shared(rows):
 )
 def test_shares_count_as_np_unique_numbers_objects_and_pairs(rows):
     """Objects and (object, account) pairs numbered as np.unique numbers them, keys of
-    several kinds (a key's kind in its top bits, negative keys among them)."""
+    several kinds (a key's kind in its top bits; keys given negative, or at the top of
+    the 59 bits a kind leaves, among them)."""
     kind, key, account = (np.array([row[i] for row in rows], np.int64) for i in range(3))
     parts = []
     for k in range(3):
