@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE, help="folder for freed_memory.json")
     args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)  # before the minutes of measuring
     pauses = [float(p) for p in args.pauses.split(",")]
     n_bytes = int(args.gib * 2**30)
     seconds: dict[float, list[float]] = {pause: [] for pause in pauses}
