@@ -190,20 +190,17 @@ def dense_numbers(keys: np.ndarray) -> np.ndarray:
     key, in time linear in the keys: the distinct ones found first, so the table is sized
     for them (a table sized for every key is mostly empty pages, a miss of the
     translation cache per probe: 22M keys of 3,200 objects, 1.2 s against 0.4 s)."""
-    keys = np.ascontiguousarray(keys)
-    return _numbered(keys[first_appearances(keys)]).known(keys.astype(np.uint64, copy=False))
+    return _first_numbered(keys)[1]
 
 
 def sorted_numbers(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(keys, return_inverse=True)`` of 64-bit integer ``keys`` that repeat
     (objects shared by many): the distinct ones, sorted, and each key's place among them.
-    The keys are numbered by :func:`dense_numbers`' table and only the distinct ones
+    The keys are numbered as :func:`dense_numbers` numbers them and only the distinct ones
     sorted, where ``np.unique`` arg-sorts every key, a comparison sort that numpy does not
     vectorise (the 50M-post tiled world's 24M trace keys: 1.5-4.9 s, against 0.2-0.3 s
     for its 10M world's 4.8M)."""
-    keys = np.ascontiguousarray(keys)
-    distinct = keys[first_appearances(keys)]  # numbered 0, 1, 2... in this order
-    number = _numbered(distinct).known(keys.astype(np.uint64, copy=False))
+    distinct, number = _first_numbered(keys)
     order = np.argsort(distinct)
     rank = np.empty(order.size, np.int64)
     rank[order] = np.arange(order.size)
@@ -219,8 +216,13 @@ def sorted_firsts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keys[rows][order], rows[order]
 
 
-def _numbered(distinct: np.ndarray) -> KeyNumbers:
-    """A table numbering the ``distinct`` keys 0, 1, 2... in their order."""
+def _first_numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``keys`` in order of first appearance (in their own type), and each
+    key's number among them. The keys are cast to the table's type once, for both
+    passes."""
+    keys = np.ascontiguousarray(keys)
+    hashed = keys.astype(np.uint64, copy=False)
+    first = first_appearances(hashed)
     numbers = KeyNumbers()
-    numbers.number(distinct.astype(np.uint64, copy=False))
-    return numbers
+    numbers.number(hashed[first])
+    return keys[first], numbers.known(hashed)
