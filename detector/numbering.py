@@ -212,8 +212,9 @@ def sorted_firsts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ones, sorted, and where each first appears, found by :func:`first_appearances`; only
     the distinct keys are sorted (``np.unique`` sorts every key, stably)."""
     rows = np.flatnonzero(first_appearances(keys))
-    order = np.argsort(keys[rows])
-    return keys[rows][order], rows[order]
+    distinct = keys[rows]
+    order = np.argsort(distinct)
+    return distinct[order], rows[order]
 
 
 def _first_numbered(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
