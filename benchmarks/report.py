@@ -528,6 +528,7 @@ def _tiles_section(tiles: dict) -> list[str]:
     head = [
         "copies", "posts", "runs", "unique texts", "graph edges", "seconds", "peak RSS (MB)",
         "precision", "recall", "flagged", "time ratio (rounds' range)", "against the row above",
+        "seconds each copy added (against one copy)",
         "CPU seconds (kernel's)", "CPU ratio", "disk read / written (GiB)",
         *(f"{s} ratio" for s in stages),
     ]  # fmt: skip
@@ -546,6 +547,10 @@ def _tiles_section(tiles: dict) -> list[str]:
         "takes): *time ratio*, the median over the rounds of the scan's time against that "
         "round's one-copy scan, the rounds' lowest and highest in brackets; *against the row "
         "above*: the same against the world one row up, the copies' ratio to it in brackets; "
+        "*each copy added*: the seconds that each copy past the row above's added to the "
+        "round's scan, and their ratio to that round's one-copy time (medians over the "
+        "rounds): the same down the rows where time grows linearly from one copy on, 1 where "
+        "it grows in proportion to posts; "
         "*CPU seconds*: of every thread of the scan, the kernel's part (page faults, reads, "
         "writes) in brackets, and *CPU ratio* against one copy as the time ratio is taken; "
         "*disk*: what the scan had the disk read (not what the page cache served) and what "
@@ -565,6 +570,7 @@ def _tiles_section(tiles: dict) -> list[str]:
         ratios = [
             f"{r['time_ratio']:.2f} ({min(rounds):.2f}–{max(rounds):.2f})" if rounds else "–",
             f"{r['above_ratio']:.2f} ({r['copies'] / above['copies']:g}×)" if above else "–",
+            _added_cell(r, above),
             *_usage_cells(r),
             *(f"{r['stage_ratios'][s]:.2f}" if s in r["stage_ratios"] else "–" for s in stages),
         ]
@@ -577,6 +583,16 @@ def _tiles_section(tiles: dict) -> list[str]:
         )
         above = r
     return [*lines, ""]
+
+
+def _added_cell(run: dict, above: dict | None) -> str:
+    """The seconds each copy past the row above's added (against one copy's time); the
+    first row's own time; a dash for runs recorded before these were."""
+    if above is None:
+        return f"{run['seconds']:.1f} (1.00)"
+    if "added_seconds" not in run:
+        return "–"
+    return f"{run['added_seconds']:.1f} ({run['added_ratio']:.2f})"
 
 
 def _usage_cells(run: dict) -> list[str]:

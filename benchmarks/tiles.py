@@ -248,6 +248,18 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
                     for run, base in _paired(runs[copies], runs[above])
                 ]
             )
+            # Seconds each copy past the row above's adds, and their ratio to that round's
+            # one-copy time: the same down the rows where time grows linearly from one copy
+            # on, and 1 where it grows in proportion to posts.
+            both = [r for r in runs[copies] if r in runs[above] and r in one]
+            added = [
+                (runs[copies][r]["seconds"] - runs[above][r]["seconds"]) / (copies - above)
+                for r in both
+            ]
+            entry["added_seconds"] = _median(added)
+            entry["added_ratio"] = _median(
+                [seconds / one[r]["seconds"] for seconds, r in zip(added, both, strict=True)]
+            )
         entries.append(entry)
         above = copies
     return entries
