@@ -569,7 +569,7 @@ def _tiles_section(tiles: dict) -> list[str]:
         rounds = r["round_ratios"]
         ratios = [
             f"{r['time_ratio']:.2f} ({min(rounds):.2f}–{max(rounds):.2f})" if rounds else "–",
-            f"{r['above_ratio']:.2f} ({r['copies'] / above['copies']:g}×)" if above else "–",
+            f"{r['above_ratio']:.2f} ({r['copies'] / above['copies']:.3g}×)" if above else "–",
             _added_cell(r, above),
             *_usage_cells(r),
             *(f"{r['stage_ratios'][s]:.2f}" if s in r["stage_ratios"] else "–" for s in stages),
