@@ -18,7 +18,9 @@ Each world is scanned ``--repeats`` times by :mod:`benchmarks.worker` (medians; 
 kernels), as :mod:`benchmarks.run` scans the plain worlds, in rounds (every world once a
 round, in turn), and its quality is scored against the copies' ground truth. A ratio is
 taken within a round, against that round's one-copy scan, and its median over the rounds
-is quoted: the machine's speed drifts more between hours than a run takes. Beside the
+is quoted: the machine's speed drifts more between hours than a run takes. So is what
+each copy past the world above adds to a round's time: the same from world to world where
+time grows linearly from one copy on, even if not in proportion to posts. Beside the
 time, each scan's CPU seconds (all threads, the kernel's share apart) and the bytes it
 read from and wrote to the disk tell work from waiting: where the CPU ratio is near the
 copies' number and the time ratio is not, the scan waited (on the disk, once its spilled
