@@ -253,14 +253,16 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
             # Seconds each copy past the row above's adds, and their ratio to that round's
             # one-copy time: the same down the rows where time grows linearly from one copy
             # on, and 1 where it grows in proportion to posts.
-            both = [r for r in runs[copies] if r in runs[above] and r in one]
+            steps = _paired(runs[copies], runs[above], one)
             added = [
-                (runs[copies][r]["seconds"] - runs[above][r]["seconds"]) / (copies - above)
-                for r in both
+                (run["seconds"] - base["seconds"]) / (copies - above) for run, base, _ in steps
             ]
             entry["added_seconds"] = _median(added)
             entry["added_ratio"] = _median(
-                [seconds / one[r]["seconds"] for seconds, r in zip(added, both, strict=True)]
+                [
+                    seconds / first["seconds"]
+                    for seconds, (*_, first) in zip(added, steps, strict=True)
+                ]
             )
         entries.append(entry)
         above = copies
@@ -268,10 +270,15 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
 
 
 def _paired(
-    runs: dict[int, dict[str, Any]], bases: dict[int, dict[str, Any]]
-) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Each run with the base run of its round, in round order, where the round has both."""
-    return [(run, bases[round_]) for round_, run in runs.items() if round_ in bases]
+    runs: dict[int, dict[str, Any]], *bases: dict[int, dict[str, Any]]
+) -> list[tuple[dict[str, Any], ...]]:
+    """Each run with the base runs of its round, in round order, where the round has them
+    all."""
+    return [
+        (run, *(base[round_] for base in bases))
+        for round_, run in runs.items()
+        if all(round_ in base for base in bases)
+    ]
 
 
 def _median(values: list[float]) -> float | None:
