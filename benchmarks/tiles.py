@@ -302,6 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     if 1 not in copies:
         parser.error("--copies must include 1: the ratios are taken against one copy")
     command = "python -m benchmarks.tiles " + shlex.join(sys.argv[1:] if argv is None else argv)
+    args.out.mkdir(parents=True, exist_ok=True)  # before the scans, not after them
 
     tile = ensure_world(args.scratch, parse_size(args.tile), args.seed, "plain")
     worlds = [(c, ensure_tiled(args.scratch, tile, c)) for c in copies]
