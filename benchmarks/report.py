@@ -530,6 +530,7 @@ def _tiles_section(tiles: dict) -> list[str]:
         "precision", "recall", "flagged", "time ratio (rounds' range)", "against the row above",
         "seconds each copy added (against one copy)",
         "CPU seconds (kernel's)", "CPU ratio", "disk read / written (GiB)",
+        "stalled on disk / memory (s)", "ratio less the stalls",
         *(f"{s} ratio" for s in stages),
     ]  # fmt: skip
     lines = [
@@ -554,7 +555,10 @@ def _tiles_section(tiles: dict) -> list[str]:
         "*CPU seconds*: of every thread of the scan, the kernel's part (page faults, reads, "
         "writes) in brackets, and *CPU ratio* against one copy as the time ratio is taken; "
         "*disk*: what the scan had the disk read (not what the page cache served) and what "
-        "it wrote to files; then each stage's ratio to one copy, medians over the rounds.",
+        "it wrote to files; *stalled*: the seconds in which the whole machine (the scan "
+        "alone on it) stood waiting on the disk, and on memory (Linux's pressure stall "
+        'information, its "full" totals), and the time ratio taken of the seconds less '
+        "these; then each stage's ratio to one copy, medians over the rounds.",
         "",
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
@@ -596,15 +600,21 @@ def _added_cell(run: dict, above: dict | None) -> str:
 
 
 def _usage_cells(run: dict) -> list[str]:
-    """A tiles run's CPU seconds (the kernel's), CPU ratio and disk traffic; dashes for runs
-    measured before the worker counted them."""
-    if "cpu_s" not in run:
-        return ["–", "–", "–"]
-    return [
-        f"{run['cpu_s']:.1f} ({run['sys_s']:.1f})",
-        f"{run['cpu_ratio']:.2f}",
-        f"{run['disk_read_mb'] / 1024:.1f} / {run['disk_written_mb'] / 1024:.1f}",
-    ]
+    """A tiles run's CPU seconds (the kernel's), CPU ratio, disk traffic and stalls; dashes
+    for figures measured before the worker counted them."""
+    cells = ["–"] * 5
+    if "cpu_s" in run:
+        cells[:3] = [
+            f"{run['cpu_s']:.1f} ({run['sys_s']:.1f})",
+            f"{run['cpu_ratio']:.2f}",
+            f"{run['disk_read_mb'] / 1024:.1f} / {run['disk_written_mb'] / 1024:.1f}",
+        ]
+    if run.get("unstalled_ratio") is not None:
+        cells[3:] = [
+            f"{run['disk_stall_s']:.1f} / {run['memory_stall_s']:.1f}",
+            f"{run['unstalled_ratio']:.2f}",
+        ]
+    return cells
 
 
 def _runs(runs: list[dict]) -> str:

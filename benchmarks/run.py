@@ -25,7 +25,7 @@ from benchmarks import stage
 from benchmarks.measure import run_module
 from benchmarks.quality import evaluate
 from benchmarks.report import companions, machine, write_plot, write_results
-from benchmarks.worker import SYSTEMS, USAGE
+from benchmarks.worker import PRESSURE, SYSTEMS, USAGE
 from benchmarks.worlds import World, ensure_world, parse_size, size_label
 
 HERE = Path(__file__).resolve().parent
@@ -33,10 +33,12 @@ SMOKE_LIMIT_S = 120.0
 
 
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians of each figure over repeated runs (stages too)."""
+    """Medians of each figure over repeated runs (stages too; stalls where every run
+    counted them)."""
+    stalls = [key for key in PRESSURE if all(key in r for r in runs)]
     median = {
         key: round(statistics.median(r[key] for r in runs), 3)
-        for key in ("seconds", "wall_s", "peak_rss_mb", *USAGE)
+        for key in ("seconds", "wall_s", "peak_rss_mb", *USAGE, *stalls)
     }
     median["stages"] = {
         name: round(statistics.median(r["stages"][name] for r in runs), 3)

@@ -236,6 +236,13 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
             "round_ratios": [round(ratio, 3) for ratio in ratios],
             "time_ratio": _median(ratios),
             "cpu_ratio": _median([run["cpu_s"] / base["cpu_s"] for run, base in paired]),
+            "unstalled_ratio": _median(
+                [
+                    _unstalled(run) / _unstalled(base)
+                    for run, base in paired
+                    if "disk_stall_s" in run
+                ]
+            ),
             "stage_ratios": {
                 name: _median(
                     [r["stages"].get(name, 0.0) / max(b["stages"][name], 1e-3) for r, b in paired]
@@ -279,6 +286,12 @@ def _paired(
         for round_, run in runs.items()
         if all(round_ in base for base in bases)
     ]
+
+
+def _unstalled(run: dict[str, Any]) -> float:
+    """A scan's seconds less those in which the machine stood waiting on the disk or on
+    memory (:data:`benchmarks.worker.PRESSURE`)."""
+    return run["seconds"] - run["disk_stall_s"] - run["memory_stall_s"]
 
 
 def _median(values: list[float]) -> float | None:

@@ -25,6 +25,12 @@ SYSTEMS = ("ours", "baseline", "toolkit")
 
 WORK = ("unique_texts", "accounts", "graph_edges")  # what the scan's work grows with
 USAGE = ("cpu_s", "sys_s", "disk_read_mb", "disk_written_mb")  # by _used_since
+# Linux's pressure stall information: its "full" line totals the microseconds in which
+# every running task of the machine waited, on the disk or on memory (reclaim, compaction).
+PRESSURE = {
+    "disk_stall_s": Path("/proc/pressure/io"),
+    "memory_stall_s": Path("/proc/pressure/memory"),
+}
 
 
 def _ours(path: str, stages: Stages, out: Path) -> pl.DataFrame:
@@ -61,11 +67,11 @@ def run(system: str, path: str, out: Path, threads: int) -> None:
     """Run ``system`` on the Parquet dump at ``path``; write its outputs into ``out``."""
     detect = _detector(system)
     stages = Stages()
-    before = resource.getrusage(resource.RUSAGE_SELF)
+    before, stalled = resource.getrusage(resource.RUSAGE_SELF), _stalled()
     start = time.perf_counter()
     predictions = detect(path, stages, out, threads)
     total = time.perf_counter() - start
-    used = _used_since(before)
+    used = _used_since(before, stalled)
     rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     predictions.cast(PREDICTIONS).write_parquet(out / "predictions.parquet")
     timing = {"seconds": round(total, 3), "stages": stages.seconds, "rows": rows, **used}
@@ -74,15 +80,33 @@ def run(system: str, path: str, out: Path, threads: int) -> None:
     (out / "timing.json").write_text(json.dumps(timing, indent=2) + "\n")
 
 
-def _used_since(before: resource.struct_rusage) -> dict[str, float]:
+def _stalled() -> dict[str, float]:
+    """Seconds so far in which the whole machine stood waiting on the disk, and on memory
+    (:data:`PRESSURE`); none where the system does not keep these."""
+    stalled = {}
+    for name, path in PRESSURE.items():
+        try:
+            full = path.read_text().splitlines()[1]
+        except (OSError, IndexError):
+            continue
+        stalled[name] = int(full.rsplit("total=", 1)[1]) / 1e6
+    return stalled
+
+
+def _used_since(before: resource.struct_rusage, stalled: dict[str, float]) -> dict[str, float]:
     """CPU seconds (all threads; ``sys_s`` in the kernel: page faults, reads, writes) and
     disk traffic in MB since ``before``: ``ru_inblock``, 512-byte blocks the disk had to
     read (what the page cache served is not counted); ``ru_oublock``, blocks written to
-    files (counted as they are written, before the kernel flushes them)."""
+    files (counted as they are written, before the kernel flushes them). Where the system
+    keeps them, the seconds since ``stalled`` in which the machine (the scan, on a machine
+    doing nothing else) stood waiting on the disk and on memory: the wall time that neither
+    core worked."""
     after = resource.getrusage(resource.RUSAGE_SELF)
     user = after.ru_utime - before.ru_utime
     kernel = after.ru_stime - before.ru_stime
+    now = _stalled()
     return {
+        **{name: round(now[name] - stalled[name], 3) for name in now if name in stalled},
         "cpu_s": round(user + kernel, 3),
         "sys_s": round(kernel, 3),
         "disk_read_mb": round((after.ru_inblock - before.ru_inblock) * 512 / 2**20, 1),
