@@ -240,7 +240,7 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
                 [
                     _unstalled(run) / _unstalled(base)
                     for run, base in paired
-                    if "disk_stall_s" in run
+                    if "disk_stall_s" in run and "disk_stall_s" in base
                 ]
             ),
             "stage_ratios": {
