@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 from benchmarks.common import head_commit
 from benchmarks.measure import run_module
 from benchmarks.run import median_of, quality_of, run_once
+from benchmarks.worker import PRESSURE
 from benchmarks.worlds import World, ensure_world, parse_size, size_label
 
 HERE = Path(__file__).resolve().parent
@@ -240,7 +241,7 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
                 [
                     _unstalled(run) / _unstalled(base)
                     for run, base in paired
-                    if "disk_stall_s" in run and "disk_stall_s" in base
+                    if all(key in r for key in PRESSURE for r in (run, base))
                 ]
             ),
             "stage_ratios": {
@@ -291,7 +292,7 @@ def _paired(
 def _unstalled(run: dict[str, Any]) -> float:
     """A scan's seconds less those in which the machine stood waiting on the disk or on
     memory (:data:`benchmarks.worker.PRESSURE`)."""
-    return run["seconds"] - run["disk_stall_s"] - run["memory_stall_s"]
+    return run["seconds"] - sum(run[key] for key in PRESSURE)
 
 
 def _median(values: list[float]) -> float | None:

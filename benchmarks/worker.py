@@ -99,7 +99,7 @@ def _used_since(before: resource.struct_rusage, stalled: dict[str, float]) -> di
     read (what the page cache served is not counted); ``ru_oublock``, blocks written to
     files (counted as they are written, before the kernel flushes them). Where the system
     keeps them, the seconds since ``stalled`` in which the machine (the scan, on a machine
-    doing nothing else) stood waiting on the disk and on memory: the wall time that neither
+    doing nothing else) stood waiting on the disk and on memory: the wall time in which no
     core worked."""
     after = resource.getrusage(resource.RUSAGE_SELF)
     user = after.ru_utime - before.ru_utime
