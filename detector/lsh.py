@@ -12,6 +12,13 @@ Memory: a scan never keeps full signatures. Each batch's signatures are reduced 
 a :class:`Sketch`: 32-bit band keys plus the low byte of every MinHash value (b-bit
 MinHash, Li & König 2010), about 230 bytes a text instead of 512. Two such bytes agree by
 chance with probability 1/256, which the verification corrects for.
+
+A 32-bit band key is shared by chance by two different band values about
+``bands * n**2 / 2**33`` times in a scan of ``n`` texts; the later bucket's texts are then
+verified against the earlier one's head and miss that band. Against exact band values, the
+10M-post plain world's 7,614,300 sketched texts put 113 of 1,793,603 grouped texts (0.006%)
+outside their group; comparing the band's low bytes on every key match loses none but took
+LSH from 3.8 to 5.6 s on those texts (2026-12-03), so the keys are left as they are.
 """
 
 from __future__ import annotations
