@@ -41,6 +41,7 @@ from detector.numbering import KeyNumbers
 from detector.objects import TEXT_KEY_SEED
 from detector.posts import PostCounts, Posts, RankedAccounts, SharedPosts
 from detector.progress import on_terminal, step
+from detector.rawtexts import RawTexts
 from detector.result import ScanResult, TableParts
 from detector.rewording import TextGroups, short_group_labels
 from detector.schema import ACCOUNTS, CLUSTERS, EDGES, FEATURES, REJECTS, TIME
@@ -247,10 +248,12 @@ _NOT_KEPT = ("account_id", "account_created_at", "normalised", "text_key")
 
 
 def _ingest(
-    inputs: Sequence[str | Path], config: ScanConfig, stages: Stages, store: BatchStore
+    inputs: Sequence[str | Path], config: ScanConfig, stages: Stages, raw_texts: RawTexts
 ) -> tuple[RankedAccounts, list[pl.DataFrame], _Texts, int]:
     """Stream the input, MinHash each new text once, and keep each post's compact columns
-    in ``store``: account and text numbers instead of their ids and normalised texts."""
+    in ``raw_texts``' store: account and text numbers instead of their ids and normalised
+    texts, a Parquet file's record number instead of the raw text."""
+    store = raw_texts.store
     accounts = _Accounts()
     rejects: list[pl.DataFrame] = []
     texts = _Texts()
@@ -278,6 +281,7 @@ def _ingest(
                 kept = posts.drop(_NOT_KEPT, strict=False).with_columns(
                     accounts.number(posts), text_id
                 )
+                kept = raw_texts.keep(batch, kept)
             resident = texts.resident_bytes()
             with stages.stage("spill" if store.spills(kept, resident) else "ingest"):
                 store.append(kept, resident)
@@ -351,7 +355,8 @@ def scan(
     limit = config.memory_limit or default_memory_limit()
 
     with held_in_thread_code(), batch_store(limit, config.spill_dir) as store:
-        accounts, reject_frames, texts, rows_read = _ingest(files, config, stages, store)
+        raw_texts = RawTexts(store, config)
+        accounts, reject_frames, texts, rows_read = _ingest(files, config, stages, raw_texts)
         rejects = pl.concat([_empty(REJECTS), *reject_frames], how="diagonal_relaxed").select(
             REJECTS.names()
         )
@@ -365,7 +370,7 @@ def scan(
             store.discard(texts.spilled_files())
             del texts
             release_freed_memory()
-            posts = Posts.of_store(store, accounts, n_shingles, text_group, groups, config)
+            posts = Posts.of_store(raw_texts, accounts, n_shingles, text_group, groups, config)
             del accounts, n_shingles, text_group, groups
             release_freed_memory()
         clusterer = partial(

@@ -20,10 +20,10 @@ from detector.config import TRACE_COLUMNS, ScanConfig
 from detector.graph import Traces, concat_traces, make_traces
 from detector.numbering import sorted_firsts
 from detector.objects import object_rows, url_domains
+from detector.rawtexts import RawTexts
 from detector.result import TableParts
 from detector.rewording import TextGroups, mark_rewordings, spun_copy_sets, written_texts
 from detector.schema import GROUPS, POSTS, TIME
-from detector.spill import BatchStore
 
 MAX_EXAMPLES = 8  # example texts per cluster
 # Each first-appearance account number's rank, and the accounts in rank order.
@@ -111,18 +111,19 @@ class Posts:
     @classmethod
     def of_store(
         cls,
-        store: BatchStore,
+        raw_texts: RawTexts,
         accounts: RankedAccounts,
         n_shingles: np.ndarray,
         text_group: np.ndarray,
         groups: TextGroups,
         config: ScanConfig,
     ) -> Posts:
-        """From the batches the scan kept: every column but the raw texts, which stay in
-        ``store`` (on disk if spilled); ``accounts``: each first-appearance number's rank
-        and the accounts table in rank order; ``n_shingles``, ``text_group``, ``groups``:
-        as the fields."""
+        """From the batches the scan kept: every column but the raw texts, which stay where
+        ``raw_texts`` finds them (its store, on disk if spilled, or the input file);
+        ``accounts``: each first-appearance number's rank and the accounts table in rank
+        order; ``n_shingles``, ``text_group``, ``groups``: as the fields."""
         matchable = n_shingles >= config.min_shingles
+        store = raw_texts.store
         if not store.rows:
             return cls(
                 pl.DataFrame(schema=_POSTS),
@@ -136,7 +137,7 @@ class Posts:
                 groups,
             )
         rank, table = accounts
-        frame = store.pop([name for name in store.names() if name != "text"])
+        frame = store.pop([name for name in store.names() if name not in ("text", "record")])
         account = rank[frame["account"].to_numpy()]
         frame = frame.with_columns(account=pl.Series(account))
         too_short = int((~matchable[frame["text_id"].to_numpy()]).sum())
@@ -144,7 +145,7 @@ class Posts:
             frame,
             _active(table, account, frame["created_at"].dt.epoch("us").to_numpy()),
             PostCounts(frame.height, too_short, matchable.size),
-            lambda rows: store.gather("text", rows),
+            raw_texts,
             n_shingles,
             text_group,
             groups,

@@ -1,25 +1,26 @@
 """The posts a scan keeps between reading and reporting, in memory up to a budget and in
 Arrow IPC files on disk past it.
 
-A scan holds each accepted post's compact columns (ids, numbers, time, trace objects, raw
-text) from the batch that read it until the tables are written. :class:`BatchStore` keeps
-them batch by batch; once the batches it holds pass ``limit`` bytes it writes them, and
-every later batch, to uncompressed Arrow IPC files in a temporary folder (written by a
-background thread while the scan goes on, one batch at a time), so what stays in memory
-no longer grows with the dump. A batch is written a file per column, and columns are read
-back one at a time when a stage needs them: reading one reads that column's bytes and
-not, through the system's read-ahead, the raw texts beside it (at 50M posts reading the
-compact columns back read 8.2 GB from disk with the texts beside them, 1.2-1.5 GB
-without). The raw texts are read only at the few rows the tables quote (memory-mapped).
+A scan holds each accepted post's compact columns (ids, numbers, time, trace objects, and
+the raw text, or for a Parquet file the record number it is read back from:
+:mod:`detector.rawtexts`) from the batch that read it until the tables are written.
+:class:`BatchStore` keeps them batch by batch; once the batches it holds pass ``limit``
+bytes it writes them, and every later batch, to uncompressed Arrow IPC files in a temporary
+folder (written by a background thread while the scan goes on, one batch at a time), so what
+stays in memory no longer grows with the dump. A batch is written a file per column, and
+columns are read back one at a time when a stage needs them: reading one reads that column's
+bytes and not, through the system's read-ahead, the raw texts beside it (at 50M posts
+reading the compact columns back read 8.2 GB from disk with the texts beside them, 1.2-1.5
+GB without). The raw texts are read only at the few rows the tables quote (memory-mapped).
 The texts' LSH sketches count against the same budget: once it is passed, the scan moves
-them there too, low bytes in one file (:class:`AppendedRows`: read back whole for LSH,
-which reads nearly every page, memory-mapped elsewhere) and band keys read back a few
-bands at a time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there while
-the account graph and clusters are built (:meth:`BatchStore.park`). The account graph's
-edges, made a batch of source accounts at a time, go there too once they pass the budget
-(written behind, as the batches are), and come back memory-mapped (:func:`join_columns`).
-Files read for the last time are deleted behind the scan as it goes (:meth:`BatchStore.discard`).
-The folder is made only when something is spilled and is removed when the scan ends, however it ends
+them there too, low bytes in one file (:class:`AppendedRows`: read back whole for LSH, which
+reads nearly every page, memory-mapped elsewhere) and band keys read back a few bands at a
+time (:meth:`BatchStore.spill_rows`), and the posts' columns wait there while the account
+graph and clusters are built (:meth:`BatchStore.park`). The account graph's edges, made a
+batch of source accounts at a time, go there too once they pass the budget (written behind,
+as the batches are), and come back memory-mapped (:func:`join_columns`). Files read for the
+last time are deleted behind the scan as it goes (:meth:`BatchStore.discard`). The folder is
+made only when something is spilled and is removed when the scan ends, however it ends
 (success, error, Ctrl-C). A scan killed outright (out of memory, ``kill -9``) cannot remove
 its own; the folder's name carries the host and process, and the next scan spilling to the
 same parent removes those of this host whose process is gone.
