@@ -77,7 +77,9 @@ class ParquetTexts:
         :data:`READ_ROWS` at a time, so that a large group is never held whole."""
         file = pq.ParquetFile(self.path, metadata=self.metadata)
         start, parts = int(self.starts[group]), []
-        for batch in file.iter_batches(READ_ROWS, row_groups=[group], columns=[self.column]):
+        for batch in file.iter_batches(
+            READ_ROWS, row_groups=[group], columns=[self.column], use_threads=False
+        ):
             low, high = np.searchsorted(rows, [start, start + batch.num_rows])
             if high > low:
                 parts.append(_as_text(batch.column(0).take(pa.array(rows[low:high] - start))))
