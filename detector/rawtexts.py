@@ -5,8 +5,11 @@ the tables. A CSV or JSONL dump's wait in the scan's store (on disk past its mem
 budget). A Parquet file holds them already: its posts keep their record number instead,
 and the quoted rows' texts are read back from the file's text column at the report, the
 row groups holding them a thread a core. At 50M posts the raw texts were 10.6 GB of the
-25 GB a scan spilled, writes that pushed the sketches LSH reads out of the page cache;
-reading the whole text column back instead costs about 1.5 s of CPU a 10M posts.
+25 GB a scan spilled; without them the scan read 2.3 GiB of its spill back from the disk
+instead of 12.1 (the rest stayed in the page cache), and at 10M it took 55.8-59.0 s
+against 64.6-70.5 s (benchmarks/README.md). Reading the quoted texts back costs a decode
+of the row groups holding them: at 10M the groups' examples lie in every row group, and
+the whole text column decodes in about 1.5 s on one thread.
 
 A file is checked to be unchanged (size and modification time) before its texts are read
 back, so a file rewritten during the scan is an error, not wrong examples.
