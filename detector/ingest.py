@@ -143,7 +143,7 @@ class Batch:
 # --------------------------------------------------------------------------- inputs
 
 
-def _format(path: Path) -> str | None:
+def file_format(path: Path) -> str | None:
     """Format name of a supported file ('csv', 'tsv', 'jsonl', 'parquet'), else None."""
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     if suffixes and suffixes[-1] == ".gz":
@@ -155,7 +155,7 @@ def _format(path: Path) -> str | None:
 
 def supported(name: str | Path) -> bool:
     """Whether a file of this name is one the readers read (by its extension)."""
-    return _format(Path(name)) is not None
+    return file_format(Path(name)) is not None
 
 
 def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
@@ -165,11 +165,11 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            matches = [p for p in path.rglob("*") if p.is_file() and _format(p)]
+            matches = [p for p in path.rglob("*") if p.is_file() and file_format(p)]
             if not matches:
                 raise InputError(f"directory holds {NO_SUPPORTED_FILE}")
         elif path.is_file():
-            if not _format(path):
+            if not file_format(path):
                 raise InputError(
                     "unsupported file type (use .csv, .tsv, .jsonl, .ndjson, .json, "
                     ".parquet, or .gz of a text format)",
@@ -180,7 +180,7 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
             matches = [
                 p
                 for p in map(Path, glob.glob(str(item), recursive=True))
-                if p.is_file() and _format(p)
+                if p.is_file() and file_format(p)
             ]
             if not matches:
                 raise InputError(f"no supported file matches {str(item)!r}")
@@ -194,7 +194,7 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[Path]:
 def parquet_rows(files: Sequence[str | Path]) -> int | None:
     """Rows in ``files`` when all are Parquet, from their metadata (no data is read);
     None otherwise, or when a footer cannot be read (the reader then reports why)."""
-    if not files or any(_format(Path(f)) != "parquet" for f in files):
+    if not files or any(file_format(Path(f)) != "parquet" for f in files):
         return None
     try:
         return sum(pq.read_metadata(f).num_rows for f in files)
@@ -232,7 +232,7 @@ def file_batches(path: Path, config: ScanConfig, seen: _SeenIds | None = None) -
     None: the Spark engine reads each file in its own task and rejects repeats of earlier
     files' ids afterwards)."""
     seen = _SeenIds() if seen is None else seen
-    fmt = _format(path)
+    fmt = file_format(path)
     readers = {"csv": _read_csv, "tsv": _read_csv, "jsonl": _read_jsonl}
     reader = readers.get(fmt, _read_parquet)  # type: ignore[arg-type]
     with _reading(path, fmt or ""):
@@ -372,7 +372,7 @@ def _sniff(path: Path, kind: str) -> bytes:
 
 def _read_csv(path: Path, config: ScanConfig) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """CSV/TSV through pyarrow's streaming parser, every column read as bytes."""
-    sep = "\t" if _format(path) == "tsv" else ","
+    sep = "\t" if file_format(path) == "tsv" else ","
     head = _sniff(path, "CSV")
     try:
         header = next(

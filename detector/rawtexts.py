@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from detector.config import ScanConfig
 from detector.errors import DataError
-from detector.ingest import FORMATS, Batch
+from detector.ingest import Batch, file_format
 from detector.sorting import stable_argsort
 from detector.spill import BatchStore
 
@@ -51,7 +51,7 @@ class ParquetTexts:
     @classmethod
     def of(cls, path: str, config: ScanConfig) -> ParquetTexts | None:
         """The file's text column; None when ``path`` is no Parquet file or has none."""
-        if FORMATS.get(Path(path).suffix.lower()) != "parquet":
+        if file_format(Path(path)) != "parquet":
             return None
         stamp = _stamp(path)
         metadata = pq.read_metadata(path)
