@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import head_commit
+from benchmarks.page_reporting import loaded
 
 HERE = Path(__file__).resolve().parent
-PAGE_REPORTING = Path("/sys/module/page_reporting")  # the guest hands free pages to its host
 
 
 def fill_seconds(n_bytes: int, pause: float) -> float:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": head_commit(),
         "bytes": n_bytes,
-        "page_reporting": PAGE_REPORTING.is_dir(),
+        "page_reporting": loaded(),
         "fills": [
             {
                 "pause_s": pause,

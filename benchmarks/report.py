@@ -526,11 +526,12 @@ def _tiles_section(tiles: dict) -> list[str]:
     runs = [r for r in tiles["runs"] if "failed" not in r]
     stages = list(runs[0]["stages"]) if runs else []
     head = [
-        "copies", "posts", "runs", "unique texts", "graph edges", "seconds", "peak RSS (MB)",
-        "precision", "recall", "flagged", "time ratio (rounds' range)", "against the row above",
+        "page reporting", "copies", "posts", "runs", "unique texts", "graph edges", "seconds",
+        "peak RSS (MB)", "precision", "recall", "flagged", "time ratio (rounds' range)",
+        "against the row above",
         "seconds each copy added (against one copy)",
         "CPU seconds (kernel's)", "CPU ratio", "disk read / written (GiB)",
-        "stalled on disk / memory (s)", "ratio less the stalls",
+        "stalled on disk / memory (s)", "ratio less the stalls", "freed to the host (GiB)",
         *(f"{s} ratio" for s in stages),
     ]  # fmt: skip
     lines = [
@@ -558,16 +559,32 @@ def _tiles_section(tiles: dict) -> list[str]:
         "it wrote to files; *stalled*: the seconds in which the whole machine (the scan "
         "alone on it) stood waiting on the disk, and on memory (Linux's pressure stall "
         'information, its "full" totals), and the time ratio taken of the seconds less '
-        "these; then each stage's ratio to one copy, medians over the rounds.",
+        "these; *freed to the host*: the memory the guest's free page reporting handed back "
+        "to the host during the scan (where its kernel counts it); then each stage's ratio "
+        "to one copy, medians over the rounds. *Page reporting* as-is is the machine as it "
+        "comes"
+        + (
+            " (this one hands the memory its processes free back to the host, which must "
+            "find and clear it again when it is touched: the fresh memory section below)"
+            if tiles.get("page_reporting_loaded")
+            else ""
+        )
+        + "; off, no memory is reported during the scans (`--page-reporting off` sets "
+        "`page_reporting_order` past the largest order and puts it back), as on a machine "
+        "of its own; the settings alternate within each round.",
         "",
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
     ]
     above = None
     for r in tiles["runs"]:
+        setting = r.get("page_reporting", "as-is")
+        if above is not None and above.get("page_reporting", "as-is") != setting:
+            above = None  # a setting's rows start again from one copy
         if "failed" in r:
             lines.append(
-                f"| {r['copies']} | {r['posts']:,} | – | {r['failed']} |" + " – |" * (len(head) - 4)
+                f"| {setting} | {r['copies']} | {r['posts']:,} | – | {r['failed']} |"
+                + " – |" * (len(head) - 5)
             )
             continue
         rounds = r["round_ratios"]
@@ -576,10 +593,12 @@ def _tiles_section(tiles: dict) -> list[str]:
             f"{r['above_ratio']:.2f} ({r['copies'] / above['copies']:.3g}×)" if above else "–",
             _added_cell(r, above),
             *_usage_cells(r),
+            f"{r['reported_mb'] / 1024:.1f}" if "reported_mb" in r else "–",
             *(f"{r['stage_ratios'][s]:.2f}" if s in r["stage_ratios"] else "–" for s in stages),
         ]
         lines.append(
-            f"| {r['copies']} | {r['posts']:,} | {r['runs']} | {r['work']['unique_texts']:,} "
+            f"| {setting} | {r['copies']} | {r['posts']:,} | {r['runs']} "
+            f"| {r['work']['unique_texts']:,} "
             f"| {r['work']['graph_edges']:,} | {r['seconds']:.2f} | {r['peak_rss_mb']:,.0f} "
             f"| {r['precision']:.4f} | {r['recall']:.4f} | {r['flagged_accounts']:,} | "
             + " | ".join(ratios)

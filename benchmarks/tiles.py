@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 
 from benchmarks.common import head_commit
 from benchmarks.measure import run_module
+from benchmarks.page_reporting import SETTINGS, loaded, page_reporting, reported_bytes
 from benchmarks.run import median_of, quality_of, run_once
 from benchmarks.worker import PRESSURE
 from benchmarks.worlds import World, ensure_world, parse_size, size_label
@@ -196,41 +197,64 @@ def ensure_tiled(scratch: Path, tile: World, copies: int) -> World:
     return World(n_posts, tile.seed, "tiled", posts, truth, seconds)
 
 
-def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Each world scanned once a round, in turn, ``--repeats`` rounds: a drift in the
-    machine's speed (the same 10M-post scan took 86 s, then 74 s, ten minutes apart) weighs
-    on every world alike, and each round's ratios compare scans made minutes apart. Per
-    world: its medians, its quality (first round) and the medians over the rounds of its
-    time and stage ratios to that round's one-copy scan."""
-    runs: dict[int, dict[int, dict[str, Any]]] = {copies: {} for copies, _ in worlds}  # by round
-    failed: dict[int, str] = {}
-    quality: dict[int, dict[str, Any]] = {}
+def _rounds(
+    worlds: list[tuple[int, World]], settings: list[str], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Each world scanned once a round under each page reporting setting, in turn,
+    ``--repeats`` rounds: a drift in the machine's speed (the same 10M-post scan took 86 s,
+    then 74 s, ten minutes apart) weighs on every world and setting alike, and each round's
+    ratios compare scans made minutes apart. Per setting and world: its medians, its
+    quality (first round) and the medians over the rounds of its time and stage ratios to
+    that round's one-copy scan under the same setting."""
+    runs = {s: {copies: {} for copies, _ in worlds} for s in settings}  # by round
+    failed: dict[str, dict[int, str]] = {s: {} for s in settings}
+    quality: dict[str, dict[int, dict[str, Any]]] = {s: {} for s in settings}
     for round_ in range(args.repeats):
         print(f"round {round_ + 1} of {args.repeats}", flush=True)
-        for copies, world in worlds:
-            if copies in failed:
-                continue
-            out = args.scratch / "runs" / f"{size_label(world.n_posts)}-tiled-{round_}"
-            _read_through(world.posts)
-            run = run_once("ours", world, out, None, args)
-            if run.pop("status") != "ok":
-                failed[copies] = run["note"]
-                continue
-            runs[copies][round_] = run
-            if round_ == 0:
-                quality[copies] = quality_of(out, world)
+        for setting in settings:
+            with page_reporting(setting):
+                for copies, world in worlds:
+                    if copies in failed[setting]:
+                        continue
+                    label = f"{size_label(world.n_posts)}-tiled-{setting}-{round_}"
+                    out = args.scratch / "runs" / label
+                    _read_through(world.posts)
+                    reported = reported_bytes()
+                    run = run_once("ours", world, out, None, args)
+                    if run.pop("status") != "ok":
+                        failed[setting][copies] = run["note"]
+                        continue
+                    if reported is not None:  # the memory handed to the host meanwhile
+                        run["reported_mb"] = (reported_bytes() - reported) / 2**20
+                    runs[setting][copies][round_] = run
+                    if round_ == 0:
+                        quality[setting][copies] = quality_of(out, world)
+    return [
+        entry
+        for setting in settings
+        for entry in _entries(worlds, runs[setting], failed[setting], quality[setting], setting)
+    ]
+
+
+def _entries(
+    worlds: list[tuple[int, World]],
+    runs: dict[int, dict[int, dict[str, Any]]],
+    failed: dict[int, str],
+    quality: dict[int, dict[str, Any]],
+    setting: str,
+) -> list[dict[str, Any]]:
+    """One setting's rows: each world's medians, quality and ratios within the rounds."""
     one = runs[1]
     stages = next(iter(one.values()))["stages"] if one else {}  # the ratios' stages: one copy's
     entries, above = [], None
     for copies, world in worlds:
+        head = {"page_reporting": setting, "copies": copies, "posts": world.n_posts}
         if copies in failed:
-            entries.append({"copies": copies, "posts": world.n_posts, "failed": failed[copies]})
+            entries.append(head | {"failed": failed[copies]})
             continue
         paired = _paired(runs[copies], one)
         ratios = [run["seconds"] / base["seconds"] for run, base in paired]
-        entry = {
-            "copies": copies,
-            "posts": world.n_posts,
+        entry = head | {
             **median_of(list(runs[copies].values())),
             "runs": len(runs[copies]),
             "precision": quality[copies]["precision"],
@@ -253,6 +277,9 @@ def _rounds(worlds: list[tuple[int, World]], args: argparse.Namespace) -> list[d
                 for name in stages
             },
         }
+        reported = [run.get("reported_mb") for run in runs[copies].values()]
+        if None not in reported:
+            entry["reported_mb"] = round(statistics.median(reported), 1)
         if above is not None:
             entry["above_ratio"] = _median(
                 [
@@ -319,6 +346,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--copies", default="1,5", help="copies in each world scanned")
     parser.add_argument("--seed", type=int, default=7, help="the tile world's seed")
     parser.add_argument("--repeats", type=int, default=3, help="rounds over the worlds")
+    parser.add_argument(
+        "--page-reporting",
+        default="as-is",
+        help="comma-separated: as-is (the machine's free page reporting) and/or off (none; "
+        "needs root; put back after each round's scans)",
+    )
     parser.add_argument("--memory-limit-gb", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--scratch", type=Path, default=Path("scratch"))
@@ -327,6 +360,9 @@ def main(argv: list[str] | None = None) -> None:
     copies = [int(c) for c in args.copies.split(",")]
     if 1 not in copies:
         parser.error("--copies must include 1: the ratios are taken against one copy")
+    settings = args.page_reporting.split(",")
+    if not set(settings) <= set(SETTINGS):
+        parser.error(f"--page-reporting: {', '.join(SETTINGS)}")
     command = "python -m benchmarks.tiles " + shlex.join(sys.argv[1:] if argv is None else argv)
     args.out.mkdir(parents=True, exist_ok=True)  # before the scans, not after them
 
@@ -338,12 +374,13 @@ def main(argv: list[str] | None = None) -> None:
         None,
         args.scratch / "warmup.log",
     )
-    runs = _rounds(worlds, args)
+    runs = _rounds(worlds, settings, args)
     figures = {
         "command": command,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": head_commit(),
         "tile_posts": tile.n_posts,
+        "page_reporting_loaded": loaded(),
         "runs": runs,
     }
     (args.out / "tiles.json").write_text(json.dumps(figures, indent=2) + "\n")
