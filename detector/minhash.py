@@ -128,17 +128,28 @@ def signatures(
     cjk_ngram: int = 2,
     word_ngram: int = 2,
     scheme: str = "affine32",
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Shingle and MinHash every (normalised) text, in blocks spread over the cores
     (:func:`detector.threads.in_ranges`).
 
     Returns ``(sigs, n_shingles)``: a ``(len(texts), num_perm)`` uint32 matrix and the
     number of shingles of each text (a text with none keeps the all-ones empty signature).
+    ``out``: a C-contiguous uint32 array of at least ``len(texts)`` rows to write the
+    signatures into (``sigs`` is its first rows), for a caller that MinHashes block after
+    block: a fresh matrix each time is fresh memory for the system to find and clear.
     """
     a, b = permutations(num_perm, seed, scheme)
     data, offsets = utf8_buffers(texts)
     n = len(texts)
-    sigs = np.empty((n, num_perm), dtype=np.uint32)
+    if out is None:
+        sigs = np.empty((n, num_perm), dtype=np.uint32)
+    elif out.dtype != np.uint32 or out.shape[1:] != (num_perm,) or out.shape[0] < n:
+        raise ValueError(f"out must be uint32 with {num_perm} columns and {n} rows or more")
+    elif not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous")
+    else:
+        sigs = out[:n]
     n_shingles = np.zeros(n, dtype=np.int32)
     in_ranges(
         lambda start, stop: _signatures_block(

@@ -2,6 +2,7 @@
 
 import numpy as np
 import polars as pl
+import pytest
 from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -72,3 +73,24 @@ def test_signatures_are_deterministic_and_parallel_safe():
     assert np.array_equal(a, b)
     c, _ = signatures(texts[::-1])
     assert np.array_equal(a, c[::-1])
+
+
+def test_signatures_written_over_a_reused_buffer_are_the_same():
+    texts = pl.Series([f"小米汽车 质量 问题 {i} 第{i % 7}次" for i in range(3000)])
+    fresh, counts = signatures(texts)
+    buffer = np.full((4000, 128), 7, np.uint32)
+    for first, stop in ((0, 1000), (1000, 3000)):
+        sigs, block_counts = signatures(texts.slice(first, stop - first), out=buffer)
+        assert np.shares_memory(sigs, buffer)
+        assert np.array_equal(sigs, fresh[first:stop])
+        assert np.array_equal(block_counts, counts[first:stop])
+
+
+@pytest.mark.parametrize(
+    "out",
+    [np.empty((10, 128), np.uint32), np.empty((100, 64), np.uint32),
+     np.empty((100, 128), np.uint64), np.empty((128, 100), np.uint32).T],
+)  # fmt: skip
+def test_signatures_refuse_a_buffer_that_does_not_fit(out):
+    with pytest.raises(ValueError, match="out must be"):
+        signatures(pl.Series(["a b c"] * 50), out=out)
