@@ -116,9 +116,6 @@ class _Texts:
     short_keys: list[np.ndarray] = field(default_factory=list)
     n_shingles: list[np.ndarray] = field(default_factory=list)
     spilled: int = 0  # band key parts on disk (the first ones)
-    # Where each block's signatures are written: a fresh 64 MB matrix per block was fresh
-    # memory for the system to clear, 12% of MinHash's time (40 blocks side by side).
-    signatures: np.ndarray = field(default_factory=lambda: np.empty((0, 0), np.uint32))
 
     def add_short(
         self, raw: pl.Series, n_shingles: np.ndarray, first: int, config: ScanConfig
@@ -137,16 +134,15 @@ class _Texts:
         fresh = posts.select("text_key", "normalised", "text").filter(pl.Series(new))
         return fresh, pl.Series("text_id", text_id, pl.UInt32)
 
-    def sketch(self, normalised: pl.Series, first: int, config: ScanConfig) -> np.ndarray:
+    def sketch(
+        self, normalised: pl.Series, first: int, config: ScanConfig, sigs_out: np.ndarray
+    ) -> np.ndarray:
         """MinHash and sketch new texts (numbered from ``first``), :data:`SKETCH_TEXTS` at a
-        time, their signatures written over one buffer kept for the whole scan; returns
-        their shingle counts."""
-        if self.signatures.shape[1] != config.num_perm:
-            self.signatures = np.empty((SKETCH_TEXTS, config.num_perm), np.uint32)
+        time, their signatures written over ``sigs_out``; returns their shingle counts."""
         counts = [np.zeros(0, np.int32)]
         for start in range(0, len(normalised), SKETCH_TEXTS):
             sketched, long_enough, n_shingles = sketch_texts(
-                normalised.slice(start, SKETCH_TEXTS), config, self.signatures
+                normalised.slice(start, SKETCH_TEXTS), config, sigs_out
             )
             self.keys.append(sketched.keys)
             self.low.append(sketched.low_bytes)
@@ -264,6 +260,9 @@ def _ingest(
     rejects: list[pl.DataFrame] = []
     texts = _Texts()
     rows_read = 0
+    # Every block's signatures are written over this one: a fresh 64 MB matrix per block
+    # was fresh memory for the system to clear, 12% of MinHash's time (40 blocks).
+    sigs_out = np.empty((SKETCH_TEXTS, config.num_perm), np.uint32)
     batches = read_ahead(iter_batches(inputs, config))
     with closing(batches), stages.bar(parquet_rows(inputs), "read + minhash") as bar:
         while True:
@@ -278,7 +277,7 @@ def _ingest(
                 first = texts.count
                 new, text_id = texts.number(posts)
             with stages.stage("minhash"):
-                n_shingles = texts.sketch(new["normalised"], first, config)
+                n_shingles = texts.sketch(new["normalised"], first, config, sigs_out)
             if config.group_short_texts:
                 with stages.stage("normalise"):
                     texts.add_short(new["text"], n_shingles, first, config)
@@ -295,7 +294,6 @@ def _ingest(
                     texts.spill(store)
             bar.update(batch.rows_read)
     texts.numbers.release()
-    texts.signatures = np.empty((0, 0), np.uint32)  # MinHash is done
     with stages.stage("ingest"):
         ranked = accounts.ranked()
     accounts.numbers.release()
