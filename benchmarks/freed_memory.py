@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import head_commit
-from benchmarks.page_reporting import loaded
+from benchmarks.host_reclaim import reports_free_memory
 
 HERE = Path(__file__).resolve().parent
 
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": head_commit(),
         "bytes": n_bytes,
-        "page_reporting": loaded(),
+        "page_reporting": reports_free_memory(),
         "fills": [
             {
                 "pause_s": pause,

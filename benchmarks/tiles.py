@@ -49,8 +49,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from benchmarks.common import head_commit
+from benchmarks.host_reclaim import (
+    SETTINGS,
+    host_reclaim,
+    paged_out_bytes,
+    paging_out,
+    reported_bytes,
+    reports_free_memory,
+)
 from benchmarks.measure import run_module
-from benchmarks.page_reporting import SETTINGS, loaded, page_reporting, reported_bytes
 from benchmarks.run import median_of, quality_of, run_once
 from benchmarks.worker import PRESSURE
 from benchmarks.worlds import World, ensure_world, parse_size, size_label
@@ -200,7 +207,7 @@ def ensure_tiled(scratch: Path, tile: World, copies: int) -> World:
 def _rounds(
     worlds: list[tuple[int, World]], settings: list[str], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    """Each world scanned once a round under each page reporting setting, in turn,
+    """Each world scanned once a round under each host reclaim setting, in turn,
     ``--repeats`` rounds: a drift in the machine's speed (the same 10M-post scan took 86 s,
     then 74 s, ten minutes apart) weighs on every world and setting alike, and each round's
     ratios compare scans made minutes apart. Per setting and world: its medians, its
@@ -212,20 +219,22 @@ def _rounds(
     for round_ in range(args.repeats):
         print(f"round {round_ + 1} of {args.repeats}", flush=True)
         for setting in settings:
-            with page_reporting(setting):
+            with host_reclaim(setting):
                 for copies, world in worlds:
                     if copies in failed[setting]:
                         continue
                     label = f"{size_label(world.n_posts)}-tiled-{setting}-{round_}"
                     out = args.scratch / "runs" / label
                     _read_through(world.posts)
-                    reported = reported_bytes()
+                    reported, paged_out = reported_bytes(), paged_out_bytes()
                     run = run_once("ours", world, out, None, args)
                     if run.pop("status") != "ok":
                         failed[setting][copies] = run["note"]
                         continue
                     if reported is not None:  # the memory handed to the host meanwhile
                         run["reported_mb"] = (reported_bytes() - reported) / 2**20
+                    if paged_out is not None:  # the page cache DAMON dropped meanwhile
+                        run["paged_out_mb"] = (paged_out_bytes() - paged_out) / 2**20
                     runs[setting][copies][round_] = run
                     if round_ == 0:
                         quality[setting][copies] = quality_of(out, world)
@@ -248,7 +257,7 @@ def _entries(
     stages = next(iter(one.values()))["stages"] if one else {}  # the ratios' stages: one copy's
     entries, above = [], None
     for copies, world in worlds:
-        head = {"page_reporting": setting, "copies": copies, "posts": world.n_posts}
+        head = {"host_reclaim": setting, "copies": copies, "posts": world.n_posts}
         if copies in failed:
             entries.append(head | {"failed": failed[copies]})
             continue
@@ -277,9 +286,10 @@ def _entries(
                 for name in stages
             },
         }
-        reported = [run.get("reported_mb") for run in runs[copies].values()]
-        if None not in reported:
-            entry["reported_mb"] = round(statistics.median(reported), 1)
+        for key in ("reported_mb", "paged_out_mb"):
+            values = [run.get(key) for run in runs[copies].values()]
+            if values and None not in values:
+                entry[key] = round(statistics.median(values), 1)
         if above is not None:
             entry["above_ratio"] = _median(
                 [
@@ -347,10 +357,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7, help="the tile world's seed")
     parser.add_argument("--repeats", type=int, default=3, help="rounds over the worlds")
     parser.add_argument(
-        "--page-reporting",
+        "--host-reclaim",
         default="as-is",
-        help="comma-separated: as-is (the machine's free page reporting) and/or off (none; "
-        "needs root; put back after each round's scans)",
+        help="comma-separated: as-is (the machine's free page reporting and DAMON reclaim) "
+        "and/or off (neither; needs root; put back after each round's scans)",
     )
     parser.add_argument("--memory-limit-gb", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=2)
@@ -360,9 +370,9 @@ def main(argv: list[str] | None = None) -> None:
     copies = [int(c) for c in args.copies.split(",")]
     if 1 not in copies:
         parser.error("--copies must include 1: the ratios are taken against one copy")
-    settings = args.page_reporting.split(",")
+    settings = args.host_reclaim.split(",")
     if not set(settings) <= set(SETTINGS):
-        parser.error(f"--page-reporting: {', '.join(SETTINGS)}")
+        parser.error(f"--host-reclaim: {', '.join(SETTINGS)}")
     command = "python -m benchmarks.tiles " + shlex.join(sys.argv[1:] if argv is None else argv)
     args.out.mkdir(parents=True, exist_ok=True)  # before the scans, not after them
 
@@ -380,7 +390,10 @@ def main(argv: list[str] | None = None) -> None:
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": head_commit(),
         "tile_posts": tile.n_posts,
-        "page_reporting_loaded": loaded(),
+        "host_reclaim": {
+            "page_reporting": reports_free_memory(),
+            "damon_pageout": bool(paging_out()),
+        },
         "runs": runs,
     }
     (args.out / "tiles.json").write_text(json.dumps(figures, indent=2) + "\n")
