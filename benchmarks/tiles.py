@@ -344,6 +344,28 @@ def _unstalled(run: dict[str, Any]) -> float:
     return run["seconds"] - sum(run[key] for key in PRESSURE)
 
 
+def _lines(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per setting with three worlds or more, the least-squares line through each world's
+    median seconds against its copies: the seconds a copy adds, the line's seconds at no
+    copy, and the largest gap between a world's time and the line, as a share of that
+    time. Time grows linearly where the gaps are within the runs' spread."""
+    lines = {}
+    for setting in dict.fromkeys(r["host_reclaim"] for r in runs):
+        points = [(r["copies"], r.get("seconds")) for r in runs if r["host_reclaim"] == setting]
+        points = [(c, t) for c, t in points if t is not None]
+        if len(points) < 3:
+            continue
+        copies, seconds = (np.array(p, float) for p in zip(*points, strict=True))
+        slope, intercept = np.polyfit(copies, seconds, 1)
+        gaps = np.abs(seconds - (intercept + slope * copies)) / seconds
+        lines[setting] = {
+            "seconds_per_copy": round(float(slope), 2),
+            "seconds_at_none": round(float(intercept), 2),
+            "largest_gap_share": round(float(gaps.max()), 4),
+        }
+    return lines
+
+
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
@@ -395,6 +417,7 @@ def main(argv: list[str] | None = None) -> None:
             "damon_pageout": bool(paging_out()),
         },
         "runs": runs,
+        "lines": _lines(runs),
     }
     (args.out / "tiles.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(f"wrote {args.out / 'tiles.json'}")

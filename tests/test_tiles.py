@@ -4,7 +4,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks.tiles import _rotated
+from benchmarks.tiles import _lines, _rotated
 
 TEXT = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40
@@ -30,3 +30,19 @@ def test_a_copy_is_another_alphabet_of_the_same_texts(texts, copy):
             assert (a != b) == rotatable
         back = {b: a for a, b in zip(text, new, strict=True)}
         assert len(back) == len(set(text))  # one character for one: no two texts merge
+
+
+def test_the_line_through_the_worlds_and_each_ones_gap_to_it():
+    def run(setting: str, copies: int, seconds: float | None) -> dict:
+        return {"host_reclaim": setting, "copies": copies} | (
+            {} if seconds is None else {"seconds": seconds}
+        )
+
+    runs = [run("off", c, 40.0 * c + 2.0) for c in (1, 2, 3)] + [run("off", 4, None)]
+    runs += [run("as-is", 1, 50.0), run("as-is", 5, 260.0)]  # two worlds: no line
+    lines = _lines(runs)
+    assert lines == {
+        "off": {"seconds_per_copy": 40.0, "seconds_at_none": 2.0, "largest_gap_share": 0.0}
+    }
+    bent = _lines([run("off", 1, 40.0), run("off", 2, 80.0), run("off", 3, 150.0)])["off"]
+    assert bent["seconds_per_copy"] == 55.0 and bent["largest_gap_share"] > 0.05
