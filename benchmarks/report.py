@@ -526,12 +526,13 @@ def _tiles_section(tiles: dict) -> list[str]:
     runs = [r for r in tiles["runs"] if "failed" not in r]
     stages = list(runs[0]["stages"]) if runs else []
     head = [
-        "page reporting", "copies", "posts", "runs", "unique texts", "graph edges", "seconds",
+        "host reclaim", "copies", "posts", "runs", "unique texts", "graph edges", "seconds",
         "peak RSS (MB)", "precision", "recall", "flagged", "time ratio (rounds' range)",
         "against the row above",
         "seconds each copy added (against one copy)",
         "CPU seconds (kernel's)", "CPU ratio", "disk read / written (GiB)",
         "stalled on disk / memory (s)", "ratio less the stalls", "freed to the host (GiB)",
+        "page cache paged out (GiB)",
         *(f"{s} ratio" for s in stages),
     ]  # fmt: skip
     lines = [
@@ -560,26 +561,22 @@ def _tiles_section(tiles: dict) -> list[str]:
         "alone on it) stood waiting on the disk, and on memory (Linux's pressure stall "
         'information, its "full" totals), and the time ratio taken of the seconds less '
         "these; *freed to the host*: the memory the guest's free page reporting handed back "
-        "to the host during the scan (where its kernel counts it); then each stage's ratio "
-        "to one copy, medians over the rounds. *Page reporting* as-is is the machine as it "
-        "comes"
-        + (
-            " (this one hands the memory its processes free back to the host, which must "
-            "find and clear it again when it is touched: the fresh memory section below)"
-            if tiles.get("page_reporting_loaded")
-            else ""
-        )
-        + "; off, no memory is reported during the scans (`--page-reporting off` sets "
-        "`page_reporting_order` past the largest order and puts it back), as on a machine "
-        "of its own; the settings alternate within each round.",
+        "to the host during the scan (where its kernel counts it); *page cache paged out*: "
+        "what DAMON's proactive reclaim dropped from the page cache during the scan (files "
+        "left untouched for a while, spilled batches among them); then each stage's ratio "
+        "to one copy, medians over the rounds. *Host reclaim* as-is is the machine as it "
+        f"comes{_host_reclaim_found(tiles)}; off, neither during the scans "
+        "(`--host-reclaim off` sets `page_reporting_order` past the largest order and "
+        "stops the kdamonds that page out, then puts both back), as on a machine of its "
+        "own; the settings alternate within each round.",
         "",
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
     ]
     above = None
     for r in tiles["runs"]:
-        setting = r.get("page_reporting", "as-is")
-        if above is not None and above.get("page_reporting", "as-is") != setting:
+        setting = r["host_reclaim"]
+        if above is not None and above["host_reclaim"] != setting:
             above = None  # a setting's rows start again from one copy
         if "failed" in r:
             lines.append(
@@ -594,6 +591,7 @@ def _tiles_section(tiles: dict) -> list[str]:
             _added_cell(r, above),
             *_usage_cells(r),
             f"{r['reported_mb'] / 1024:.1f}" if "reported_mb" in r else "–",
+            f"{r['paged_out_mb'] / 1024:.1f}" if "paged_out_mb" in r else "–",
             *(f"{r['stage_ratios'][s]:.2f}" if s in r["stage_ratios"] else "–" for s in stages),
         ]
         lines.append(
@@ -605,7 +603,36 @@ def _tiles_section(tiles: dict) -> list[str]:
             + " |"
         )
         above = r
+    for setting, line in tiles.get("lines", {}).items():
+        lines += [
+            "",
+            f"Host reclaim {setting}: the least-squares line through the worlds' times adds "
+            f"{line['seconds_per_copy']:.1f} s a copy, from {line['seconds_at_none']:.1f} s "
+            f"at none; the world farthest from it is {100 * line['largest_gap_share']:.1f}% "
+            "of its time off the line.",
+        ]
     return [*lines, ""]
+
+
+def _host_reclaim_found(tiles: dict) -> str:
+    """What this machine's host reclaims, in brackets; nothing where it reclaims nothing."""
+    found = tiles["host_reclaim"]
+    parts = [
+        *(
+            ["hands the memory its processes free back to the host, which must find and "
+             "clear it again when it is touched (the fresh memory section below)"]
+            if found["page_reporting"]
+            else []
+        ),
+        *(
+            ["drops from the page cache what was not touched for a while (a kdamond "
+             "paging out), so that files read back long after they were written come from "
+             "the disk again"]
+            if found["damon_pageout"]
+            else []
+        ),
+    ]  # fmt: skip
+    return f" (this one {'; and '.join(parts)})" if parts else ""
 
 
 def _added_cell(run: dict, above: dict | None) -> str:
