@@ -523,19 +523,7 @@ def _linearity_section(linearity: dict) -> list[str]:
 def _tiles_section(tiles: dict) -> list[str]:
     """A world and copies of it that meet nothing of each other
     (``python -m benchmarks.tiles``): time against posts at constant work per post."""
-    runs = [r for r in tiles["runs"] if "failed" not in r]
-    stages = list(runs[0]["stages"]) if runs else []
-    head = [
-        "host reclaim", "copies", "posts", "runs", "unique texts", "graph edges", "seconds",
-        "peak RSS (MB)", "precision", "recall", "flagged", "time ratio (rounds' range)",
-        "against the row above",
-        "seconds each copy added (against one copy)",
-        "CPU seconds (kernel's)", "CPU ratio", "disk read / written (GiB)",
-        "stalled on disk / memory (s)", "ratio less the stalls", "freed to the host (GiB)",
-        "page cache paged out (GiB)",
-        *(f"{s} ratio" for s in stages),
-    ]  # fmt: skip
-    lines = [
+    return [
         "## Linear in posts at constant work per post",
         "",
         f"Written by `{tiles['command']}` on {tiles['date']} at commit `{tiles['commit']}` "
@@ -570,6 +558,41 @@ def _tiles_section(tiles: dict) -> list[str]:
         "stops the kdamonds that page out, then puts both back), as on a machine of its "
         "own; the settings alternate within each round.",
         "",
+        *_tiles_table(tiles),
+    ]
+
+
+def _tiles_host_reclaim_section(tiles: dict) -> list[str]:
+    """A tiles run that alternates the host's reclaim as-is and off, beside the one above."""
+    return [
+        "### The host's reclaim as the machine has it, against none",
+        "",
+        f"Written by `{tiles['command']}` on {tiles['date']} at commit `{tiles['commit']}`: "
+        "the measure above, with the host's reclaim as the machine has it and off "
+        "alternating within each round. Each setting's one-copy scan follows the other "
+        "setting's scans and meets the machine as they left it (the memory its host took "
+        "back, the page cache), so the off rows here are read beside the run above, whose "
+        "every scan ran with the host's reclaim off.",
+        "",
+        *_tiles_table(tiles),
+    ]
+
+
+def _tiles_table(tiles: dict) -> list[str]:
+    """A tiles run's table, a row per setting and world, and the line through its worlds."""
+    runs = [r for r in tiles["runs"] if "failed" not in r]
+    stages = list(runs[0]["stages"]) if runs else []
+    head = [
+        "host reclaim", "copies", "posts", "runs", "unique texts", "graph edges", "seconds",
+        "peak RSS (MB)", "precision", "recall", "flagged", "time ratio (rounds' range)",
+        "against the row above",
+        "seconds each copy added (against one copy)",
+        "CPU seconds (kernel's)", "CPU ratio", "disk read / written (GiB)",
+        "stalled on disk / memory (s)", "ratio less the stalls", "freed to the host (GiB)",
+        "page cache paged out (GiB)",
+        *(f"{s} ratio" for s in stages),
+    ]  # fmt: skip
+    lines = [
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
     ]
@@ -1047,6 +1070,7 @@ COMPANIONS = {
     "calibration": _calibration_section,
     "linearity": _linearity_section,
     "tiles": _tiles_section,
+    "tiles_host_reclaim": _tiles_host_reclaim_section,
     "freed_memory": _freed_memory_section,
     "spark": _spark_section,
     "spark_real": _spark_real_section,
