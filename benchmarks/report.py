@@ -639,22 +639,18 @@ def _tiles_table(tiles: dict) -> list[str]:
 
 def _host_reclaim_found(tiles: dict) -> str:
     """What this machine's host reclaims, in brackets; nothing where it reclaims nothing."""
-    found = tiles["host_reclaim"]
-    parts = [
-        *(
-            ["hands the memory its processes free back to the host, which must find and "
-             "clear it again when it is touched (the fresh memory section below)"]
-            if found["page_reporting"]
-            else []
-        ),
-        *(
-            ["drops from the page cache what was not touched for a while (a kdamond "
-             "paging out), so that files read back long after they were written come from "
-             "the disk again"]
-            if found["damon_pageout"]
-            else []
-        ),
-    ]  # fmt: skip
+    found, parts = tiles["host_reclaim"], []
+    if found["page_reporting"]:
+        parts.append(
+            "hands the memory its processes free back to the host, which must find and "
+            "clear it again when it is touched (the fresh memory section below)"
+        )
+    if found["damon_pageout"]:
+        parts.append(
+            "drops from the page cache what was not touched for a while (a kdamond paging "
+            "out), so that files read back long after they were written come from the disk "
+            "again"
+        )
     return f" (this one {'; and '.join(parts)})" if parts else ""
 
 
